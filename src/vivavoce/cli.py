@@ -1,0 +1,93 @@
+"""The ``vivavoce`` command: serve, doctor, db, questions, fake-openai."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from vivavoce.config import Settings, load_settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="vivavoce",
+    help="Live AI voice interviews over the OpenAI Realtime API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Live AI voice interviews over the OpenAI Realtime API."""
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    """Load settings; an invalid value ends the command with a clear message (exit 2)."""
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        from vivavoce.redact import redact
+
+        typer.echo("vivavoce: the configuration is not valid:", err=True)
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+            typer.echo(f"  - {loc}: {redact(str(err.get('msg', '')))}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: $PORT or 8000]")] = None,
+) -> None:
+    """Run the service: web app, /voice relay, API (migrates the database first)."""
+    import uvicorn
+
+    from vivavoce.banner import render_banner
+    from vivavoce.logs import setup_logging
+    from vivavoce.startup import check_can_start
+    from vivavoce.web.app import build_runtime, create_app
+
+    settings = settings_or_exit(host=host, port=port)
+    setup_logging(settings)
+    problems = check_can_start(settings)
+    if problems:
+        typer.echo(problems, err=True)
+        raise typer.Exit(1)
+    runtime = build_runtime(settings)
+    typer.echo(render_banner(runtime))
+    uvicorn.run(
+        create_app(runtime=runtime),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        ws_max_size=1024 * 1024,
+    )
+
+
+def _register_subcommands() -> None:
+    # Each area keeps its own commands next to its code.
+    from vivavoce.diagnosis import cli as diagnosis_cli
+    from vivavoce.store import cli as store_cli
+    from vivavoce.testing import cli as testing_cli
+
+    diagnosis_cli.register(app)
+    store_cli.register(app)
+    testing_cli.register(app)
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    app(prog_name="vivavoce")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,401 @@
+"""Settings: where every value comes from, and what to do when two places disagree.
+
+Values are read by pydantic-settings from, in order of precedence:
+
+1. the process environment (what Railway's Variables tab or ``docker run -e`` sets);
+2. a ``.env`` file in the working directory;
+3. for the OpenAI key only, ``OPENAI_API_KEY_FILE`` (a mounted secret);
+4. the defaults below.
+
+On top of what pydantic-settings does we record, for every field, *where* its value came
+from (``env``, ``.env:LINE``, a file, or the default) and whether another place holds a
+different value. "I changed the variable but nothing changed" is nearly always a value
+set twice; :attr:`Settings.conflicts` names both places so the doctor can say so.
+
+The OpenAI key is kept raw (as found) in :attr:`Settings.openai_api_key`; use
+:mod:`vivavoce.keys` to normalise and inspect it, never the raw value.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dotenv.parser import parse_stream
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "RAILWAY_MARKERS",
+    "Conflict",
+    "Settings",
+    "SettingSource",
+    "detect_platform",
+    "load_settings",
+]
+
+# Variables Railway sets in every deployment; any of them means "we run on Railway".
+RAILWAY_MARKERS = (
+    "RAILWAY_ENVIRONMENT",
+    "RAILWAY_ENVIRONMENT_NAME",
+    "RAILWAY_PROJECT_ID",
+    "RAILWAY_SERVICE_ID",
+)
+
+Platform = Literal["railway", "docker", "local"]
+
+_INIT_ONLY: ContextVar[bool] = ContextVar("vivavoce_settings_init_only", default=False)
+
+
+@dataclass(frozen=True)
+class SettingSource:
+    """Where one setting's effective value came from."""
+
+    kind: Literal["env", "dotenv", "file", "default"]
+    name: str  # the variable name that supplied it (e.g. OPENAI_API_KEY)
+    location: str  # human text: "environment", ".env line 3", "/run/secrets/openai", "default"
+
+    def describe(self) -> str:
+        if self.kind == "default":
+            return "default"
+        return f"{self.name} from {self.location}"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The same setting given different values in two places; ``used`` wins."""
+
+    setting: str
+    used: SettingSource
+    ignored: SettingSource
+
+
+class Settings(BaseSettings):
+    """All of vivavoce's configuration. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    # --- OpenAI (the SDK's own variable names) ---
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_api_key_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY_FILE", "openai_api_key_file")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+    openai_org_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_ORG_ID", "openai_org_id")
+    )
+    openai_project_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_PROJECT_ID", "openai_project_id")
+    )
+
+    # --- vivavoce ---
+    env: Literal["development", "production"] = Field(
+        default="development", validation_alias=AliasChoices("VIVAVOCE_ENV", "env")
+    )
+    realtime_model: str = Field(
+        default="gpt-realtime",
+        validation_alias=AliasChoices("VIVAVOCE_REALTIME_MODEL", "realtime_model"),
+    )
+    voice: str = Field(default="marin", validation_alias=AliasChoices("VIVAVOCE_VOICE", "voice"))
+    transcription_model: str = Field(
+        default="gpt-4o-mini-transcribe",
+        validation_alias=AliasChoices("VIVAVOCE_TRANSCRIPTION_MODEL", "transcription_model"),
+    )
+    turn_detection: Literal["server_vad", "semantic_vad"] = Field(
+        default="server_vad",
+        validation_alias=AliasChoices("VIVAVOCE_TURN_DETECTION", "turn_detection"),
+    )
+    evaluation_model: str = Field(
+        default="gpt-5-mini",
+        validation_alias=AliasChoices("VIVAVOCE_EVALUATION_MODEL", "evaluation_model"),
+    )
+    max_interview_seconds: int = Field(
+        default=1800,
+        ge=60,
+        le=3500,  # OpenAI closes a session at 60 minutes; keep a margin for the wrap-up
+        validation_alias=AliasChoices("VIVAVOCE_MAX_INTERVIEW_SECONDS", "max_interview_seconds"),
+    )
+    idle_timeout_seconds: int = Field(
+        default=300,
+        ge=10,
+        validation_alias=AliasChoices("VIVAVOCE_IDLE_TIMEOUT_SECONDS", "idle_timeout_seconds"),
+    )
+    simulator: bool | None = Field(
+        default=None,
+        description="Force the built-in simulator on or off; unset = on when no key (dev only).",
+        validation_alias=AliasChoices("VIVAVOCE_SIMULATOR", "simulator"),
+    )
+    open_interviews: bool | None = Field(
+        default=None,
+        description="Let a token-less original client start an interview; unset = on in dev.",
+        validation_alias=AliasChoices("VIVAVOCE_OPEN_INTERVIEWS", "open_interviews"),
+    )
+    data_dir: Path = Field(
+        default=Path(".vivavoce"),
+        validation_alias=AliasChoices("VIVAVOCE_DATA_DIR", "data_dir"),
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_ADMIN_TOKEN", "admin_token")
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_SECRET_KEY", "secret_key")
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to open /voice and call the API from a browser.",
+        validation_alias=AliasChoices("VIVAVOCE_ALLOWED_ORIGINS", "allowed_origins"),
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL used in candidate links; unset = derived from the request.",
+        validation_alias=AliasChoices("VIVAVOCE_PUBLIC_URL", "public_url"),
+    )
+    prices_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_PRICES_FILE", "prices_file")
+    )
+    rubric_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_RUBRIC_FILE", "rubric_file")
+    )
+    log_format: Literal["text", "json"] | None = Field(
+        default=None,
+        description="Unset = json in production, text otherwise.",
+        validation_alias=AliasChoices("VIVAVOCE_LOG_FORMAT", "log_format"),
+    )
+    log_level: str = Field(
+        default="INFO", validation_alias=AliasChoices("VIVAVOCE_LOG_LEVEL", "log_level")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("VIVAVOCE_HOST", "host"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "VIVAVOCE_PORT", "port"))
+
+    # Filled by load_settings(); not settings themselves.
+    platform: Platform = "local"
+    sources: dict[str, SettingSource] = Field(default_factory=dict, exclude=True)
+    conflicts: list[Conflict] = Field(default_factory=list, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: Any) -> Any:
+        # Accept "a,b" as well as a JSON list for VIVAVOCE_ALLOWED_ORIGINS.
+        if isinstance(data, dict):
+            for key in ("VIVAVOCE_ALLOWED_ORIGINS", "allowed_origins"):
+                value = data.get(key)
+                if isinstance(value, str):
+                    if value.lstrip().startswith("["):
+                        data[key] = json.loads(value)
+                    else:
+                        data[key] = [o.strip() for o in value.split(",") if o.strip()]
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: Any,
+        env_settings: Any,
+        dotenv_settings: Any,
+        file_secret_settings: Any,
+    ) -> tuple[Any, ...]:
+        if _INIT_ONLY.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+    # --- derived values -------------------------------------------------
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def api_key_present(self) -> bool:
+        return self.openai_api_key is not None and self.openai_api_key.get_secret_value() != ""
+
+    @property
+    def use_simulator(self) -> bool:
+        """Whether interviews run against the built-in simulator instead of OpenAI."""
+        if self.simulator is not None:
+            return self.simulator
+        return not self.api_key_present and not self.is_production
+
+    @property
+    def allow_open_interviews(self) -> bool:
+        if self.open_interviews is not None:
+            return self.open_interviews
+        return not self.is_production
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy async URL (platform-style ``postgres://`` URLs converted)."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'vivavoce.db').resolve()}"
+        return to_async_database_url(self.database_url)
+
+    @property
+    def effective_log_format(self) -> Literal["text", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "text"
+
+    def source_of(self, name: str) -> SettingSource:
+        return self.sources.get(name, SettingSource("default", name, "default"))
+
+
+def to_async_database_url(url: str) -> str:
+    """Turn what hosting platforms hand out into a URL for SQLAlchemy's async drivers."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    lowered = scheme.lower()
+    if lowered in ("postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
+        return f"postgresql+asyncpg://{rest}"
+    if lowered == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    return url
+
+
+def detect_platform(environ: Mapping[str, str]) -> Platform:
+    if any(environ.get(name) for name in RAILWAY_MARKERS):
+        return "railway"
+    if environ.get("VIVAVOCE_IN_DOCKER") or Path("/.dockerenv").exists():
+        return "docker"
+    return "local"
+
+
+# Field name -> the variable names that can set it (first is the canonical one).
+def _variable_names() -> dict[str, tuple[str, ...]]:
+    names: dict[str, tuple[str, ...]] = {}
+    for field_name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            env_names = tuple(
+                str(choice).upper()
+                for choice in alias.choices
+                if isinstance(choice, str) and choice.isupper()
+            )
+            if env_names:
+                names[field_name] = env_names
+    return names
+
+
+def _read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
+    """Variable -> (value, line number) from a .env file; missing file gives {}."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return {}
+    found: dict[str, tuple[str, int]] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key is not None and binding.value is not None:
+            found[binding.key.upper()] = (binding.value, binding.original.line)
+    return found
+
+
+@dataclass
+class _Found:
+    source: SettingSource
+    value: str
+
+
+@dataclass
+class _Trace:
+    by_field: dict[str, list[_Found]] = field(default_factory=dict)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    env_file: Path | str | None = ".env",
+    **overrides: Any,
+) -> Settings:
+    """Read the settings and record where each value came from.
+
+    ``environ`` defaults to ``os.environ``; tests pass their own mapping so nothing of the
+    developer's shell leaks in. ``overrides`` win over everything (used by the CLI flags).
+    Raises ``pydantic.ValidationError`` for invalid values (the CLI turns it into a clear
+    message).
+    """
+    env = dict(os.environ if environ is None else environ)
+    dotenv_path = Path(env_file) if env_file is not None else None
+    dotenv_values = _read_dotenv(dotenv_path) if dotenv_path is not None else {}
+
+    trace = _Trace()
+    for field_name, var_names in _variable_names().items():
+        found: list[_Found] = []
+        for var in var_names:
+            if var in env:
+                found.append(_Found(SettingSource("env", var, "the environment"), env[var]))
+        for var in var_names:
+            if var in dotenv_values:
+                value, line = dotenv_values[var]
+                found.append(
+                    _Found(SettingSource("dotenv", var, f"{dotenv_path} line {line}"), value)
+                )
+        trace.by_field[field_name] = found
+
+    # The key file: only consulted for the key, and only read here (never logged).
+    key_file_value: str | None = None
+    key_file_found = trace.by_field.get("openai_api_key_file", [])
+    if key_file_found:
+        key_path = Path(key_file_found[0].value)
+        try:
+            key_file_value = key_path.read_text(encoding="utf-8")
+        except OSError:
+            key_file_value = None  # the doctor reports an unreadable key file
+        else:
+            # Lowest precedence: a key in the environment or .env wins over the file.
+            trace.by_field.setdefault("openai_api_key", []).append(
+                _Found(SettingSource("file", "OPENAI_API_KEY_FILE", str(key_path)), key_file_value)
+            )
+
+    # Everything was read above (so that sources are known); pydantic validates it. The
+    # env/.env sources of pydantic-settings are switched off for this construction so
+    # that the caller's mapping is the whole environment (tests rely on that).
+    init: dict[str, Any] = {
+        name: found[0].value for name, found in trace.by_field.items() if found
+    }
+    init.update(overrides)
+    token = _INIT_ONLY.set(True)
+    try:
+        settings = Settings(**init)
+    finally:
+        _INIT_ONLY.reset(token)
+    settings.platform = detect_platform(env)
+    if settings.platform == "railway" and "env" not in init:
+        settings.env = "production"
+
+    sources: dict[str, SettingSource] = {}
+    conflicts: list[Conflict] = []
+    for field_name, found in trace.by_field.items():
+        if field_name in overrides:
+            flag = "--" + field_name.replace("_", "-")
+            sources[field_name] = SettingSource("env", flag, "the command line")
+            continue
+        if not found:
+            continue
+        used = found[0]
+        sources[field_name] = used.source
+        for other in found[1:]:
+            if other.value.strip() != used.value.strip():
+                conflicts.append(Conflict(field_name, used.source, other.source))
+    settings.sources = sources
+    settings.conflicts = conflicts
+    return settings
+
+

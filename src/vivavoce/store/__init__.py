@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, data access and Alembic migrations."""

@@ -1,0 +1,96 @@
+"""Run an ASGI app on a real loopback socket in a background thread.
+
+Tests, benchmarks and the simulator need real sockets (the relay must be exercised the
+way production exercises it), so this starts uvicorn on 127.0.0.1 with port 0 and hands
+back the bound address. Its own thread and event loop keep it independent of whatever
+loop the caller runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["BackgroundServer", "serve_in_background"]
+
+
+@dataclass
+class BackgroundServer:
+    host: str
+    port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            # Open websockets can hold a graceful shutdown; force it.
+            self.server.force_exit = True
+            self.thread.join(timeout)
+
+
+@contextlib.contextmanager
+def serve_in_background(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ws_max_size: int = 16 * 1024 * 1024,
+    startup_timeout: float = 15.0,
+) -> Iterator[BackgroundServer]:
+    """Serve ``app`` until the ``with`` block ends. Raises RuntimeError if it cannot start."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        lifespan="on",
+        ws_max_size=ws_max_size,
+        ws_ping_interval=None,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to the caller below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"server-{bound_port}", daemon=True)
+    thread.start()
+    deadline = startup_timeout
+    step = 0.01
+    while not server.started and thread.is_alive() and deadline > 0:
+        threading.Event().wait(step)
+        deadline -= step
+    if not server.started:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()
+        raise RuntimeError(f"server did not start: {errors[0] if errors else 'timeout'}")
+    handle = BackgroundServer(host, bound_port, server, thread)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        sock.close()

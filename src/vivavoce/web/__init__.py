@@ -1,0 +1,1 @@
+"""HTTP and WebSocket adapters: the FastAPI app, its routers and pages."""

@@ -1,0 +1,66 @@
+"""The application factory: one FastAPI app with every router, on one Runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from vivavoce import __version__
+from vivavoce.config import Settings, load_settings
+from vivavoce.runtime import Runtime, dev_secret_key, resolve_admin_token
+from vivavoce.store.database import Database
+from vivavoce.web import api_evaluation, api_interviews, health, ops, pages, voice
+from vivavoce.web.errors import install_error_handlers
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("vivavoce")
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    admin_token, generated = resolve_admin_token(settings)
+    return Runtime(
+        settings=settings,
+        db=Database(settings.effective_database_url),
+        admin_token=admin_token,
+        admin_token_generated=generated,
+        secret_key=dev_secret_key(settings),
+    )
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. Migrations run at startup (the lifespan), not here."""
+    if runtime is None:
+        runtime = build_runtime(settings if settings is not None else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.db.migrate()
+        for module in _FEATURES:
+            await module.on_startup(app, runtime)
+        try:
+            yield
+        finally:
+            for module in reversed(_FEATURES):
+                await module.on_shutdown(app, runtime)
+            await runtime.db.dispose()
+
+    app = FastAPI(
+        title="vivavoce",
+        version=__version__,
+        summary="Live AI voice interviews over the OpenAI Realtime API.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for module in _FEATURES:
+        module.install(app, runtime)
+    return app
+
+
+# Each feature module exposes install(app, runtime), on_startup(app, runtime) and
+# on_shutdown(app, runtime); the order is the order routes are matched in.
+_FEATURES = (health, api_interviews, api_evaluation, voice, ops, pages)
