@@ -27,6 +27,9 @@ class Runtime:
     admin_token: str
     admin_token_generated: bool
     secret_key: str
+    # The normalised OpenAI key new interviews use (None = none configured). Replaced on
+    # reload; live interviews keep the key they started with.
+    api_key: str | None = None
     # Filled by feature modules at startup (evaluation worker, simulator, caches…).
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -28,6 +28,11 @@ def build_runtime(settings: Settings) -> Runtime:
         admin_token=admin_token,
         admin_token_generated=generated,
         secret_key=dev_secret_key(settings),
+        api_key=(
+            settings.openai_api_key.get_secret_value().strip() or None
+            if settings.openai_api_key is not None
+            else None
+        ),
     )
 
 
