@@ -1,26 +1,165 @@
-"""The database handle (placeholder until the storage module lands)."""
+"""The database handle: one async engine, migrations, sessions.
+
+SQLite (the default, a file in the data directory) and PostgreSQL (``DATABASE_URL``) run
+the same code. On SQLite every connection gets foreign keys (the cascade deletes depend on
+them), WAL (readers do not block the writer of a live interview) and a busy timeout. On
+PostgreSQL :meth:`Database.migrate` holds an advisory lock, so instances that start
+together migrate one after the other instead of racing.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
 
-__all__ = ["Database"]
+__all__ = ["MIGRATIONS_DIR", "Database", "UnsupportedDatabase", "alembic_config"]
+
+log = logging.getLogger("vivavoce.store")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# pg_advisory_lock takes a bigint; any fixed number unique to vivavoce's migrations.
+_MIGRATION_LOCK_KEY = 0x76_69_76_61_76_6F_63_65 & 0x7FFF_FFFF_FFFF_FFFF  # "vivavoce"
+
+
+class UnsupportedDatabase(ValueError):
+    """The URL names a database vivavoce does not run on (only SQLite and PostgreSQL)."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration pointing at the migrations shipped in the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """One database. Raises :class:`UnsupportedDatabase` for a URL that is neither SQLite
+    nor PostgreSQL (``sqlalchemy.exc.ArgumentError`` for one that is not a URL at all)."""
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise UnsupportedDatabase(
+                f"vivavoce runs on SQLite or PostgreSQL, not {backend!r} "
+                "(DATABASE_URL should start with postgresql:// or sqlite://)"
+            )
         self.url = url
-        self.engine = create_async_engine(url)
+        self.dialect: Literal["sqlite", "postgresql"] = backend  # type: ignore[assignment]
+        self._sqlite_path: Path | None = None
+        options: dict[str, Any] = {}
+        if backend == "sqlite":
+            database = parsed.database or ""
+            if database in ("", ":memory:") or database.startswith("file::memory:"):
+                # One shared connection, or every session would see its own empty database.
+                options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                self._sqlite_path = Path(database)
+        else:
+            options["pool_pre_ping"] = True
+        options.update(engine_options)
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if backend == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked (for logs and the doctor)."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
     async def migrate(self) -> None:
-        return None
+        """Upgrade the schema to the newest migration and seed the built-in questions.
+
+        The upgrade and the seeding are one transaction under one lock (PostgreSQL: an
+        advisory lock; SQLite: ``BEGIN IMMEDIATE``, the database's write lock), so a second
+        instance starting at the same moment waits, then finds nothing left to do.
+        Raises ``sqlalchemy.exc.OperationalError`` / ``OSError`` when the database cannot
+        be reached or the SQLite directory cannot be created.
+        """
+        # Imported lazily: the bank is a large module only needed here.
+        from vivavoce.store.questions import seed_builtin_questions
+
+        if self._sqlite_path is not None:
+            self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                # Session-level: it outlives the commit below and is released in `finally`
+                # (or by the server when the connection dies).
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+                await conn.commit()
+            try:
+                if self.dialect == "sqlite":
+                    # pysqlite would only BEGIN before the first INSERT, leaving the DDL
+                    # outside the transaction and two starters racing on CREATE TABLE.
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                await conn.run_sync(_upgrade_to_head)
+                # The session joins this connection's transaction (its commit is ours).
+                async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                    added = await seed_builtin_questions(session)
+                await conn.commit()
+                if added:
+                    log.info("seeded %d built-in interview questions", added)
+            finally:
+                if self.dialect == "postgresql":
+                    await conn.rollback()
+                    await conn.execute(
+                        text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_KEY}
+                    )
+                    await conn.commit()
+
+    async def downgrade(self, revision: str = "base") -> None:
+        """Step the schema down to ``revision`` (``base`` = no tables)."""
+        async with self.engine.connect() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), revision))
+            await conn.commit()
+
+    async def current_revision(self) -> str | None:
+        """The revision the database is at (None = never migrated)."""
+        if self._sqlite_path is not None and not self._sqlite_path.exists():
+            return None  # do not create an empty file just to look
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+
+    @staticmethod
+    def head_revision() -> str | None:
+        """The newest revision shipped with this version of vivavoce."""
+        return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
     async def ping(self) -> None:
+        """Raises when the database does not answer ``SELECT 1``."""
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
@@ -31,3 +170,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")

@@ -1,0 +1,291 @@
+"""Data access for interviews and their turns.
+
+Small keyword-only functions over an :class:`~sqlalchemy.ext.asyncio.AsyncSession`. Every
+function that writes commits before returning: a turn is one transaction, so a crash
+loses at most the turn in flight, and callers never hold a transaction open across an
+``await`` on the network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.store.models import SPEAKERS, TURN_STATES, Interview, Turn, utcnow
+
+__all__ = [
+    "InterviewNotFound",
+    "InterviewStateError",
+    "TurnConflict",
+    "add_turn",
+    "add_usage",
+    "create_interview",
+    "delete_interview",
+    "get_interview",
+    "list_interviews",
+    "list_turns",
+    "mark_ended",
+    "mark_live",
+]
+
+
+class InterviewNotFound(LookupError):
+    """No interview with that id."""
+
+
+class InterviewStateError(ValueError):
+    """The interview is in a status that does not allow the change (e.g. live again after
+    it ended)."""
+
+
+class TurnConflict(ValueError):
+    """A different turn (another upstream item) already holds that sequence number."""
+
+
+async def create_interview(
+    s: AsyncSession, *, candidate: CandidateContext, settings: InterviewSettings
+) -> Interview:
+    """Store a new interview in status ``created`` and return it."""
+    interview = Interview(
+        id=str(uuid.uuid4()),
+        status="created",
+        created_at=utcnow(),
+        candidate=candidate.model_dump(mode="json"),
+        settings=settings.model_dump(mode="json"),
+        model=settings.model,
+    )
+    s.add(interview)
+    await s.commit()
+    return interview
+
+
+async def get_interview(s: AsyncSession, interview_id: str) -> Interview | None:
+    """The interview, freshly read (not a stale copy from the session's identity map)."""
+    result = await s.execute(
+        select(Interview).where(Interview.id == interview_id).execution_options(
+            populate_existing=True
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_interviews(
+    s: AsyncSession,
+    *,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Interview], int]:
+    """A page of interviews, newest first, and how many match in total.
+
+    ``since`` is inclusive and ``until`` exclusive (on ``created_at``). Raises ValueError
+    for a negative offset or a limit outside 1…1000.
+    """
+    if not 1 <= limit <= 1000:
+        raise ValueError("limit must be between 1 and 1000")
+    if offset < 0:
+        raise ValueError("offset must not be negative")
+    conditions = []
+    if status is not None:
+        conditions.append(Interview.status == status)
+    if since is not None:
+        conditions.append(Interview.created_at >= since)
+    if until is not None:
+        conditions.append(Interview.created_at < until)
+    total = await s.scalar(select(func.count()).select_from(Interview).where(*conditions))
+    page = await s.scalars(
+        select(Interview)
+        .where(*conditions)
+        .order_by(Interview.created_at.desc(), Interview.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(page), int(total or 0)
+
+
+async def _require(s: AsyncSession, interview_id: str) -> Interview:
+    interview = await get_interview(s, interview_id)
+    if interview is None:
+        raise InterviewNotFound(interview_id)
+    return interview
+
+
+async def mark_live(s: AsyncSession, interview_id: str, *, at: datetime) -> None:
+    """Status ``live``; ``started_at`` keeps the first start (a resumed interview goes
+    live again). Raises InterviewNotFound, or InterviewStateError once it has ended."""
+    result = await s.execute(
+        update(Interview)
+        .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
+        .values(status="live", started_at=func.coalesce(Interview.started_at, at))
+    )
+    await s.commit()
+    if getattr(result, "rowcount", 0) == 0:
+        interview = await _require(s, interview_id)
+        raise InterviewStateError(
+            f"interview {interview_id} is {interview.status}; it cannot go live again"
+        )
+
+
+async def mark_ended(
+    s: AsyncSession,
+    interview_id: str,
+    *,
+    status: Literal["ended", "failed"],
+    reason: str,
+    error_code: str | None = None,
+    at: datetime,
+) -> bool:
+    """End the interview (``ended``, or ``failed`` with an error code). The first end
+    wins: returns False, changing nothing, when it had already ended. Raises
+    InterviewNotFound, or ValueError for another status."""
+    if status not in ("ended", "failed"):
+        raise ValueError(f"an interview ends as 'ended' or 'failed', not {status!r}")
+    result = await s.execute(
+        update(Interview)
+        .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
+        .values(status=status, end_reason=reason, error_code=error_code, ended_at=at)
+    )
+    await s.commit()
+    if getattr(result, "rowcount", 0) == 0:
+        await _require(s, interview_id)
+        return False
+    return True
+
+
+async def add_usage(
+    s: AsyncSession,
+    interview_id: str,
+    *,
+    input_text: int = 0,
+    input_audio: int = 0,
+    input_cached: int = 0,
+    output_text: int = 0,
+    output_audio: int = 0,
+    cost_usd: float = 0.0,
+) -> None:
+    """Add to the interview's token counts and cost in one UPDATE (``col = col + n``), so
+    concurrent writers never lose an increment. Raises ValueError for negative amounts,
+    InterviewNotFound for an unknown interview."""
+    amounts = {
+        Interview.input_text_tokens: input_text,
+        Interview.input_audio_tokens: input_audio,
+        Interview.input_cached_tokens: input_cached,
+        Interview.output_text_tokens: output_text,
+        Interview.output_audio_tokens: output_audio,
+    }
+    if any(n < 0 for n in amounts.values()) or cost_usd < 0:
+        raise ValueError("usage amounts cannot be negative")
+    values: dict[str, Any] = {col.key: col + n for col, n in amounts.items()}
+    values["cost_usd"] = Interview.cost_usd + cost_usd
+    result = await s.execute(update(Interview).where(Interview.id == interview_id).values(values))
+    await s.commit()
+    if getattr(result, "rowcount", 0) == 0:
+        raise InterviewNotFound(interview_id)
+
+
+async def delete_interview(s: AsyncSession, interview_id: str) -> bool:
+    """Delete the interview and (by cascade) its turns and evaluation. False if absent."""
+    result = await s.execute(delete(Interview).where(Interview.id == interview_id))
+    await s.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def _find_turn(
+    s: AsyncSession, interview_id: str, sequence: int, item_id: str | None
+) -> Turn | None:
+    if item_id:
+        by_item = await s.scalar(
+            select(Turn)
+            .where(Turn.interview_id == interview_id, Turn.item_id == item_id)
+            .execution_options(populate_existing=True)
+        )
+        if by_item is not None:
+            return by_item
+    return await s.scalar(
+        select(Turn)
+        .where(Turn.interview_id == interview_id, Turn.sequence == sequence)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def add_turn(
+    s: AsyncSession,
+    *,
+    interview_id: str,
+    sequence: int,
+    speaker: Literal["interviewer", "candidate"],
+    text: str,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    audio_ms: int | None,
+    item_id: str | None,
+    state: Literal["complete", "interrupted", "partial"],
+) -> Turn:
+    """Store one turn in its own transaction and return it.
+
+    Idempotent: a turn with the same upstream ``item_id`` (or, without one, the same
+    ``sequence``) is updated in place rather than duplicated, so a retried write is
+    harmless and a ``partial`` turn can later become ``complete``. Raises ValueError for
+    an unknown speaker or state or a negative sequence, InterviewNotFound for an unknown
+    interview, TurnConflict when the sequence already belongs to another item.
+    """
+    if speaker not in SPEAKERS:
+        raise ValueError(f"speaker must be one of {SPEAKERS}, not {speaker!r}")
+    if state not in TURN_STATES:
+        raise ValueError(f"state must be one of {TURN_STATES}, not {state!r}")
+    if sequence < 0:
+        raise ValueError("sequence must not be negative")
+    for _attempt in range(2):
+        existing = await _find_turn(s, interview_id, sequence, item_id)
+        if existing is not None:
+            if item_id and existing.item_id and existing.item_id != item_id:
+                raise TurnConflict(
+                    f"turn {sequence} of interview {interview_id} is item "
+                    f"{existing.item_id}, not {item_id}"
+                )
+            existing.text = text
+            existing.state = state
+            existing.ended_at = ended_at if ended_at is not None else existing.ended_at
+            existing.audio_ms = audio_ms if audio_ms is not None else existing.audio_ms
+            existing.item_id = existing.item_id or item_id
+            await s.commit()
+            return existing
+        turn = Turn(
+            interview_id=interview_id,
+            sequence=sequence,
+            speaker=speaker,
+            text=text,
+            started_at=started_at,
+            ended_at=ended_at,
+            audio_ms=audio_ms,
+            item_id=item_id,
+            state=state,
+        )
+        s.add(turn)
+        try:
+            await s.commit()
+        except IntegrityError:
+            await s.rollback()
+            if await get_interview(s, interview_id) is None:
+                raise InterviewNotFound(interview_id) from None
+            # Another writer stored the same turn between our read and insert: loop
+            # once more and update theirs instead.
+            continue
+        return turn
+    raise TurnConflict(f"turn {sequence} of interview {interview_id} kept changing under us")
+
+
+async def list_turns(s: AsyncSession, interview_id: str) -> list[Turn]:
+    """The interview's turns in sequence order (empty for an unknown interview)."""
+    result = await s.scalars(
+        select(Turn).where(Turn.interview_id == interview_id).order_by(Turn.sequence)
+    )
+    return list(result)

@@ -1,0 +1,200 @@
+"""The tables: interviews, their turns, their evaluation, and the question bank.
+
+Plain columns only (no ORM relationships): under asyncio a lazy load is an error, so the
+data-access functions query what they need explicitly. Every timestamp is timezone-aware
+UTC in Python, whatever the database stores (see :class:`UTCDateTime`).
+Status and kind columns are short strings checked by the database (CHECK constraints),
+so a bug elsewhere cannot store a status nobody handles.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "EVALUATION_STATUSES",
+    "INTERVIEW_STATUSES",
+    "QUESTION_SOURCES",
+    "SPEAKERS",
+    "TURN_STATES",
+    "Base",
+    "Evaluation",
+    "Interview",
+    "Question",
+    "Turn",
+    "UTCDateTime",
+    "utcnow",
+]
+
+INTERVIEW_STATUSES = ("created", "live", "ended", "failed")
+SPEAKERS = ("interviewer", "candidate")
+TURN_STATES = ("complete", "interrupted", "partial")
+EVALUATION_STATUSES = ("pending", "running", "done", "failed", "insufficient")
+QUESTION_SOURCES = ("builtin", "imported")
+
+# Stable constraint names: the same on SQLite and PostgreSQL, so migrations can refer to
+# them and autogenerate compares like with like.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so UTC is stored naive and
+    made aware again on the way out. A naive value from the caller is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+# Money: six decimals of a dollar is finer than any token price; returned as float.
+Money = Numeric(12, 6, asdecimal=False)
+
+
+class Interview(Base):
+    __tablename__ = "interviews"
+    __table_args__ = (
+        CheckConstraint(_in("status", INTERVIEW_STATUSES), name="status"),
+        Index("ix_interviews_status_created_at", "status", "created_at"),
+        Index("ix_interviews_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="created")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    candidate: Mapped[dict[str, Any]]
+    settings: Mapped[dict[str, Any]]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(64))
+    input_text_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    input_audio_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    input_cached_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    output_text_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    output_audio_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cost_usd: Mapped[float] = mapped_column(Money, default=0.0, server_default="0")
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+    __table_args__ = (
+        UniqueConstraint("interview_id", "sequence"),
+        CheckConstraint(_in("speaker", SPEAKERS), name="speaker"),
+        CheckConstraint(_in("state", TURN_STATES), name="state"),
+        Index("ix_turns_interview_id_item_id", "interview_id", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    interview_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("interviews.id", ondelete="CASCADE")
+    )
+    sequence: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    audio_ms: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="complete")
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+    __table_args__ = (
+        UniqueConstraint("interview_id"),
+        CheckConstraint(_in("status", EVALUATION_STATUSES), name="status"),
+        Index("ix_evaluations_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    interview_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("interviews.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    overall_score: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None]
+    low_confidence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    invented_quotes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    model: Mapped[str | None] = mapped_column(String(64))
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cost_usd: Mapped[float] = mapped_column(Money, default=0.0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (
+        CheckConstraint(_in("source", QUESTION_SOURCES), name="source"),
+        Index("ix_questions_field_level", "field", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    field: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(32))
+    difficulty: Mapped[str] = mapped_column(String(16), default="medium")
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="builtin")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,107 @@
+"""The database handle and the migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from vivavoce.store.database import Database, UnsupportedDatabase
+from vivavoce.store.models import Base
+
+TABLES = {"interviews", "turns", "evaluations", "questions"}
+
+
+async def _tables(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    return names - {"alembic_version"}
+
+
+async def test_upgrade_from_empty_then_downgrade_cleanly(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        assert await db.current_revision() is None
+        await db.migrate()
+        assert await db.current_revision() == Database.head_revision()
+        assert await _tables(db) == TABLES
+        await db.downgrade("base")
+        assert await db.current_revision() is None
+        assert await _tables(db) == set()
+        # …and back up again: the downgrade left nothing behind that blocks it.
+        await db.migrate()
+        assert await _tables(db) == TABLES
+    finally:
+        await db.dispose()
+
+
+async def test_models_match_migrations(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda c: compare_metadata(
+                MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+            )
+        )
+    assert diff == []
+
+
+async def test_migrate_twice_is_harmless(db: Database) -> None:
+    async with db.session() as s:
+        before = await s.scalar(text("SELECT count(*) FROM questions"))
+    await db.migrate()
+    async with db.session() as s:
+        after = await s.scalar(text("SELECT count(*) FROM questions"))
+    assert before == after and before > 0
+
+
+async def test_two_instances_migrating_together_do_not_race(database_url: str) -> None:
+    # On PostgreSQL the advisory lock serialises them; on SQLite the file lock does.
+    first, second = Database(database_url), Database(database_url)
+    try:
+        await asyncio.gather(first.migrate(), second.migrate())
+        async with first.session() as s:
+            builtin = await s.scalar(
+                text("SELECT count(*) FROM questions WHERE source = 'builtin'")
+            )
+        from vivavoce.store.question_bank import builtin_questions
+
+        assert builtin == len(builtin_questions())
+        assert await first.current_revision() == Database.head_revision()
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_ping(db: Database) -> None:
+    await db.ping()
+
+
+async def test_sqlite_creates_its_directory_and_enables_foreign_keys_and_wal(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "nested" / "dir" / "v.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        await db.migrate()
+        assert path.exists()
+        async with db.engine.connect() as conn:
+            assert (await conn.scalar(text("PRAGMA foreign_keys"))) == 1
+            assert (await conn.scalar(text("PRAGMA journal_mode"))) == "wal"
+        assert db.dialect == "sqlite"
+    finally:
+        await db.dispose()
+
+
+def test_other_databases_are_refused_clearly() -> None:
+    with pytest.raises(UnsupportedDatabase, match="SQLite or PostgreSQL"):
+        Database("mysql+aiomysql://u@h/db")
+
+
+def test_safe_url_hides_the_password() -> None:
+    db = Database("postgresql+asyncpg://user:hunter2@db.example/app")
+    assert "hunter2" not in db.safe_url
+    assert db.dialect == "postgresql"

@@ -1,0 +1,237 @@
+"""Interviews, turns and usage on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.store import interviews as store
+from vivavoce.store.database import Database
+from vivavoce.store.models import Evaluation
+
+T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+CANDIDATE = CandidateContext.model_validate(
+    {"name": "Ada", "major": "Computer Science", "year": "3rd year", "skills": "Python, SQL"}
+)
+SETTINGS = InterviewSettings(model="gpt-realtime", voice="marin", max_duration_s=900)
+
+
+async def _new(db: Database) -> str:
+    async with db.session() as s:
+        interview = await store.create_interview(s, candidate=CANDIDATE, settings=SETTINGS)
+    return interview.id
+
+
+async def test_create_and_read_back(db: Database) -> None:
+    interview_id = await _new(db)
+    async with db.session() as s:
+        got = await store.get_interview(s, interview_id)
+    assert got is not None
+    assert got.status == "created"
+    assert got.candidate["name"] == "Ada"
+    assert got.candidate["field"] == "Computer Science"
+    assert got.candidate["skills"] == ["Python", "SQL"]
+    assert got.settings["max_duration_s"] == 900
+    assert got.model == "gpt-realtime"
+    assert got.created_at.tzinfo is not None
+    assert got.input_audio_tokens == 0 and got.cost_usd == 0.0
+
+
+async def test_unknown_interview_reads_as_none(db: Database) -> None:
+    async with db.session() as s:
+        assert await store.get_interview(s, "no-such-id") is None
+        assert await store.list_turns(s, "no-such-id") == []
+
+
+async def test_lifecycle_live_then_ended_first_end_wins(db: Database) -> None:
+    interview_id = await _new(db)
+    async with db.session() as s:
+        await store.mark_live(s, interview_id, at=T0)
+        # A resumed interview goes live again but keeps its first start.
+        await store.mark_live(s, interview_id, at=T0 + timedelta(minutes=3))
+        assert await store.mark_ended(
+            s, interview_id, status="ended", reason="candidate ended", at=T0 + timedelta(minutes=9)
+        )
+        assert not await store.mark_ended(
+            s, interview_id, status="failed", reason="late error", error_code="x", at=T0
+        )
+        got = await store.get_interview(s, interview_id)
+        assert got is not None
+        assert got.status == "ended"
+        assert got.started_at == T0
+        assert got.ended_at == T0 + timedelta(minutes=9)
+        assert got.end_reason == "candidate ended" and got.error_code is None
+        with pytest.raises(store.InterviewStateError, match="ended"):
+            await store.mark_live(s, interview_id, at=T0)
+
+
+async def test_failed_keeps_the_error_code(db: Database) -> None:
+    interview_id = await _new(db)
+    async with db.session() as s:
+        await store.mark_ended(
+            s, interview_id, status="failed", reason="key revoked", error_code="invalid_api_key", at=T0
+        )
+        got = await store.get_interview(s, interview_id)
+    assert got is not None and got.status == "failed" and got.error_code == "invalid_api_key"
+
+
+async def test_lifecycle_on_unknown_interview_raises(db: Database) -> None:
+    async with db.session() as s:
+        with pytest.raises(store.InterviewNotFound):
+            await store.mark_live(s, "nope", at=T0)
+        with pytest.raises(store.InterviewNotFound):
+            await store.mark_ended(s, "nope", status="ended", reason="x", at=T0)
+        with pytest.raises(store.InterviewNotFound):
+            await store.add_usage(s, "nope", input_text=1)
+        with pytest.raises(ValueError, match="ended"):
+            await store.mark_ended(s, "nope", status="live", reason="x", at=T0)  # type: ignore[arg-type]
+
+
+async def test_turns_are_ordered_and_idempotent(db: Database) -> None:
+    interview_id = await _new(db)
+    async with db.session() as s:
+        common = {"interview_id": interview_id, "started_at": T0, "ended_at": T0, "audio_ms": 1200}
+        await store.add_turn(
+            s, sequence=1, speaker="candidate", text="I like graphs.", item_id="item_B",
+            state="complete", **common,
+        )
+        await store.add_turn(
+            s, sequence=0, speaker="interviewer", text="Tell me", item_id="item_A",
+            state="partial", **common,
+        )
+        # Retried write of the same item: updates (partial -> complete), no duplicate.
+        await store.add_turn(
+            s, sequence=0, speaker="interviewer", text="Tell me about yourself.",
+            item_id="item_A", state="complete", **common,
+        )
+        turns = await store.list_turns(s, interview_id)
+    assert [(t.sequence, t.speaker, t.text, t.state) for t in turns] == [
+        (0, "interviewer", "Tell me about yourself.", "complete"),
+        (1, "candidate", "I like graphs.", "complete"),
+    ]
+
+
+async def test_turn_without_item_id_is_idempotent_on_sequence(db: Database) -> None:
+    interview_id = await _new(db)
+    async with db.session() as s:
+        for _ in range(2):
+            await store.add_turn(
+                s, interview_id=interview_id, sequence=0, speaker="interviewer", text="Hi",
+                started_at=None, ended_at=None, audio_ms=None, item_id=None, state="complete",
+            )
+        assert len(await store.list_turns(s, interview_id)) == 1
+
+
+async def test_sequence_taken_by_another_item_is_a_conflict(db: Database) -> None:
+    interview_id = await _new(db)
+    async with db.session() as s:
+        args = {"interview_id": interview_id, "sequence": 0, "speaker": "interviewer",
+                "text": "Hi", "started_at": None, "ended_at": None, "audio_ms": None,
+                "state": "complete"}
+        await store.add_turn(s, item_id="item_A", **args)
+        with pytest.raises(store.TurnConflict):
+            await store.add_turn(s, item_id="item_Z", **args)
+
+
+async def test_turn_validation_and_unknown_interview(db: Database) -> None:
+    async with db.session() as s:
+        args = {"sequence": 0, "text": "x", "started_at": None, "ended_at": None,
+                "audio_ms": None, "item_id": None, "state": "complete"}
+        with pytest.raises(store.InterviewNotFound):
+            await store.add_turn(s, interview_id="missing", speaker="candidate", **args)
+        with pytest.raises(ValueError, match="speaker"):
+            await store.add_turn(s, interview_id="missing", speaker="robot", **args)  # type: ignore[arg-type]
+
+
+async def test_concurrent_turn_writes_from_separate_sessions(db: Database) -> None:
+    interview_id = await _new(db)
+
+    async def write(seq: int) -> None:
+        async with db.session() as s:
+            await store.add_turn(
+                s, interview_id=interview_id, sequence=seq, speaker="candidate",
+                text=f"turn {seq}", started_at=None, ended_at=None, audio_ms=None,
+                item_id=f"item_{seq}", state="complete",
+            )
+
+    await asyncio.gather(*(write(i) for i in range(12)))
+    async with db.session() as s:
+        turns = await store.list_turns(s, interview_id)
+    assert [t.sequence for t in turns] == list(range(12))
+
+
+async def test_usage_accumulates_atomically(db: Database) -> None:
+    interview_id = await _new(db)
+
+    async def add() -> None:
+        async with db.session() as s:
+            await store.add_usage(
+                s, interview_id, input_text=10, input_audio=100, input_cached=5,
+                output_text=7, output_audio=200, cost_usd=0.0125,
+            )
+
+    await asyncio.gather(*(add() for _ in range(8)))
+    async with db.session() as s:
+        got = await store.get_interview(s, interview_id)
+        with pytest.raises(ValueError, match="negative"):
+            await store.add_usage(s, interview_id, input_text=-1)
+    assert got is not None
+    assert (got.input_text_tokens, got.input_audio_tokens, got.input_cached_tokens) == (80, 800, 40)
+    assert (got.output_text_tokens, got.output_audio_tokens) == (56, 1600)
+    assert got.cost_usd == pytest.approx(0.1)
+
+
+async def test_delete_removes_turns_and_evaluation(db: Database) -> None:
+    interview_id = await _new(db)
+    async with db.session() as s:
+        await store.add_turn(
+            s, interview_id=interview_id, sequence=0, speaker="interviewer", text="Hi",
+            started_at=None, ended_at=None, audio_ms=None, item_id=None, state="complete",
+        )
+        s.add(Evaluation(interview_id=interview_id, status="pending"))
+        await s.commit()
+        assert await store.delete_interview(s, interview_id)
+        assert not await store.delete_interview(s, interview_id)
+        assert await store.get_interview(s, interview_id) is None
+        assert await store.list_turns(s, interview_id) == []
+        from sqlalchemy import func, select
+
+        left = await s.scalar(
+            select(func.count()).select_from(Evaluation).where(Evaluation.interview_id == interview_id)
+        )
+    assert left == 0
+
+
+async def test_list_pages_and_filters(db: Database) -> None:
+    ids = [await _new(db) for _ in range(5)]
+    async with db.session() as s:
+        # Spread creation times so ordering and date filters are meaningful.
+        from sqlalchemy import update
+
+        from vivavoce.store.models import Interview
+
+        for n, interview_id in enumerate(ids):
+            await s.execute(
+                update(Interview).where(Interview.id == interview_id)
+                .values(created_at=T0 + timedelta(days=n))
+            )
+        await s.commit()
+        await store.mark_live(s, ids[1], at=T0)
+        page, total = await store.list_interviews(s, limit=2, offset=0)
+        assert total == 5 and [i.id for i in page] == [ids[4], ids[3]]
+        page, total = await store.list_interviews(s, limit=2, offset=4)
+        assert total == 5 and [i.id for i in page] == [ids[0]]
+        live, total = await store.list_interviews(s, status="live")
+        assert total == 1 and [i.id for i in live] == [ids[1]]
+        window, total = await store.list_interviews(
+            s, since=T0 + timedelta(days=1), until=T0 + timedelta(days=3)
+        )
+        assert total == 2 and {i.id for i in window} == {ids[1], ids[2]}
+        with pytest.raises(ValueError):
+            await store.list_interviews(s, limit=0)
+        with pytest.raises(ValueError):
+            await store.list_interviews(s, offset=-1)
