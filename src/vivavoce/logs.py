@@ -1,11 +1,133 @@
-"""Logging set-up (placeholder)."""
+"""Logging set-up: text or JSON lines, the level, and key redaction everywhere.
+
+``setup_logging(settings)`` configures the root logger once for the process (the CLI
+calls it before the server starts; uvicorn is run with ``log_config=None`` so its
+loggers propagate here). Every record passes through :class:`~vivavoce.redact.
+RedactingFilter`. JSON lines carry the ``interview_id`` of the interview being served
+when the relay has set :data:`interview_id_var`.
+
+No per-frame logging anywhere: one line per event that matters (connect, end, error).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from vivavoce.config import Settings
+from vivavoce.redact import install_redaction, redact, register_secret
+
+__all__ = [
+    "JsonFormatter",
+    "TextFormatter",
+    "interview_id_var",
+    "setup_logging",
+]
+
+# Set by the relay for the lifetime of one interview's tasks; read by the formatters.
+interview_id_var: ContextVar[str | None] = ContextVar("vivavoce_interview_id", default=None)
+
+_HANDLER_NAME = "vivavoce"
+# Standard LogRecord attributes: anything else on a record came from ``extra=``.
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "interview_id",
+    "iid",
+    "_vivavoce_redacted",
+}
 
 
-def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level)
+class _InterviewIdFilter(logging.Filter):
+    """Stamp the current interview id on the record (the formatters print it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "interview_id", None) is None:
+            record.interview_id = interview_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, interview_id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        interview_id = getattr(record, "interview_id", None)
+        if interview_id:
+            entry["interview_id"] = interview_id
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value if isinstance(value, int | float | bool | None) else redact(
+                    str(value)
+                )
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """``time level logger [interview] message`` for people reading a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s%(iid)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        interview_id = getattr(record, "interview_id", None)
+        record.iid = f" [{interview_id}]" if interview_id else ""
+        return redact(super().format(record))
+
+
+def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> logging.Handler:
+    """Configure the root logger from ``settings`` and install redaction everywhere.
+
+    Idempotent: calling it again replaces our handler rather than adding a second one.
+    Returns the handler (tests read what it wrote). Raises ValueError for an unknown
+    log level name.
+    """
+    level_name = settings.log_level.strip().upper()
+    level = logging.getLevelNamesMapping().get(level_name)
+    if level is None:
+        raise ValueError(
+            f"VIVAVOCE_LOG_LEVEL={settings.log_level!r} is not a level "
+            "(use DEBUG, INFO, WARNING or ERROR)."
+        )
+    # The configured key is masked even if it has no recognisable shape.
+    if settings.openai_api_key is not None:
+        register_secret(settings.openai_api_key.get_secret_value())
+
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if existing.get_name() == _HANDLER_NAME:
+            root.removeHandler(existing)
+            existing.close()
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(
+        JsonFormatter() if settings.effective_log_format == "json" else TextFormatter()
+    )
+    handler.addFilter(_InterviewIdFilter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    # uvicorn configures its own handlers unless told not to; ours must win, so its
+    # loggers propagate to the root (the serve command passes log_config=None too).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    # Chatty clients log request lines (and headers at DEBUG); keep them at WARNING
+    # unless we are debugging ourselves.
+    for name in ("httpx", "httpcore", "websockets", "openai"):
+        logging.getLogger(name).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    install_redaction()
+    return handler
