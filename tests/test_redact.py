@@ -1,0 +1,96 @@
+"""vivavoce.redact: key-shaped secrets never survive, in text or in log records."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from vivavoce.redact import RedactingFilter, install_redaction, redact, register_secret
+
+
+def body(n: int) -> str:
+    return ("NotAKey0Fake_" * (n // 13 + 1))[:n]
+
+
+PROJECT = "sk-proj-" + body(156)
+TAIL = PROJECT[-4:]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"key={PROJECT}", f"key=sk-proj-…{TAIL}"),
+        (f"the key {PROJECT}.", f"the key sk-proj-…{TAIL}."),
+        ("sk-svcacct-" + body(60), "sk-svcacct-…" + body(60)[-4:]),
+        ("sk-admin-" + body(60), "sk-admin-…" + body(60)[-4:]),
+        ("sk-" + body(48), "sk-…" + body(48)[-4:]),
+        ("sk-test-revoked-" + body(20), "sk-test-…" + body(20)[-4:]),
+        ("ek_" + body(40), "ek_…" + body(40)[-4:]),
+        ("sk-ant-api03-" + body(40), "sk-ant-…" + body(40)[-4:]),
+        # OpenAI's own half-masked echo in "Incorrect API key provided".
+        (
+            "Incorrect API key provided: sk-proj-" + "*" * 148 + "abcd. You can find",
+            "Incorrect API key provided: sk-proj-…abcd. You can find",
+        ),
+        (f"Authorization: Bearer {PROJECT}", f"Authorization: Bearer sk-proj-…{TAIL}"),
+        ("authorization: bearer abcdefghijklmnopqrstu", "authorization: bearer …rstu"),
+        ("nothing secret here: sk-learn, task-1234", "nothing secret here: sk-learn, task-1234"),
+        ("", ""),
+    ],
+)
+def test_redact(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_redact_is_idempotent() -> None:
+    once = redact(f"a {PROJECT} b Bearer {PROJECT} c ek_{body(30)}")
+    assert redact(once) == once
+    assert PROJECT[10:30] not in once
+
+
+def test_registered_secret_without_a_shape_is_masked() -> None:
+    azure = "0123456789abcdef" * 2
+    assert azure in redact(f"key {azure}")
+    register_secret(azure)
+    assert azure not in redact(f"key {azure}")
+    register_secret("short")  # ignored: would garble ordinary text
+    assert redact("short text") == "short text"
+
+
+def _logger_with_stream() -> tuple[logging.Logger, io.StringIO, logging.Handler]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("vivavoce.tests.redact")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return logger, stream, handler
+
+
+def test_filter_rewrites_message_args_and_traceback() -> None:
+    logger, stream, handler = _logger_with_stream()
+    try:
+        logger.info("calling with %s and %r", PROJECT, {"auth": f"Bearer {PROJECT}"})
+        try:
+            raise RuntimeError(f"upstream said {PROJECT}")
+        except RuntimeError:
+            logger.exception("failed")
+        logger.info("broken format %s %s", PROJECT)  # must not lose the record
+    finally:
+        logger.removeHandler(handler)
+    out = stream.getvalue()
+    assert PROJECT[8:20] not in out
+    assert out.count(f"sk-proj-…{TAIL}") >= 4
+    assert "RuntimeError" in out and "broken format" in out
+
+
+def test_install_redaction_covers_handlers_added_later(caplog: pytest.LogCaptureFixture) -> None:
+    install_redaction()
+    with caplog.at_level(logging.INFO, logger="openai._base_client"):
+        logging.getLogger("openai._base_client").info("header Bearer %s", PROJECT)
+    assert PROJECT not in caplog.text
+    assert f"Bearer sk-proj-…{TAIL}" in caplog.text
