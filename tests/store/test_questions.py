@@ -1,0 +1,140 @@
+"""The question bank: seeding, picking, importing operators' files."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from vivavoce.interview.candidate import FIELDS, LEVELS
+from vivavoce.store.database import Database
+from vivavoce.store.models import Question
+from vivavoce.store.question_bank import builtin_questions
+from vivavoce.store.questions import (
+    QuestionFileError,
+    import_questions,
+    parse_question_file,
+    pick_questions,
+)
+
+
+def test_builtin_bank_covers_every_field_level_and_category() -> None:
+    counts = Counter((q.field, q.level, q.category) for q in builtin_questions())
+    for field in FIELDS:
+        for level in LEVELS:
+            for category in ("technical", "behavioural", "motivation", "situational"):
+                assert counts[(field, level, category)] >= 3, (field, level, category)
+    texts = [q.text for q in builtin_questions()]
+    assert all("{" not in t and "}" not in t for t in texts)  # every template filled
+
+
+async def test_seeded_once(db: Database) -> None:
+    async with db.session() as s:
+        n = await s.scalar(select(func.count()).select_from(Question))
+    assert n == len(builtin_questions())
+
+
+async def test_pick_mixes_categories_and_prefers_the_field_and_level(db: Database) -> None:
+    async with db.session() as s:
+        picked = await pick_questions(
+            s, field="finance", level="graduate", limit=8, rng=random.Random(7)
+        )
+    assert len(picked) == 8
+    assert all(q.field == "finance" and q.level == "graduate" for q in picked)
+    # Round-robin: the first four cover four different categories.
+    assert len({q.category for q in picked[:4]}) == 4
+
+
+async def test_pick_falls_back_to_general_then_other_levels(db: Database) -> None:
+    async with db.session() as s:
+        picked = await pick_questions(
+            s, field="finance", level="graduate", limit=30, categories=["technical"],
+            rng=random.Random(1),
+        )
+    assert [q.category for q in picked] == ["technical"] * len(picked)
+    kinds = [(q.field, q.level) for q in picked]
+    assert kinds[:3] == [("finance", "graduate")] * 3
+    assert set(kinds[3:6]) == {("general", "graduate")}
+    assert ("finance", "high_school") in kinds[6:]
+
+
+async def test_pick_edge_cases(db: Database) -> None:
+    async with db.session() as s:
+        assert await pick_questions(s, field="finance", level="graduate", limit=0) == []
+        with pytest.raises(ValueError):
+            await pick_questions(s, field="finance", level="graduate", limit=-1)
+        unknown = await pick_questions(s, field="astrology", level="graduate", limit=3)
+    assert [q.field for q in unknown] == ["general"] * 3
+
+
+YAML_OK = """\
+questions:
+  - field: computer science
+    level: graduate
+    category: behavioral
+    text: Tell me about the hardest code review you received.
+  - field: finance
+    level: high_school
+    category: technical
+    difficulty: easy
+    text: What does a bank do with the money you deposit?
+"""
+
+
+async def test_import_yaml_adds_and_skips_duplicates(db: Database) -> None:
+    parsed = parse_question_file(YAML_OK)
+    assert parsed[0].field == "computer_science" and parsed[0].category == "behavioural"
+    async with db.session() as s:
+        assert await import_questions(s, parsed) == 2
+        assert await import_questions(s, parsed) == 0
+        imported = (await s.scalars(select(Question).where(Question.source == "imported"))).all()
+        picked = await pick_questions(
+            s, field="finance", level="high_school", limit=200, categories=["technical"]
+        )
+    assert len(imported) == 2
+    assert "What does a bank do with the money you deposit?" in {q.text for q in picked}
+
+
+def test_import_json_works_too() -> None:
+    parsed = parse_question_file(
+        '[{"field": "business", "level": "graduate", "category": "case",'
+        ' "text": "Size the market for electric bikes."}]'
+    )
+    assert parsed[0].category == "case"
+
+
+def test_import_errors_name_their_lines() -> None:
+    bad = """\
+- field: finance
+  level: graduate
+  category: technical
+  text: Fine question here?
+- field: finanse
+  level: year 9
+  category: technical
+  text: x
+- just a string
+"""
+    with pytest.raises(QuestionFileError) as info:
+        parse_question_file(bad)
+    lines = [str(p) for p in info.value.problems]
+    assert any(p.startswith("line 5: field") for p in lines), lines
+    assert any(p.startswith("line 5: level") for p in lines), lines
+    assert any(p.startswith("line 5: text") for p in lines), lines
+    assert any("question 3: expected a mapping" in p for p in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: [unclosed\n", "line"),
+        ("42\n", "expected a list"),
+        ("[]\n", "no questions"),
+        ("- field: finance\n  level: graduate\n  category: technical\n  text: Valid text?\n  extra: 1\n", "line 1: extra"),
+    ],
+)
+def test_import_rejects_malformed_files(text: str, expected: str) -> None:
+    with pytest.raises(QuestionFileError, match=expected):
+        parse_question_file(text)

@@ -1,0 +1,54 @@
+"""Usage by day and model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.store.database import Database
+from vivavoce.store.interviews import add_usage, create_interview
+from vivavoce.store.models import Interview
+from vivavoce.store.usage import usage_summary
+
+DAY1 = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+
+
+async def _interview(db: Database, model: str, created: datetime, tokens: int, cost: float) -> None:
+    async with db.session() as s:
+        interview = await create_interview(
+            s,
+            candidate=CandidateContext(name="Sam"),
+            settings=InterviewSettings(model=model, voice="marin", max_duration_s=600),
+        )
+        await s.execute(
+            update(Interview).where(Interview.id == interview.id).values(created_at=created)
+        )
+        await s.commit()
+        await add_usage(s, interview.id, input_audio=tokens, output_audio=2 * tokens, cost_usd=cost)
+
+
+async def test_summary_groups_by_utc_day_and_model(db: Database) -> None:
+    await _interview(db, "gpt-realtime", DAY1, 100, 0.5)
+    await _interview(db, "gpt-realtime", DAY1 + timedelta(minutes=20), 50, 0.25)  # 23:50 UTC
+    # 00:10 UTC next day — in UTC+2 this would be the same day as the first; UTC decides.
+    await _interview(db, "gpt-realtime", DAY1 + timedelta(minutes=40), 10, 0.1)
+    await _interview(db, "gpt-realtime-mini", DAY1, 7, 0.01)
+    async with db.session() as s:
+        rows = await usage_summary(s)
+        windowed = await usage_summary(s, since=DAY1 + timedelta(minutes=35))
+    assert [(r["day"], r["model"], r["interviews"]) for r in rows] == [
+        ("2026-11-01", "gpt-realtime", 2),
+        ("2026-11-01", "gpt-realtime-mini", 1),
+        ("2026-11-02", "gpt-realtime", 1),
+    ]
+    first = rows[0]
+    assert first["input_audio_tokens"] == 150 and first["output_audio_tokens"] == 300
+    assert first["cost_usd"] == 0.75
+    assert [(r["day"], r["interviews"]) for r in windowed] == [("2026-11-02", 1)]
+
+
+async def test_empty_summary(db: Database) -> None:
+    async with db.session() as s:
+        assert await usage_summary(s) == []
