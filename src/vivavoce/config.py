@@ -185,6 +185,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("VIVAVOCE_HOST", "host"))
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "VIVAVOCE_PORT", "port"))
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Also serve /metrics, without the admin token, on this port (unset = off).",
+        validation_alias=AliasChoices("VIVAVOCE_METRICS_PORT", "metrics_port"),
+    )
 
     # Filled by load_settings(); not settings themselves.
     platform: Platform = "local"
