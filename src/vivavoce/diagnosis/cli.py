@@ -1,9 +1,44 @@
-"""Placeholder: this area's CLI commands."""
+"""``vivavoce doctor``: check the configuration and the key, name the cause, give the fix."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Annotated
+
 import typer
+
+__all__ = ["register"]
+
+
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Only the checks that need no network.")
+    ] = False,
+) -> None:
+    """Check the configuration and the OpenAI key; explain any problem and how to fix it.
+
+    Exit status: 0 healthy, 1 a cause was found, 2 the checks could not run.
+    """
+    from vivavoce.cli import settings_or_exit
+    from vivavoce.diagnosis.doctor import run_doctor_sync
+    from vivavoce.diagnosis.render import render_text
+    from vivavoce.redact import redact
+
+    settings = settings_or_exit()
+    try:
+        report = run_doctor_sync(settings, offline=offline)
+    except Exception as exc:  # a bug or an environment we did not foresee: say so, exit 2
+        typer.echo(f"vivavoce doctor could not run its checks: {redact(repr(exc))}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(render_text(report, colour=sys.stdout.isatty()))
+    raise typer.Exit(report.exit_code)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    """Add the ``doctor`` command to the ``vivavoce`` CLI."""
+    app.command("doctor")(doctor)

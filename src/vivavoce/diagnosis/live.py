@@ -1,0 +1,209 @@
+"""The doctor's checks that talk to OpenAI (or the fake) through the official SDK.
+
+1. ``models``: ``GET /v1/models`` with the key — every REST error in OPENAI-FACTS.md is
+   classified into a cause.
+2. ``realtime_model``: the configured model is in that list.
+3. ``realtime``: a Realtime handshake — connect, ``session.update``, wait for
+   ``session.updated``, close. It is the only way to see "fine for REST but no
+   Realtime access" (403 at the upgrade) and "no credit" (listing models needs none; the
+   socket gets an ``insufficient_quota`` error event and closes 3000, possibly before
+   our ``session.update`` is even sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from vivavoce.diagnosis.catalogue import classify_openai_error
+from vivavoce.diagnosis.report import Check
+
+__all__ = ["HANDSHAKE_TIMEOUT", "check_models", "check_realtime", "check_realtime_model"]
+
+HANDSHAKE_TIMEOUT = 10.0
+
+
+def _ms(start: float) -> int:
+    return int((time.perf_counter() - start) * 1000)
+
+
+def _request_id(exc: openai.APIStatusError) -> str:
+    request_id = exc.response.headers.get("x-request-id")
+    return f" (request id {request_id})" if request_id else ""
+
+
+def _error_fields(body: object) -> tuple[str | None, str | None, str | None]:
+    """(type, code, message) from an OpenAI error body (``{"error": {…}}`` or the inner dict)."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            def text(name: str) -> str | None:
+                value = inner.get(name)
+                return str(value) if value is not None else None
+
+            return text("type"), text("code"), text("message")
+    return None, None, None
+
+
+async def check_models(client: AsyncOpenAI) -> tuple[Check, list[str] | None]:
+    """List models; return the check and the model ids (None when listing failed)."""
+    start = time.perf_counter()
+    try:
+        ids = [model.id async for model in client.models.list()]
+    except openai.APIStatusError as exc:
+        error_type, code, message = _error_fields(exc.body)
+        cause = classify_openai_error(
+            status=exc.status_code, error_type=error_type, code=code, message=message
+        )
+        detail = f"HTTP {exc.status_code} {code or error_type or ''}".rstrip()
+        if message:
+            detail += f": {message}"
+        return Check("models", "fail", detail + _request_id(exc), _ms(start), cause), None
+    except openai.APITimeoutError:
+        # The network checks got through, so a silent server is OpenAI's trouble.
+        return (
+            Check(
+                "models",
+                "fail",
+                "no answer from GET /v1/models in time (the connection itself works)",
+                _ms(start),
+                "openai_unavailable",
+            ),
+            None,
+        )
+    except openai.APIConnectionError as exc:
+        return (
+            Check(
+                "models",
+                "fail",
+                f"cannot connect for GET /v1/models: {exc.__cause__ or exc}",
+                _ms(start),
+                "network_unreachable",
+            ),
+            None,
+        )
+    return Check("models", "pass", f"{len(ids)} models listed", _ms(start)), ids
+
+
+def check_realtime_model(model: str, ids: list[str] | None) -> Check:
+    """The configured realtime model appears among the listed ones."""
+    if ids is None:
+        return Check("realtime_model", "skip", "the model list could not be read")
+    if model in ids:
+        return Check("realtime_model", "pass", f"{model} is available to this key")
+    realtime = sorted(i for i in ids if "realtime" in i)
+    also = f"; available: {', '.join(realtime[:6])}" if realtime else "; no realtime model is listed for this key"
+    return Check(
+        "realtime_model",
+        "fail",
+        f"{model} (VIVAVOCE_REALTIME_MODEL) is not listed{also}",
+        cause="model_unavailable",
+    )
+
+
+def _upgrade_rejected(exc: InvalidStatus, start: float) -> Check:
+    status = exc.response.status_code
+    error_type = code = message = None
+    try:
+        body: Any = json.loads(exc.response.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    error_type, code, message = _error_fields(body)
+    cause = classify_openai_error(
+        status=status, error_type=error_type, code=code, message=message, phase="realtime_upgrade"
+    )
+    detail = f"WebSocket upgrade rejected with HTTP {status}"
+    if code or message:
+        detail += f": {code or ''} {message or ''}".rstrip()
+    return Check("realtime", "fail", detail, _ms(start), cause)
+
+
+async def check_realtime(client: AsyncOpenAI, model: str) -> Check:
+    """Connect, ``session.update``, wait for ``session.updated`` (10 s in all), close."""
+    start = time.perf_counter()
+    error: tuple[str | None, str | None, str | None] | None = None
+    close: tuple[int | None, str | None] | None = None
+    try:
+        async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+            async with client.realtime.connect(model=model) as connection:
+                # The server may close before we can send: read what it said below.
+                with contextlib.suppress(ConnectionClosed, openai.OpenAIError):
+                    await connection.session.update(
+                        session={"type": "realtime", "instructions": "vivavoce doctor check"}
+                    )
+                while True:
+                    try:
+                        event = await connection.recv()
+                    except ConnectionClosed as exc:
+                        received = exc.rcvd
+                        close = (
+                            received.code if received else None,
+                            received.reason if received else None,
+                        )
+                        break
+                    if event.type == "session.updated":
+                        return Check(
+                            "realtime",
+                            "pass",
+                            f"session with {model} opened and configured",
+                            _ms(start),
+                        )
+                    if event.type == "error":
+                        details = getattr(event, "error", None)
+                        error = (
+                            getattr(details, "type", None),
+                            getattr(details, "code", None),
+                            getattr(details, "message", None),
+                        )
+                        # Most errors leave the session open; a fatal one is followed by
+                        # a close (3000), which we still read to get its reason.
+    except InvalidStatus as exc:
+        return _upgrade_rejected(exc, start)
+    except TimeoutError:
+        what = "error event but no close" if error else "no session.updated"
+        if error is None:
+            return Check(
+                "realtime",
+                "fail",
+                f"{what} within {HANDSHAKE_TIMEOUT:.0f} s (the connection itself works)",
+                _ms(start),
+                "openai_unavailable",
+            )
+    except (OSError, InvalidHandshake) as exc:
+        return Check(
+            "realtime",
+            "fail",
+            f"cannot open the Realtime WebSocket: {exc}",
+            _ms(start),
+            "network_unreachable",
+        )
+    except ConnectionClosed as exc:
+        received = exc.rcvd
+        close = (received.code if received else None, received.reason if received else None)
+    except openai.OpenAIError as exc:
+        return Check("realtime", "fail", f"the SDK could not connect: {exc}", _ms(start))
+
+    error_type, code, message = error or (None, None, None)
+    close_code, close_reason = close or (None, None)
+    cause = classify_openai_error(
+        error_type=error_type,
+        code=code,
+        message=message,
+        close_code=close_code,
+        close_reason=close_reason,
+        phase="realtime",
+    )
+    parts = []
+    if error is not None:
+        parts.append(f"error event {error_type}.{code}: {message}")
+    if close is not None:
+        parts.append(f"closed {close_code} {close_reason or ''}".rstrip())
+    detail = "; ".join(parts) or "closed before the session was configured"
+    return Check("realtime", "fail", detail, _ms(start), cause)

@@ -1,0 +1,93 @@
+"""The doctor's checks that need no network: the configuration and the key itself."""
+
+from __future__ import annotations
+
+from vivavoce.config import Settings
+from vivavoce.diagnosis.report import Check, CheckStatus
+from vivavoce.keys import KeyReport, inspect_key
+from vivavoce.openai_client import DEFAULT_BASE_URL, base_url_for
+
+__all__ = ["cause_for_key", "check_configuration", "check_key", "key_report_for"]
+
+# Key types that are a credential, just the wrong one for calling models.
+_WRONG_TYPES = ("admin", "ephemeral", "other_provider", "id_not_key")
+
+
+def key_report_for(settings: Settings, api_key: str | None = None) -> KeyReport:
+    """Inspect ``api_key`` if given, else the configured key."""
+    if api_key is not None:
+        return inspect_key(api_key)
+    raw = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    return inspect_key(raw)
+
+
+def cause_for_key(report: KeyReport) -> str | None:
+    """The catalogue cause an offline key report points at (None: the key looks usable)."""
+    if report.key_type == "missing":
+        return "key_missing"
+    if report.usable:
+        return None
+    if report.key_type in _WRONG_TYPES:
+        return "key_wrong_type"
+    return "key_malformed"
+
+
+def check_configuration(settings: Settings) -> Check:
+    """Settings are valid (we got here) — report where the key came from and conflicts."""
+    parts = [f"platform {settings.platform}", f"environment {settings.env}"]
+    if settings.use_simulator:
+        parts.append("interviews use the BUILT-IN SIMULATOR, not OpenAI")
+    parts.append(f"realtime model {settings.realtime_model}")
+    base_url = base_url_for(settings)
+    if base_url != DEFAULT_BASE_URL:
+        parts.append(f"OPENAI_BASE_URL {base_url}")
+    if settings.openai_org_id:
+        parts.append(f"OPENAI_ORG_ID {settings.openai_org_id}")
+    if settings.openai_project_id:
+        parts.append(f"OPENAI_PROJECT_ID {settings.openai_project_id}")
+    status: CheckStatus = "pass"
+    key_file = settings.openai_api_key_file
+    if key_file is not None and settings.source_of("openai_api_key").kind != "env":
+        try:
+            key_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            status = "fail"
+            parts.append(
+                f"OPENAI_API_KEY_FILE {key_file} cannot be read ({exc.strerror or exc})"
+            )
+    for conflict in settings.conflicts:
+        status = "warn" if status == "pass" else status
+        parts.append(
+            f"{conflict.setting} is set in two places with different values: "
+            f"{conflict.used.describe()} is used, {conflict.ignored.describe()} is ignored"
+        )
+    return Check("configuration", status, "; ".join(parts))
+
+
+def check_key(settings: Settings, report: KeyReport, *, provided: bool = False) -> Check:
+    """The offline key findings as one check (fail on any error finding)."""
+    cause = cause_for_key(report)
+    if report.key_type == "missing":
+        detail = "; ".join(f.message for f in report.findings)
+        if not provided:
+            detail += (
+                " Looked in the environment, .env"
+                + (f" and {settings.openai_api_key_file}" if settings.openai_api_key_file else "")
+                + "."
+            )
+        return Check("key", "fail", detail, cause=cause)
+    source = "given to the doctor" if provided else settings.source_of("openai_api_key").describe()
+    head = f"{report.masked} ({report.type_name}), {source}, fingerprint {report.fingerprint}"
+    notes = [f.message for f in report.findings if f.severity != "info"]
+    infos = [f.message for f in report.findings if f.severity == "info"]
+    if report.key_type == "test" and base_url_for(settings) == DEFAULT_BASE_URL:
+        notes.append("A test key is set but OPENAI_BASE_URL points at OpenAI, which will reject it.")
+    status: CheckStatus
+    if not report.usable:
+        status = "fail"
+    elif notes:
+        status = "warn"
+    else:
+        status = "pass"
+    detail = " ".join([head + ".", *notes, *infos])
+    return Check("key", status, detail, cause=cause)
