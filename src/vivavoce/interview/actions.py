@@ -1,0 +1,160 @@
+"""What the interview state machine asks its adapters to do.
+
+:class:`~vivavoce.interview.session.InterviewSession` never touches a socket or the
+database: every input returns a list of these plain values, and the adapter in
+``web/voice.py`` carries them out in order. Tests compare them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vivavoce.pricing import TokenUsage
+
+__all__ = [
+    "Action",
+    "AddUsage",
+    "AppendAudio",
+    "ClearBrowserAudio",
+    "CloseBrowser",
+    "CloseUpstream",
+    "ConnectUpstream",
+    "EndInterview",
+    "Log",
+    "MarkLive",
+    "PersistTurn",
+    "PrepareInterview",
+    "SendAudio",
+    "SendJson",
+    "SendUpstream",
+    "TurnRecord",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SendJson:
+    """Send one JSON message to the browser (control traffic: outranks audio)."""
+
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SendAudio:
+    """Send AI audio (PCM16 24 kHz mono) to the browser as one binary frame."""
+
+    pcm: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ClearBrowserAudio:
+    """Drop AI audio still queued for the browser (the candidate barged in)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareInterview:
+    """Find (token) or create (open interview) the interview, build its session.update,
+    then call ``InterviewSession.prepared`` or ``prepare_failed``."""
+
+    candidate_context: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectUpstream:
+    """Open the Realtime connection, then call ``upstream_opened`` or
+    ``upstream_connect_failed``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendUpstream:
+    """Send one client event to the Realtime API."""
+
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AppendAudio:
+    """Send candidate audio upstream as ``input_audio_buffer.append``; ``audio_b64`` is
+    already base64 (encoded once per frame, or passed through from ``audio_chunk``)."""
+
+    audio_b64: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkLive:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One turn, ready for ``store.interviews.add_turn`` (times are Unix seconds)."""
+
+    sequence: int
+    speaker: Literal["interviewer", "candidate"]
+    text: str
+    started_at: float | None
+    ended_at: float | None
+    audio_ms: int | None
+    item_id: str | None
+    state: Literal["complete", "interrupted", "partial"]
+
+
+@dataclass(frozen=True, slots=True)
+class PersistTurn:
+    turn: TurnRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AddUsage:
+    """Tokens of one response and their cost (None when the model has no price)."""
+
+    usage: TokenUsage
+    cost_usd: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndInterview:
+    """Mark the interview ended in the database (first end wins)."""
+
+    status: Literal["ended", "failed"]
+    reason: str
+    error_code: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CloseUpstream:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBrowser:
+    code: int = 1000
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """An operator log line (never per audio frame). ``fields`` go into structured logs."""
+
+    level: Literal["debug", "info", "warning", "error"]
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Action = (
+    SendJson
+    | SendAudio
+    | ClearBrowserAudio
+    | PrepareInterview
+    | ConnectUpstream
+    | SendUpstream
+    | AppendAudio
+    | MarkLive
+    | PersistTurn
+    | AddUsage
+    | EndInterview
+    | CloseUpstream
+    | CloseBrowser
+    | Log
+)

@@ -1,0 +1,162 @@
+"""The connection to the OpenAI Realtime API: a thin adapter over the official SDK.
+
+``client.realtime.connect(model=…)`` from the ``openai`` SDK opens the GA WebSocket (no
+``OpenAI-Beta`` header; the base URL comes from the client, so the fake and the real API
+are one code path). This module adds what the relay needs around it:
+
+* a 10 s connect timeout, and the upgrade's failure as an
+  :class:`~vivavoce.interview.errors.UpstreamProblem` (HTTP 403 there means the key has
+  no Realtime access; the body's error is read when there is one);
+* events as plain dicts (see ``interview/session.py`` for why not SDK models);
+* audio sent as ``input_audio_buffer.append`` text built around base64 that was encoded
+  once (the SDK's ``send`` would re-validate a dict per frame);
+* the close code and reason when the server ends the session (3000 carries
+  ``<type>.<code>``).
+
+The SDK's automatic reconnection is left off: a fresh socket would be a fresh session
+without the interview's configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from openai import AsyncOpenAI
+from openai.resources.realtime.realtime import AsyncRealtimeConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from vivavoce.interview.errors import UpstreamProblem
+
+__all__ = ["CONNECT_TIMEOUT_S", "Upstream", "UpstreamConnectError", "open_upstream"]
+
+CONNECT_TIMEOUT_S = 10.0
+
+_WS_OPTIONS: dict[str, Any] = {
+    # Base64 audio barely compresses; deflate would only cost CPU on both ends.
+    "compression": None,
+    "max_size": 16 * 1024 * 1024,
+    # A bounded receive queue: when we fall behind, TCP pushes back on OpenAI.
+    "max_queue": 64,
+    "ping_interval": 20.0,
+    "ping_timeout": 20.0,
+    # Closing must not hang on a peer that stopped answering (browser gone → upstream
+    # closed within a second).
+    "close_timeout": 1.0,
+}
+
+
+class UpstreamConnectError(Exception):
+    """The Realtime connection could not be opened; ``problem`` says how it failed."""
+
+    def __init__(self, problem: UpstreamProblem) -> None:
+        super().__init__(problem.code or f"HTTP {problem.status}")
+        self.problem = problem
+
+
+def _problem_from_status(exc: InvalidStatus) -> UpstreamProblem:
+    response = exc.response
+    error: dict[str, Any] = {}
+    try:
+        body = json.loads(response.body or b"")
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error = body["error"]
+    except ValueError:
+        pass
+
+    def text(key: str) -> str | None:
+        value = error.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return UpstreamProblem(
+        phase="connect",
+        status=response.status_code,
+        error_type=text("type"),
+        code=text("code"),
+        message=text("message"),
+        request_id=response.headers.get("x-request-id"),
+    )
+
+
+async def open_upstream(
+    client: AsyncOpenAI, model: str, *, connect_timeout_s: float = CONNECT_TIMEOUT_S
+) -> Upstream:
+    """Open a Realtime session on ``model``.
+
+    Raises :class:`UpstreamConnectError` when the upgrade is refused (HTTP status), the
+    server cannot be reached, or nothing answers within ``connect_timeout_s`` seconds.
+    """
+    manager = client.realtime.connect(model=model, websocket_connection_options=_WS_OPTIONS)  # type: ignore[arg-type]
+    try:
+        async with asyncio.timeout(connect_timeout_s):
+            connection = await manager.enter()
+    except InvalidStatus as exc:
+        raise UpstreamConnectError(_problem_from_status(exc)) from None
+    except TimeoutError:
+        raise UpstreamConnectError(
+            UpstreamProblem(phase="connect", code="timeout",
+                            message=f"no answer within {connect_timeout_s:.0f} s")
+        ) from None
+    except (OSError, InvalidHandshake) as exc:
+        raise UpstreamConnectError(
+            UpstreamProblem(phase="connect", code="network_unreachable",
+                            message=f"{type(exc).__name__}: {exc}")
+        ) from None
+    return Upstream(connection)
+
+
+class Upstream:
+    """One open Realtime session."""
+
+    def __init__(self, connection: AsyncRealtimeConnection) -> None:
+        self._connection = connection
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self._closed = False
+
+    async def send(self, event: dict[str, Any]) -> None:
+        """Send one client event. Raises websockets' ConnectionClosed once closed."""
+        await self._connection.send_raw(json.dumps(event, separators=(",", ":")))
+
+    async def append_audio(self, audio_b64: str) -> None:
+        """Send candidate audio. Base64 has no characters JSON must escape, so the event
+        is assembled as text instead of serialising a dict per frame."""
+        await self._connection.send_raw(
+            '{"type":"input_audio_buffer.append","audio":"' + audio_b64 + '"}'
+        )
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Server events until the socket closes (then ``close_code``/``close_reason``
+        are set). A message that is not a JSON object is skipped."""
+        while True:
+            try:
+                raw = await self._connection.recv_bytes()
+            except ConnectionClosed as exc:
+                self._record_close(exc)
+                return
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                yield event
+
+    def _record_close(self, exc: ConnectionClosed) -> None:
+        if exc.rcvd is not None:
+            self.close_code = exc.rcvd.code
+            self.close_reason = exc.rcvd.reason
+        else:
+            self.close_code = 1006  # closed without a close frame
+            self.close_reason = ""
+
+    async def close(self) -> None:
+        """Close the socket (idempotent; never raises)."""
+        if self._closed:
+            return
+        self._closed = True
+        # Already closed or broken: nothing is left to do, so nothing to report.
+        with contextlib.suppress(Exception):
+            await self._connection.close()
