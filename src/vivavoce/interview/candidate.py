@@ -64,7 +64,11 @@ RESUME_MAX = 20_000
 
 # C0/C1 control characters except tab and newline, plus the Unicode line/paragraph
 # separators and bidi overrides that can make stored text render misleadingly.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates (valid in JSON escapes, invalid in UTF-8) would fail on the way into
+# PostgreSQL, so they go too.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 

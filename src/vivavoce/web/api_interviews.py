@@ -1,16 +1,439 @@
-"""Placeholder feature module: install(), on_startup() and on_shutdown()."""
+"""REST API for interview records: create, read, list, transcript, delete.
+
+Who may do what:
+- create: the operator (admin token), or anyone when open interviews are allowed
+  (development by default, ``VIVAVOCE_OPEN_INTERVIEWS``);
+- read one interview and its transcript: the operator, or the holder of that interview's
+  token (``Authorization: Bearer <token>`` or ``?token=``);
+- list and delete: the operator.
+
+Every error is the one JSON shape of :mod:`vivavoce.web.errors`; bad input is a 4xx.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vivavoce.interview.candidate import CandidateContext, Difficulty, InterviewSettings
 from vivavoce.runtime import Runtime
+from vivavoce.store import interviews as store
+from vivavoce.store.export import transcript_filename, transcript_markdown, transcript_text
+from vivavoce.store.models import Interview, Turn
+from vivavoce.tokens import (
+    InvalidInterviewToken,
+    issue_interview_token,
+    token_expiry,
+    verify_interview_token,
+)
+from vivavoce.web import api_resume
+from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep, bearer_token, is_admin
+from vivavoce.web.errors import ApiError
 
-router = APIRouter()
+__all__ = [
+    "ERROR_RESPONSES",
+    "ErrorBody",
+    "authorize_interview",
+    "candidate_url",
+    "install",
+    "request_token",
+    "on_shutdown",
+    "on_startup",
+    "router",
+]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of the whole API."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Malformed request",
+        401: "Missing or invalid credentials",
+        403: "Not allowed",
+        404: "No such interview",
+        409: "Conflict with the interview's state",
+        422: "Invalid input",
+    }.items()
+}
+
+router = APIRouter(prefix="/api", tags=["interviews"], responses=ERROR_RESPONSES)
+
+
+# --- request and response bodies --------------------------------------------------------
+
+
+class SettingsIn(BaseModel):
+    """Optional per-interview settings; unset values come from the service settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="Realtime model (operator only).")
+    voice: str | None = None
+    language: str | None = None
+    difficulty: Difficulty | None = None
+    max_duration_s: int | None = Field(default=None, ge=60, le=3500)
+
+
+class CreateInterviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    candidate: CandidateContext
+    settings: SettingsIn | None = None
+
+
+class CreatedInterview(BaseModel):
+    id: str
+    status: str
+    token: str = Field(description="Per-interview token (Bearer or ?token=).")
+    token_expires_at: datetime
+    candidate_url: str = Field(description="The link to send the candidate.")
+
+
+class UsageOut(BaseModel):
+    input_text_tokens: int
+    input_audio_tokens: int
+    input_cached_tokens: int
+    output_text_tokens: int
+    output_audio_tokens: int
+    cost_usd: float
+
+
+class InterviewOut(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    error_code: str | None
+    model: str | None
+    candidate: dict[str, Any]
+    settings: dict[str, Any]
+    usage: UsageOut
+
+
+class InterviewSummary(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    candidate_name: str | None
+    field: str | None
+    model: str | None
+    end_reason: str | None
+    cost_usd: float
+
+
+class InterviewPage(BaseModel):
+    items: list[InterviewSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TurnOut(BaseModel):
+    sequence: int
+    speaker: str
+    text: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    audio_ms: int | None
+    state: str
+
+
+class TranscriptOut(BaseModel):
+    interview_id: str
+    status: str
+    turns: list[TurnOut]
+
+
+def _interview_out(i: Interview) -> InterviewOut:
+    return InterviewOut(
+        id=i.id,
+        status=i.status,
+        created_at=i.created_at,
+        started_at=i.started_at,
+        ended_at=i.ended_at,
+        end_reason=i.end_reason,
+        error_code=i.error_code,
+        model=i.model,
+        candidate=i.candidate,
+        settings=i.settings,
+        usage=UsageOut(
+            input_text_tokens=i.input_text_tokens,
+            input_audio_tokens=i.input_audio_tokens,
+            input_cached_tokens=i.input_cached_tokens,
+            output_text_tokens=i.output_text_tokens,
+            output_audio_tokens=i.output_audio_tokens,
+            cost_usd=i.cost_usd,
+        ),
+    )
+
+
+def _summary(i: Interview) -> InterviewSummary:
+    candidate = i.candidate if isinstance(i.candidate, dict) else {}
+    return InterviewSummary(
+        id=i.id,
+        status=i.status,
+        created_at=i.created_at,
+        started_at=i.started_at,
+        ended_at=i.ended_at,
+        candidate_name=candidate.get("name"),
+        field=candidate.get("field"),
+        model=i.model,
+        end_reason=i.end_reason,
+        cost_usd=i.cost_usd,
+    )
+
+
+def _turn_out(t: Turn) -> TurnOut:
+    return TurnOut(
+        sequence=t.sequence,
+        speaker=t.speaker,
+        text=t.text,
+        started_at=t.started_at,
+        ended_at=t.ended_at,
+        audio_ms=t.audio_ms,
+        state=t.state,
+    )
+
+
+# --- helpers others use too -------------------------------------------------------------
+
+
+def candidate_url(runtime: Runtime, request: Request, token: str) -> str:
+    """``{base}/i/{token}``: base is VIVAVOCE_PUBLIC_URL, else the request's own base URL
+    (behind a proxy uvicorn's proxy headers make that the public one)."""
+    base = runtime.settings.public_url or str(request.base_url)
+    return f"{base.rstrip('/')}/i/{token}"
+
+
+def request_token(request: Request) -> str | None:
+    """The per-interview token from ``Authorization: Bearer`` or ``?token=``."""
+    return bearer_token(request) or request.query_params.get("token") or None
+
+
+def authorize_interview(request: Request, runtime: Runtime, interview_id: str) -> None:
+    """Allow the operator, or the holder of this interview's token.
+
+    Raises ApiError 401 (no/invalid/expired token) or 403 (a token for another interview).
+    """
+    if is_admin(request, runtime):
+        return
+    token = request_token(request)
+    if not token:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "This needs the interview's token ('Authorization: Bearer <token>' or ?token=) "
+            "or the admin token.",
+        )
+    try:
+        allowed = verify_interview_token(runtime.secret_key, token)
+    except InvalidInterviewToken as exc:
+        code = "token_expired" if exc.reason == "expired" else "invalid_token"
+        raise ApiError(401, code, str(exc)) from None
+    if allowed != interview_id:
+        raise ApiError(403, "forbidden", "This token is for a different interview.")
+
+
+def _not_found(interview_id: str) -> ApiError:
+    return ApiError(404, "not_found", "No interview with this id.", {"id": interview_id[:64]})
+
+
+def _valid_id(interview_id: str) -> str:
+    # Ids are UUIDs; anything else cannot exist (and must not reach the database driver,
+    # which would reject e.g. NUL characters with an error of its own).
+    try:
+        return str(uuid.UUID(interview_id))
+    except ValueError:
+        raise _not_found(interview_id) from None
+
+
+async def _load(session: SessionDep, interview_id: str) -> Interview:
+    interview = await store.get_interview(session, _valid_id(interview_id))
+    if interview is None:
+        raise _not_found(interview_id)
+    return interview
+
+
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ApiError(
+            422, "invalid_input", f"'{name}' is out of range.", [{"loc": ["query", name]}]
+        ) from None
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+
+@router.post("/interviews", status_code=201, response_model=CreatedInterview)
+async def create_interview(
+    body: CreateInterviewIn, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> CreatedInterview:
+    """Create an interview; returns its token and the link for the candidate.
+
+    ``candidate`` accepts the original client's names (``major``, ``year``,
+    ``resumeText``, ``targetRole``) as well as ``field``, ``level``, ``resume_text``,
+    ``target_role``.
+    """
+    admin = is_admin(request, runtime)
+    if not admin and not runtime.settings.allow_open_interviews:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Creating interviews needs the admin token ('Authorization: Bearer "
+            "<VIVAVOCE_ADMIN_TOKEN>'); open interviews are switched off.",
+        )
+    overrides = body.settings.model_dump(exclude_none=True) if body.settings else {}
+    if "model" in overrides and not admin:
+        raise ApiError(403, "forbidden", "Only the operator can choose the model.")
+    limit = runtime.settings.max_interview_seconds
+    if overrides.get("max_duration_s", 0) > limit:
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"max_duration_s may be at most {limit} (VIVAVOCE_MAX_INTERVIEW_SECONDS).",
+            [{"loc": ["body", "settings", "max_duration_s"], "msg": f"at most {limit}"}],
+        )
+    try:
+        settings = InterviewSettings.from_settings(runtime.settings, **overrides)
+    except ValidationError as exc:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "The interview settings are not valid.",
+            [
+                {"loc": ["body", "settings", *map(str, e["loc"])], "msg": e["msg"]}
+                for e in exc.errors()
+            ],
+        ) from None
+    interview = await store.create_interview(session, candidate=body.candidate, settings=settings)
+    token = issue_interview_token(runtime.secret_key, interview.id)
+    expires = datetime.fromtimestamp(token_expiry(runtime.secret_key, token), UTC)
+    return CreatedInterview(
+        id=interview.id,
+        status=interview.status,
+        token=token,
+        token_expires_at=expires,
+        candidate_url=candidate_url(runtime, request, token),
+    )
+
+
+@router.get("/interviews", response_model=InterviewPage)
+async def list_interviews(
+    _admin: AdminDep,
+    session: SessionDep,
+    status: Annotated[Literal["created", "live", "ended", "failed"] | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after (UTC).")] = None,
+    until: Annotated[datetime | None, Query(description="Created before (UTC).")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> InterviewPage:
+    """Interviews, newest first (operator only)."""
+    items, total = await store.list_interviews(
+        session,
+        status=status,
+        since=_utc(since, "since"),
+        until=_utc(until, "until"),
+        limit=limit,
+        offset=offset,
+    )
+    return InterviewPage(
+        items=[_summary(i) for i in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/interviews/{interview_id}", response_model=InterviewOut)
+async def get_interview(
+    interview_id: str, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> InterviewOut:
+    """One interview (operator, or that interview's token)."""
+    authorize_interview(request, runtime, interview_id)
+    return _interview_out(await _load(session, interview_id))
+
+
+@router.get(
+    "/interviews/{interview_id}/transcript",
+    response_model=TranscriptOut,
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "text/markdown": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+async def get_transcript(
+    interview_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    format: Annotated[Literal["json", "text", "markdown"], Query()] = "json",
+) -> Any:
+    """The transcript as JSON, or as a plain-text / Markdown download."""
+    authorize_interview(request, runtime, interview_id)
+    interview = await _load(session, interview_id)
+    turns = await store.list_turns(session, interview.id)
+    if format == "json":
+        return TranscriptOut(
+            interview_id=interview.id, status=interview.status, turns=[_turn_out(t) for t in turns]
+        )
+    if format == "text":
+        body, media, ext = transcript_text(interview, turns), "text/plain", "txt"
+    else:
+        body, media, ext = transcript_markdown(interview, turns), "text/markdown", "md"
+    filename = transcript_filename(interview, ext)
+    return Response(
+        body,
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.delete("/interviews/{interview_id}", status_code=204)
+async def delete_interview(
+    interview_id: str,
+    _admin: AdminDep,
+    session: SessionDep,
+    force: Annotated[bool, Query(description="Delete even while it is live.")] = False,
+) -> Response:
+    """Delete the interview and everything about it (operator only)."""
+    interview = await _load(session, interview_id)
+    if interview.status == "live" and not force:
+        raise ApiError(
+            409,
+            "interview_live",
+            "The interview is live. End it first, or repeat with ?force=true.",
+        )
+    await store.delete_interview(session, interview.id)
+    return Response(status_code=204)
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
+    api_resume.install(app, runtime)
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:

@@ -1,0 +1,137 @@
+"""``POST /api/resume``: a résumé file in, clean text and best-effort fields out.
+
+Allowed for the operator, the holder of an interview token, or anyone when open
+interviews are allowed (the original client's start page has no token).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import anyio
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+
+from vivavoce.resume import MAX_BYTES, ResumeError, ResumeFields, guess_fields, read_resume
+from vivavoce.runtime import Runtime
+from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
+from vivavoce.web.deps import RuntimeDep, bearer_token, is_admin
+from vivavoce.web.errors import ApiError
+
+__all__ = ["ResumeOut", "install", "router"]
+
+router = APIRouter(prefix="/api", tags=["resume"])
+
+# Multipart framing adds a little to the file itself.
+_ENVELOPE = 64 * 1024
+
+
+class ResumeOut(BaseModel):
+    kind: Literal["pdf", "docx", "txt"]
+    text: str
+    truncated: bool
+    pages: int | None
+    chars: int
+    fields: ResumeFields
+
+
+def _allowed(request: Request, runtime: Runtime) -> bool:
+    if is_admin(request, runtime) or runtime.settings.allow_open_interviews:
+        return True
+    token = bearer_token(request) or request.query_params.get("token")
+    if not token:
+        return False
+    try:
+        verify_interview_token(runtime.secret_key, token)
+    except InvalidInterviewToken:
+        return False
+    return True
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413, "too_large", f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."
+    )
+
+
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "PDF, DOCX or TXT, at most 5 MB.",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/resume",
+    response_model=ResumeOut,
+    openapi_extra=_UPLOAD_SCHEMA,
+    responses={
+        status: {"description": text}
+        for status, text in {
+            400: "Malformed upload",
+            401: "Not allowed",
+            413: "File too large",
+            415: "Not a PDF, DOCX or text file",
+            422: "Encrypted, damaged or text-less file, or no file",
+        }.items()
+    },
+)
+async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut:
+    """Extract text from a résumé (judged by content, not by its name or type) and guess
+    name, field, level and skills for the candidate to correct."""
+    if not _allowed(request, runtime):
+        raise ApiError(
+            401, "unauthorized", "Uploading a résumé needs an interview token or the admin token."
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES + _ENVELOPE:
+        raise _too_large()  # before reading a byte of it
+    form = await request.form(max_files=1, max_fields=5)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(
+                422,
+                "invalid_input",
+                "Send the résumé as a multipart form field named 'file'.",
+                [{"loc": ["body", "file"], "msg": "Field required"}],
+            )
+        data = await upload.read(MAX_BYTES + 1)
+    finally:
+        await form.close()
+    if len(data) > MAX_BYTES:
+        raise _too_large()
+    try:
+        # pypdf and python-docx block: keep them off the event loop.
+        result = await anyio.to_thread.run_sync(read_resume, data)
+    except ResumeError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    fields = guess_fields(result.text)
+    return ResumeOut(
+        kind=result.kind,
+        text=result.text,
+        truncated=result.truncated,
+        pages=result.pages,
+        chars=len(result.text),
+        fields=fields,
+    )
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    app.include_router(router)
