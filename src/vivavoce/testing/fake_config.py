@@ -1,0 +1,67 @@
+"""What the fake OpenAI server does: scenarios, pacing, quirks and injected faults.
+
+A :class:`FakeConfig` is held by the running fake and read on every request and
+event, so a test can flip a field mid-session (e.g. start an outage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vivavoce.testing.realtime_conversation import ConversationView
+
+__all__ = ["FakeConfig"]
+
+
+
+@dataclass
+class FakeConfig:
+    """Behaviour of one fake OpenAI server. Every field may be changed at runtime."""
+
+    # --- scenarios -------------------------------------------------------------------
+    force_scenario: str | None = None
+    """Play this scenario (see ``vivavoce.testing.scenarios``) whatever the key."""
+    slow_delay_s: float = 2.0
+    """Delay of every response in the ``slow`` scenario."""
+    retry_after: str = "0.05"
+    """``retry-after`` sent with 429 and 503 (small so SDK retries stay fast in tests)."""
+
+    # --- the conversation ------------------------------------------------------------
+    responder: Callable[[ConversationView], str] | None = None
+    """What the assistant says next; default: a deterministic interviewer line."""
+    transcripts: list[str] = field(default_factory=list)
+    """Transcripts of the candidate's turns, used in order; then deterministic text."""
+    audio_pace: float = 0.1
+    """Reply audio is sent at this multiple of real time (0: no pacing; 1: real time)."""
+    speech_ms_per_char: int = 60
+    """How long the synthetic voice takes per character of the reply."""
+    echo: bool = False
+    """Every appended input chunk comes straight back as ``response.output_audio.delta``."""
+    late_transcription: bool = False
+    """Quirk: the candidate's transcript completes after the reply's first audio."""
+    idle_nudges: bool = True
+    """Honour ``turn_detection.idle_timeout_ms``: commit an empty user item, then reply."""
+    empty_previous_item_id_on_done: bool = False
+    """Quirk: the assistant's ``conversation.item.done`` carries ``previous_item_id: ""``."""
+
+    # --- faults ----------------------------------------------------------------------
+    close_after_events: int | None = None
+    """Close the Realtime socket after this many server events."""
+    close_after_s: float | None = None
+    """Close the Realtime socket this many seconds after it opened."""
+    close_code: int = 1011
+    close_reason: str = "Internal server error"
+    session_created_delay_s: float = 0.0
+    """Extra delay before ``session.created``."""
+    session_updated_delay_s: float = 0.0
+    """Extra delay before each ``session.updated``."""
+    error_after_events: int | None = None
+    """Send one recoverable ``error`` event after this many server events."""
+    injected_error_code: str = "server_error"
+    injected_error_type: str = "server_error"
+    injected_error_message: str = "The server had an error while processing your request."
+    max_session_s: float = 3600.0
+    """Sessions end with 1001 "Your session hit the maximum duration of 60 minutes.\""""

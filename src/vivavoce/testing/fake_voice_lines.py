@@ -1,0 +1,46 @@
+"""Deterministic words for the fake: the interviewer's lines and candidate transcripts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vivavoce.testing.realtime_conversation import ConversationView
+
+__all__ = ["default_responder", "default_transcript"]
+
+_QUESTIONS = (
+    "Can you walk me through a project you are proud of and the part you played in it?",
+    "What was the hardest technical problem in it, and how did you approach it?",
+    "Tell me about a time you disagreed with a teammate. How did you resolve it?",
+    "How do you make sure your work is correct before you hand it over?",
+    "What would you like to learn next, and why?",
+)
+
+_CANDIDATE_LINES = (
+    "I am a final year student and I have been building web services for two years.",
+    "The project I am proudest of is a scheduling tool I wrote for our student union.",
+    "The hardest part was making the calendar sync reliable when two people edited at once.",
+    "We talked it through, wrote down both options, and tried the simpler one first.",
+    "I write tests first for anything tricky and I ask a colleague to review it.",
+)
+
+
+def default_transcript(user_turn: int) -> str:
+    """What the fake 'hears' in the candidate's ``user_turn``-th turn (0-based)."""
+    return _CANDIDATE_LINES[user_turn % len(_CANDIDATE_LINES)]
+
+
+def default_responder(view: ConversationView) -> str:
+    """A deterministic interviewer line from the turn count and the last answer."""
+    if view.assistant_turns == 0:
+        return (
+            "Hello, and thank you for joining today. To start, could you tell me a "
+            "little about yourself?"
+        )
+    question = _QUESTIONS[(view.assistant_turns - 1) % len(_QUESTIONS)]
+    heard = (view.last_user_transcript or "").strip()
+    if not heard:
+        return f"Take your time. {question}"
+    snippet = " ".join(heard.split()[:6]).rstrip(".,;:!?")
+    return f"Thank you. You said {snippet}. {question}"

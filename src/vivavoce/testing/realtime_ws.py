@@ -1,0 +1,224 @@
+"""The fake's Realtime WebSocket endpoint: a thin driver around :class:`Conversation`.
+
+It decides the handshake (reject at upgrade, in-band error + close 3000, outage close,
+or serve), then runs three loops for a served session: receive client messages, stream
+the active response at ``config.audio_pace`` × real time, and a clock for idle nudges,
+timed faults and the maximum session duration. All sends go through one lock, and a
+response is stepped while holding it, so a cancel can never be overtaken by stale audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import TYPE_CHECKING
+
+from fastapi import WebSocket
+from fastapi.responses import JSONResponse
+from starlette.websockets import WebSocketState
+
+from vivavoce.testing import fake_errors as errors
+from vivavoce.testing.fake_access import bearer_key, realtime_access, resolve_scenario
+from vivavoce.testing.fake_errors import FakeError, new_request_id
+from vivavoce.testing.fake_models import is_realtime_model
+from vivavoce.testing.fake_records import RealtimeSessionRecord, key_fingerprint, masked_or_none
+from vivavoce.testing.realtime_conversation import Conversation, Event
+from vivavoce.testing.scenarios import Scenario
+
+if TYPE_CHECKING:
+    from vivavoce.testing.fake_openai import FakeOpenAI
+
+__all__ = ["MAX_DURATION_REASON", "handle_realtime"]
+
+MAX_DURATION_REASON = "Your session hit the maximum duration of 60 minutes."
+_TICK_S = 0.05
+_HEADERS_OF_INTEREST = ("openai-beta", "openai-organization", "openai-project", "user-agent")
+
+
+async def handle_realtime(websocket: WebSocket, fake: FakeOpenAI) -> None:
+    """Serve one ``/v1/realtime`` connection attempt from start to close."""
+    headers = websocket.headers
+    key = bearer_key(headers)
+    model = websocket.query_params.get("model")
+    call_id = websocket.query_params.get("call_id")
+    record = RealtimeSessionRecord(
+        key_masked=masked_or_none(key),
+        key_fingerprint=key_fingerprint(key),
+        model=model,
+        headers={name: headers[name] for name in _HEADERS_OF_INTEREST if name in headers},
+    )
+    fake.sessions.append(record)
+    request_id = new_request_id()
+    config = fake.config
+    if key is not None and resolve_scenario(key, config, fake.client_secrets) is Scenario.SLOW:
+        await asyncio.sleep(config.slow_delay_s)
+    if call_id is not None:
+        # The fake runs no WebRTC calls, so every call id is unknown.
+        await _reject(websocket, record, request_id, errors.FakeError(
+            404, "invalid_request_error", "call_id_not_found", f"Call with id '{call_id}' not found.",
+        ))
+        return
+    access = realtime_access(
+        key, headers, model, config, fake.client_secrets, is_realtime_model(model or "")
+    )
+    if access.reject is not None:
+        await _reject(websocket, record, request_id, access.reject)
+        return
+    await websocket.accept(headers=[(b"x-request-id", request_id.encode())])
+    record.accepted = True
+    if access.outage:
+        await _close(websocket, record, 1011, "Internal server error")
+        return
+    if access.in_band is not None:
+        await _send_json(websocket, access.in_band.event())
+        record.events_sent.append("error")
+        await _close(websocket, record, 3000, access.in_band.close_reason)
+        return
+    session = None
+    if key is not None and key.startswith("ek_"):
+        session = dict(fake.client_secrets[key].session) or None
+    conversation = Conversation(str(model), config, session=session or {})
+    conversation.rate_limited = access.scenario is Scenario.RATELIMITED
+    await _SessionDriver(websocket, fake, record, conversation).run()
+
+
+async def _reject(websocket: WebSocket, record: RealtimeSessionRecord, request_id: str, error: FakeError) -> None:
+    record.rejected_status = error.status
+    response = JSONResponse(error.body(), status_code=error.status, headers={"x-request-id": request_id})
+    await websocket.send_denial_response(response)
+
+
+async def _send_json(websocket: WebSocket, event: Event) -> None:
+    await websocket.send_text(json.dumps(event))
+
+
+async def _close(websocket: WebSocket, record: RealtimeSessionRecord, code: int, reason: str) -> None:
+    if record.close_code is None:
+        record.close_code, record.close_reason, record.closed_by = code, reason, "server"
+    if websocket.application_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):
+            await websocket.close(code, reason)
+
+
+class _SessionDriver:
+    """Runs one accepted session: receive, stream responses, keep time, inject faults."""
+
+    def __init__(
+        self, websocket: WebSocket, fake: FakeOpenAI, record: RealtimeSessionRecord, conversation: Conversation
+    ) -> None:
+        self.websocket = websocket
+        self.fake = fake
+        self.record = record
+        self.conversation = conversation
+        self.lock = asyncio.Lock()
+        self.closed = False
+        self.sent = 0
+        self.error_injected = False
+        self.opened = time.monotonic()
+        self.streamer: asyncio.Task[None] | None = None
+        record.events_received = conversation.events_received
+        record.responses = conversation.responses
+        record.user_transcripts = conversation.user_transcripts
+        record.session_config = conversation.session
+
+    async def run(self) -> None:
+        clock = asyncio.create_task(self._clock())
+        try:
+            await self._delay(self.fake.config.session_created_delay_s)
+            async with self.lock:
+                await self._send([self.conversation.session_created()])
+            await self._receive_loop()
+        finally:
+            for task in (clock, self.streamer):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _delay(self, seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    async def _receive_loop(self) -> None:
+        while not self.closed:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                self.closed = True
+                if self.record.close_code is None:
+                    self.record.close_code = message.get("code", 1000)
+                    self.record.close_reason = message.get("reason") or ""
+                    self.record.closed_by = "client"
+                return
+            text = message.get("text")
+            payload: str | bytes = text if isinstance(text, str) else bytes(message.get("bytes") or b"")
+            async with self.lock:
+                events = self.conversation.receive(payload)
+                if any(event["type"] == "session.updated" for event in events):
+                    await self._delay(self.fake.config.session_updated_delay_s)
+                self.record.audio_bytes_received = self.conversation.audio_bytes_received
+                self.record.session_config = self.conversation.session
+                await self._send(events)
+            self._ensure_streaming()
+
+    def _ensure_streaming(self) -> None:
+        if self.conversation.active_response and (self.streamer is None or self.streamer.done()):
+            self.streamer = asyncio.create_task(self._stream())
+
+    async def _stream(self) -> None:
+        while not self.closed:
+            async with self.lock:
+                step = self.conversation.step_response()
+                if step is None:
+                    return
+                events, seconds = step
+                await self._send(events)
+            pace = self.fake.config.audio_pace
+            if seconds > 0 and pace > 0:
+                await asyncio.sleep(seconds * pace)
+            else:
+                # Let the receiver run between pieces even when not pacing.
+                await asyncio.sleep(0)
+
+    async def _clock(self) -> None:
+        config = self.fake.config
+        while not self.closed:
+            await asyncio.sleep(_TICK_S)
+            elapsed = time.monotonic() - self.opened
+            if elapsed >= config.max_session_s:
+                await self._close(1001, MAX_DURATION_REASON)
+                return
+            if config.close_after_s is not None and elapsed >= config.close_after_s:
+                await self._close(config.close_code, config.close_reason)
+                return
+            async with self.lock:
+                await self._send(self.conversation.tick(time.monotonic()))
+            self._ensure_streaming()
+
+    async def _send(self, events: list[Event]) -> None:
+        """Send events in order, counting them for the event-count faults. Hold the lock."""
+        config = self.fake.config
+        for event in events:
+            if self.closed:
+                return
+            try:
+                await _send_json(self.websocket, event)
+            except (RuntimeError, OSError):
+                # The client went away mid-send; the receive loop records the close.
+                self.closed = True
+                return
+            self.record.events_sent.append(str(event.get("type")))
+            self.sent += 1
+            if config.error_after_events is not None and not self.error_injected and self.sent >= config.error_after_events:
+                self.error_injected = True
+                injected = FakeError(500, config.injected_error_type, config.injected_error_code, config.injected_error_message)
+                await _send_json(self.websocket, injected.event())
+                self.record.events_sent.append("error")
+            if config.close_after_events is not None and self.sent >= config.close_after_events:
+                await self._close(config.close_code, config.close_reason)
+                return
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.closed = True
+        await _close(self.websocket, self.record, code, reason)
