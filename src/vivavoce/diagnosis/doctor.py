@@ -47,17 +47,18 @@ async def run_doctor(
     offline: bool = False,
     api_key: str | None = None,
     base_url: str | None = None,
+    key_source: str = "given to the doctor",
 ) -> DoctorReport:
     """Run the checks for ``settings`` (or for ``api_key``/``base_url`` instead of the
-    configured ones) and name the causes. Never raises for anything OpenAI or the
-    network does; those become failed checks."""
+    configured ones) and name the causes. ``key_source`` describes a given ``api_key``.
+    Never raises for anything OpenAI or the network does; those become failed checks."""
     report = key_report_for(settings, api_key)
     provided = api_key is not None
     start = time.perf_counter()
     configuration = check_configuration(settings)
     configuration.ms = int((time.perf_counter() - start) * 1000)
     start = time.perf_counter()
-    key_check = check_key(settings, report, provided=provided)
+    key_check = check_key(settings, report, source=key_source if provided else None)
     key_check.ms = int((time.perf_counter() - start) * 1000)
     checks = [configuration, key_check]
 
@@ -76,7 +77,7 @@ async def run_doctor(
             checks += await _api_checks(settings, report.normalised, url)
 
     source = (
-        "given to the doctor"
+        key_source
         if provided
         else (settings.source_of("openai_api_key").describe() if report.normalised else None)
     )

@@ -64,20 +64,22 @@ def check_configuration(settings: Settings) -> Check:
     return Check("configuration", status, "; ".join(parts))
 
 
-def check_key(settings: Settings, report: KeyReport, *, provided: bool = False) -> Check:
-    """The offline key findings as one check (fail on any error finding)."""
+def check_key(settings: Settings, report: KeyReport, *, source: str | None = None) -> Check:
+    """The offline key findings as one check (fail on any error finding).
+
+    ``source`` describes a key that did not come from the settings (None: it did)."""
     cause = cause_for_key(report)
     if report.key_type == "missing":
         detail = "; ".join(f.message for f in report.findings)
-        if not provided:
+        if source is None:
             detail += (
                 " Looked in the environment, .env"
                 + (f" and {settings.openai_api_key_file}" if settings.openai_api_key_file else "")
                 + "."
             )
         return Check("key", "fail", detail, cause=cause)
-    source = "given to the doctor" if provided else settings.source_of("openai_api_key").describe()
-    head = f"{report.masked} ({report.type_name}), {source}, fingerprint {report.fingerprint}"
+    where = source if source is not None else settings.source_of("openai_api_key").describe()
+    head = f"{report.masked} ({report.type_name}), {where}, fingerprint {report.fingerprint}"
     notes = [f.message for f in report.findings if f.severity != "info"]
     infos = [f.message for f in report.findings if f.severity == "info"]
     if report.key_type == "test" and base_url_for(settings) == DEFAULT_BASE_URL:
