@@ -1,0 +1,72 @@
+// Error codes from /voice and the API, in words a candidate understands. The server's own
+// message and its operator hint are written for the operator; candidate screens never show
+// them, only the code as a reference to pass on.
+
+const SETUP_PROBLEM =
+  "The interview service is not set up correctly at the moment, so the interview cannot run. " +
+  "This is not something you did. Please tell the person who invited you; they can fix it.";
+const BUSY =
+  "The interview service is very busy right now. Please wait a minute and try again.";
+const OUTAGE =
+  "The interview service is having trouble right now. Please try again in a few minutes.";
+
+const MESSAGES = {
+  invalid_api_key: SETUP_PROBLEM,
+  missing_api_key: SETUP_PROBLEM,
+  no_api_key: SETUP_PROBLEM,
+  account_deactivated: SETUP_PROBLEM,
+  insufficient_quota: SETUP_PROBLEM,
+  insufficient_permissions: SETUP_PROBLEM,
+  missing_scopes: SETUP_PROBLEM,
+  mismatched_organization: SETUP_PROBLEM,
+  mismatched_project: SETUP_PROBLEM,
+  model_not_found: SETUP_PROBLEM,
+  no_realtime_access: SETUP_PROBLEM,
+  realtime_forbidden: SETUP_PROBLEM,
+  beta_api_shape_disabled: SETUP_PROBLEM,
+  unsupported_country_region_territory:
+    "The interview service cannot be used from this location. Please tell the person who invited you.",
+  rate_limit_exceeded: BUSY,
+  rate_limited: BUSY,
+  too_many_interviews: BUSY,
+  capacity: BUSY,
+  server_error: OUTAGE,
+  upstream_error: OUTAGE,
+  upstream_unavailable: OUTAGE,
+  upstream_closed: OUTAGE,
+  internal_error: OUTAGE,
+  unavailable: OUTAGE,
+  budget_exceeded: "This interview reached its usage limit and has been stopped. Thank you for your time.",
+  max_duration: "The time for this interview is up. Thank you!",
+  time_limit: "The time for this interview is up. Thank you!",
+  idle_timeout: "The interview was stopped because we did not hear anything for a while.",
+  invalid_token: "This interview link is not valid. Please check it, or ask for a new one.",
+  unauthorized: "This interview link is not valid. Please check it, or ask for a new one.",
+  not_found: "We could not find this interview. Please check your link, or ask for a new one.",
+  interview_not_found: "We could not find this interview. Please check your link, or ask for a new one.",
+  interview_ended: "This interview has already finished.",
+  already_ended: "This interview has already finished.",
+  already_connected: "This interview is already open in another window or tab. Close it there first.",
+  interview_in_progress: "This interview is already open in another window or tab. Close it there first.",
+  start_timeout: "The interview did not start in time. Please try again.",
+  network: "We lost the connection to the interview service. Check your internet connection and try again.",
+  microphone_denied:
+    "Your browser did not let us use the microphone. Allow microphone access for this site " +
+    "(usually through the icon in the address bar), then try again.",
+  microphone_missing: "We could not find a microphone. Connect one and try again.",
+  audio_unsupported:
+    "This browser cannot record audio for the interview. Please use a recent Chrome, Edge, Firefox or Safari.",
+  invalid_input: "Some details are missing or not valid. Please check the form.",
+};
+
+const GENERIC = "Something went wrong with the interview. Please try again in a minute.";
+
+/** The candidate-facing sentence for an error code (never the server's operator text). */
+export function candidateMessage(code) {
+  return MESSAGES[code] || GENERIC;
+}
+
+/** Whether the problem is the operator's to fix (retrying will not help the candidate). */
+export function isSetupProblem(code) {
+  return MESSAGES[code] === SETUP_PROBLEM;
+}

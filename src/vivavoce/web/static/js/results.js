@@ -1,0 +1,217 @@
+// The results page: the evaluation (chart, scores, feedback linked to the transcript) and
+// the transcript, polling while the evaluation is still being written.
+
+import { $, el, svg, show, setText, formatClock } from "./dom.js";
+import { api, withToken } from "./api.js";
+import { readTurns, readDimensions, readList, readQuestions, readDuration } from "./shapes.js";
+
+const main = $("#main");
+const id = main.dataset.interviewId;
+const token = main.dataset.token || "";
+const base = `/api/interviews/${encodeURIComponent(id)}`;
+
+const POLL_MIN_MS = 1500;
+const POLL_MAX_MS = 10000;
+const STATUS_TEXT = {
+  pending: "Your interview is waiting to be evaluated…",
+  running: "Your interview is being evaluated…",
+};
+
+let turns = [];
+
+function setState(value) {
+  main.dataset.state = value;
+}
+
+function fail(message) {
+  setText($("#results-error"), message);
+  show($("#results-error"), true);
+}
+
+function renderTranscript(list) {
+  const ol = $("#transcript");
+  ol.replaceChildren();
+  for (const turn of list) {
+    ol.append(
+      el(
+        "li",
+        { id: `line-${turn.n}`, class: `turn turn-${turn.speaker}`, dataset: { speaker: turn.speaker } },
+        el("span", { class: "who" }, turn.speaker === "candidate" ? "Candidate" : "Interviewer"),
+        el("span", { class: "text" }, turn.text),
+      ),
+    );
+  }
+  if (list.length === 0) ol.append(el("li", { class: "status" }, "Nothing was said in this interview."));
+}
+
+function normaliseText(text) {
+  return String(text).toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+}
+
+/** The transcript line a quote comes from (the candidate's first, then anyone's). */
+function lineForQuote(quote) {
+  const needle = normaliseText(quote);
+  if (!needle) return null;
+  const ordered = [...turns.filter((t) => t.speaker === "candidate"), ...turns];
+  return ordered.find((t) => normaliseText(t.text).includes(needle)) || null;
+}
+
+function scoreChart(dimensions) {
+  // Horizontal bars, one per dimension, on a 0–5 scale; an accessible name lists them all.
+  const rowH = 34;
+  const labelW = 200;
+  const barW = 300;
+  const width = labelW + barW + 50;
+  const height = rowH * dimensions.length + 24;
+  const chart = svg("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-label": dimensions.map((d) => `${d.name}: ${d.score} of 5`).join("; "),
+    id: "score-svg",
+  });
+  dimensions.forEach((d, i) => {
+    const y = i * rowH + 4;
+    chart.append(
+      svg("text", { x: 0, y: y + 19 }, d.name.length > 28 ? `${d.name.slice(0, 27)}…` : d.name),
+      svg("rect", { class: "track", x: labelW, y: y + 4, width: barW, height: 20, rx: 4 }),
+      svg("rect", {
+        class: "bar",
+        x: labelW,
+        y: y + 4,
+        width: Math.round((barW * d.score) / 5),
+        height: 20,
+        rx: 4,
+        "data-score": d.score,
+      }),
+      svg("text", { x: labelW + barW + 8, y: y + 19 }, `${d.score}/5`),
+    );
+  });
+  for (let s = 1; s <= 5; s++) {
+    const x = labelW + (barW * s) / 5;
+    chart.append(svg("text", { x: x - 4, y: height - 4 }, String(s)));
+  }
+  return chart;
+}
+
+function renderEvaluation(ev) {
+  const dimensions = readDimensions(ev);
+  setText($("#overall-score"), ev.overall_score ?? "–");
+  $("#score-chart").replaceChildren(dimensions.length ? scoreChart(dimensions) : el("p", {}, "No scores."));
+  const dl = el("dl");
+  for (const d of dimensions) {
+    dl.append(el("dt", {}, `${d.name} — ${d.score}/5`), el("dd", {}, d.justification));
+  }
+  $("#dimensions").replaceChildren(dl);
+  $("#strengths").replaceChildren(...readList(ev.strengths).map((s) => el("li", {}, s)));
+  $("#improvements").replaceChildren(...readList(ev.improvements).map((s) => el("li", {}, s)));
+  const plan = readList(ev.practice_plan);
+  $("#practice-plan").replaceChildren(
+    plan.length > 1 ? el("ol", {}, ...plan.map((p) => el("li", {}, p))) : el("p", {}, plan[0] || "–"),
+  );
+  const questions = readQuestions(ev).map((q) => {
+    const quotes = readList(q.quotes).map((quote) => {
+      const line = lineForQuote(quote);
+      const text = el("blockquote", {}, `“${quote}”`);
+      if (!line) return el("li", {}, text);
+      const link = el("a", { href: `#line-${line.n}`, class: "quote-link", "data-line": line.n }, "see in transcript");
+      link.addEventListener("click", () => highlight(line.n));
+      return el("li", {}, text, " ", link);
+    });
+    return el(
+      "li",
+      {},
+      el("h4", {}, q.question || "Question"),
+      q.answer_summary ? el("p", {}, el("strong", {}, "Your answer: "), q.answer_summary) : null,
+      q.strong ? el("p", {}, el("strong", {}, "Strong: "), q.strong) : null,
+      q.improve ? el("p", {}, el("strong", {}, "To improve: "), q.improve) : null,
+      quotes.length ? el("ul", { class: "quotes" }, ...quotes) : null,
+    );
+  });
+  $("#per-question").replaceChildren(...questions);
+  show($("#evaluation-pending"), false);
+  show($("#evaluation"), true);
+  setState("done");
+}
+
+function highlight(n) {
+  document.querySelectorAll(".turn.highlight").forEach((t) => t.classList.remove("highlight"));
+  const line = document.getElementById(`line-${n}`);
+  if (line) line.classList.add("highlight");
+}
+
+async function loadSummary() {
+  try {
+    const record = await api(base, { token });
+    const candidate = record.candidate || {};
+    const duration = readDuration(record);
+    const parts = [candidate.name, candidate.target_role || candidate.major].filter(Boolean);
+    if (duration !== null) parts.push(`${formatClock(duration)} long`);
+    setText($("#results-summary"), parts.join(" · "));
+  } catch (error) {
+    if (error.status === 404 || error.status === 401 || error.status === 403) {
+      fail("We could not find this interview. Check your link, or ask for a new one.");
+      setState("error");
+      throw error;
+    }
+  }
+}
+
+async function loadTranscript() {
+  try {
+    turns = readTurns(await api(`${base}/transcript?format=json`, { token }));
+  } catch {
+    turns = [];
+    fail("The transcript could not be loaded. Please reload the page in a moment.");
+  }
+  renderTranscript(turns);
+  const download = $("#download-transcript");
+  download.href = withToken(`${base}/transcript?format=markdown`, token);
+  download.setAttribute("download", `interview-${id}.md`);
+}
+
+async function pollEvaluation(delay = POLL_MIN_MS) {
+  let ev;
+  try {
+    ev = await api(`${base}/evaluation`, { token });
+  } catch (error) {
+    if (error.status === 404 || error.status >= 500 || error.status === 0) {
+      ev = { status: "pending" }; // keep waiting through a blip
+    } else {
+      fail("The evaluation could not be loaded.");
+      setState("error");
+      return;
+    }
+  }
+  const status = ev.status || "pending";
+  if (status === "done") {
+    renderEvaluation(ev);
+    return;
+  }
+  if (status === "failed" || status === "insufficient") {
+    show($("#evaluation-pending"), false);
+    fail(
+      status === "insufficient"
+        ? "This interview was too short to evaluate. The transcript is below."
+        : "We could not evaluate this interview. The transcript is below; the organiser has been told.",
+    );
+    setState(status);
+    return;
+  }
+  setState("pending");
+  show($("#evaluation-pending"), true);
+  setText($("#pending-text"), STATUS_TEXT[status] || STATUS_TEXT.running);
+  if (typeof ev.progress === "number") $("#pending-progress").value = Math.round(ev.progress * 100);
+  setTimeout(() => pollEvaluation(Math.min(delay * 1.5, POLL_MAX_MS)), delay);
+}
+
+async function main_() {
+  try {
+    await loadSummary();
+  } catch {
+    return;
+  }
+  await loadTranscript();
+  await pollEvaluation();
+}
+
+main_();

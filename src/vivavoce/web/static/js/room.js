@@ -1,0 +1,403 @@
+// The interview room: microphone -> /voice -> interviewer's voice and live transcript.
+
+import { $, show, setText, formatClock } from "./dom.js";
+import { candidateMessage } from "./candidate-errors.js";
+import { openMicrophone, MicrophoneError } from "./microphone.js";
+import { PcmPlayer } from "./player.js";
+import { VoiceConnection } from "./voice-connection.js";
+import { LiveTranscript } from "./transcript.js";
+
+const START_TIMEOUT_MS = 15000; // the original client's limit for the start acknowledgement
+const END_TIMEOUT_MS = 8000;
+const POSITION_EVERY_MS = 250;
+
+const main = $("#main");
+const ui = {
+  begin: $("#begin-button"),
+  beginPanel: $("#begin-panel"),
+  mute: $("#mute-button"),
+  end: $("#end-button"),
+  speaker: $("#speaker"),
+  speakerLabel: $("#speaker-label"),
+  elapsed: $("#elapsed"),
+  limit: $("#limit"),
+  connection: $("#connection"),
+  connectionText: $("#connection-text"),
+  connectionProgress: $("#connection-progress"),
+  error: $("#room-error"),
+  errorText: $("#room-error-text"),
+  errorRef: $("#room-error-ref"),
+  retry: $("#retry-button"),
+  ended: $("#ended-panel"),
+  endedText: $("#ended-text"),
+  resultsLink: $("#results-link"),
+};
+
+const state = {
+  token: main.dataset.token || "",
+  interviewId: main.dataset.interviewId || "",
+  limitSeconds: Number(main.dataset.maxSeconds) || 1800,
+  phase: "ready",
+  muted: false,
+  startedAt: null,
+  candidateSpeaking: false,
+  context: null,
+  mic: null,
+  player: null,
+  conn: null,
+  transcript: new LiveTranscript($("#transcript")),
+  timers: { start: null, end: null, clock: null, position: null, notice: null },
+  lastReportedMs: -1,
+};
+
+function setPhase(phase) {
+  state.phase = phase;
+  main.dataset.phase = phase;
+}
+
+const SPEAKER_TEXT = {
+  idle: "Ready when you are",
+  connecting: "Connecting…",
+  starting: "The interviewer is getting ready…",
+  listening: "Your turn — the interviewer is listening",
+  interviewer: "The interviewer is speaking",
+  candidate: "You are speaking",
+  thinking: "The interviewer is thinking…",
+  ended: "The interview is over",
+};
+
+function setSpeaker(who) {
+  ui.speaker.dataset.speaker = who;
+  setText(ui.speakerLabel, SPEAKER_TEXT[who] || "");
+}
+
+function refreshSpeaker() {
+  if (state.phase !== "live") return;
+  if (state.player && state.player.playing) setSpeaker("interviewer");
+  else if (state.candidateSpeaking) setSpeaker("candidate");
+  else setSpeaker(ui.speaker.dataset.speaker === "thinking" ? "thinking" : "listening");
+}
+
+function showError(code, serverMessage, { fatal = true } = {}) {
+  // The server's `message` is written for the candidate; its `hint` is for the operator
+  // and never shown here.
+  setText(ui.errorText, serverMessage || candidateMessage(code));
+  setText(ui.errorRef, code ? `Reference for the organiser: ${code}` : "");
+  ui.error.dataset.code = code || "";
+  ui.error.classList.toggle("transient", !fatal);
+  show(ui.error, true);
+  clearTimeout(state.timers.notice);
+  if (!fatal) state.timers.notice = setTimeout(() => show(ui.error, false), 8000);
+}
+
+function hideConnectionNotice() {
+  show(ui.connection, false);
+}
+
+function wsUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const query = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
+  return `${scheme}://${location.host}/voice${query}`;
+}
+
+function candidateContext() {
+  // Filled in on the start page for this interview (the server also knows it from the
+  // interview record; an invitation link arrives without it).
+  try {
+    const saved = sessionStorage.getItem(`vivavoce.candidate.${state.interviewId}`);
+    return saved ? JSON.parse(saved) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sendStart() {
+  const message = { type: "start_interview" };
+  const context = candidateContext();
+  if (context) message.candidateContext = context;
+  if (state.interviewId) message.interview_id = state.interviewId;
+  state.conn.send(message);
+  clearTimeout(state.timers.start);
+  state.timers.start = setTimeout(() => {
+    if (state.phase === "starting") fail("start_timeout");
+  }, START_TIMEOUT_MS);
+}
+
+function reportPosition(force = false) {
+  if (!state.player || !state.conn) return;
+  const ms = state.player.positionMs();
+  if (!force && ms === state.lastReportedMs) return;
+  state.lastReportedMs = ms;
+  state.conn.send({ type: "playback_position", ms });
+}
+
+function onAudio(buffer) {
+  if (state.phase === "ended" || state.phase === "failed" || !state.player) return;
+  if (!state.player.playing && state.player.bufferedSeconds() === 0) {
+    // First audio after silence: a new reply, whose position counts from zero.
+    state.player.resetPosition();
+    state.lastReportedMs = -1;
+  }
+  state.player.enqueue(buffer);
+  main.dataset.aiSamples = String(state.player.stats.samplesScheduled);
+}
+
+function onPlayingChange(playing) {
+  main.dataset.playing = String(playing);
+  if (playing) {
+    clearInterval(state.timers.position);
+    state.timers.position = setInterval(() => reportPosition(), POSITION_EVERY_MS);
+  } else {
+    clearInterval(state.timers.position);
+    state.timers.position = null;
+    reportPosition(true);
+    if (ui.speaker.dataset.speaker === "interviewer") setSpeaker("listening");
+  }
+  refreshSpeaker();
+}
+
+function onJson(message) {
+  switch (message.type) {
+    case "connected":
+      if (state.phase === "starting" || state.phase === "reconnecting") sendStart();
+      break;
+    case "interview_starting":
+      clearTimeout(state.timers.start);
+      setSpeaker("starting");
+      break;
+    case "interview_started":
+    case "session_started":
+      clearTimeout(state.timers.start);
+      goLive(message);
+      break;
+    case "ai_transcription":
+    case "transcript":
+      if (message.is_final) state.transcript.final("interviewer", message.text);
+      else state.transcript.delta("interviewer", message.text);
+      break;
+    case "student_speech_started":
+      state.candidateSpeaking = true;
+      state.transcript.candidateStarted();
+      refreshSpeaker();
+      break;
+    case "student_speech_stopped":
+      state.candidateSpeaking = false;
+      setSpeaker("thinking");
+      refreshSpeaker();
+      break;
+    case "student_transcription":
+      if (message.is_final === false) {
+        state.transcript.delta("candidate", message.text);
+      } else {
+        state.transcript.final("candidate", message.text);
+        if (state.candidateSpeaking) {
+          state.candidateSpeaking = false;
+          setSpeaker("thinking");
+          refreshSpeaker();
+        }
+      }
+      break;
+    case "ai_audio_clear": {
+      const heard = state.player ? state.player.clear() : 0;
+      main.dataset.clears = String(state.player ? state.player.stats.clears : 0);
+      if (state.conn) state.conn.send({ type: "playback_position", ms: heard });
+      state.lastReportedMs = heard;
+      break;
+    }
+    case "error":
+      onServerError(message);
+      break;
+    case "interview_ended":
+    case "session_ended":
+      finish(message);
+      break;
+    default:
+      break; // the protocol grows: ignore what we do not know
+  }
+}
+
+function onServerError(message) {
+  const code = message.code || "error";
+  // The original protocol has no `fatal`: treat its errors as ending the interview
+  // unless the interview is live and the server says it can go on.
+  const fatal = message.fatal !== false;
+  showError(code, message.message, { fatal });
+  if (fatal) {
+    clearTimeout(state.timers.start);
+    stopAudio();
+    setPhase("failed");
+    setSpeaker("ended");
+    if (state.conn) state.conn.finish();
+    ui.mute.disabled = true;
+    ui.end.disabled = true;
+    ui.retry.hidden = false;
+  }
+}
+
+function goLive(message) {
+  const wasLive = state.startedAt !== null;
+  setPhase("live");
+  hideConnectionNotice();
+  if (message.interview_id) state.interviewId = String(message.interview_id);
+  const limit = Number(message.max_seconds || message.limit_seconds);
+  if (limit > 0) state.limitSeconds = limit;
+  setText(ui.limit, formatClock(state.limitSeconds));
+  const elapsedMs = Number(message.elapsed_ms);
+  if (!wasLive) {
+    state.startedAt = Date.now() - (elapsedMs > 0 ? elapsedMs : 0);
+    state.timers.clock = setInterval(tick, 1000);
+    window.addEventListener("beforeunload", warnBeforeLeaving);
+  }
+  ui.mute.disabled = false;
+  ui.end.disabled = false;
+  setSpeaker("listening");
+  refreshSpeaker();
+  tick();
+}
+
+function tick() {
+  if (state.startedAt === null) return;
+  const elapsed = (Date.now() - state.startedAt) / 1000;
+  setText(ui.elapsed, formatClock(Math.min(elapsed, state.limitSeconds)));
+}
+
+function warnBeforeLeaving(event) {
+  if (state.phase === "live") {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+}
+
+function stopAudio() {
+  clearInterval(state.timers.clock);
+  clearInterval(state.timers.position);
+  if (state.player) state.player.clear();
+  if (state.mic) state.mic.stop();
+  state.mic = null;
+}
+
+function resultsUrl() {
+  const query = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
+  return `/results/${encodeURIComponent(state.interviewId)}${query}`;
+}
+
+function finish(message) {
+  if (state.phase === "ended") return;
+  clearTimeout(state.timers.end);
+  reportPosition(true);
+  stopAudio();
+  setPhase("ended");
+  setSpeaker("ended");
+  window.removeEventListener("beforeunload", warnBeforeLeaving);
+  if (state.conn) state.conn.finish();
+  ui.mute.disabled = true;
+  ui.end.disabled = true;
+  hideConnectionNotice();
+  if (message && message.message) setText(ui.endedText, message.message);
+  if (state.interviewId) {
+    ui.resultsLink.href = resultsUrl();
+    show(ui.resultsLink, true);
+  } else {
+    show(ui.resultsLink, false);
+  }
+  show(ui.ended, true);
+  ui.ended.scrollIntoView({ block: "nearest" });
+}
+
+function fail(code) {
+  stopAudio();
+  if (state.conn) state.conn.finish();
+  setPhase("failed");
+  setSpeaker("ended");
+  showError(code);
+  ui.mute.disabled = true;
+  ui.end.disabled = true;
+  ui.retry.hidden = false;
+}
+
+function onFrame(buffer) {
+  if (state.phase !== "live" || state.muted || !state.conn) return;
+  if (state.conn.sendAudio(buffer)) main.dataset.micBytes = String(state.conn.sentBytes);
+}
+
+async function begin() {
+  ui.begin.disabled = true;
+  show(ui.error, false);
+  setPhase("connecting");
+  setSpeaker("connecting");
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  try {
+    if (!Ctx) throw new MicrophoneError("audio_unsupported", "no AudioContext");
+    state.context = state.context || new Ctx({ latencyHint: "interactive" });
+    if (state.context.state === "suspended") await state.context.resume();
+    state.mic = await openMicrophone({ context: state.context, onFrame });
+  } catch (error) {
+    setPhase("ready");
+    setSpeaker("idle");
+    showError(error instanceof MicrophoneError ? error.code : "audio_unsupported");
+    ui.begin.disabled = false;
+    return;
+  }
+  state.player = new PcmPlayer(state.context, { onPlayingChange });
+  show(ui.beginPanel, false);
+  setPhase("starting");
+  state.conn = new VoiceConnection(wsUrl(), {
+    onOpen: ({ reconnected }) => {
+      if (reconnected) {
+        ui.connectionProgress.value = 1;
+        setText(ui.connectionText, "Reconnected. Resuming the interview…");
+      }
+    },
+    onJson,
+    onAudio,
+    onReconnecting: ({ attempt, maxAttempts, delayMs }) => {
+      if (state.player) state.player.clear();
+      if (state.phase === "live") setPhase("reconnecting");
+      show(ui.connection, true);
+      setText(
+        ui.connectionText,
+        `The connection dropped. Reconnecting (attempt ${attempt} of ${maxAttempts}, in ${Math.ceil(delayMs / 1000)} s)…`,
+      );
+      ui.connectionProgress.max = maxAttempts;
+      ui.connectionProgress.value = attempt - 1;
+      main.dataset.reconnects = String(Number(main.dataset.reconnects || 0) + 1);
+    },
+    onLost: ({ code, reason, gaveUp }) => {
+      hideConnectionNotice();
+      if (state.phase === "ended" || state.phase === "failed") return;
+      if (state.phase === "ending") {
+        finish(null);
+        return;
+      }
+      // A 4xxx close carries our error code as its reason.
+      fail(gaveUp ? "network" : (code >= 4000 && reason) || "network");
+    },
+  });
+  state.conn.connect();
+}
+
+function toggleMute() {
+  state.muted = !state.muted;
+  ui.mute.setAttribute("aria-pressed", String(state.muted));
+  setText(ui.mute, state.muted ? "Unmute microphone" : "Mute microphone");
+  main.dataset.muted = String(state.muted);
+}
+
+function endInterview() {
+  if (state.phase !== "live" && state.phase !== "reconnecting") return;
+  setPhase("ending");
+  ui.end.disabled = true;
+  setText(ui.speakerLabel, "Ending the interview…");
+  if (!state.conn || !state.conn.send({ type: "end_interview" })) {
+    finish(null);
+    return;
+  }
+  state.timers.end = setTimeout(() => finish(null), END_TIMEOUT_MS);
+}
+
+ui.begin.addEventListener("click", begin);
+ui.mute.addEventListener("click", toggleMute);
+ui.end.addEventListener("click", endInterview);
+ui.retry.addEventListener("click", () => location.reload());
+setSpeaker("idle");
+show(ui.resultsLink, false);

@@ -1,0 +1,244 @@
+"""The server-rendered pages: what they contain, who may open them, and their headers."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import ADMIN_TOKEN, TEST_KEY, MakeClient
+from vivavoce.runtime import Runtime
+from vivavoce.tokens import issue_interview_token
+
+
+class PageScan(HTMLParser):
+    """Collects what matters for CSP and structure: scripts, inline handlers, styles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[dict[str, str | None]] = []
+        self.inline_script_text = False
+        self.style_attrs: list[str] = []
+        self.handlers: list[str] = []
+        self.stylesheets: list[str] = []
+        self.ids: set[str] = set()
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if "id" in a and a["id"]:
+            self.ids.add(a["id"])
+        for name, _ in attrs:
+            if name.startswith("on"):
+                self.handlers.append(f"{tag}[{name}]")
+            if name == "style":
+                self.style_attrs.append(tag)
+        if tag == "script":
+            self.scripts.append(a)
+            self._in_script = True
+        if tag == "style":
+            self.style_attrs.append("<style>")
+        if tag == "link" and a.get("rel") == "stylesheet" and a.get("href"):
+            self.stylesheets.append(a["href"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline_script_text = True
+
+
+def scan(html: str) -> PageScan:
+    parser = PageScan()
+    parser.feed(html)
+    return parser
+
+
+def runtime_of(client: TestClient) -> Runtime:
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    return runtime
+
+
+def login(client: TestClient) -> None:
+    client.cookies.set("vivavoce_admin", ADMIN_TOKEN)
+
+
+def candidate_pages(client: TestClient) -> list[str]:
+    token = issue_interview_token(runtime_of(client).secret_key, "iv-1")
+    return ["/", f"/i/{token}", f"/interview/iv-1?token={token}", f"/results/iv-1?token={token}"]
+
+
+OPERATOR_PAGES = ["/admin/interviews", "/admin/setup", "/admin/login"]
+
+
+def test_every_page_is_csp_clean_and_its_scripts_and_styles_exist(client: TestClient) -> None:
+    login(client)
+    for path in [*candidate_pages(client), *OPERATOR_PAGES]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/html")
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp, path
+        assert "connect-src 'self' ws://testserver wss://testserver" in csp
+        page = scan(response.text)
+        assert not page.inline_script_text, path
+        assert page.handlers == [] and page.style_attrs == [], path
+        for script in page.scripts:
+            src = script.get("src") or ""
+            assert script.get("type") == "module" and src.startswith("/static/js/"), path
+            asset = client.get(src)
+            assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+        for href in page.stylesheets:
+            assert client.get(href).status_code == 200
+        assert "main" in page.ids
+
+
+def test_each_module_import_resolves_to_a_served_file(client: TestClient) -> None:
+    # No build step: a typo in an import path would only show up in a browser otherwise.
+    from vivavoce.web.pages import STATIC_DIR
+
+    modules = sorted((STATIC_DIR / "js").glob("*.js"))
+    assert len(modules) >= 8
+    pattern = re.compile(r"""(?:import|from)\s*(?:[^"';]*?from\s*)?["'](\.[^"']+)["']""")
+    for module in modules:
+        for spec in pattern.findall(module.read_text(encoding="utf-8")):
+            target = (module.parent / spec).resolve()
+            assert target.is_file(), f"{module.name} imports missing {spec}"
+            rel = target.relative_to(STATIC_DIR.resolve()).as_posix()
+            assert client.get(f"/static/{rel}").status_code == 200
+
+
+def test_simulator_mode_is_announced_on_every_page(client: TestClient) -> None:
+    assert runtime_of(client).settings.use_simulator
+    login(client)
+    for path in [*candidate_pages(client), *OPERATOR_PAGES]:
+        body = client.get(path).text
+        assert 'id="mode-banner"' in body and "SIMULATOR MODE" in body, path
+    assert "Mode: SIMULATOR" in client.get("/admin/setup").text
+
+
+def test_real_mode_shows_no_banner_to_candidates_but_tells_the_operator(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(OPENAI_API_KEY=TEST_KEY, VIVAVOCE_SIMULATOR="false")
+    for path in candidate_pages(client):
+        assert "mode-banner" not in client.get(path).text, path
+    login(client)
+    setup = client.get("/admin/setup").text
+    assert "Mode: real OpenAI" in setup and "LIVE" in setup
+
+
+def test_the_key_never_reaches_a_page(make_client: MakeClient) -> None:
+    client = make_client(OPENAI_API_KEY=TEST_KEY, VIVAVOCE_SIMULATOR="false")
+    login(client)
+    for path in [*candidate_pages(client), *OPERATOR_PAGES, "/i/not-a-token"]:
+        body = client.get(path).text
+        assert TEST_KEY not in body and TEST_KEY[-20:] not in body, path
+
+
+def test_operator_pages_send_a_stranger_to_login(client: TestClient) -> None:
+    for path in ["/admin/interviews", "/admin/setup?x=1"]:
+        response = client.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/admin/login?next=%2Fadmin%2F")
+    assert client.get("/admin").headers["location"] == "/admin/interviews"
+    client.cookies.set("vivavoce_admin", "wrong")
+    assert client.get("/admin/setup").status_code == 303
+
+
+def test_login_sets_a_strict_httponly_cookie_and_goes_back(client: TestClient) -> None:
+    response = client.post(
+        "/admin/login", data={"token": f"  {ADMIN_TOKEN} ", "next": "/admin/setup"}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/setup"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"vivavoce_admin={ADMIN_TOKEN};")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain http in tests; https gets Secure (below)
+    assert client.get("/admin/setup").status_code == 200
+
+    out = client.post("/admin/logout")
+    assert out.status_code == 303 and 'vivavoce_admin=""' in out.headers["set-cookie"]
+
+
+def test_login_behind_a_tls_proxy_marks_the_cookie_secure(client: TestClient) -> None:
+    response = client.post(
+        "/admin/login",
+        data={"token": ADMIN_TOKEN},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert "Secure" in response.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("given", ["", "nope", ADMIN_TOKEN + "x", ADMIN_TOKEN[:-1]])
+def test_a_wrong_token_is_refused_with_a_clear_message(client: TestClient, given: str) -> None:
+    response = client.post("/admin/login", data={"token": given, "next": "/admin/setup"})
+    assert response.status_code == 401
+    assert "set-cookie" not in response.headers
+    assert "not the admin token" in response.text
+    assert 'name="next" value="/admin/setup"' in response.text
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "https://evil.example/", "javascript:alert(1)", "/\\evil", "admin"],
+)
+def test_login_never_redirects_off_site(client: TestClient, target: str) -> None:
+    response = client.post("/admin/login", data={"token": ADMIN_TOKEN, "next": target})
+    assert response.headers["location"] == "/admin/interviews"
+
+
+def test_candidate_link_opens_the_room_for_its_interview(client: TestClient) -> None:
+    token = issue_interview_token(runtime_of(client).secret_key, "interview-42")
+    body = client.get(f"/i/{token}").text
+    assert 'data-interview-id="interview-42"' in body
+    assert f'data-token="{token}"' in body
+    assert 'id="begin-button"' in body and 'aria-live="polite"' in body
+
+
+@pytest.mark.parametrize(
+    "path_template",
+    ["/i/{bad}", "/interview/iv-1?token={bad}", "/results/iv-1?token={bad}"],
+)
+def test_a_forged_or_foreign_token_gets_a_plain_explanation(
+    client: TestClient, path_template: str
+) -> None:
+    secret = runtime_of(client).secret_key
+    other = issue_interview_token(secret, "someone-else")
+    forged = issue_interview_token("another-secret-key", "iv-1")
+    for bad in [forged, "garbage", "a" * 600, "%3Cscript%3E"]:
+        response = client.get(path_template.format(bad=bad))
+        assert response.status_code == 404, bad
+        assert "not valid" in response.text
+        assert "<script>" not in response.text
+    if not path_template.startswith("/i/"):
+        response = client.get(path_template.format(bad=other))
+        assert response.status_code == 404
+
+
+def test_an_expired_link_says_so(client: TestClient) -> None:
+    token = issue_interview_token(
+        runtime_of(client).secret_key, "iv-1", max_age_s=10, now=1_000_000.0
+    )
+    response = client.get(f"/i/{token}")
+    assert response.status_code == 410
+    assert "expired" in response.text
+
+
+def test_results_and_room_need_a_token_unless_operator(client: TestClient) -> None:
+    assert client.get("/results/iv-1").status_code == 404
+    assert client.get("/interview/iv-1").status_code == 404
+    login(client)
+    assert client.get("/results/iv-1").status_code == 200
+    assert client.get("/interview/iv-1").status_code == 200
+
+
+def test_favicon_is_served(client: TestClient) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
