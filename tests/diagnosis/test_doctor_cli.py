@@ -1,0 +1,255 @@
+"""`vivavoce doctor --json` end to end: every cause id, through real sockets to the fake.
+
+The CLI runs in-process (typer's CliRunner) with a controlled environment and working
+directory, and once as a real subprocess with a clean environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.fake_openai import RunningFake, running_fake
+from vivavoce.cli import app
+from vivavoce.diagnosis import doctor as doctor_module
+from vivavoce.diagnosis import live as live_module
+from vivavoce.diagnosis.catalogue import CAUSES
+from vivavoce.testing.scenarios import scenario_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[RunningFake]:
+    # One fake for the module: the scenario is chosen by the key, so tests do not clash.
+    yield from running_fake()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No OPENAI_*/VIVAVOCE_*/Railway variables and no .env: only what the test sets."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "VIVAVOCE_", "RAILWAY_")) or name in (
+            "DATABASE_URL",
+            "PORT",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("VIVAVOCE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+def run_doctor_cli(env: pytest.MonkeyPatch, *args: str, **variables: str) -> tuple[int, Any]:
+    for name, value in variables.items():
+        env.setenv(name, value)
+    result = CliRunner().invoke(app, ["doctor", "--json", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def check(report: Any, name: str) -> Any:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+SCENARIO_CAUSES = [
+    ("invalid", {}, "key_invalid", "models"),
+    ("revoked", {}, "key_invalid", "models"),
+    ("deactivated", {}, "account_deactivated", "models"),
+    ("restricted", {}, "insufficient_permissions", "models"),
+    ("norealtime", {}, "no_realtime_access", "realtime"),
+    ("noquota", {}, "quota_exhausted", "realtime"),
+    ("ratelimited", {}, "rate_limited", "models"),
+    ("region", {}, "region_unsupported", "models"),
+    ("orgmismatch", {"OPENAI_ORG_ID": "org-someoneelse"}, "org_project_mismatch", "models"),
+    ("projmismatch", {"OPENAI_PROJECT_ID": "proj_someoneelse"}, "org_project_mismatch", "models"),
+    ("nomodel", {}, "model_unavailable", "realtime_model"),
+    ("outage", {}, "openai_unavailable", "models"),
+]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "extra", "cause", "failed_check"),
+    SCENARIO_CAUSES,
+    ids=[s[0] for s in SCENARIO_CAUSES],
+)
+def test_live_causes(
+    clean_env: pytest.MonkeyPatch,
+    fake: RunningFake,
+    scenario: str,
+    extra: dict[str, str],
+    cause: str,
+    failed_check: str,
+) -> None:
+    key = scenario_key(scenario)
+    code, report = run_doctor_cli(
+        clean_env, OPENAI_API_KEY=key, OPENAI_BASE_URL=fake.base_url, **extra
+    )
+    assert code == 1
+    assert report["ok"] is False
+    assert [c["id"] for c in report["causes"]] == [cause]
+    assert check(report, failed_check)["status"] == "fail"
+    assert report["key"]["type"] == "test"
+    assert report["key"]["masked"] == "sk-test-…" + key[-4:]
+    assert key not in json.dumps(report)
+    fix = report["causes"][0]["fix"]
+    assert fix and all(isinstance(step, str) for step in fix)
+
+
+def test_healthy_key_passes_every_check(clean_env: pytest.MonkeyPatch, fake: RunningFake) -> None:
+    key = scenario_key("ok")
+    code, report = run_doctor_cli(clean_env, OPENAI_API_KEY=key, OPENAI_BASE_URL=fake.base_url)
+    assert code == 0
+    assert report["ok"] is True and report["causes"] == []
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert statuses == {
+        "configuration": "pass",
+        "key": "pass",
+        "dns": "pass",
+        "tcp": "pass",
+        "tls": "skip",  # http:// base URL
+        "models": "pass",
+        "realtime_model": "pass",
+        "realtime": "pass",
+    }
+    assert set(report) == {"ok", "checks", "causes", "key"}
+    assert set(report["key"]) == {"source", "type", "masked", "fingerprint"}
+    assert report["key"]["source"] == "OPENAI_API_KEY from the environment"
+    for entry in report["checks"]:
+        assert set(entry) == {"name", "status", "detail", "ms"}
+    # The handshake really happened on the fake, with our session.update.
+    assert any("session.update" in s.events_received for s in fake.fake.sessions)
+
+
+def test_timeout_after_tls_points_at_openai_not_the_key(
+    clean_env: pytest.MonkeyPatch, fake: RunningFake
+) -> None:
+    clean_env.setattr(doctor_module, "_REST_TIMEOUT", 0.3)
+    clean_env.setattr(doctor_module, "_MAX_RETRIES", 0)
+    clean_env.setattr(fake.fake.config, "slow_delay_s", 3.0)
+    code, report = run_doctor_cli(
+        clean_env, OPENAI_API_KEY=scenario_key("slow"), OPENAI_BASE_URL=fake.base_url
+    )
+    assert code == 1
+    assert [c["id"] for c in report["causes"]] == ["openai_unavailable"]
+    assert "status.openai.com" in " ".join(report["causes"][0]["fix"])
+
+
+def test_realtime_silence_is_openai_unavailable(
+    clean_env: pytest.MonkeyPatch, fake: RunningFake
+) -> None:
+    clean_env.setattr(live_module, "HANDSHAKE_TIMEOUT", 0.5)
+    clean_env.setattr(fake.fake.config, "session_updated_delay_s", 3.0)
+    code, report = run_doctor_cli(
+        clean_env, OPENAI_API_KEY=scenario_key("ok"), OPENAI_BASE_URL=fake.base_url
+    )
+    assert code == 1
+    assert check(report, "realtime")["status"] == "fail"
+    assert [c["id"] for c in report["causes"]] == ["openai_unavailable"]
+
+
+def test_network_unreachable(clean_env: pytest.MonkeyPatch) -> None:
+    code, report = run_doctor_cli(
+        clean_env,
+        OPENAI_API_KEY=scenario_key("ok"),
+        OPENAI_BASE_URL=f"http://127.0.0.1:{closed_port()}/v1",
+    )
+    assert code == 1
+    assert [c["id"] for c in report["causes"]] == ["network_unreachable"]
+    assert check(report, "tcp")["status"] == "fail"
+    assert check(report, "models")["status"] == "skip"
+
+
+@pytest.mark.parametrize(
+    ("raw", "cause"),
+    [
+        (None, "key_missing"),
+        ("sk-proj-" + "NotAKey0Fake_" * 4 + " " + "NotAKey0Fake_" * 8, "key_malformed"),
+        ("sk-...", "key_malformed"),
+        ("sk-admin-" + "NotAKey0Fake_" * 6, "key_wrong_type"),
+        ("org-" + "NotAKey0Fake_" * 2, "key_wrong_type"),
+    ],
+    ids=["missing", "space-inside", "placeholder", "admin", "org-id"],
+)
+def test_offline_causes(clean_env: pytest.MonkeyPatch, raw: str | None, cause: str) -> None:
+    variables = {"OPENAI_API_KEY": raw} if raw is not None else {}
+    code, report = run_doctor_cli(clean_env, "--offline", **variables)
+    assert code == 1
+    assert [c["id"] for c in report["causes"]] == [cause]
+    assert check(report, "key")["status"] == "fail"
+    # --offline: nothing touched the network.
+    for name in ("dns", "tcp", "tls", "models", "realtime_model", "realtime"):
+        assert check(report, name)["status"] == "skip"
+
+
+def test_every_cause_id_is_covered() -> None:
+    covered = {c for _, _, c, _ in SCENARIO_CAUSES} | {
+        "key_missing",
+        "key_malformed",
+        "key_wrong_type",
+        "network_unreachable",
+        "openai_unavailable",
+    }
+    assert covered == set(CAUSES)
+
+
+def test_fix_steps_follow_the_platform(clean_env: pytest.MonkeyPatch) -> None:
+    _, railway = run_doctor_cli(clean_env, "--offline", RAILWAY_ENVIRONMENT="production")
+    fix = " ".join(railway["causes"][0]["fix"])
+    assert "Railway" in fix and "Variables" in fix and "redeploys" in fix
+
+
+def test_conflicting_key_sources_are_reported(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# local\nOPENAI_API_KEY=" + scenario_key("ok", "old") + "\n")
+    _, report = run_doctor_cli(clean_env, "--offline", OPENAI_API_KEY=scenario_key("ok", "new"))
+    configuration = check(report, "configuration")
+    assert configuration["status"] == "warn"
+    assert "set in two places" in configuration["detail"]
+    assert ".env line 2" in configuration["detail"]
+
+
+def test_human_output_names_cause_and_fix(clean_env: pytest.MonkeyPatch) -> None:
+    result = CliRunner().invoke(app, ["doctor", "--offline"])
+    assert result.exit_code == 1
+    assert "No OpenAI key is configured" in result.stdout
+    assert "[key_missing]" in result.stdout
+    assert "How to fix it" in result.stdout
+    assert "\x1b[" not in result.stdout  # not a terminal: no colour codes
+
+
+def test_real_subprocess_with_clean_environment(fake: RunningFake, tmp_path: Path) -> None:
+    key = scenario_key("revoked")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "OPENAI_API_KEY": key,
+        "OPENAI_BASE_URL": fake.base_url,
+        "VIVAVOCE_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "vivavoce.cli", "doctor", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [c["id"] for c in report["causes"]] == ["key_invalid"]
+    assert key not in result.stdout + result.stderr
+    assert key[8:] not in result.stdout + result.stderr
