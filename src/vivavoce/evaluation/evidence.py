@@ -1,0 +1,118 @@
+"""The evidence check: every quote the model cites must be in the transcript.
+
+A quote matches a turn when, after :func:`normalise` (Unicode compatibility forms, case,
+typographic quotes and dashes, runs of whitespace), it is a substring of that turn. A
+quote with an ellipsis (``…`` or ``...``) matches when its pieces appear in that order in
+one turn. Only the candidate's turns count: a quote is shown as the candidate's own words,
+so a line of the interviewer's is not evidence. Quotes that match no candidate turn are
+invented: they are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vivavoce.evaluation.output import ParsedEvaluation, QuestionFeedback
+from vivavoce.evaluation.transcript import TranscriptLine
+
+__all__ = ["CheckedQuote", "EvidenceReport", "check_evidence", "find_quote", "normalise"]
+
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
+        "\u2013": "-", "\u2014": "-", "\u2212": "-",
+    }
+)
+_SPACE = re.compile(r"\s+")
+_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
+# What may surround a quote without being part of it.
+_EDGES = " \t\n\"'.,;:!?-()[]"
+
+
+def normalise(text: str) -> str:
+    """Fold what transcription and quoting change without changing the words."""
+    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY).casefold()
+    return _SPACE.sub(" ", text).strip()
+
+
+def _pieces(quote: str) -> list[str]:
+    # NFKC has already turned "…" into "..."; split on both to be safe.
+    parts = (p.strip(_EDGES) for p in _ELLIPSIS.split(normalise(quote)))
+    return [p for p in parts if p]
+
+
+def find_quote(quote: str, lines: Sequence[TranscriptLine]) -> int | None:
+    """The sequence number of the first turn containing ``quote``, or None."""
+    pieces = _pieces(quote)
+    if not pieces:
+        return None
+    for line in lines:
+        haystack = normalise(line.text)
+        position = 0
+        for piece in pieces:
+            found = haystack.find(piece, position)
+            if found < 0:
+                break
+            position = found + len(piece)
+        else:
+            return line.sequence
+    return None
+
+
+@dataclass(frozen=True)
+class CheckedQuote:
+    text: str
+    turn: int  # the sequence number of the turn it was found in
+
+
+@dataclass(frozen=True)
+class EvidenceReport:
+    """The result of the check; ``quotes[i]`` are the kept quotes of question ``i``."""
+
+    quotes: list[list[CheckedQuote]]
+    checked: int
+    invented: int
+    invented_examples: list[str]
+
+    @property
+    def kept(self) -> int:
+        return self.checked - self.invented
+
+    @property
+    def invented_share(self) -> float:
+        return self.invented / self.checked if self.checked else 0.0
+
+
+def check_evidence(
+    evaluation: ParsedEvaluation, lines: Sequence[TranscriptLine]
+) -> EvidenceReport:
+    """Check every quote of every question against the candidate's turns."""
+    lines = [line for line in lines if line.speaker == "candidate"]
+    kept: list[list[CheckedQuote]] = []
+    checked = invented = 0
+    examples: list[str] = []
+    for question in evaluation.questions:
+        kept.append(_check_question(question, lines))
+        real = len(kept[-1])
+        non_empty = [q for q in question.quotes if _pieces(q)]
+        checked += len(non_empty)
+        invented += len(non_empty) - real
+        for quote in non_empty:
+            if find_quote(quote, lines) is None and len(examples) < 5:
+                examples.append(quote[:120])
+    return EvidenceReport(kept, checked, invented, examples)
+
+
+def _check_question(
+    question: QuestionFeedback, lines: Sequence[TranscriptLine]
+) -> list[CheckedQuote]:
+    out: list[CheckedQuote] = []
+    for quote in question.quotes:
+        turn = find_quote(quote, lines) if _pieces(quote) else None
+        if turn is not None:
+            out.append(CheckedQuote(quote.strip(), turn))
+    return out

@@ -1,0 +1,317 @@
+"""Evaluation jobs in the database: enqueue, claim, finish, re-run. One transaction each.
+
+The ``evaluations`` row is the job. ``next_attempt_at`` means "due at" while the job is
+``pending`` and "lease ends at" while it is ``running``: a worker that dies mid-job (a
+restart, a crash) leaves a ``running`` row whose lease runs out, and any worker then
+claims it again. Claims are compare-and-set on ``(status, attempts)``, so two instances
+on one PostgreSQL never run the same job at once, and a worker whose job was taken over
+cannot overwrite the newer outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+
+from vivavoce.evaluation.transcript import TranscriptLine
+from vivavoce.store.database import Database
+from vivavoce.store.models import Evaluation, Interview, Turn, utcnow
+
+__all__ = [
+    "EVALUABLE_INTERVIEW_STATUSES",
+    "Claim",
+    "EvaluationBusy",
+    "InterviewMaterial",
+    "InterviewNotEvaluable",
+    "Outcome",
+    "claim_next",
+    "enqueue_evaluation",
+    "finish",
+    "forget_wakeup",
+    "get_evaluation",
+    "load_material",
+    "release",
+    "request_rerun",
+    "wakeup_event",
+]
+
+# An interview that failed mid-way may still hold answers worth feedback.
+EVALUABLE_INTERVIEW_STATUSES = ("ended", "failed")
+
+
+class InterviewNotEvaluable(LookupError):
+    """The interview does not exist, or has not ended yet (``reason`` says which)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class EvaluationBusy(RuntimeError):
+    """A worker is running this evaluation right now; a re-run would race it."""
+
+
+# One wake-up event per worker (and per database): enqueueing sets them, so a new job
+# starts at once instead of at the next poll. Other instances find it by polling.
+_wakeups: weakref.WeakKeyDictionary[Database, set[asyncio.Event]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def wakeup_event(db: Database) -> asyncio.Event:
+    """A new event set whenever a job is enqueued on ``db`` (held by one worker)."""
+    event = asyncio.Event()
+    _wakeups.setdefault(db, set()).add(event)
+    return event
+
+
+def forget_wakeup(db: Database, event: asyncio.Event) -> None:
+    """Stop setting ``event`` (its worker has stopped)."""
+    _wakeups.get(db, set()).discard(event)
+
+
+def _wake(db: Database) -> None:
+    for event in _wakeups.get(db, ()):
+        event.set()
+
+
+async def get_evaluation(db: Database, *, interview_id: str) -> Evaluation | None:
+    async with db.session() as s:
+        row: Evaluation | None = await s.scalar(
+            select(Evaluation).where(Evaluation.interview_id == interview_id)
+        )
+        return row
+
+
+async def enqueue_evaluation(db: Database, interview_id: str) -> Evaluation:
+    """Create the interview's pending evaluation job, unless it already has one.
+
+    Idempotent: calling it twice (or from two instances) leaves one job. Raises
+    :class:`InterviewNotEvaluable` when the interview does not exist.
+    """
+    existing = await get_evaluation(db, interview_id=interview_id)
+    if existing is not None:
+        return existing
+    async with db.session() as s:
+        if await s.get(Interview, interview_id) is None:
+            raise InterviewNotEvaluable("not_found", f"No interview {interview_id}.")
+        row = Evaluation(interview_id=interview_id, status="pending", attempts=0)
+        s.add(row)
+        try:
+            await s.commit()
+        except IntegrityError:
+            # Someone else enqueued it between our read and our insert.
+            await s.rollback()
+            again = await get_evaluation(db, interview_id=interview_id)
+            if again is None:
+                raise
+            return again
+    _wake(db)
+    return row
+
+
+async def request_rerun(db: Database, *, interview_id: str, now: datetime | None = None) -> Evaluation:
+    """Start the evaluation again from scratch (the operator's re-run).
+
+    Tokens and cost so far are kept (they were spent). Raises
+    :class:`InterviewNotEvaluable` when the interview is unknown or not over, and
+    :class:`EvaluationBusy` when a live worker holds the job.
+    """
+    now = now or utcnow()
+    async with db.session() as s:
+        interview = await s.get(Interview, interview_id)
+        if interview is None:
+            raise InterviewNotEvaluable("not_found", f"No interview {interview_id}.")
+        if interview.status not in EVALUABLE_INTERVIEW_STATUSES:
+            raise InterviewNotEvaluable(
+                "not_ended",
+                f"The interview is {interview.status}; it can be evaluated once it has ended.",
+            )
+        row = await s.scalar(select(Evaluation).where(Evaluation.interview_id == interview_id))
+        if row is None:
+            row = Evaluation(interview_id=interview_id)
+            s.add(row)
+        elif row.status == "running" and row.next_attempt_at is not None and row.next_attempt_at > now:
+            raise EvaluationBusy("The evaluation is running now; re-run it once it has finished.")
+        row.status = "pending"
+        row.attempts = 0
+        row.next_attempt_at = None
+        row.result = None
+        row.overall_score = None
+        row.low_confidence = False
+        row.invented_quotes = 0
+        row.error = None
+        row.updated_at = now
+        try:
+            await s.commit()
+        except IntegrityError:
+            await s.rollback()
+            raise EvaluationBusy("The evaluation was just created elsewhere; try again.") from None
+    _wake(db)
+    return row
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker holds until ``lease_until`` (``attempts`` includes this one)."""
+
+    evaluation_id: int
+    interview_id: str
+    attempts: int
+    lease_until: datetime
+
+
+async def claim_next(
+    db: Database, *, now: datetime | None = None, lease: timedelta, max_tries: int = 5
+) -> Claim | None:
+    """Take the oldest due job: pending and due, or running with an expired lease."""
+    now = now or utcnow()
+    due = or_(
+        and_(
+            Evaluation.status == "pending",
+            or_(Evaluation.next_attempt_at.is_(None), Evaluation.next_attempt_at <= now),
+        ),
+        and_(Evaluation.status == "running", Evaluation.next_attempt_at <= now),
+    )
+    for _ in range(max_tries):
+        async with db.session() as s:
+            candidate = (
+                await s.execute(
+                    select(
+                        Evaluation.id, Evaluation.interview_id, Evaluation.status,
+                        Evaluation.attempts,
+                    ).where(due).order_by(Evaluation.id).limit(1)
+                )
+            ).first()
+            if candidate is None:
+                return None
+            ev_id, interview_id, status, attempts = candidate
+            lease_until = now + lease
+            result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+                update(Evaluation)
+                .where(
+                    Evaluation.id == ev_id,
+                    Evaluation.status == status,
+                    Evaluation.attempts == attempts,
+                )
+                .values(
+                    status="running",
+                    attempts=attempts + 1,
+                    next_attempt_at=lease_until,
+                    updated_at=now,
+                )
+            )
+            await s.commit()
+            if result.rowcount == 1:
+                return Claim(ev_id, interview_id, attempts + 1, lease_until)
+        # Another worker took it first: look again.
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a claimed job ends (or is put back for later)."""
+
+    status: str  # done | failed | insufficient | pending (= retry at ``retry_at``)
+    overall_score: int | None = None
+    result: dict[str, Any] | None = None
+    low_confidence: bool = False
+    invented_quotes: int = 0
+    model: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+async def finish(db: Database, *, claim: Claim, outcome: Outcome, now: datetime | None = None) -> bool:
+    """Record ``outcome`` if this worker still holds the job; False when it lost it.
+
+    Tokens and cost are added to what earlier attempts spent.
+    """
+    now = now or utcnow()
+    values: dict[str, Any] = {
+        "status": outcome.status,
+        "overall_score": outcome.overall_score,
+        "result": outcome.result,
+        "low_confidence": outcome.low_confidence,
+        "invented_quotes": outcome.invented_quotes,
+        "error": outcome.error,
+        "next_attempt_at": outcome.retry_at if outcome.status == "pending" else None,
+        "input_tokens": Evaluation.input_tokens + outcome.input_tokens,
+        "output_tokens": Evaluation.output_tokens + outcome.output_tokens,
+        "cost_usd": Evaluation.cost_usd + outcome.cost_usd,
+        "updated_at": now,
+    }
+    if outcome.model is not None:
+        values["model"] = outcome.model
+    async with db.session() as s:
+        result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+            update(Evaluation)
+            .where(
+                Evaluation.id == claim.evaluation_id,
+                Evaluation.status == "running",
+                Evaluation.attempts == claim.attempts,
+            )
+            .values(**values)
+        )
+        await s.commit()
+        return bool(result.rowcount == 1)
+
+
+@dataclass(frozen=True)
+class InterviewMaterial:
+    """What the evaluation reads of an interview."""
+
+    status: str
+    candidate: dict[str, Any]
+    settings: dict[str, Any]
+    lines: list[TranscriptLine]
+
+
+async def load_material(db: Database, *, interview_id: str) -> InterviewMaterial | None:
+    """The interview's candidate, settings and non-empty turns (None if it is gone)."""
+    async with db.session() as s:
+        interview = await s.get(Interview, interview_id)
+        if interview is None:
+            return None
+        turns = await s.scalars(
+            select(Turn).where(Turn.interview_id == interview_id).order_by(Turn.sequence)
+        )
+        lines = [
+            TranscriptLine(
+                t.sequence,
+                "candidate" if t.speaker == "candidate" else "interviewer",
+                t.text,
+            )
+            for t in turns
+            if t.text and t.text.strip()
+        ]
+        return InterviewMaterial(
+            interview.status, dict(interview.candidate or {}), dict(interview.settings or {}), lines
+        )
+
+
+async def release(db: Database, *, claim: Claim) -> bool:
+    """Hand a job back untouched (the worker is shutting down mid-job): it becomes due at
+    once and the interrupted attempt does not count. False when the job was not ours."""
+    async with db.session() as s:
+        result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+            update(Evaluation)
+            .where(
+                Evaluation.id == claim.evaluation_id,
+                Evaluation.status == "running",
+                Evaluation.attempts == claim.attempts,
+            )
+            .values(status="pending", attempts=claim.attempts - 1, next_attempt_at=None)
+        )
+        await s.commit()
+        return bool(result.rowcount == 1)

@@ -1,0 +1,95 @@
+"""The stored evaluation (``evaluations.result``): checked, scored, ready to render.
+
+Shape (version 1) — the results page and ``GET /api/interviews/{id}/evaluation`` read it:
+
+```
+{"version": 1, "rubric": {"name", "version"}, "level",
+ "overall": {"score", "formula"},
+ "dimensions": [{"key", "name", "weight", "score", "justification"}],
+ "questions": [{"question", "question_turn", "answer_summary", "strong", "improve",
+                "quotes": [{"text", "turn"}]}],
+ "strengths": [3], "improvements": [3], "practice_plan": [...], "summary",
+ "evidence": {"checked", "kept", "invented", "invented_examples", "asked_again"}}
+```
+
+``quotes[].turn`` is the sequence number of the transcript turn the quote was found in,
+so a page can link feedback to the lines it quotes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vivavoce.evaluation.evidence import EvidenceReport
+from vivavoce.evaluation.output import ParsedEvaluation
+from vivavoce.evaluation.rubric import Rubric
+from vivavoce.evaluation.scoring import FORMULA, overall_score
+
+__all__ = ["RESULT_VERSION", "build_result", "insufficient_result"]
+
+RESULT_VERSION = 1
+
+
+def build_result(
+    parsed: ParsedEvaluation,
+    evidence: EvidenceReport,
+    rubric: Rubric,
+    *,
+    level: str,
+    asked_again: bool,
+) -> tuple[int, dict[str, Any]]:
+    """The overall score and the JSON to store. Raises ValueError when a dimension is
+    missing (the output model makes that impossible for a schema-valid answer)."""
+    scores = {key: d.score for key, d in parsed.dimensions.items()}
+    overall = overall_score(scores, rubric)
+    dimensions = [
+        {
+            "key": dim.key,
+            "name": dim.name,
+            "weight": dim.weight,
+            "score": parsed.dimensions[dim.key].score,
+            "justification": parsed.dimensions[dim.key].justification,
+        }
+        for dim in rubric.dimensions
+    ]
+    questions = [
+        {
+            "question": q.question,
+            "question_turn": q.question_turn,
+            "answer_summary": q.answer_summary,
+            "strong": q.strong,
+            "improve": q.improve,
+            "quotes": [{"text": c.text, "turn": c.turn} for c in kept],
+        }
+        for q, kept in zip(parsed.questions, evidence.quotes, strict=True)
+    ]
+    result = {
+        "version": RESULT_VERSION,
+        "rubric": {"name": rubric.name, "version": rubric.version},
+        "level": level,
+        "overall": {"score": overall, "formula": FORMULA},
+        "dimensions": dimensions,
+        "questions": questions,
+        "strengths": parsed.strengths,
+        "improvements": parsed.improvements,
+        "practice_plan": parsed.practice_plan,
+        "summary": parsed.summary,
+        "evidence": {
+            "checked": evidence.checked,
+            "kept": evidence.kept,
+            "invented": evidence.invented,
+            "invented_examples": evidence.invented_examples,
+            "asked_again": asked_again,
+        },
+    }
+    return overall, result
+
+
+def insufficient_result(explanation: str, *, answers: int, candidate_words: int) -> dict[str, Any]:
+    """What is stored for an interview too short to judge."""
+    return {
+        "version": RESULT_VERSION,
+        "explanation": explanation,
+        "answers": answers,
+        "candidate_words": candidate_words,
+    }

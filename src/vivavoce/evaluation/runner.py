@@ -1,0 +1,290 @@
+"""Run one claimed evaluation job from transcript to stored outcome.
+
+Steps: read the interview; too little to judge -> ``insufficient`` (no model call); ask
+the model; check the output against the schema and every quote against the transcript;
+too many invented quotes -> ask once more and keep the better answer (still too many ->
+``low_confidence``); compute the overall score; store. Transient failures (rate limit,
+5xx, timeout, connection, malformed output) put the job back with exponential backoff
+until ``max_attempts``; the others fail it with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import openai
+
+from vivavoce import metrics
+from vivavoce.evaluation.costs import evaluation_cost
+from vivavoce.evaluation.evidence import EvidenceReport, check_evidence
+from vivavoce.evaluation.jobs import Claim, Outcome, finish, load_material
+from vivavoce.evaluation.model_call import CallFailure, Usage, ask_model
+from vivavoce.evaluation.output import (
+    MalformedOutput,
+    ParsedEvaluation,
+    build_output_model,
+    parse_output,
+)
+from vivavoce.evaluation.prompt import EvaluationPrompt, build_prompt, candidate_level
+from vivavoce.evaluation.report import build_result, insufficient_result
+from vivavoce.evaluation.rubric import Rubric
+from vivavoce.evaluation.transcript import TranscriptLine, assess_sufficiency
+from vivavoce.store.database import Database
+from vivavoce.store.models import utcnow
+
+__all__ = ["ClientFactory", "EvaluationOptions", "backoff_delay", "run_claim"]
+
+log = logging.getLogger("vivavoce.evaluation")
+
+# Builds the SDK client for one job; raises CallFailure when there is no usable key.
+ClientFactory = Callable[[], openai.AsyncOpenAI]
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """How the job runs. Defaults suit production; tests shrink the delays."""
+
+    request_timeout_s: float = 120.0
+    max_attempts: int = 5
+    backoff_base_s: float = 15.0
+    backoff_max_s: float = 900.0
+    poll_interval_s: float = 5.0
+    max_output_tokens: int = 16_000
+
+    @property
+    def lease(self) -> timedelta:
+        # Two model calls (the evidence re-ask) plus time for the database work.
+        return timedelta(seconds=2 * self.request_timeout_s + 60)
+
+
+def backoff_delay(attempts: int, options: EvaluationOptions, retry_after: float | None) -> float:
+    """Seconds before attempt ``attempts + 1``: doubling from the base, capped, with
+    +-20% jitter (so jobs failed together do not retry together), never sooner than
+    OpenAI's ``retry-after``."""
+    delay: float = min(
+        options.backoff_max_s, options.backoff_base_s * 2.0 ** max(attempts - 1, 0)
+    )
+    delay *= random.uniform(0.8, 1.2)  # jitter, not security
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+@dataclass
+class _Attempt:
+    parsed: ParsedEvaluation
+    evidence: EvidenceReport
+
+
+class _Spend:
+    """Tokens and cost of the model calls of one job."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self.usage = Usage()
+        self.cost = 0.0
+
+    def add(self, model: str, usage: Usage) -> None:
+        self.usage = self.usage + usage
+        cost = evaluation_cost(
+            model,
+            input_tokens=usage.input_tokens,
+            cached_tokens=usage.cached_tokens,
+            output_tokens=usage.output_tokens,
+            prices=self.rubric.prices,
+        )
+        self.cost += cost or 0.0
+        metrics.tokens_used(model, "input_text", usage.input_tokens)
+        metrics.tokens_used(model, "input_cached", usage.cached_tokens)
+        metrics.tokens_used(model, "output_text", usage.output_tokens)
+        if cost:
+            metrics.cost_added(model, cost)
+
+
+async def _ask_and_check(
+    client: openai.AsyncOpenAI,
+    *,
+    model: str,
+    prompt: EvaluationPrompt,
+    rubric: Rubric,
+    lines: list[TranscriptLine],
+    options: EvaluationOptions,
+    spend: _Spend,
+) -> _Attempt:
+    """One model call, schema-checked and evidence-checked. Raises CallFailure."""
+    output_model = build_output_model(rubric)
+    try:
+        answer = await ask_model(
+            client,
+            model=model,
+            prompt=prompt,
+            output_model=output_model,
+            request_timeout_s=options.request_timeout_s,
+            max_output_tokens=options.max_output_tokens,
+        )
+    except CallFailure as failure:
+        spend.add(model, failure.usage)
+        raise
+    spend.add(answer.model, answer.usage)
+    try:
+        parsed = parse_output(answer.text, output_model)
+    except MalformedOutput as exc:
+        cut = f" (the answer was cut short: {answer.incomplete_reason})" if answer.incomplete_reason else ""
+        raise CallFailure("malformed", f"{exc}{cut}", transient=True) from None
+    return _Attempt(parsed, check_evidence(parsed, lines))
+
+
+def _too_many_invented(evidence: EvidenceReport, rubric: Rubric) -> bool:
+    return evidence.invented > 0 and evidence.invented_share > rubric.evidence.max_invented_share
+
+
+async def run_claim(
+    db: Database,
+    claim: Claim,
+    *,
+    rubric: Rubric,
+    model: str,
+    client_factory: ClientFactory,
+    options: EvaluationOptions,
+    now: Callable[[], datetime] = utcnow,
+) -> Outcome | None:
+    """Run the claimed job and store its outcome; returns it (None if the interview was
+    deleted meanwhile or another worker took the job over). Never raises for a failed
+    evaluation: failures are outcomes."""
+    started = time.monotonic()
+    material = await load_material(db, interview_id=claim.interview_id)
+    if material is None:
+        return None
+    outcome = await _evaluate(claim, material.lines, material.candidate, material.settings,
+                              rubric=rubric, model=model, client_factory=client_factory,
+                              options=options, now=now)
+    stored = await finish(db, claim=claim, outcome=outcome, now=now())
+    if not stored:
+        log.warning("evaluation of interview %s was taken over by another worker; "
+                    "its outcome here (%s) is dropped", claim.interview_id, outcome.status)
+        return None
+    if outcome.status in ("done", "failed"):
+        metrics.evaluation_finished(time.monotonic() - started, outcome.status == "done")
+    log.info(
+        "evaluation of interview %s: %s (attempt %d%s)",
+        claim.interview_id,
+        outcome.status,
+        claim.attempts,
+        f", {outcome.error}" if outcome.error else "",
+    )
+    return outcome
+
+
+async def _evaluate(
+    claim: Claim,
+    lines: list[TranscriptLine],
+    candidate: dict[str, object],
+    interview_settings: dict[str, object],
+    *,
+    rubric: Rubric,
+    model: str,
+    client_factory: ClientFactory,
+    options: EvaluationOptions,
+    now: Callable[[], datetime],
+) -> Outcome:
+    if claim.attempts > options.max_attempts:
+        return Outcome(
+            "failed",
+            error=f"Gave up after {options.max_attempts} attempts: the evaluation kept being "
+            "interrupted (the service stopped or restarted while it ran). Re-run it.",
+        )
+    sufficiency = assess_sufficiency(lines, rubric.insufficient)
+    if not sufficiency.enough:
+        return Outcome(
+            "insufficient",
+            result=insufficient_result(
+                sufficiency.explanation,
+                answers=sufficiency.answers,
+                candidate_words=sufficiency.candidate_words,
+            ),
+        )
+    language = interview_settings.get("language")
+    prompt = build_prompt(
+        rubric, lines, candidate=candidate,
+        language=language if isinstance(language, str) and language else "en",
+    )
+    spend = _Spend(rubric)
+    try:
+        client = client_factory()
+    except CallFailure as failure:
+        return Outcome("failed", error=failure.reason, model=model)
+    try:
+        first = await _ask_and_check(client, model=model, prompt=prompt, rubric=rubric,
+                                     lines=lines, options=options, spend=spend)
+        chosen, asked_again = first, False
+        if _too_many_invented(first.evidence, rubric):
+            # Ask once more; a second failure keeps the first answer (marked below).
+            asked_again = True
+            try:
+                second = await _ask_and_check(client, model=model, prompt=prompt,
+                                              rubric=rubric, lines=lines, options=options,
+                                              spend=spend)
+            except CallFailure as failure:
+                log.info("re-asking for interview %s failed (%s); keeping the first answer",
+                         claim.interview_id, failure.kind)
+            else:
+                if second.evidence.invented_share <= first.evidence.invented_share:
+                    chosen = second
+    except CallFailure as failure:
+        return _failure_outcome(claim, failure, spend, model=model, options=options, now=now)
+    finally:
+        await client.close()
+    level = candidate_level(candidate)
+    overall, result = build_result(chosen.parsed, chosen.evidence, rubric, level=level,
+                                   asked_again=asked_again)
+    return Outcome(
+        "done",
+        overall_score=overall,
+        result=result,
+        low_confidence=_too_many_invented(chosen.evidence, rubric),
+        invented_quotes=chosen.evidence.invented,
+        model=model,
+        input_tokens=spend.usage.input_tokens,
+        output_tokens=spend.usage.output_tokens,
+        cost_usd=spend.cost,
+    )
+
+
+def _failure_outcome(
+    claim: Claim,
+    failure: CallFailure,
+    spend: _Spend,
+    *,
+    model: str,
+    options: EvaluationOptions,
+    now: Callable[[], datetime],
+) -> Outcome:
+    retry_at: datetime | None = None
+    if failure.transient and claim.attempts < options.max_attempts:
+        delay = backoff_delay(claim.attempts, options, failure.retry_after)
+        retry_at = now() + timedelta(seconds=delay)
+        reason = (
+            f"Attempt {claim.attempts} of {options.max_attempts} failed ({failure.kind}): "
+            f"{failure.reason}"
+        )
+    elif failure.transient:
+        reason = (
+            f"Gave up after {claim.attempts} attempts; the last failed ({failure.kind}): "
+            f"{failure.reason}"
+        )
+    else:
+        reason = failure.reason
+    return Outcome(
+        "pending" if retry_at is not None else "failed",
+        error=reason,
+        retry_at=retry_at,
+        model=model,
+        input_tokens=spend.usage.input_tokens,
+        output_tokens=spend.usage.output_tokens,
+        cost_usd=spend.cost,
+    )
