@@ -85,7 +85,7 @@ def read_resume(data: bytes) -> ResumeText:
     return ResumeText(kind=kind, text=text, truncated=truncated, pages=pages)
 
 
-_RUNS = re.compile(r"([^\w\s])\1{4,}")  # "__________" / "••••••" rules and leaders
+_RUNS = re.compile(r"([^\w\s]|_)\1{4,}")  # "__________" / "••••••" rules and leaders
 _LONG_TOKEN = re.compile(r"\S{80,}")  # no word or URL in a résumé is this long
 
 

@@ -42,7 +42,12 @@ _SKILLS_HEADING = re.compile(
 _SKILL_SPLIT = re.compile(r"\s*(?:[,;•|·▪●]|\s/\s|\t)\s*")
 _EDUCATION_LINE = re.compile(
     r"(university|college|school|bachelor|master|ph\.?d|degree|year|freshman|sophomore|"
-    r"junior|senior|graduat|undergrad|grade)",
+    r"junior|senior|graduat|undergrad|grade|\b[bm]\.?\s?sc\b|\bmba\b|\b[bm]\.?eng\b)",
+    re.IGNORECASE,
+)
+_SECTION = re.compile(
+    r"^(experience|work experience|employment|education|projects?|languages|"
+    r"certifications?|interests|awards|publications|summary|profile|references)\s*:?$",
     re.IGNORECASE,
 )
 
@@ -72,10 +77,12 @@ def _guess_skills(lines: list[str]) -> list[str]:
         match = _SKILLS_HEADING.match(line.strip())
         if not match:
             continue
-        body = [match.group(1)] if match.group(1).strip() else []
-        # A heading on its own line: the skills follow until a blank line.
-        for follow in lines[index + 1 : index + 8]:
-            if not follow.strip():
+        inline = match.group(1).strip()
+        body = [inline] if inline else []
+        # A heading on its own line: the skills follow until a blank line or the next
+        # section (PDF text often has no blank lines at all).
+        for follow in [] if inline else lines[index + 1 : index + 8]:
+            if not follow.strip() or _SECTION.match(follow.strip()):
                 break
             body.append(follow)
         skills: list[str] = []

@@ -1,0 +1,185 @@
+"""Résumé intake on real generated files: extraction, errors, the endpoint."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+import pytest
+
+from tests.api import resume_files as files
+from tests.fixtures.database import ApiClient
+from vivavoce.interview.candidate import RESUME_MAX
+from vivavoce.resume import MAX_BYTES, ResumeError, guess_fields, read_resume, sniff
+
+
+def test_text_pdf() -> None:
+    result = read_resume(files.text_pdf())
+    assert result.kind == "pdf" and result.pages == 1 and not result.truncated
+    assert "Grace Hopper" in result.text and "grading tool" in result.text
+
+
+def test_docx_including_tables() -> None:
+    result = read_resume(files.docx_file())
+    assert result.kind == "docx"
+    assert "B.Sc. in Computer Science" in result.text
+    assert "Languages | English, French" in result.text
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        ("Grace Hopper\nSkills: COBOL\n".encode(), "txt"),
+        ("Grâce Höpper\nCompétences: Python\n".encode("utf-16"), "txt"),
+        ("Grâce Höpper — résumé\n".encode("cp1252"), "txt"),
+    ],
+)
+def test_plain_text_in_common_encodings(data: bytes, kind: str) -> None:
+    result = read_resume(data)
+    assert result.kind == kind
+    assert "pper" in result.text and "\ufffd" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "code"),
+    [
+        (files.image_only_pdf, 422, "pdf_no_text"),
+        (files.encrypted_pdf, 422, "pdf_encrypted"),
+        (files.garbage, 415, "unsupported_type"),
+        (lambda: b"%PDF-1.7\n" + files.garbage(), 422, "pdf_corrupt"),
+        (lambda: files.text_pdf()[:300], 422, "pdf_corrupt"),
+        (lambda: b"PK\x03\x04" + files.garbage(), 415, "unsupported_type"),
+        (lambda: b"\x89PNG\r\n\x1a\n" + files.garbage(), 415, "unsupported_type"),
+        (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + files.garbage(), 415, "unsupported_type"),
+        (lambda: b"   \n", 422, "empty_file"),
+        (lambda: b"x" * (MAX_BYTES + 1), 413, "too_large"),
+    ],
+)
+def test_unusable_files_raise_clear_errors(make: Any, status: int, code: str) -> None:
+    with pytest.raises(ResumeError) as info:
+        read_resume(make())
+    assert (info.value.status, info.value.code) == (status, code)
+    assert info.value.message
+
+
+def test_scanned_pdf_says_to_paste_instead() -> None:
+    with pytest.raises(ResumeError, match="paste your résumé instead"):
+        read_resume(files.image_only_pdf())
+
+
+def test_a_zip_that_is_not_word() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    assert sniff(buffer.getvalue()) == "zip"
+    with pytest.raises(ResumeError, match="not a PDF, DOCX"):
+        read_resume(buffer.getvalue())
+
+
+def test_broken_docx_is_corrupt_not_a_crash() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", "<not really xml")
+    with pytest.raises(ResumeError) as info:
+        read_resume(buffer.getvalue())
+    assert info.value.code == "docx_corrupt"
+
+
+def test_long_text_is_cleaned_and_capped() -> None:
+    noisy = ("Summary\x1b\x07 line ____________________ " + "A" * 300 + "\n") * 500
+    result = read_resume(noisy.encode())
+    assert result.truncated and len(result.text) <= RESUME_MAX
+    assert "\x1b" not in result.text and "\x07" not in result.text
+    assert "______" not in result.text and "A" * 81 not in result.text
+
+
+def test_guess_fields_from_a_resume() -> None:
+    fields = guess_fields(read_resume(files.text_pdf()).text)
+    assert fields.name == "Grace Hopper"
+    assert fields.major == "Computer Science"
+    assert fields.field == "computer_science"
+    assert fields.level == "undergraduate_late"
+    assert fields.skills == ["Python", "SQL", "Compilers", "Distributed systems"]
+
+
+def test_guess_fields_is_cautious() -> None:
+    fields = guess_fields("curriculum vitae\nsome text without anything useful")
+    assert fields.name is None and fields.field is None and fields.level is None
+    assert fields.skills == []
+
+
+def test_guess_fields_skills_under_a_heading() -> None:
+    fields = guess_fields("Jane Doe\n\nTechnical Skills\n• Excel • Financial modelling\nSQL\n\nMSc in Finance")
+    assert fields.skills == ["Excel", "Financial modelling", "SQL"]
+    assert fields.field == "finance" and fields.level == "graduate"
+
+
+# --- the endpoint -------------------------------------------------------------------------
+
+
+async def _upload(client: ApiClient, name: str, data: bytes, **kw: Any) -> Any:
+    return await client.post(
+        "/api/resume", files={"file": (name, data, "application/octet-stream")}, **kw
+    )
+
+
+async def test_endpoint_extracts_and_guesses(api_client: ApiClient) -> None:
+    response = await _upload(api_client, "cv.pdf", files.text_pdf())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["kind"] == "pdf" and body["chars"] == len(body["text"])
+    assert body["fields"]["name"] == "Grace Hopper"
+
+
+async def test_endpoint_judges_by_content_not_name(api_client: ApiClient) -> None:
+    as_txt = await _upload(api_client, "cv.txt", files.docx_file())
+    assert as_txt.status_code == 200 and as_txt.json()["kind"] == "docx"
+    fake_pdf = await _upload(api_client, "cv.pdf", files.garbage())
+    assert fake_pdf.status_code == 415
+    assert fake_pdf.json()["error"]["code"] == "unsupported_type"
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "code"),
+    [
+        (files.image_only_pdf, 422, "pdf_no_text"),
+        (files.encrypted_pdf, 422, "pdf_encrypted"),
+    ],
+)
+async def test_endpoint_errors(api_client: ApiClient, make: Any, status: int, code: str) -> None:
+    response = await _upload(api_client, "cv.pdf", make())
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+async def test_endpoint_size_and_shape_errors(api_client: ApiClient) -> None:
+    big = await _upload(api_client, "big.txt", b"a" * (MAX_BYTES + 200 * 1024))
+    assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+    just_over = await _upload(api_client, "big.txt", b"a" * (MAX_BYTES + 1))
+    assert just_over.status_code == 413
+    no_file = await api_client.post("/api/resume", data={"other": "x"})
+    assert no_file.status_code == 422 and no_file.json()["error"]["code"] == "invalid_input"
+    not_multipart = await api_client.post("/api/resume", json={"file": "x"})
+    assert not_multipart.status_code == 422
+    broken = await api_client.post(
+        "/api/resume", content=b"--x\r\nbroken", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert broken.status_code == 400 and "error" in broken.json()
+
+
+async def test_endpoint_auth_when_interviews_are_closed(make_api_client: Any) -> None:
+    client: ApiClient = await make_api_client(VIVAVOCE_OPEN_INTERVIEWS="false")
+    denied = await _upload(client, "cv.txt", b"Grace Hopper\nSkills: COBOL")
+    assert denied.status_code == 401
+    created = (
+        await client.post(
+            "/api/interviews", json={"candidate": {"name": "G"}}, headers=client.admin_headers
+        )
+    ).json()
+    with_token = await _upload(
+        client, "cv.txt", b"Grace Hopper\nSkills: COBOL", params={"token": created["token"]}
+    )
+    assert with_token.status_code == 200
+    as_admin = await _upload(client, "cv.txt", b"Grace Hopper", headers=client.admin_headers)
+    assert as_admin.status_code == 200
