@@ -30,7 +30,7 @@ def test_docx_including_tables() -> None:
 @pytest.mark.parametrize(
     ("data", "kind"),
     [
-        ("Grace Hopper\nSkills: COBOL\n".encode(), "txt"),
+        (b"Grace Hopper\nSkills: COBOL\n", "txt"),
         ("Grâce Höpper\nCompétences: Python\n".encode("utf-16"), "txt"),
         ("Grâce Höpper — résumé\n".encode("cp1252"), "txt"),
     ],
