@@ -1,21 +1,231 @@
-"""Placeholder feature module: install(), on_startup() and on_shutdown()."""
+"""Operating the service: ``/metrics``, ``GET /api/usage`` and key reload.
+
+- ``GET /metrics`` — Prometheus text format, admin token required (a scraper sends it as
+  ``authorization: {credentials: …}``). With ``VIVAVOCE_METRICS_PORT`` set, the same
+  metrics are also served *without* a token on that port, for a scraper on a private
+  network; do not publish that port.
+- ``GET /api/usage?since=YYYY-MM-DD&until=YYYY-MM-DD`` (admin) — tokens and estimated cost
+  by UTC day and by model, with totals; both dates inclusive, the last 30 days by default.
+- ``POST /api/admin/reload`` (admin) — re-read the OpenAI key and switch to it if the doctor
+  passes (see :mod:`vivavoce.reload`); ``GET /api/admin/reload`` — the key in use (masked)
+  and the outcome of the last reload. ``SIGHUP`` does the same as the POST.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import asyncio
+import logging
+import signal
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
 
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import JSONResponse, Response
+
+from vivavoce import metrics
+from vivavoce.keys import inspect_key
+from vivavoce.reload import last_reload, reload_key
 from vivavoce.runtime import Runtime
+from vivavoce.store.usage import usage_summary
+from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep
+from vivavoce.web.errors import ApiError
+
+__all__ = [
+    "MAX_USAGE_DAYS",
+    "install",
+    "on_shutdown",
+    "on_startup",
+    "router",
+    "start_metrics_server",
+]
+
+log = logging.getLogger("vivavoce.ops")
 
 router = APIRouter()
+
+DEFAULT_USAGE_DAYS = 30
+MAX_USAGE_DAYS = 366
+
+_TOKEN_FIELDS = (
+    "input_text_tokens",
+    "input_audio_tokens",
+    "input_cached_tokens",
+    "output_text_tokens",
+    "output_audio_tokens",
+)
+_METRICS_SERVER = "ops.metrics_server"
+_SIGHUP = "ops.sighup_installed"
+_TASKS = "ops.reload_tasks"
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics_endpoint(_: AdminDep) -> Response:
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+
+
+def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
+    into["interviews"] = into.get("interviews", 0) + row["interviews"]
+    for name in _TOKEN_FIELDS:
+        into[name] = into.get(name, 0) + row[name]
+    into["total_tokens"] = into.get("total_tokens", 0) + sum(row[n] for n in _TOKEN_FIELDS)
+    into["cost_usd"] = round(into.get("cost_usd", 0.0) + row["cost_usd"], 6)
+
+
+def _empty_totals() -> dict[str, Any]:
+    totals: dict[str, Any] = {"interviews": 0, **dict.fromkeys(_TOKEN_FIELDS, 0)}
+    totals.update(total_tokens=0, cost_usd=0.0)
+    return totals
+
+
+@router.get("/api/usage")
+async def usage(
+    _: AdminDep,
+    session: SessionDep,
+    since: Annotated[date | None, Query(description="First UTC day, inclusive")] = None,
+    until: Annotated[date | None, Query(description="Last UTC day, inclusive")] = None,
+) -> dict[str, Any]:
+    """Tokens and estimated cost by day and model. Raises ApiError 400 for a reversed or
+    too long range (invalid dates are a 422 from validation)."""
+    last = until or datetime.now(UTC).date()
+    first = since or last - timedelta(days=DEFAULT_USAGE_DAYS - 1)
+    if first > last:
+        raise ApiError(
+            400,
+            "invalid_range",
+            f"'since' ({first}) is after 'until' ({last}).",
+            {"since": first.isoformat(), "until": last.isoformat()},
+        )
+    if (last - first).days + 1 > MAX_USAGE_DAYS:
+        raise ApiError(
+            400,
+            "range_too_long",
+            f"Ask for at most {MAX_USAGE_DAYS} days at a time.",
+            {"since": first.isoformat(), "until": last.isoformat()},
+        )
+    rows = await usage_summary(
+        session,
+        since=datetime.combine(first, time.min, UTC),
+        until=datetime.combine(last + timedelta(days=1), time.min, UTC),
+    )
+    days: list[dict[str, Any]] = []
+    by_model: dict[str | None, dict[str, Any]] = {}
+    totals = _empty_totals()
+    for row in rows:
+        day_row = {"day": row["day"], "model": row["model"]}
+        _add(day_row, row)
+        days.append(day_row)
+        model_row = by_model.setdefault(row["model"], {"model": row["model"]})
+        _add(model_row, row)
+        _add(totals, row)
+    models = sorted(by_model.values(), key=lambda m: (-m["cost_usd"], str(m["model"])))
+    return {
+        "since": first.isoformat(),
+        "until": last.isoformat(),
+        "currency": "USD",
+        # Costs come from the configured price table, not from OpenAI's invoice.
+        "estimated": True,
+        "days": days,
+        "models": models,
+        "totals": totals,
+    }
+
+
+def _key_state(runtime: Runtime) -> dict[str, Any] | None:
+    if runtime.api_key is None:
+        return None
+    report = inspect_key(runtime.api_key)
+    return {
+        "masked": report.masked,
+        "fingerprint": report.fingerprint,
+        "type": report.key_type,
+        "source": runtime.settings.source_of("openai_api_key").describe(),
+    }
+
+
+@router.get("/api/admin/reload")
+async def reload_state(_: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The key new interviews use (masked) and the last reload's outcome (or null)."""
+    last = last_reload(runtime)
+    return {"key": _key_state(runtime), "last_reload": last.to_json() if last else None}
+
+
+@router.post("/api/admin/reload")
+async def reload(_: AdminDep, runtime: RuntimeDep) -> JSONResponse:
+    """Re-read and check the key; raises ApiError 422 ``reload_refused`` (details: the
+    reload result with the doctor's causes) when it cannot be used."""
+    result = await reload_key(runtime, trigger="api")
+    if not result.applied:
+        raise ApiError(422, "reload_refused", result.message, result.to_json())
+    return JSONResponse(result.to_json())
+
+
+def start_metrics_server(host: str, port: int) -> tuple[Any, threading.Thread]:
+    """Serve the metrics registry without authentication on ``host:port`` (0 = any free
+    port) in a daemon thread. Returns (server, thread); stop with ``server.shutdown()``.
+    Raises OSError when the port cannot be bound."""
+    # prometheus_client's own server: a tiny threaded WSGI server, kept off the event loop.
+    from prometheus_client import start_http_server
+
+    server, thread = start_http_server(port, addr=host, registry=metrics.REGISTRY)
+    return server, thread
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
 
 
+def _on_sighup(runtime: Runtime) -> None:
+    tasks: set[asyncio.Task[Any]] = runtime.extras.setdefault(_TASKS, set())
+    task = asyncio.get_running_loop().create_task(reload_key(runtime, trigger="sighup"))
+    # Keep a reference until it finishes (the loop holds only weak ones).
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+def _install_sighup(runtime: Runtime) -> None:
+    # Signal handlers belong to the main thread's loop; an app served from another thread
+    # (tests, embedding) has none, and reload stays available through the API.
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, _on_sighup, runtime)
+    except (NotImplementedError, RuntimeError, ValueError) as exc:
+        log.debug("SIGHUP reload not available: %s", exc)
+        return
+    runtime.extras[_SIGHUP] = True
+
+
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
-    return None
+    """Install the SIGHUP handler; start the metrics port when configured. Raises OSError
+    (the service does not start) when ``VIVAVOCE_METRICS_PORT`` cannot be bound."""
+    _install_sighup(runtime)
+    port = runtime.settings.metrics_port
+    if port is not None:
+        host = runtime.settings.host
+        try:
+            runtime.extras[_METRICS_SERVER] = start_metrics_server(host, port)
+        except OSError as exc:
+            raise OSError(
+                exc.errno,
+                f"VIVAVOCE_METRICS_PORT={port}: cannot listen on {host}:{port} "
+                f"({exc.strerror}); choose a free port or unset it",
+            ) from None
+        log.info("metrics served without a token on http://%s:%d/metrics", host, port)
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    return None
+    if runtime.extras.pop(_SIGHUP, False):
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+    tasks: set[asyncio.Task[Any]] = runtime.extras.get(_TASKS, set())
+    for task in list(tasks):
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+    served = runtime.extras.pop(_METRICS_SERVER, None)
+    if served is not None:
+        server, thread = served
+        # shutdown() waits for serve_forever to return; both are quick, keep them off the loop.
+        await asyncio.to_thread(server.shutdown)
+        server.server_close()
+        await asyncio.to_thread(thread.join, 5)

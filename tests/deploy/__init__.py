@@ -1,0 +1,1 @@
+"""Deploy and operate: production start checks, metrics, usage, key reload, files."""

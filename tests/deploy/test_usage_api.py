@@ -1,0 +1,110 @@
+"""GET /api/usage: tokens and estimated cost by UTC day and model, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from tests.fixtures.database import ApiClient
+from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.store.interviews import add_usage, create_interview
+from vivavoce.store.models import Interview
+
+NOV1 = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+
+
+async def _interview(
+    client: ApiClient, model: str, created: datetime, *, audio_in: int, text_out: int, cost: float
+) -> None:
+    async with client.runtime.db.session() as s:
+        interview = await create_interview(
+            s,
+            candidate=CandidateContext(name="Sam"),
+            settings=InterviewSettings(model=model, voice="marin", max_duration_s=600),
+        )
+        await s.execute(
+            update(Interview).where(Interview.id == interview.id).values(created_at=created)
+        )
+        await s.commit()
+        await add_usage(s, interview.id, input_audio=audio_in, output_text=text_out, cost_usd=cost)
+
+
+@pytest.fixture
+async def client(make_api_client: Callable[..., Any]) -> ApiClient:
+    api: ApiClient = await make_api_client()
+    await _interview(api, "gpt-realtime", NOV1, audio_in=100, text_out=10, cost=0.5)
+    await _interview(api, "gpt-realtime", NOV1 + timedelta(hours=1), audio_in=40, text_out=0, cost=0.25)
+    await _interview(api, "gpt-realtime-mini", NOV1, audio_in=7, text_out=3, cost=0.01)
+    await _interview(api, "gpt-realtime", NOV1 - timedelta(days=40), audio_in=1, text_out=1, cost=9.0)
+    return api
+
+
+async def test_usage_by_day_and_model_with_totals(client: ApiClient) -> None:
+    response = await client.get(
+        "/api/usage?since=2026-11-01&until=2026-11-30", headers=client.admin_headers
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["since"] == "2026-11-01" and body["until"] == "2026-11-30"
+    assert body["currency"] == "USD" and body["estimated"] is True
+    assert [(d["day"], d["model"], d["interviews"]) for d in body["days"]] == [
+        ("2026-11-01", "gpt-realtime", 1),
+        ("2026-11-01", "gpt-realtime-mini", 1),
+        ("2026-11-02", "gpt-realtime", 1),  # 00:30 UTC the next day
+    ]
+    first = body["days"][0]
+    assert first["input_audio_tokens"] == 100 and first["output_text_tokens"] == 10
+    assert first["total_tokens"] == 110 and first["cost_usd"] == 0.5
+    # By model, most expensive first; the interview 40 days earlier is outside the range.
+    assert [(m["model"], m["interviews"], m["total_tokens"]) for m in body["models"]] == [
+        ("gpt-realtime", 2, 150),
+        ("gpt-realtime-mini", 1, 10),
+    ]
+    assert body["models"][0]["cost_usd"] == 0.75
+    totals = body["totals"]
+    assert totals["interviews"] == 3 and totals["total_tokens"] == 160
+    assert totals["cost_usd"] == pytest.approx(0.76)
+
+
+async def test_until_is_inclusive_and_since_defaults_to_thirty_days(client: ApiClient) -> None:
+    one_day = await client.get("/api/usage?since=2026-11-01&until=2026-11-01", headers=client.admin_headers)
+    assert [d["day"] for d in one_day.json()["days"]] == ["2026-11-01", "2026-11-01"]
+    default = await client.get("/api/usage?until=2026-11-02", headers=client.admin_headers)
+    assert default.json()["since"] == "2026-10-04"
+    assert default.json()["totals"]["interviews"] == 3
+
+
+async def test_default_range_ends_today(client: ApiClient) -> None:
+    body = (await client.get("/api/usage", headers=client.admin_headers)).json()
+    today = datetime.now(UTC).date()
+    assert body["until"] == today.isoformat()
+    assert body["since"] == (today - timedelta(days=29)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("since=2026-11-05&until=2026-11-01", 400, "invalid_range"),
+        ("since=2020-01-01&until=2026-11-01", 400, "range_too_long"),
+        ("since=yesterday", 422, "invalid_input"),
+        ("until=2026-13-45", 422, "invalid_input"),
+    ],
+)
+async def test_bad_ranges_are_clear_errors(
+    client: ApiClient, query: str, status: int, code: str
+) -> None:
+    response = await client.get(f"/api/usage?{query}", headers=client.admin_headers)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+async def test_usage_needs_the_admin_token(client: ApiClient) -> None:
+    response = await client.get("/api/usage")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    wrong = await client.get("/api/usage", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
