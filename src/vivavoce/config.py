@@ -310,7 +310,12 @@ def _read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
     found: dict[str, tuple[str, int]] = {}
     for binding in parse_stream(io.StringIO(text)):
         if binding.key is not None and binding.value is not None:
-            found[binding.key.upper()] = (binding.value, binding.original.line)
+            # A binding's original text starts with the blank lines before it, so its
+            # line is where those start; count them to point at the key's own line.
+            original = binding.original.string
+            leading = original[: len(original) - len(original.lstrip())]
+            line = binding.original.line + leading.count("\n")
+            found[binding.key.upper()] = (binding.value, line)
     return found
 
 

@@ -222,6 +222,18 @@ def test_conflicting_key_sources_are_reported(clean_env: pytest.MonkeyPatch, tmp
     assert ".env line 2" in configuration["detail"]
 
 
+def test_unreadable_key_file_is_named(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    code, report = run_doctor_cli(
+        clean_env, "--offline", OPENAI_API_KEY_FILE=str(tmp_path / "no-such-secret")
+    )
+    assert code == 1
+    configuration = check(report, "configuration")
+    assert configuration["status"] == "fail"
+    assert "no-such-secret cannot be read" in configuration["detail"]
+    assert [c["id"] for c in report["causes"]] == ["key_missing"]
+    assert "no-such-secret" in check(report, "key")["detail"]
+
+
 def test_human_output_names_cause_and_fix(clean_env: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["doctor", "--offline"])
     assert result.exit_code == 1

@@ -47,7 +47,7 @@ def check_configuration(settings: Settings) -> Check:
         parts.append(f"OPENAI_PROJECT_ID {settings.openai_project_id}")
     status: CheckStatus = "pass"
     key_file = settings.openai_api_key_file
-    if key_file is not None and settings.source_of("openai_api_key").kind != "env":
+    if key_file is not None:
         try:
             key_file.read_text(encoding="utf-8")
         except OSError as exc:

@@ -1,0 +1,164 @@
+"""vivavoce.config: where every value came from, values set twice, the key file, platforms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from vivavoce.config import detect_platform, load_settings
+from vivavoce.testing.scenarios import scenario_key
+
+KEY_ENV = scenario_key("ok", "env")
+KEY_DOTENV = scenario_key("ok", "dotenv")
+KEY_FILE = scenario_key("ok", "file")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_have_default_sources(tmp_path: Path) -> None:
+    settings = load_settings({}, env_file=tmp_path / "missing.env")
+    assert settings.openai_api_key is None
+    assert settings.realtime_model == "gpt-realtime"
+    assert settings.port == 8000 and settings.host == "127.0.0.1"
+    assert settings.source_of("openai_api_key").kind == "default"
+    assert settings.source_of("realtime_model").describe() == "default"
+    assert settings.conflicts == []
+
+
+def test_environment_source(tmp_path: Path) -> None:
+    settings = load_settings({"OPENAI_API_KEY": KEY_ENV}, env_file=None)
+    source = settings.source_of("openai_api_key")
+    assert (source.kind, source.name) == ("env", "OPENAI_API_KEY")
+    assert source.describe() == "OPENAI_API_KEY from the environment"
+
+
+def test_dotenv_source_names_the_line(tmp_path: Path) -> None:
+    env_file = write(
+        tmp_path / ".env",
+        "# vivavoce settings\n\nVIVAVOCE_VOICE=cedar\n\n\nexport OPENAI_API_KEY=" + KEY_DOTENV + "\n",
+    )
+    settings = load_settings({}, env_file=env_file)
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == KEY_DOTENV
+    assert settings.source_of("openai_api_key").location == f"{env_file} line 6"
+    assert settings.source_of("voice").location == f"{env_file} line 3"
+    assert settings.voice == "cedar"
+
+
+def test_environment_beats_dotenv_and_the_conflict_names_both(tmp_path: Path) -> None:
+    env_file = write(tmp_path / ".env", f"OPENAI_API_KEY={KEY_DOTENV}\n")
+    settings = load_settings({"OPENAI_API_KEY": KEY_ENV}, env_file=env_file)
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == KEY_ENV
+    [conflict] = settings.conflicts
+    assert conflict.setting == "openai_api_key"
+    assert conflict.used.kind == "env"
+    assert conflict.ignored.location == f"{env_file} line 1"
+
+
+def test_same_value_twice_is_not_a_conflict(tmp_path: Path) -> None:
+    env_file = write(tmp_path / ".env", f'OPENAI_API_KEY="{KEY_ENV}"\n')
+    settings = load_settings({"OPENAI_API_KEY": KEY_ENV + "\n"}, env_file=env_file)
+    assert settings.conflicts == []
+
+
+def test_key_kept_raw_for_the_key_checks(tmp_path: Path) -> None:
+    settings = load_settings({"OPENAI_API_KEY": f"  {KEY_ENV}\n"}, env_file=None)
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == f"  {KEY_ENV}\n"
+    assert KEY_ENV not in repr(settings)  # SecretStr hides it
+
+
+def test_key_file_is_read_and_is_the_lowest_precedence(tmp_path: Path) -> None:
+    secret = write(tmp_path / "openai_key", KEY_FILE + "\n")
+    settings = load_settings({"OPENAI_API_KEY_FILE": str(secret)}, env_file=None)
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value().strip() == KEY_FILE
+    source = settings.source_of("openai_api_key")
+    assert (source.kind, source.name, source.location) == ("file", "OPENAI_API_KEY_FILE", str(secret))
+
+    both = load_settings(
+        {"OPENAI_API_KEY_FILE": str(secret), "OPENAI_API_KEY": KEY_ENV}, env_file=None
+    )
+    assert both.openai_api_key is not None
+    assert both.openai_api_key.get_secret_value() == KEY_ENV
+    [conflict] = both.conflicts
+    assert conflict.ignored.kind == "file"
+
+
+def test_unreadable_key_file_leaves_no_key(tmp_path: Path) -> None:
+    settings = load_settings({"OPENAI_API_KEY_FILE": str(tmp_path / "nope")}, env_file=None)
+    assert settings.openai_api_key is None
+    assert settings.openai_api_key_file == tmp_path / "nope"
+
+
+def test_railway_detected_and_means_production(tmp_path: Path) -> None:
+    settings = load_settings({"RAILWAY_ENVIRONMENT": "production"}, env_file=None)
+    assert settings.platform == "railway"
+    assert settings.is_production
+    # An explicit VIVAVOCE_ENV still wins (a Railway preview environment, say).
+    explicit = load_settings(
+        {"RAILWAY_PROJECT_ID": "p", "VIVAVOCE_ENV": "development"}, env_file=None
+    )
+    assert explicit.platform == "railway" and not explicit.is_production
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform"),
+    [
+        ({"RAILWAY_SERVICE_ID": "x"}, "railway"),
+        ({"RAILWAY_ENVIRONMENT_NAME": "staging"}, "railway"),
+        ({"VIVAVOCE_IN_DOCKER": "1"}, "docker"),
+        ({"RAILWAY_ENVIRONMENT": ""}, None),  # empty is not set
+    ],
+)
+def test_detect_platform(environ: dict[str, str], platform: str | None) -> None:
+    detected = detect_platform(environ)
+    if platform is None:
+        assert detected in ("docker", "local")  # depends on /.dockerenv on this machine
+    else:
+        assert detected == platform
+
+
+@pytest.mark.skipif(Path("/.dockerenv").exists(), reason="this machine is a container")
+def test_local_platform() -> None:
+    assert detect_platform({}) == "local"
+
+
+def test_port_from_platform_and_overrides(tmp_path: Path) -> None:
+    settings = load_settings({"PORT": "9001"}, env_file=None)
+    assert settings.port == 9001
+    assert settings.source_of("port").name == "PORT"
+    flagged = load_settings({"PORT": "9001"}, env_file=None, port=9002)
+    assert flagged.port == 9002
+    assert flagged.source_of("port").describe() == "--port from the command line"
+
+
+def test_invalid_value_raises_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        load_settings({"VIVAVOCE_MAX_INTERVIEW_SECONDS": "10"}, env_file=None)
+    with pytest.raises(ValidationError):
+        load_settings({"VIVAVOCE_ENV": "staging"}, env_file=None)
+
+
+def test_database_url_and_origins() -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgres://u:p@db:5432/vv",
+            "VIVAVOCE_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+        },
+        env_file=None,
+    )
+    assert settings.effective_database_url == "postgresql+asyncpg://u:p@db:5432/vv"
+    assert settings.allowed_origins == ["https://a.example", "https://b.example"]
+
+
+def test_log_format_follows_environment() -> None:
+    assert load_settings({}, env_file=None).effective_log_format == "text"
+    production = load_settings({"VIVAVOCE_ENV": "production"}, env_file=None)
+    assert production.effective_log_format == "json"
