@@ -33,7 +33,10 @@ from vivavoce.config import Settings
 
 __all__ = [
     "FIELDS",
+    "LANGUAGE_PATTERN",
     "LEVELS",
+    "MODEL_PATTERN",
+    "VOICE_PATTERN",
     "BankField",
     "BankLevel",
     "CandidateContext",
@@ -179,9 +182,9 @@ class CandidateContext(BaseModel):
         return bank_level(self.level) or bank_level(self.education) or "undergraduate_early"
 
 
-_VOICE = r"^[a-z0-9_-]{1,32}$"
-_MODEL = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-_LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+VOICE_PATTERN = r"^[a-z0-9_-]{1,32}$"
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 
 
 class InterviewSettings(BaseModel):
@@ -189,9 +192,9 @@ class InterviewSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = Field(pattern=_MODEL, description="Realtime model.")
-    voice: str = Field(pattern=_VOICE, description="Interviewer voice.")
-    language: str = Field(default="en", pattern=_LANGUAGE, description="BCP 47 language tag.")
+    model: str = Field(pattern=MODEL_PATTERN, description="Realtime model.")
+    voice: str = Field(pattern=VOICE_PATTERN, description="Interviewer voice.")
+    language: str = Field(default="en", pattern=LANGUAGE_PATTERN, description="BCP 47 language tag.")
     difficulty: Difficulty = "medium"
     max_duration_s: int = Field(ge=60, le=3500, description="Hard limit on the interview.")
 

@@ -269,6 +269,16 @@ class InterviewSession:
         reason = "browser_disconnected" if was_live else "browser_disconnected_before_start"
         return self._finish("ended", reason, None, now, notify=False)
 
+    def local_failure(
+        self, code: str, message: str, hint: str | None, now: float
+    ) -> list[Action]:
+        """Something on our side ends the interview (the browser cannot keep up, an
+        internal error). ``message`` is for the candidate, ``hint`` for the operator."""
+        if self.phase is Phase.ENDED:
+            return []
+        verdict = ErrorVerdict(code, None, True, message, hint)
+        return self._fail(verdict, UpstreamProblem(phase="session", code=code), now)
+
     # ------------------------------------------------------------- adapter outcomes
     def prepared(self, interview_id: str, session_update: dict[str, Any], now: float) -> list[Action]:
         """The interview exists and its ``session.update`` event is built."""

@@ -9,13 +9,14 @@ platform the service runs on.
 from __future__ import annotations
 
 from vivavoce.diagnosis.catalogue import (
-    Phase as CataloguePhase,
-)
-from vivavoce.diagnosis.catalogue import (
+    CAUSES,
     Platform,
     classify_openai_error,
     hint_for,
     is_fatal_cause,
+)
+from vivavoce.diagnosis.catalogue import (
+    Phase as CataloguePhase,
 )
 from vivavoce.interview.errors import (
     CANDIDATE_MESSAGES,
@@ -38,7 +39,9 @@ _BUSY = {"rate_limited"}
 
 def describe_upstream_problem(problem: UpstreamProblem, platform: Platform) -> ErrorVerdict:
     """The verdict for one problem. Never raises."""
-    cause = problem.code if problem.code == "network_unreachable" else classify_openai_error(
+    # Our own codes that are catalogue ids (key_missing, network_unreachable) name the
+    # cause directly.
+    cause = problem.code if problem.code in CAUSES else classify_openai_error(
         status=problem.status,
         error_type=problem.error_type,
         code=problem.code,

@@ -121,6 +121,10 @@ class Upstream:
         """Send one client event. Raises websockets' ConnectionClosed once closed."""
         await self._connection.send_raw(json.dumps(event, separators=(",", ":")))
 
+    async def send_text(self, text: str) -> None:
+        """Send one client event already serialised as JSON."""
+        await self._connection.send_raw(text)
+
     async def append_audio(self, audio_b64: str) -> None:
         """Send candidate audio. Base64 has no characters JSON must escape, so the event
         is assembled as text instead of serialising a dict per frame."""

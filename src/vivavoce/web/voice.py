@@ -1,12 +1,309 @@
-"""Placeholder feature module: install(), on_startup() and on_shutdown()."""
+"""``/voice``: the browser's WebSocket, relayed to the OpenAI Realtime API.
+
+A thin adapter: it checks who may connect (origin, interview token or open interviews),
+then hands the socket to :class:`~vivavoce.realtime.relay.VoiceRelay`, giving it the
+service's database, OpenAI client and error catalogue through :class:`ServiceHooks`.
+
+Who may connect:
+
+* the ``Origin`` must be one of ``VIVAVOCE_ALLOWED_ORIGINS`` (exact origins; wildcard
+  entries are ignored — the original allowed any ``*.vercel.app``, which anyone can
+  host). With no list: same-origin always, any origin outside production. No ``Origin``
+  (not a browser) is allowed: the token is what protects an interview.
+* ``/voice?token=…`` runs the interview that token was issued for (once);
+* without a token an original client may start an interview from its
+  ``candidateContext`` when ``settings.allow_open_interviews`` (dev default).
+
+The key: each connection uses ``runtime.api_key`` as it is when the socket opens, so a
+key rotated later applies to new interviews while live ones keep theirs.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import asyncio
+import dataclasses
+import logging
+from typing import Any
+from urllib.parse import urlsplit
 
+from fastapi import APIRouter, FastAPI, WebSocket
+from openai import AsyncOpenAI
+from pydantic import ValidationError
+
+from vivavoce.config import Settings
+from vivavoce.interview.actions import Action, AddUsage, EndInterview, MarkLive, PersistTurn
+from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.interview.errors import UpstreamProblem
+from vivavoce.interview.instructions import build_instructions
+from vivavoce.interview.session import InterviewSession, Limits
+from vivavoce.keys import mask_key
+from vivavoce.logs import interview_id_var
+from vivavoce.openai_client import make_async_client
+from vivavoce.pricing import PriceTable, TokenUsage, default_price_table, load_price_table
+from vivavoce.realtime.errors import make_error_describer
+from vivavoce.realtime.relay import BrowserGone, RelayLimits, VoiceRelay, wall_clock
+from vivavoce.realtime.session_config import session_update
+from vivavoce.realtime.upstream import Upstream, UpstreamConnectError, open_upstream
 from vivavoce.runtime import Runtime
+from vivavoce.store import interviews as store
+from vivavoce.store.questions import pick_questions
+from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 
+__all__ = [
+    "QUESTIONS_PER_INTERVIEW",
+    "ServiceHooks",
+    "install",
+    "on_shutdown",
+    "on_startup",
+    "origin_allowed",
+    "router",
+]
+
+log = logging.getLogger("vivavoce.voice")
 router = APIRouter()
+
+QUESTIONS_PER_INTERVIEW = 8
+
+# Keys in runtime.extras. "voice.limits" / "voice.relay_limits" may be set (before the
+# app starts) to change the interview's or the relay's bounds, e.g. in tests.
+_CLIENTS = "voice.clients"
+_PRICES = "voice.prices"
+_SIMULATOR = "simulator"
+LIMITS_KEY = "voice.limits"
+RELAY_LIMITS_KEY = "voice.relay_limits"
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}".rstrip("/")
+
+
+def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
+    """Whether a browser on ``origin`` may open ``/voice`` (see the module docstring)."""
+    if origin is None:
+        return True
+    wanted = _origin_of(origin)
+    allowed = {_origin_of(o) for o in settings.allowed_origins if "*" not in o}
+    if settings.public_url:
+        allowed.add(_origin_of(settings.public_url))
+    if wanted in allowed:
+        return True
+    if host and urlsplit(wanted).netloc == host.lower():
+        return True
+    return not settings.allowed_origins and not settings.is_production
+
+
+class _StarletteBrowser:
+    """Starlette's WebSocket as the relay's BrowserSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+
+    async def receive(self) -> str | bytes:
+        message = await self._ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise BrowserGone()
+        data = message.get("bytes")
+        if data is not None:
+            return bytes(data)
+        return str(message.get("text") or "")
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self._ws.send_text(text)
+        except Exception as exc:  # disconnect errors differ by server; all mean gone
+            raise BrowserGone() from exc
+
+    async def send_bytes(self, data: bytes) -> None:
+        try:
+            await self._ws.send_bytes(data)
+        except Exception as exc:
+            raise BrowserGone() from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.close(code, reason)
+
+
+class ServiceHooks:
+    """The service around one relay: database, OpenAI client, price table, logs."""
+
+    def __init__(self, runtime: Runtime, *, interview_id: str | None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.token_interview_id = interview_id
+        simulator = runtime.extras.get(_SIMULATOR)
+        self.simulator = simulator is not None
+        self.base_url: str | None = simulator.base_url if simulator is not None else None
+        if self.simulator:
+            from vivavoce.simulator import SIMULATOR_KEY
+
+            self.api_key: str | None = runtime.api_key or SIMULATOR_KEY
+        else:
+            self.api_key = runtime.api_key
+        self.model = self.settings.realtime_model
+        self.prices: PriceTable = runtime.extras.get(_PRICES) or default_price_table()
+
+    def price(self, usage: TokenUsage) -> float | None:
+        return self.prices.cost(self.model, usage)
+
+    def log_fields(self, relay: VoiceRelay) -> dict[str, Any]:
+        return {
+            "key": mask_key(self.api_key) if self.api_key else None,
+            "model": self.model,
+            "simulator": "yes" if self.simulator else None,
+        }
+
+    async def prepare(self, relay: VoiceRelay, context: dict[str, Any] | None) -> None:
+        now = relay.clock
+        session = relay.session
+        async with self.runtime.db.session() as s:
+            if self.token_interview_id is not None:
+                interview = await store.get_interview(s, self.token_interview_id)
+                if interview is None:
+                    relay.feed(session.prepare_failed(
+                        "interview_not_found", "This interview no longer exists.", now(),
+                        fatal=True))
+                    return
+                if interview.status != "created":
+                    relay.feed(session.prepare_failed(
+                        "interview_not_available",
+                        "This interview has already taken place. Ask for a new link.", now(),
+                        fatal=True))
+                    return
+                candidate = CandidateContext.model_validate(interview.candidate)
+                interview_settings = InterviewSettings.model_validate(interview.settings)
+            else:
+                try:
+                    candidate = CandidateContext.model_validate(context or {})
+                except ValidationError as exc:
+                    fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors()
+                                               if e.get("loc")})) or "candidateContext"
+                    relay.feed(session.prepare_failed(
+                        "invalid_candidate_context",
+                        f"Please check these details and start again: {fields}.", now(),
+                        fatal=False))
+                    return
+                interview_settings = InterviewSettings.from_settings(self.settings)
+                interview = await store.create_interview(
+                    s, candidate=candidate, settings=interview_settings)
+            questions = await pick_questions(
+                s, field=candidate.bank_field, level=candidate.bank_level,
+                limit=QUESTIONS_PER_INTERVIEW)
+        interview_id_var.set(interview.id)
+        self.model = interview_settings.model
+        session.model = interview_settings.model
+        session.limits = dataclasses.replace(
+            session.limits,
+            max_duration_s=min(session.limits.max_duration_s,
+                               float(interview_settings.max_duration_s)))
+        instructions = build_instructions(
+            candidate, [q.text for q in questions], language=interview_settings.language,
+            max_minutes=max(1, round(session.limits.max_duration_s / 60)),
+            simulator=self.simulator)
+        event = session_update(
+            model=interview_settings.model, instructions=instructions,
+            voice=interview_settings.voice,
+            transcription_model=self.settings.transcription_model,
+            turn_detection=self.settings.turn_detection,
+            language=interview_settings.language)
+        relay.feed(session.prepared(interview.id, event, now()))
+
+    def _client(self) -> AsyncOpenAI:
+        if not self.api_key:
+            raise UpstreamConnectError(_key_missing())
+        clients: dict[tuple[str, str | None], AsyncOpenAI] = self.runtime.extras.setdefault(
+            _CLIENTS, {})
+        cache_key = (self.api_key, self.base_url)
+        client = clients.get(cache_key)
+        if client is None:
+            client = make_async_client(self.settings, api_key=self.api_key,
+                                       base_url=self.base_url)
+            clients[cache_key] = client
+        return client
+
+    async def connect(self, relay: VoiceRelay) -> Upstream:
+        return await open_upstream(self._client(), self.model,
+                                   connect_timeout_s=relay.limits.connect_timeout_s)
+
+    async def persist(self, relay: VoiceRelay, action: Action) -> None:
+        interview_id = relay.session.interview_id
+        if interview_id is None:
+            return
+        async with self.runtime.db.session() as s:
+            if isinstance(action, PersistTurn):
+                t = action.turn
+                await store.add_turn(
+                    s, interview_id=interview_id, sequence=t.sequence, speaker=t.speaker,
+                    text=t.text,
+                    started_at=wall_clock(t.started_at) if t.started_at else None,
+                    ended_at=wall_clock(t.ended_at) if t.ended_at else None,
+                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state)
+            elif isinstance(action, AddUsage):
+                u = action.usage
+                await store.add_usage(
+                    s, interview_id, input_text=u.input_text, input_audio=u.input_audio,
+                    input_cached=u.input_cached, output_text=u.output_text,
+                    output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
+            elif isinstance(action, MarkLive):
+                await store.mark_live(s, interview_id, at=wall_clock(action.at))
+            elif isinstance(action, EndInterview):
+                await store.mark_ended(s, interview_id, status=action.status,
+                                       reason=action.reason, error_code=action.error_code,
+                                       at=wall_clock(action.at))
+
+
+def _key_missing() -> UpstreamProblem:
+    return UpstreamProblem(phase="connect", code="key_missing",
+                           message="no OpenAI key is configured")
+
+
+async def _refuse(websocket: WebSocket, code: str, message: str) -> None:
+    await websocket.send_json({"type": "error", "code": code, "message": message,
+                               "hint": None, "fatal": True, "details": None})
+    await websocket.close(1008, code)
+
+
+@router.websocket("/voice")
+async def voice(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    settings = runtime.settings
+    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
+                          settings):
+        # Before accept(): the upgrade is answered with HTTP 403.
+        log.warning("refused /voice from origin %s", websocket.headers.get("origin", "")[:200])
+        await websocket.close(1008)
+        return
+    await websocket.accept()
+    token = websocket.query_params.get("token")
+    interview_id: str | None = None
+    if token:
+        try:
+            interview_id = verify_interview_token(runtime.secret_key, token)
+        except InvalidInterviewToken as exc:
+            await _refuse(websocket, f"token_{exc.reason}", str(exc))
+            return
+    elif not settings.allow_open_interviews:
+        await _refuse(websocket, "token_required",
+                      "This interview needs a personal link. Ask the organiser for one.")
+        return
+    if settings.use_simulator:
+        await _ensure_simulator(runtime)
+    hooks = ServiceHooks(runtime, interview_id=interview_id)
+    relay_limits: RelayLimits = runtime.extras.get(RELAY_LIMITS_KEY) or RelayLimits()
+    limits: Limits = runtime.extras.get(LIMITS_KEY) or Limits(
+        max_duration_s=float(settings.max_interview_seconds),
+        idle_timeout_s=float(settings.idle_timeout_seconds))
+    relay: VoiceRelay
+    session = InterviewSession(
+        model=settings.realtime_model,
+        describe_error=make_error_describer(settings.platform),
+        limits=limits,
+        price=hooks.price,
+        browser_backlog_bytes=lambda: relay.backlog_bytes,
+        simulator=hooks.simulator,
+    )
+    relay = VoiceRelay(_StarletteBrowser(websocket), session, hooks, relay_limits)
+    await relay.run()
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -14,8 +311,34 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
-    return None
+    """Load the price table (a broken price file stops the start with its reason)."""
+    settings = runtime.settings
+    runtime.extras[_PRICES] = load_price_table(settings.prices_file)
+    if settings.use_simulator:
+        from vivavoce.simulator import SIMULATOR_NOTICE
+
+        log.warning("%s", SIMULATOR_NOTICE)
+
+
+async def _ensure_simulator(runtime: Runtime) -> None:
+    """Start the simulator on the first interview that needs it (not at start-up, so
+    apps that never open /voice — API tests, one-off commands — do not pay for it)."""
+    if _SIMULATOR in runtime.extras:
+        return
+    lock: asyncio.Lock = runtime.extras.setdefault("voice.simulator_lock", asyncio.Lock())
+    async with lock:
+        if _SIMULATOR not in runtime.extras:
+            from vivavoce.simulator import Simulator
+
+            simulator = Simulator()
+            await simulator.start()
+            runtime.extras[_SIMULATOR] = simulator
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    return None
+    """Close the OpenAI clients and stop the simulator."""
+    clients: dict[Any, AsyncOpenAI] = runtime.extras.pop(_CLIENTS, {})
+    await asyncio.gather(*(c.close() for c in clients.values()), return_exceptions=True)
+    simulator = runtime.extras.pop(_SIMULATOR, None)
+    if simulator is not None:
+        await simulator.stop()

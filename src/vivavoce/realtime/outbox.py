@@ -1,0 +1,134 @@
+"""A bounded, two-lane send queue with one writer task: control outranks audio.
+
+Each direction of the relay (to the browser, to OpenAI) has one. Control messages (JSON
+events) always go before queued audio, so ``ai_audio_clear`` or ``interview_ended`` is
+never stuck behind seconds of speech. Audio is bounded in bytes: above the high-water
+mark :meth:`Outbox.put_audio` reports it (the browser side treats that as a client that
+cannot keep up) and :meth:`Outbox.wait_for_room` lets a producer pause until the queue
+drains below the low-water mark (the upstream side pauses reading the browser).
+
+Asyncio's own queues have neither priorities by lane nor byte limits, hence this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+__all__ = ["Outbox", "OutboxClosed"]
+
+A = TypeVar("A", str, bytes)
+
+
+class OutboxClosed(Exception):
+    """The outbox was closed; nothing more will be sent."""
+
+
+class Outbox(Generic[A]):
+    """Control lane (str, small count limit) and audio lane (``A``, byte limit)."""
+
+    def __init__(
+        self,
+        send_control: Callable[[str], Awaitable[None]],
+        send_audio: Callable[[A], Awaitable[None]],
+        *,
+        audio_high_bytes: int,
+        audio_low_bytes: int | None = None,
+        control_limit: int = 1000,
+    ) -> None:
+        self._send_control = send_control
+        self._send_audio: Callable[[A], Awaitable[None]] = send_audio
+        self._control: deque[str] = deque()
+        self._audio: deque[A] = deque()
+        self.audio_bytes = 0
+        self.audio_high_bytes = audio_high_bytes
+        self.audio_low_bytes = audio_high_bytes // 2 if audio_low_bytes is None else audio_low_bytes
+        self.control_limit = control_limit
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.closed = False
+        self.sent_control = 0
+        self.sent_audio_bytes = 0
+
+    def put_control(self, text: str) -> bool:
+        """Queue a control message. False when the lane is over its limit (the peer is
+        not reading) or the outbox is closed."""
+        if self.closed or len(self._control) >= self.control_limit:
+            return False
+        self._control.append(text)
+        self._idle.clear()
+        self._wake.set()
+        return True
+
+    def put_audio(self, chunk: A) -> bool:
+        """Queue audio. False when the audio lane is above its high-water mark (the
+        chunk is still queued) or the outbox is closed (it is dropped)."""
+        if self.closed:
+            return False
+        self._audio.append(chunk)
+        self.audio_bytes += len(chunk)
+        self._idle.clear()
+        self._wake.set()
+        if self.audio_bytes >= self.audio_high_bytes:
+            self._room.clear()
+            return False
+        return True
+
+    def clear_audio(self) -> int:
+        """Drop every queued audio chunk; returns how many bytes were dropped."""
+        dropped = self.audio_bytes
+        self._audio.clear()
+        self.audio_bytes = 0
+        self._room.set()
+        if not self._control:
+            self._idle.set()
+        return dropped
+
+    async def wait_for_room(self) -> None:
+        """Return once the audio lane is below its low-water mark (or closed)."""
+        while not self._room.is_set() and not self.closed:
+            await self._room.wait()
+
+    async def wait_idle(self) -> None:
+        """Return once everything queued has been handed to the sender (or closed)."""
+        while not self._idle.is_set() and not self.closed:
+            await self._idle.wait()
+
+    def close(self) -> None:
+        """Stop: queued items are dropped and waiters released."""
+        self.closed = True
+        self._control.clear()
+        self._audio.clear()
+        self.audio_bytes = 0
+        self._room.set()
+        self._idle.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """The writer: send until closed. Exceptions of the send callables propagate
+        (the peer went away); the outbox is closed then."""
+        try:
+            while not self.closed:
+                await self._wake.wait()
+                self._wake.clear()
+                while not self.closed and (self._control or self._audio):
+                    if self._control:
+                        text = self._control.popleft()
+                        await self._send_control(text)
+                        self.sent_control += 1
+                        continue
+                    chunk = self._audio.popleft()
+                    self.audio_bytes -= len(chunk)
+                    if self.audio_bytes <= self.audio_low_bytes:
+                        self._room.set()
+                    await self._send_audio(chunk)
+                    self.sent_audio_bytes += len(chunk)
+                if not self._control and not self._audio:
+                    self._idle.set()
+        finally:
+            self.close()

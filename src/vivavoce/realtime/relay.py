@@ -1,0 +1,417 @@
+"""The relay driver: sockets, tasks, queues and the database around one interview.
+
+:class:`VoiceRelay` feeds :class:`~vivavoce.interview.session.InterviewSession` with
+what arrives (browser messages, Realtime events, a one-second tick) and carries out the
+actions it returns. It owns:
+
+* two :class:`~vivavoce.realtime.outbox.Outbox` writers — to the browser (audio bounded:
+  a browser that cannot keep up is told and disconnected) and to OpenAI (the browser
+  reader pauses while it is full, so TCP pushes back on the browser);
+* one database writer task, so no relay path waits on the database (and nothing is
+  written per audio frame: turns, usage and status only);
+* the end: the browser gets ``interview_ended`` before its socket closes, the upstream
+  socket is closed within a second of the browser leaving, every task is cancelled and
+  awaited, and pending database writes are finished.
+
+The browser side is an abstract :class:`BrowserSocket` so the same driver serves
+Starlette's WebSocket and tests' fakes alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from vivavoce.interview.actions import (
+    Action,
+    AddUsage,
+    AppendAudio,
+    ClearBrowserAudio,
+    CloseBrowser,
+    CloseUpstream,
+    ConnectUpstream,
+    EndInterview,
+    Log,
+    MarkLive,
+    PersistTurn,
+    PrepareInterview,
+    SendAudio,
+    SendJson,
+    SendUpstream,
+)
+from vivavoce.interview.errors import UpstreamProblem
+from vivavoce.interview.session import BYTES_PER_MS, InterviewSession
+from vivavoce.realtime.outbox import Outbox
+from vivavoce.realtime.upstream import Upstream, UpstreamConnectError
+from vivavoce.redact import redact
+
+__all__ = [
+    "BrowserGone",
+    "BrowserSocket",
+    "RelayHooks",
+    "RelayLimits",
+    "VoiceRelay",
+    "observers",
+]
+
+log = logging.getLogger("vivavoce.relay")
+
+
+class BrowserGone(Exception):
+    """The browser socket closed."""
+
+
+class BrowserSocket(Protocol):
+    """What the relay needs of the browser's WebSocket."""
+
+    async def receive(self) -> str | bytes:
+        """The next message; raises :class:`BrowserGone` when the socket closed."""
+        ...
+
+    async def send_text(self, text: str) -> None:
+        """Send text; raises :class:`BrowserGone` when the socket closed."""
+        ...
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send bytes; raises :class:`BrowserGone` when the socket closed."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RelayLimits:
+    """Per-connection bounds (adapter side; the interview's own are in ``Limits``)."""
+
+    # AI audio queued for the browser before it counts as unable to keep up (60 s).
+    browser_audio_high_bytes: int = 60_000 * BYTES_PER_MS
+    # Candidate audio (base64 characters) queued for OpenAI before reading pauses (~4 s).
+    upstream_audio_high_chars: int = 256 * 1024
+    max_text_chars: int = 512 * 1024
+    # Messages per second from one browser (the original client sends ~6 audio chunks a
+    # second; a page with 20 ms frames sends 50).
+    max_messages_per_s: int = 400
+    tick_s: float = 1.0
+    connect_timeout_s: float = 10.0
+    # How long the browser gets to receive the last messages before its socket closes.
+    flush_timeout_s: float = 2.0
+    # How long pending database writes may take after the interview ended.
+    db_drain_timeout_s: float = 10.0
+
+
+class RelayHooks(Protocol):
+    """What the relay needs from the service around it (database, OpenAI client)."""
+
+    async def prepare(
+        self, relay: VoiceRelay, candidate_context: dict[str, Any] | None
+    ) -> None:
+        """Find or create the interview and call ``relay.session.prepared`` (through
+        :meth:`VoiceRelay.feed`) or ``prepare_failed``."""
+        ...
+
+    async def connect(self, relay: VoiceRelay) -> Upstream:
+        """Open the Realtime session. Raises UpstreamConnectError."""
+        ...
+
+    async def persist(self, relay: VoiceRelay, action: Action) -> None:
+        """Carry out one database action (MarkLive, PersistTurn, AddUsage, EndInterview)."""
+        ...
+
+    def log_fields(self, relay: VoiceRelay) -> dict[str, Any]:
+        """Fields every operator log line of this interview carries (masked key…)."""
+        ...
+
+
+# Metrics hooks: called with (event name, relay) at connect, live, end. The deploy
+# helper's metrics module appends to this list; nothing here depends on it.
+observers: list[Callable[[str, VoiceRelay], None]] = []
+
+
+def _notify(event: str, relay: VoiceRelay) -> None:
+    for observer in list(observers):
+        try:
+            observer(event, relay)
+        except Exception:  # an observer must never break an interview
+            log.exception("relay observer failed on %s", event)
+
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "error": logging.ERROR}
+
+
+@dataclass
+class _Counters:
+    window_start: float = 0.0
+    messages: int = 0
+
+
+@dataclass
+class VoiceRelay:
+    """One browser connection relayed to one Realtime session."""
+
+    browser: BrowserSocket
+    session: InterviewSession
+    hooks: RelayHooks
+    limits: RelayLimits = field(default_factory=RelayLimits)
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        self.upstream: Upstream | None = None
+        self.to_browser: Outbox[bytes] = Outbox(
+            self.browser.send_text, self.browser.send_bytes,
+            audio_high_bytes=self.limits.browser_audio_high_bytes)
+        self.to_upstream: Outbox[str] | None = None
+        self._db_queue: asyncio.Queue[Action | None] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._finished = asyncio.Event()
+        self._close_code = 1000
+        self._close_reason = ""
+        self._counters = _Counters()
+        self.ended_at: float | None = None
+
+    # ------------------------------------------------------------------ public
+    async def run(self) -> None:
+        """Serve the connection until the interview ends or the browser leaves.
+        Never raises for anything the peers do."""
+        _notify("connected", self)
+        self._spawn(self._write_browser(), "browser-writer")
+        self._spawn(self._db_writer(), "db-writer")
+        self._spawn(self._read_browser(), "browser-reader")
+        self._spawn(self._ticker(), "ticker")
+        self.feed(self.session.connected(self.clock()))
+        try:
+            await self._finished.wait()
+        finally:
+            await self._shutdown()
+            _notify("ended", self)
+
+    def feed(self, actions: list[Action]) -> None:
+        """Carry out the state machine's actions, in order. Never awaits: anything slow
+        (connect, database) runs in its own task or queue."""
+        for action in actions:
+            self._do(action)
+
+    @property
+    def backlog_bytes(self) -> int:
+        """AI audio queued for the browser (the state machine reads it at barge-in)."""
+        return self.to_browser.audio_bytes
+
+    # ------------------------------------------------------------------ actions
+    def _do(self, action: Action) -> None:
+        if isinstance(action, SendAudio):
+            if not self.to_browser.put_audio(action.pcm) and not self.to_browser.closed:
+                self.feed(self.session.local_failure(
+                    "client_too_slow",
+                    "Your connection is too slow to play the interviewer's voice, so the "
+                    "interview has stopped. Please try again on a faster connection.",
+                    "The browser did not read audio fast enough (queue above "
+                    f"{self.limits.browser_audio_high_bytes // BYTES_PER_MS // 1000} s); "
+                    "it was disconnected.", self.clock()))
+        elif isinstance(action, AppendAudio):
+            if self.to_upstream is not None:
+                self.to_upstream.put_audio(action.audio_b64)
+        elif isinstance(action, SendJson):
+            self.to_browser.put_control(json.dumps(action.message, separators=(",", ":")))
+        elif isinstance(action, SendUpstream):
+            if self.to_upstream is not None:
+                self.to_upstream.put_control(json.dumps(action.event, separators=(",", ":")))
+        elif isinstance(action, ClearBrowserAudio):
+            self.to_browser.clear_audio()
+        elif isinstance(action, MarkLive | PersistTurn | AddUsage | EndInterview):
+            self._db_queue.put_nowait(action)
+            if isinstance(action, MarkLive):
+                _notify("live", self)
+        elif isinstance(action, PrepareInterview):
+            self._spawn(self._prepare(action.candidate_context), "prepare")
+        elif isinstance(action, ConnectUpstream):
+            self._spawn(self._connect(), "connect")
+        elif isinstance(action, CloseUpstream):
+            if self.to_upstream is not None:
+                self.to_upstream.close()
+        elif isinstance(action, CloseBrowser):
+            self._close_code = action.code
+            self._close_reason = action.reason
+            self.ended_at = self.clock()
+            self._finished.set()
+        elif isinstance(action, Log):
+            self._log(action)
+
+    def _log(self, action: Log) -> None:
+        fields = {**self.hooks.log_fields(self), **action.fields}
+        rendered = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        log.log(_LEVELS[action.level], "%s", redact(f"{action.message} {rendered}".strip()),
+                extra={"interview_id": self.session.interview_id})
+
+    # ------------------------------------------------------------------ tasks
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"relay-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not self._finished.is_set():
+            log.error("relay task %s failed: %s", task.get_name(), redact(repr(exc)),
+                      extra={"interview_id": self.session.interview_id})
+            self.feed(self.session.local_failure(
+                "internal_error", "Something went wrong on our side, so the interview has "
+                "stopped. What you said so far has been saved.",
+                "An internal error ended the interview; the log line before this has it.",
+                self.clock()))
+            self._finished.set()
+
+    async def _write_browser(self) -> None:
+        try:
+            await self.to_browser.run()
+        except BrowserGone:
+            # Noticed while sending: the same as the reader seeing the socket close.
+            self.feed(self.session.browser_closed(self.clock()))
+            self._finished.set()
+
+    async def _read_browser(self) -> None:
+        try:
+            while True:
+                message = await self.browser.receive()
+                now = self.clock()
+                if not self._within_rate(now):
+                    self.feed(self.session.local_failure(
+                        "too_many_messages", "Too many messages were sent; the interview "
+                        "has stopped.", "A browser sent more than "
+                        f"{self.limits.max_messages_per_s} messages a second.", now))
+                    return
+                if isinstance(message, bytes):
+                    self.feed(self.session.browser_audio(message, now))
+                elif len(message) > self.limits.max_text_chars:
+                    self.to_browser.put_control(json.dumps({
+                        "type": "error", "code": "message_too_large", "fatal": False,
+                        "message": f"Messages must be at most {self.limits.max_text_chars} "
+                                   "characters.", "hint": None, "details": None}))
+                else:
+                    self.feed(self.session.browser_text(message, now))
+                if self.to_upstream is not None:
+                    # Backpressure: stop reading while OpenAI is behind.
+                    await self.to_upstream.wait_for_room()
+        except BrowserGone:
+            pass
+        self.feed(self.session.browser_closed(self.clock()))
+        self._finished.set()
+
+    def _within_rate(self, now: float) -> bool:
+        counters = self._counters
+        if now - counters.window_start >= 1.0:
+            counters.window_start = now
+            counters.messages = 0
+        counters.messages += 1
+        return counters.messages <= self.limits.max_messages_per_s
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.tick_s)
+            self.feed(self.session.tick(self.clock()))
+
+    async def _prepare(self, context: dict[str, Any] | None) -> None:
+        await self.hooks.prepare(self, context)
+
+    async def _connect(self) -> None:
+        try:
+            upstream = await self.hooks.connect(self)
+        except UpstreamConnectError as exc:
+            self.feed(self.session.upstream_connect_failed(exc.problem, self.clock()))
+            return
+        if self._finished.is_set():
+            await upstream.close()
+            return
+        self.upstream = upstream
+        self.to_upstream = Outbox(upstream.send_text, upstream.append_audio,
+                                  audio_high_bytes=self.limits.upstream_audio_high_chars)
+        self._spawn(self._write_upstream(self.to_upstream), "upstream-writer")
+        self._spawn(self._read_upstream(upstream), "upstream-reader")
+        self.feed(self.session.upstream_opened(self.clock()))
+
+    async def _write_upstream(self, outbox: Outbox[str]) -> None:
+        # A send on a socket the server closed fails; the reader reports the close.
+        with contextlib.suppress(Exception):
+            await outbox.run()
+
+    async def _read_upstream(self, upstream: Upstream) -> None:
+        async for event in upstream.events():
+            self.feed(self.session.upstream_event(event, self.clock()))
+        if self.to_upstream is not None:
+            self.to_upstream.close()
+        self.feed(self.session.upstream_closed(upstream.close_code, upstream.close_reason,
+                                               self.clock()))
+
+    async def _db_writer(self) -> None:
+        while True:
+            action = await self._db_queue.get()
+            if action is None:
+                return
+            try:
+                await self.hooks.persist(self, action)
+            except Exception as exc:
+                # One failed write must not end the interview (the next turn may well
+                # succeed); the operator sees it.
+                log.error("could not store %s: %s", type(action).__name__, redact(repr(exc)),
+                          extra={"interview_id": self.session.interview_id})
+
+    async def _shutdown(self) -> None:
+        # 1. Let the browser receive the last messages (interview_ended, the error).
+        if not self.to_browser.closed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.limits.flush_timeout_s):
+                    await self.to_browser.wait_idle()
+        # 2. Close upstream first: a browser that left must not keep an OpenAI session
+        #    (and its bill) open; close_timeout bounds this to about a second.
+        if self.to_upstream is not None:
+            self.to_upstream.close()
+        if self.upstream is not None:
+            await self.upstream.close()
+        # 3. Stop every task but the database writer, then let it finish its queue, so
+        #    that when the browser sees its socket close, everything is stored.
+        self.to_browser.close()
+        db_task = next((t for t in self._tasks if t.get_name() == "relay-db-writer"), None)
+        others = [t for t in self._tasks if t is not db_task]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        if db_task is not None:
+            self._db_queue.put_nowait(None)
+            try:
+                async with asyncio.timeout(self.limits.db_drain_timeout_s):
+                    await asyncio.shield(db_task)
+            except TimeoutError:
+                log.error("pending database writes did not finish in %.0f s; dropped",
+                          self.limits.db_drain_timeout_s,
+                          extra={"interview_id": self.session.interview_id})
+                db_task.cancel()
+                await asyncio.gather(db_task, return_exceptions=True)
+        # 4. Close the browser's socket.
+        await self._close_browser()
+
+    async def _close_browser(self) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await self.browser.close(self._close_code, self._close_reason)
+
+
+def upstream_problem_for(exc: BaseException) -> UpstreamProblem:
+    """An unexpected failure while connecting, as a problem the describer understands."""
+    return UpstreamProblem(phase="connect", code="network_unreachable",
+                           message=redact(f"{type(exc).__name__}: {exc}"))
+
+
+def wall_clock(ts: float) -> datetime:
+    """Unix seconds (the state machine's clock) as an aware UTC datetime."""
+    return datetime.fromtimestamp(ts, UTC)
