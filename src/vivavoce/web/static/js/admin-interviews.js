@@ -20,21 +20,41 @@ function row(item) {
   const usage = readUsage(item);
   const duration = readDuration(item);
   const candidate = item.candidate || {};
+  const name = item.candidate_name || candidate.name || "(no name)";
+  const detail = item.field || candidate.field || candidate.target_role || "";
   const open = el("a", { href: `/results/${encodeURIComponent(item.id)}`, class: "button secondary" }, "Open");
   const remove = el("button", { type: "button", class: "danger", "data-id": item.id }, "Delete");
-  remove.setAttribute("aria-label", `Delete the interview with ${candidate.name || item.id}`);
-  remove.addEventListener("click", () => deleteInterview(item, remove));
+  remove.setAttribute("aria-label", `Delete the interview with ${name}`);
+  remove.addEventListener("click", () => deleteInterview(item, name, remove));
   return el(
     "tr",
-    { "data-id": item.id },
-    el("td", {}, candidate.name || "(no name)", candidate.target_role ? el("div", { class: "hint" }, candidate.target_role) : null),
-    el("td", {}, item.status || "–", item.error_code ? el("div", { class: "hint" }, item.error_code) : null),
+    { "data-id": item.id, "data-status": item.status || "" },
+    el("td", {}, name, detail ? el("div", { class: "hint" }, detail) : null),
+    el("td", {}, item.status || "–", item.end_reason ? el("div", { class: "hint" }, item.end_reason) : null),
     el("td", {}, formatDate(item.started_at || item.created_at)),
     el("td", { class: "num" }, duration === null ? "–" : formatClock(duration)),
-    el("td", { class: "num" }, formatNumber(usage.tokens)),
+    el("td", { class: "num tokens" }, usage.tokens ? formatNumber(usage.tokens) : "…"),
     el("td", { class: "num" }, formatNumber(usage.cost, 4)),
     el("td", {}, el("div", { class: "actions" }, open, remove)),
   );
+}
+
+/** The list carries cost only; fetch each shown interview for its token counts. */
+async function fillTokens(items) {
+  const usages = await Promise.all(
+    items.map(async (item) => {
+      const cell = body.querySelector(`tr[data-id="${CSS.escape(item.id)}"] .tokens`);
+      try {
+        const usage = readUsage(await api(`/api/interviews/${encodeURIComponent(item.id)}`));
+        if (cell) setText(cell, formatNumber(usage.tokens));
+        return usage;
+      } catch {
+        if (cell) setText(cell, "–");
+        return readUsage(item);
+      }
+    }),
+  );
+  return usages;
 }
 
 async function load() {
@@ -58,33 +78,35 @@ async function load() {
   setText($("#page-info"), state.total ? `${state.offset + 1}–${last} of ${state.total}` : "");
   $("#prev-page").disabled = state.offset === 0;
   $("#next-page").disabled = last >= state.total;
-  await loadTotals(items);
+  await loadTotals(await fillTokens(items));
   main.dataset.state = "ready";
 }
 
-async function loadTotals(items) {
+async function loadTotals(usages) {
   setText($("#total-count"), formatNumber(state.total));
   try {
     const usage = await api("/api/usage");
     const totals = (usage && (usage.totals || usage.total)) || usage || {};
     setText($("#total-tokens"), formatNumber(totals.total_tokens ?? totals.tokens));
     setText($("#total-cost"), formatNumber(totals.cost_usd ?? totals.cost, 4));
-    setText($("#totals-note"), "All interviews, from /api/usage.");
+    setText(
+      $("#totals-note"),
+      usage && usage.since ? `All interviews created ${usage.since} to ${usage.until} (estimated from the price table).` : "All interviews.",
+    );
   } catch {
     // No usage endpoint (or no access): add up the interviews on this page instead.
-    const sum = items.map(readUsage).reduce((a, u) => ({ tokens: a.tokens + u.tokens, cost: a.cost + u.cost }), { tokens: 0, cost: 0 });
+    const sum = usages.reduce((a, u) => ({ tokens: a.tokens + u.tokens, cost: a.cost + u.cost }), { tokens: 0, cost: 0 });
     setText($("#total-tokens"), formatNumber(sum.tokens));
     setText($("#total-cost"), formatNumber(sum.cost, 4));
     setText($("#totals-note"), "Totals of the interviews shown on this page.");
   }
 }
 
-async function deleteInterview(item, button) {
-  const name = (item.candidate && item.candidate.name) || item.id;
+async function deleteInterview(item, name, button) {
   if (!window.confirm(`Delete the interview with ${name}? Its transcript and evaluation are deleted too.`)) return;
   button.disabled = true;
   try {
-    await api(`/api/interviews/${encodeURIComponent(item.id)}`, { method: "DELETE" });
+    await api(`/api/interviews/${encodeURIComponent(item.id)}${item.status === "live" ? "?force=true" : ""}`, { method: "DELETE" });
     if (body.children.length === 1 && state.offset > 0) state.offset -= PAGE_SIZE;
     await load();
   } catch (error) {

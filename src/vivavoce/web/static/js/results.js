@@ -93,7 +93,11 @@ function scoreChart(dimensions) {
   return chart;
 }
 
-function renderEvaluation(ev) {
+function renderEvaluation(body) {
+  // The API wraps the stored result: {status, message, overall_score, result: {...}}.
+  const ev = { ...(body.result || body), overall_score: body.overall_score ?? (body.result && body.result.overall && body.result.overall.score) };
+  if (ev.summary) setText($("#evaluation-summary"), ev.summary);
+  if (body.low_confidence && body.message) setText($("#evaluation-note"), body.message);
   const dimensions = readDimensions(ev);
   setText($("#overall-score"), ev.overall_score ?? "–");
   $("#score-chart").replaceChildren(dimensions.length ? scoreChart(dimensions) : el("p", {}, "No scores."));
@@ -109,8 +113,11 @@ function renderEvaluation(ev) {
     plan.length > 1 ? el("ol", {}, ...plan.map((p) => el("li", {}, p))) : el("p", {}, plan[0] || "–"),
   );
   const questions = readQuestions(ev).map((q) => {
-    const quotes = readList(q.quotes).map((quote) => {
-      const line = lineForQuote(quote);
+    const quotes = (Array.isArray(q.quotes) ? q.quotes : []).map((raw) => {
+      // {text, turn}: turn is the sequence number of the transcript line it was found in.
+      const quote = typeof raw === "string" ? raw : String((raw && raw.text) || "");
+      const byTurn = raw && Number.isFinite(Number(raw.turn)) ? turns.find((t) => t.n === Number(raw.turn)) : null;
+      const line = byTurn || lineForQuote(quote);
       const text = el("blockquote", {}, `“${quote}”`);
       if (!line) return el("li", {}, text);
       const link = el("a", { href: `#line-${line.n}`, class: "quote-link", "data-line": line.n }, "see in transcript");
@@ -144,15 +151,17 @@ async function loadSummary() {
     const record = await api(base, { token });
     const candidate = record.candidate || {};
     const duration = readDuration(record);
-    const parts = [candidate.name, candidate.target_role || candidate.major].filter(Boolean);
+    const parts = [candidate.name, candidate.target_role || candidate.field || candidate.major].filter(Boolean);
     if (duration !== null) parts.push(`${formatClock(duration)} long`);
     setText($("#results-summary"), parts.join(" · "));
+    return record;
   } catch (error) {
     if (error.status === 404 || error.status === 401 || error.status === 403) {
       fail("We could not find this interview. Check your link, or ask for a new one.");
       setState("error");
       throw error;
     }
+    return null; // a blip: carry on to the transcript and the evaluation
   }
 }
 
@@ -190,27 +199,42 @@ async function pollEvaluation(delay = POLL_MIN_MS) {
   if (status === "failed" || status === "insufficient") {
     show($("#evaluation-pending"), false);
     fail(
-      status === "insufficient"
-        ? "This interview was too short to evaluate. The transcript is below."
-        : "We could not evaluate this interview. The transcript is below; the organiser has been told.",
+      ev.message ||
+        (status === "insufficient"
+          ? "This interview was too short to evaluate. The transcript is below."
+          : "We could not evaluate this interview. The transcript is below; the organiser has been told."),
     );
     setState(status);
     return;
   }
   setState("pending");
   show($("#evaluation-pending"), true);
-  setText($("#pending-text"), STATUS_TEXT[status] || STATUS_TEXT.running);
+  setText($("#pending-text"), ev.message || STATUS_TEXT[status] || STATUS_TEXT.running);
   if (typeof ev.progress === "number") $("#pending-progress").value = Math.round(ev.progress * 100);
   setTimeout(() => pollEvaluation(Math.min(delay * 1.5, POLL_MAX_MS)), delay);
 }
 
 async function main_() {
+  let record;
   try {
-    await loadSummary();
+    record = await loadSummary();
   } catch {
     return;
   }
   await loadTranscript();
+  if (record && (record.status === "created" || record.status === "live")) {
+    // The evaluation starts when the interview ends; asking earlier is a 404.
+    show($("#evaluation-pending"), true);
+    setText(
+      $("#pending-text"),
+      record.status === "live"
+        ? "This interview is still going on. Its evaluation starts when it ends; reload this page then."
+        : "This interview has not taken place yet.",
+    );
+    $("#pending-progress").hidden = true;
+    setState(`interview-${record.status}`);
+    return;
+  }
   await pollEvaluation();
 }
 

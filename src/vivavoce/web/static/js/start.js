@@ -16,7 +16,9 @@ const micStatus = $("#mic-status");
 const formError = $("#form-error");
 const startButton = $("#start-button");
 
-const FIELD_MAP = { name: "name", field: "major", level: "year", skills: "skills" };
+// Résumé guesses -> form fields (first non-empty guess wins). `level` is an id such as
+// "undergraduate_late"; shown as words, still editable.
+const FIELD_MAP = { name: ["name"], major: ["field", "major"], year: ["level"], skills: ["skills"] };
 
 function input(name) {
   return form.elements.namedItem(name);
@@ -25,8 +27,8 @@ function input(name) {
 async function uploadResume() {
   const file = fileInput.files && fileInput.files[0];
   if (!file) return;
-  if (file.size > 10 * 1024 * 1024) {
-    setText(resumeStatus, "That file is larger than 10 MB. Please choose a smaller one.");
+  if (file.size > 5 * 1024 * 1024) {
+    setText(resumeStatus, "That file is larger than 5 MB. Please choose a smaller one.");
     resumeStatus.dataset.kind = "error";
     return;
   }
@@ -38,9 +40,10 @@ async function uploadResume() {
     const result = await api("/api/resume", { method: "POST", form: data });
     const filled = [];
     const fields = (result && result.fields) || {};
-    for (const [from, to] of Object.entries(FIELD_MAP)) {
-      let value = fields[from];
+    for (const [to, sources] of Object.entries(FIELD_MAP)) {
+      let value = sources.map((from) => fields[from]).find((v) => v && (!Array.isArray(v) || v.length));
       if (Array.isArray(value)) value = value.join(", ");
+      if (to === "year" && typeof value === "string") value = value.replace(/_/g, " ");
       // Never overwrite what the candidate already typed.
       if (value && !input(to).value.trim()) {
         input(to).value = String(value);

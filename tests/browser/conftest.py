@@ -1,0 +1,191 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright, a fake microphone fed
+from a WAV file, and the app served on a real socket with the fake OpenAI server in
+OpenAI's place.
+
+The browser is skipped when /usr/bin/chromium is missing, unless VIVAVOCE_REQUIRE_BROWSER=1
+(CI), where a missing browser is a failure. ``playwright install`` is never used: its
+download is blocked here; ``executable_path`` points at the system Chromium.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.audio_files import write_speech_wav
+from tests.fixtures.fake_openai import RunningFake, running_fake
+from tests.fixtures.settings import MakeSettings
+from vivavoce.testing import BackgroundServer, serve_in_background
+from vivavoce.testing.fake_openai import FakeConfig
+from vivavoce.testing.scenarios import scenario_key
+from vivavoce.web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+ADMIN_TOKEN = "browser-admin-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_speech_wav(tmp_path_factory.mktemp("mic") / "speech.wav")
+
+
+@pytest.fixture(scope="session")
+def browser(mic_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+        if os.environ.get("VIVAVOCE_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={mic_wav}",
+                "--autoplay-policy=no-user-gesture-required",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@dataclass
+class ConsoleWatch:
+    """Console errors and uncaught exceptions of one page. Expected ones (a test that
+    provokes a 401, say) are declared with ``allow`` before they happen."""
+
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+
+@dataclass
+class BrowserPage:
+    page: Any
+    console: ConsoleWatch
+
+    def snap(self, name: str) -> Path:
+        """Screenshot the whole page into test-artifacts/browser/<name>.png."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., BrowserPage]]:
+    """open_page(viewport=(w, h)) -> a fresh context and page watched for console errors.
+    The test fails at teardown if any unexpected console error was logged."""
+    contexts: list[Any] = []
+    pages: list[BrowserPage] = []
+
+    def make(viewport: tuple[int, int] = (1280, 900)) -> BrowserPage:
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        watch = ConsoleWatch()
+        page.on(
+            "console",
+            lambda msg: watch.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+        page.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))
+        handle = BrowserPage(page, watch)
+        pages.append(handle)
+        return handle
+
+    yield make
+    problems = [e for p in pages for e in p.console.unexpected()]
+    for context in contexts:
+        context.close()
+    assert problems == [], "console errors in the browser"
+
+
+@dataclass
+class LiveApp:
+    """The app on a real socket, with the fake OpenAI server behind it."""
+
+    server: BackgroundServer
+    fake: RunningFake
+    key: str
+    app: Any
+
+    @property
+    def url(self) -> str:
+        return self.server.http_url
+
+    def api(self) -> httpx.Client:
+        """An admin HTTP client for setting up a test."""
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+        )
+
+    def create_interview(self, **candidate: Any) -> dict[str, Any]:
+        body = {"name": "Ada Lovelace", "major": "Mathematics", "year": "Final year"}
+        body.update(candidate)
+        with self.api() as client:
+            response = client.post("/api/interviews", json={"candidate": body})
+            response.raise_for_status()
+            created: dict[str, Any] = response.json()
+            return created
+
+
+@pytest.fixture
+def live_app(make_settings: MakeSettings) -> Iterator[Callable[..., LiveApp]]:
+    """live_app(scenario="ok", fake_config=None, **ENV) -> LiveApp (stopped at teardown)."""
+    with contextlib.ExitStack() as stack:
+
+        def start(
+            scenario: str = "ok", fake_config: FakeConfig | None = None, **environ: str
+        ) -> LiveApp:
+            fake_gen = running_fake(fake_config)
+            fake = next(fake_gen)
+            stack.callback(fake_gen.close)
+            key = scenario_key(scenario)
+            env = {
+                "OPENAI_API_KEY": key,
+                "OPENAI_BASE_URL": fake.base_url,
+                "VIVAVOCE_SIMULATOR": "false",
+                "VIVAVOCE_ADMIN_TOKEN": ADMIN_TOKEN,
+                **environ,
+            }
+            app = create_app(make_settings(**env))
+            server = stack.enter_context(serve_in_background(app))
+            return LiveApp(server=server, fake=fake, key=key, app=app)
+
+        yield start
+
+
+def login(page: Any, base_url: str, next_path: str = "/admin/interviews") -> None:
+    """Log the operator in through the login form."""
+    page.goto(f"{base_url}{next_path}")
+    page.wait_for_url(re.compile(r"/admin/login\?next="))
+    page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}{next_path}")

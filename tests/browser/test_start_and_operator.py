@@ -1,0 +1,155 @@
+"""The start page and the operator's pages in real Chromium."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from tests.browser.conftest import BrowserPage, LiveApp, login
+
+pytestmark = pytest.mark.browser
+
+OpenPage = Callable[..., BrowserPage]
+StartApp = Callable[..., LiveApp]
+
+RESUME = b"""Ada Lovelace
+ada@example.com
+Education: BSc Computer Science, final year
+Skills: Python, SQL, Algorithms
+Experience: Intern at Analytical Engines Ltd
+"""
+
+
+def test_start_page_checks_the_microphone_prefills_from_a_resume_and_opens_the_room(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app()
+    tab = open_page()
+    page = tab.page
+    page.goto(app.url + "/")
+    assert page.title().startswith("Start your interview")
+    tab.snap("start")
+
+    # The fake microphone plays a loud burst every few seconds: the meter must move.
+    page.get_by_role("button", name="Test my microphone").click()
+    page.wait_for_function("() => document.getElementById('mic-level').value > 0.05")
+    page.get_by_text("Your microphone works.").wait_for()
+    page.get_by_role("button", name="Stop the test").click()
+
+    page.get_by_label("Résumé file").set_input_files(
+        {"name": "resume.txt", "mimeType": "text/plain", "buffer": RESUME}
+    )
+    page.get_by_text("We read your résumé").wait_for()
+    assert page.get_by_label("Your name").input_value() == "Ada Lovelace"
+    assert "Python" in page.get_by_label("Skills").input_value()
+
+    # Required fields are checked in the page, with the reason said in words.
+    page.get_by_label("Field of study or work").fill("")
+    page.get_by_label("Level (required)").fill("")
+    page.get_by_role("button", name="Start interview").click()
+    assert page.get_by_role("alert").inner_text().startswith("Please fill in")
+    assert page.get_by_label("Level (required)").get_attribute("aria-invalid") == "true"
+
+    page.get_by_label("Field of study or work").fill("Computer Science")
+    page.get_by_label("Level (required)").fill("Final-year student")
+    page.get_by_role("button", name="Start interview").click()
+    page.wait_for_url(re.compile(r"/interview/[^/?]+\?token="))
+    assert page.get_by_role("button", name="Begin the interview").is_visible()
+    assert page.locator("main").get_attribute("data-phase") == "ready"
+    tab.snap("room-ready")
+
+
+def test_a_bad_resume_gets_a_clear_message(open_page: OpenPage, live_app: StartApp) -> None:
+    app = live_app()
+    tab = open_page()
+    tab.console.allow(r"status of 4\d\d")  # the upload is refused on purpose
+    tab.page.goto(app.url + "/")
+    tab.page.get_by_label("Résumé file").set_input_files(
+        {"name": "resume.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x00\x01"}
+    )
+    status = tab.page.locator("#resume-status")
+    status.and_(tab.page.locator("[data-kind=error]")).wait_for()
+    assert "fill in the form by hand" in status.inner_text()
+
+
+def test_start_page_fits_a_phone(open_page: OpenPage, live_app: StartApp) -> None:
+    app = live_app()
+    tab = open_page(viewport=(375, 740))
+    tab.page.goto(app.url + "/")
+    overflow = tab.page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    tab.snap("start-phone")
+
+
+def test_invalid_key_setup_page_names_the_cause_and_the_fix(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(scenario="invalid")
+    tab = open_page()
+    page = tab.page
+    login(page, app.url, "/admin/setup")
+    page.wait_for_selector("main[data-state=problem]")
+    assert page.get_by_role("heading", name="Mode: real OpenAI").is_visible()
+    cause = page.locator("[data-cause=key_invalid]")
+    assert "invalid_api_key" in cause.inner_text()
+    assert cause.locator("ol.fix li").count() >= 2
+    masked = page.locator("#key-masked").inner_text()
+    assert masked.startswith("sk-test") and masked.endswith(app.key[-4:])
+    assert app.key not in page.content()
+    tab.snap("setup-invalid-key")
+
+    page.get_by_role("button", name="Run checks again").click()
+    page.wait_for_selector("main[data-state=problem]")
+    assert page.locator("[data-cause=key_invalid]").count() == 1
+
+
+def test_operator_lists_filters_and_deletes_interviews(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app()
+    first = app.create_interview(name="Grace Hopper")
+    app.create_interview(name="Alan Turing")
+    tab = open_page()
+    page = tab.page
+    login(page, app.url)
+    page.wait_for_selector("main[data-state=ready]")
+    rows = page.locator("#interviews-body tr")
+    assert rows.count() == 2
+    assert page.locator("#total-count").inner_text() == "2"
+    tab.snap("admin-interviews")
+
+    page.get_by_label("Status").select_option("ended")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_selector("#empty-list:not([hidden])")
+    page.get_by_label("Status").select_option("")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_function("() => document.querySelectorAll('#interviews-body tr').length === 2")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete the interview with Grace Hopper").click()
+    page.wait_for_function("() => document.querySelectorAll('#interviews-body tr').length === 1")
+    assert page.locator(f"tr[data-id='{first['id']}']").count() == 0
+    with app.api() as client:
+        assert client.get(f"/api/interviews/{first['id']}").status_code == 404
+
+
+def test_operator_invites_a_candidate(open_page: OpenPage, live_app: StartApp) -> None:
+    app = live_app()
+    tab = open_page()
+    page = tab.page
+    login(page, app.url)
+    page.get_by_text("Invite a candidate").click()
+    page.get_by_label("Name (required)").fill("Katherine Johnson")
+    page.get_by_label("Field (required)").fill("Mathematics")
+    page.get_by_label("Level (required)").fill("Graduate")
+    page.get_by_role("button", name="Create interview link").click()
+    link = page.locator("#invite-link")
+    link.wait_for()
+    href = link.get_attribute("href") or ""
+    assert re.search(r"/i/[^/]+$", href)
+    page.goto(href)
+    assert page.get_by_role("button", name="Begin the interview").is_visible()
