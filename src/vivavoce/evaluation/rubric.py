@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vivavoce.interview.candidate import BankLevel
 
@@ -56,12 +63,13 @@ class Dimension(_Strict):
     anchors: dict[AnchorScore, str]
     level_anchors: dict[BankLevel, dict[AnchorScore, str]] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _all_anchors(self) -> Dimension:
-        missing = [s for s in _SCORES if not self.anchors.get(s, "").strip()]
+    @field_validator("anchors")
+    @classmethod
+    def _all_anchors(cls, anchors: dict[AnchorScore, str]) -> dict[AnchorScore, str]:
+        missing = [s for s in _SCORES if not anchors.get(s, "").strip()]
         if missing:
             raise ValueError(f"anchors must describe every score 1-5; missing {missing}")
-        return self
+        return anchors
 
     def anchors_for(self, level: BankLevel | None) -> dict[AnchorScore, str]:
         """The anchors for ``level``: the general ones with that level's overrides."""

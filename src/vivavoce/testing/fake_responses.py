@@ -78,8 +78,10 @@ class ResponsesBehaviour:
     """The fault of every request once ``faults`` is used up (None: answer normally)."""
     invented_share: float = 1.0
     """Share of quotes the ``invented_quotes`` fault replaces (rounded up)."""
-    timeout_delay_s: float = 30.0
-    """How long the ``timeout`` fault waits before answering."""
+    timeout_delay_s: float = 5.0
+    """How long the ``timeout`` fault waits before answering. Keep it short: the fake's
+    recording middleware hides the client's disconnect, so the handler waits it out
+    (and a server shutdown waits for the handler)."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     """The JSON bodies received, oldest first."""
 
@@ -409,7 +411,8 @@ def _response(
 
 
 async def _wait_or_disconnect(request: Request, seconds: float) -> None:
-    """Sleep ``seconds``, or less if the client gives up (it timed out)."""
+    """Sleep ``seconds``, or less if the client is seen to give up (not visible behind a
+    ``BaseHTTPMiddleware``, hence the short default delay)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if await request.is_disconnected():

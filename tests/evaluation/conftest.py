@@ -1,0 +1,71 @@
+"""Fixtures for the evaluation tests: the shipped rubric, a worker wired to the fake."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import openai
+import pytest
+
+from tests.fixtures.fake_openai import RunningFake
+from vivavoce.evaluation.jobs import get_evaluation
+from vivavoce.evaluation.rubric import Rubric, load_rubric
+from vivavoce.evaluation.runner import EvaluationOptions
+from vivavoce.evaluation.worker import EvaluationWorker
+from vivavoce.store.database import Database
+from vivavoce.store.models import Evaluation
+from vivavoce.testing.fake_responses import ResponsesBehaviour, responses_behaviour
+from vivavoce.testing.scenarios import scenario_key
+
+# Small delays so retries are quick; the client gives up long before the fake's
+# "timeout" fault answers.
+FAST = EvaluationOptions(
+    request_timeout_s=1.0, max_attempts=3, backoff_base_s=0.01, backoff_max_s=0.05,
+    poll_interval_s=0.05,
+)
+SETTLED = ("done", "failed", "insufficient")
+
+
+@pytest.fixture(scope="session")
+def rubric() -> Rubric:
+    return load_rubric()
+
+
+@pytest.fixture
+def behaviour(fake_openai: RunningFake) -> ResponsesBehaviour:
+    """The fake's /v1/responses faults and the requests it received."""
+    return responses_behaviour(fake_openai.fake)
+
+
+MakeWorker = Callable[..., EvaluationWorker]
+
+
+@pytest.fixture
+def make_worker(fake_openai: RunningFake, rubric: Rubric) -> MakeWorker:
+    """make_worker(db, scenario="ok") -> a worker (not started) calling the fake."""
+
+    def make(db: Database, scenario: str = "ok", options: EvaluationOptions = FAST) -> EvaluationWorker:
+        def client() -> openai.AsyncOpenAI:
+            return openai.AsyncOpenAI(
+                api_key=scenario_key(scenario), base_url=fake_openai.base_url,
+                max_retries=0, timeout=options.request_timeout_s,
+            )
+
+        return EvaluationWorker(db, rubric=rubric, model="gpt-5-mini", client_factory=client,
+                                options=options)
+
+    return make
+
+
+async def settle(worker: EvaluationWorker, db: Database, interview_id: str,
+                 max_runs: int = 20) -> Evaluation:
+    """Run the worker's jobs until this interview's evaluation has a final status."""
+    for _ in range(max_runs * 20):
+        row = await get_evaluation(db, interview_id=interview_id)
+        assert row is not None
+        if row.status in SETTLED:
+            return row
+        if not await worker.run_once():
+            await asyncio.sleep(0.01)  # a retry is backing off
+    raise AssertionError(f"evaluation did not settle: {row.status} {row.error}")

@@ -1,0 +1,80 @@
+"""The evidence check: quotes must be the candidate's words, as transcribed."""
+
+from __future__ import annotations
+
+import pytest
+
+from vivavoce.evaluation.evidence import check_evidence, find_quote, normalise
+from vivavoce.evaluation.output import DimensionAssessment, ParsedEvaluation, QuestionFeedback
+from vivavoce.evaluation.transcript import TranscriptLine
+
+LINES = [
+    TranscriptLine(1, "interviewer", "Tell me about a time you led a team."),
+    TranscriptLine(2, "candidate", "I led   a team of four.\nWe shipped the app on time, and it's used daily."),
+    TranscriptLine(4, "candidate", "The “hardest” part was the database — it kept locking."),
+]
+
+
+@pytest.mark.parametrize(
+    ("quote", "turn"),
+    [
+        ("I led a team of four.", 2),
+        ("i LED a team   of four", 2),  # case and whitespace
+        ("\"We shipped the app on time\"", 2),  # surrounding quotation marks
+        ("it’s used daily", 2),  # typographic apostrophe
+        ('The "hardest" part was the database - it kept locking', 4),  # quotes and dashes
+        ("I led … shipped the app", 2),  # ellipsis: pieces in order
+        ("I led... it's used daily", 2),
+        ("shipped the app ... I led", None),  # pieces out of order
+        ("I led a team of five", None),  # changed word
+        ("Tell me about a time you led a team", None),  # the interviewer's words
+        ("four. We shipped", 2),  # across a sentence, within one turn
+        ("used daily. The hardest part", None),  # across two turns
+        ("   ", None),
+        ("…", None),
+    ],
+)
+def test_find_quote(quote: str, turn: int | None) -> None:
+    candidate_lines = [line for line in LINES if line.speaker == "candidate"]
+    assert find_quote(quote, candidate_lines) == turn
+
+
+def test_normalise_folds_only_presentation() -> None:
+    assert normalise("  It’s\tA  “Test” —  OK ") == 'it\'s a "test" - ok'
+
+
+def _evaluation(*quotes: list[str]) -> ParsedEvaluation:
+    return ParsedEvaluation(
+        summary="s",
+        dimensions={"x": DimensionAssessment(score=3, justification="j")},
+        questions=[
+            QuestionFeedback(question="q", question_turn=1, answer_summary="a", strong="s",
+                             improve="i", quotes=list(q))
+            for q in quotes
+        ],
+        strengths=["a", "b", "c"], improvements=["a", "b", "c"], practice_plan=["a", "b", "c"],
+    )
+
+
+def test_invented_quotes_are_dropped_and_counted() -> None:
+    report = check_evidence(
+        _evaluation(
+            ["I led a team of four", "I tripled revenue"],
+            ["Tell me about a time you led a team", "kept locking", ""],
+        ),
+        LINES,
+    )
+    assert [[q.text for q in kept] for kept in report.quotes] == [
+        ["I led a team of four"], ["kept locking"]
+    ]
+    assert [q.turn for q in report.quotes[1]] == [4]
+    assert report.checked == 4  # the empty quote is not evidence of anything
+    assert report.invented == 2
+    assert report.kept == 2
+    assert report.invented_share == 0.5
+    assert report.invented_examples == ["I tripled revenue", "Tell me about a time you led a team"]
+
+
+def test_no_quotes_means_nothing_invented() -> None:
+    report = check_evidence(_evaluation([]), LINES)
+    assert (report.checked, report.invented, report.invented_share) == (0, 0, 0.0)

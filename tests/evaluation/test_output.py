@@ -1,0 +1,91 @@
+"""The output schema the model must follow, and checking what comes back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openai.lib._parsing._responses import type_to_text_format_param
+
+from vivavoce.evaluation.output import MalformedOutput, build_output_model, parse_output
+from vivavoce.evaluation.rubric import Rubric, parse_rubric
+from vivavoce.testing.fake_responses import _strict_problem, generate_output
+
+
+def _valid(keys: list[str]) -> dict[str, object]:
+    return {
+        "summary": "Good.",
+        "dimensions": {k: {"score": 4, "justification": "Because."} for k in keys},
+        "questions": [
+            {"question": "Q", "question_turn": 1, "answer_summary": "A", "strong": "S",
+             "improve": "I", "quotes": ["x"]}
+        ],
+        "strengths": ["a", "b", "c"],
+        "improvements": ["d", "e", "f"],
+        "practice_plan": ["g", "h", "i"],
+    }
+
+
+def test_schema_is_strict_and_has_one_property_per_dimension(rubric: Rubric) -> None:
+    fmt = type_to_text_format_param(build_output_model(rubric))
+    assert fmt["strict"] is True
+    schema = fmt["schema"]
+    assert _strict_problem(schema) is None
+    dims = schema["$defs"]["DimensionScores"]
+    assert list(dims["properties"]) == [d.key for d in rubric.dimensions]
+    assert sorted(dims["required"]) == sorted(d.key for d in rubric.dimensions)
+    # The overall score is never the model's to give.
+    assert not [key for key in schema["properties"] if "overall" in key or "total" in key]
+
+
+def test_keys_that_shadow_pydantic_attributes_still_work() -> None:
+    rubric = parse_rubric(
+        "name: odd\ndimensions:\n"
+        "  - {key: json, name: J, anchors: {1: a, 2: b, 3: c, 4: d, 5: e}}\n"
+        "  - {key: model_config, name: M, anchors: {1: a, 2: b, 3: c, 4: d, 5: e}}\n"
+    )
+    model = build_output_model(rubric)
+    parsed = parse_output(json.dumps(_valid(["json", "model_config"])), model)
+    assert set(parsed.dimensions) == {"json", "model_config"}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (lambda d: d["dimensions"].pop("motivation"), "dimensions.motivation"),
+        (lambda d: d["dimensions"]["evidence"].update(score=7), "dimensions.evidence.score"),
+        (lambda d: d["strengths"].pop(), "strengths"),
+        (lambda d: d.update(extra=1), "extra"),
+    ],
+)
+def test_wrong_shapes_are_malformed(rubric: Rubric, mutate: object, where: str) -> None:
+    data = _valid([d.key for d in rubric.dimensions])
+    mutate(data)  # type: ignore[operator]
+    with pytest.raises(MalformedOutput, match=f"first at {where}"):
+        parse_output(json.dumps(data), build_output_model(rubric))
+
+
+def test_not_json_is_malformed(rubric: Rubric) -> None:
+    with pytest.raises(MalformedOutput):
+        parse_output('{"summary": "cut off', build_output_model(rubric))
+
+
+def test_long_texts_are_trimmed(rubric: Rubric) -> None:
+    data = _valid([d.key for d in rubric.dimensions])
+    data["summary"] = "word " * 2000
+    parsed = parse_output(json.dumps(data), build_output_model(rubric))
+    assert len(parsed.summary) <= 2000 and parsed.summary.endswith("…")
+
+
+def test_fake_output_follows_the_schema(rubric: Rubric) -> None:
+    schema = type_to_text_format_param(build_output_model(rubric))["schema"]
+    transcript = (
+        "[1] Interviewer: Why physics?\n[2] Candidate: I love measuring things precisely. "
+        "My lab built a 3D printed spectrometer.\n[3] Interviewer: Anything else?"
+    )
+    value = generate_output(schema, transcript)
+    parsed = parse_output(json.dumps(value), build_output_model(rubric))
+    assert [q.question_turn for q in parsed.questions] == [1]
+    assert parsed.questions[0].quotes == [
+        "I love measuring things precisely.", "My lab built a 3D printed spectrometer."
+    ]
