@@ -189,3 +189,42 @@ def login(page: Any, base_url: str, next_path: str = "/admin/interviews") -> Non
     page.get_by_label("Admin token").fill(ADMIN_TOKEN)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}{next_path}")
+
+
+def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str]]) -> None:
+    """Store ``turns`` ((speaker, text) in order) for the interview and mark it ended, as
+    the relay does, through the store on the app's own database."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from vivavoce.store import interviews as store
+    from vivavoce.store.database import Database
+
+    async def run() -> None:
+        db = Database(app.app.state.runtime.db.url)
+        try:
+            now = datetime.now(UTC)
+            async with db.session() as s:
+                await store.mark_live(s, interview_id, at=now)
+                for sequence, (speaker, text) in enumerate(turns, start=1):
+                    await store.add_turn(
+                        s,
+                        interview_id=interview_id,
+                        sequence=sequence,
+                        speaker=speaker,  # type: ignore[arg-type]
+                        text=text,
+                        started_at=now,
+                        ended_at=now,
+                        audio_ms=None,
+                        item_id=f"item_{sequence}",
+                        state="complete",
+                    )
+                await store.mark_ended(s, interview_id, status="ended", reason="candidate", at=now)
+        finally:
+            await db.dispose()
+
+    # Playwright's sync API keeps an event loop running in this thread: seed from another.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result(timeout=30)
