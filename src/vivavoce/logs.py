@@ -127,7 +127,7 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> loggin
         logger.propagate = True
     # Chatty clients log request lines (and headers at DEBUG); keep them at WARNING
     # unless we are debugging ourselves.
-    for name in ("httpx", "httpcore", "websockets", "openai"):
+    for name in ("httpx", "httpcore", "httpx2", "httpcore2", "websockets", "openai"):
         logging.getLogger(name).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
     install_redaction()
     return handler

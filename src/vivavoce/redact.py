@@ -41,6 +41,9 @@ LOGGERS = (
     "uvicorn.access",
     "httpx",
     "httpcore",
+    # The openai SDK ships its own forks of httpx/httpcore under these names.
+    "httpx2",
+    "httpcore2",
     "websockets",
     "websockets.client",
     "websockets.server",
