@@ -1,0 +1,79 @@
+"""Two real ``vivavoce serve`` processes on one fresh PostgreSQL database.
+
+Both migrate at start (the storage layer holds an advisory lock, so they do not race);
+an interview created through one is visible, with its token, through the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.deploy.processes import ServeProcess, base_env, serve_process
+from tests.fixtures.database import _postgres_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+ADMIN_TOKEN = "multi-instance-admin-token-0123456789"
+SECRET_KEY = "multi-instance-secret-key-0123456789abcdef"
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A uniquely named, empty PostgreSQL database, dropped afterwards."""
+    async for url in _postgres_database():
+        yield url
+
+
+async def test_two_instances_share_one_database(postgres_url: str, tmp_path: Path) -> None:
+    env = base_env(
+        tmp_path,
+        # The platform form of the URL (what Railway's PostgreSQL plugin hands out).
+        DATABASE_URL=postgres_url.replace("postgresql+asyncpg://", "postgresql://"),
+        VIVAVOCE_ADMIN_TOKEN=ADMIN_TOKEN,
+        VIVAVOCE_SECRET_KEY=SECRET_KEY,
+        VIVAVOCE_SIMULATOR="1",
+    )
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    with ExitStack() as stack:
+
+        def start(name: str) -> ServeProcess:
+            return stack.enter_context(serve_process(env, tmp_path, name=name))
+
+        # Started together, so both run their migrations at the same moment.
+        with ThreadPoolExecutor(2) as pool:
+            a, b = await asyncio.gather(
+                asyncio.wrap_future(pool.submit(start, "a")),
+                asyncio.wrap_future(pool.submit(start, "b")),
+            )
+        async with httpx.AsyncClient(timeout=30) as http:
+            for server in (a, b):
+                ready = await http.get(f"{server.url}/readyz")
+                assert ready.status_code == 200, ready.text
+
+            created = await http.post(
+                f"{a.url}/api/interviews",
+                json={"candidate": {"name": "Ada Lovelace", "major": "Mathematics"}},
+                headers=admin,
+            )
+            assert created.status_code == 201, created.text
+            interview = created.json()
+
+            seen = await http.get(f"{b.url}/api/interviews/{interview['id']}", headers=admin)
+            assert seen.status_code == 200, seen.text
+            assert seen.json()["candidate"]["name"] == "Ada Lovelace"
+            # The candidate's token, signed by A, is accepted by B (shared secret key).
+            by_token = await http.get(
+                f"{b.url}/api/interviews/{interview['id']}",
+                headers={"Authorization": f"Bearer {interview['token']}"},
+            )
+            assert by_token.status_code == 200, by_token.text
+            listed = await http.get(f"{b.url}/api/interviews", headers=admin)
+            assert [i["id"] for i in listed.json()["items"]] == [interview["id"]]

@@ -1,0 +1,63 @@
+"""Production selects JSON logs: one object per line, carrying the interview id."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fixtures.settings import MakeSettings
+from vivavoce.logs import interview_id_var, setup_logging
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+@pytest.mark.parametrize(
+    "env",
+    [{"VIVAVOCE_ENV": "production"}, {"RAILWAY_SERVICE_ID": "svc-1"}],
+    ids=["VIVAVOCE_ENV", "railway"],
+)
+def test_production_logs_are_json_lines_with_interview_id(
+    make_settings: MakeSettings, env: dict[str, str]
+) -> None:
+    settings = make_settings(**env)
+    assert settings.effective_log_format == "json"
+    stream = io.StringIO()
+    setup_logging(settings, stream=stream)
+    log = logging.getLogger("vivavoce.test_deploy")
+    token = interview_id_var.set("interview-123")
+    try:
+        log.info("turn stored\nwith a line break")
+    finally:
+        interview_id_var.reset(token)
+    log.warning("no interview here")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2  # the line break stayed inside the JSON string
+    first, second = (json.loads(line) for line in lines)
+    assert first["interview_id"] == "interview-123"
+    assert first["message"] == "turn stored\nwith a line break"
+    assert first["level"] == "info" and first["logger"] == "vivavoce.test_deploy"
+    assert "interview_id" not in second
+
+
+def test_development_keeps_text_logs_unless_asked(make_settings: MakeSettings) -> None:
+    assert make_settings().effective_log_format == "text"
+    assert make_settings(VIVAVOCE_LOG_FORMAT="json").effective_log_format == "json"
+    assert (
+        make_settings(VIVAVOCE_ENV="production", VIVAVOCE_LOG_FORMAT="text").effective_log_format
+        == "text"
+    )
