@@ -321,3 +321,29 @@ def test_echo_mode_returns_every_chunk() -> None:
     events = send(conv, type="input_audio_buffer.append", audio=chunk)
     assert types(events) == ["response.output_audio.delta"] and events[0]["delta"] == chunk
     assert conv.audio_bytes_received == 20 * BYTES_PER_MS
+
+
+def test_deeply_nested_json_is_an_error_not_a_crash() -> None:
+    conv = configured()
+    events = conv.receive("[" * 100_000 + "]" * 100_000)
+    assert types(events) == ["error"]
+
+
+def test_item_create_honours_previous_item_id() -> None:
+    conv = configured()
+    first = send(conv, type="conversation.item.create", item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "a"}]})
+    send(conv, type="conversation.item.create", item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "b"}]})
+    placed = send(conv, type="conversation.item.create", previous_item_id="root", item={"type": "message", "role": "system", "content": [{"type": "input_text", "text": "c"}]})
+    assert placed[0]["previous_item_id"] is None
+    after_first = send(conv, type="conversation.item.create", previous_item_id=first[0]["item"]["id"], item={"type": "message", "role": "user", "content": []})
+    assert after_first[0]["previous_item_id"] == first[0]["item"]["id"]
+
+
+def test_config_refuses_unknown_scenarios_and_negative_pace() -> None:
+    config = FakeConfig()
+    with pytest.raises(ValueError, match="unknown fake OpenAI scenario 'nope'"):
+        config.force_scenario = "nope"
+    with pytest.raises(ValueError, match="audio_pace"):
+        config.audio_pace = -1
+    config.force_scenario = "outage"
+    assert config.force_scenario == "outage"

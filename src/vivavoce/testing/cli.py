@@ -36,12 +36,12 @@ def fake_openai(
     if scenario is not None and scenario not in SCENARIOS:
         typer.echo(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}", err=True)
         raise typer.Exit(2)
+    if audio_pace is not None and audio_pace < 0:
+        typer.echo("--audio-pace must be 0 or more", err=True)
+        raise typer.Exit(2)
     config = FakeConfig(force_scenario=scenario, echo=echo)
     if audio_pace is not None:
         config.audio_pace = audio_pace
-    if config.audio_pace < 0:
-        typer.echo("--audio-pace must be 0 or more", err=True)
-        raise typer.Exit(2)
     fake = FakeOpenAI(config)
     typer.echo(f"Fake OpenAI API on http://{host}:{port}/v1 (Realtime: ws://{host}:{port}/v1/realtime)")
     typer.echo(f"  OPENAI_BASE_URL=http://{host}:{port}/v1  OPENAI_API_KEY=sk-test-ok-1")

@@ -8,6 +8,7 @@ not a dependency, and these loops are small (a 10 ms frame is 240 samples).
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from array import array
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ _FRAME_BYTES = _FRAME_MS * BYTES_PER_MS
 # A VAD threshold of 1.0 maps to an RMS of 10 % of full scale; the default 0.5 is then
 # about -26 dBFS: ordinary speech is above it, room noise well below.
 _THRESHOLD_SCALE = 0.1 * 32768
+# VAD reads every 4th sample (6 kHz): energy of voice-band audio survives that fine.
+_STRIDE = 4
 
 
 def _samples(pcm: bytes) -> array[int]:
@@ -52,19 +55,23 @@ def pcm_ms(pcm_length: int) -> int:
     return pcm_length // BYTES_PER_MS
 
 
-def rms(pcm: bytes) -> float:
-    """Root mean square of the samples in ``pcm`` (0 for empty input)."""
-    samples = _samples(pcm)
+def rms(pcm: bytes, stride: int = 1) -> float:
+    """Root mean square of the samples in ``pcm`` (0 for empty input).
+
+    ``stride`` > 1 looks at every n-th sample only: plenty for an energy estimate and
+    n times cheaper, which matters when a benchmark drives hundreds of sessions.
+    """
+    samples = _samples(pcm)[::stride]
     if not samples:
         return 0.0
-    return math.sqrt(sum(s * s for s in samples) / len(samples))
+    return math.sqrt(sum(map(operator.mul, samples, samples)) / len(samples))
 
 
 def has_speech(pcm: bytes, threshold: float = 0.5) -> bool:
     """True if any 10 ms frame of ``pcm`` is loud enough to count as speech."""
     limit = threshold * _THRESHOLD_SCALE
     return any(
-        rms(pcm[i : i + _FRAME_BYTES]) >= limit for i in range(0, len(pcm), _FRAME_BYTES)
+        rms(pcm[i : i + _FRAME_BYTES], _STRIDE) >= limit for i in range(0, len(pcm), _FRAME_BYTES)
     )
 
 
@@ -101,7 +108,7 @@ class EnergyVad:
         limit = self.threshold * _THRESHOLD_SCALE
         found: list[VadEvent] = []
         for offset in range(0, usable, _FRAME_BYTES):
-            loud = rms(data[offset : offset + _FRAME_BYTES]) >= limit
+            loud = rms(data[offset : offset + _FRAME_BYTES], _STRIDE) >= limit
             start_ms = self.position_ms
             self.position_ms += _FRAME_MS
             if loud:

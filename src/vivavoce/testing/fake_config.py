@@ -65,3 +65,15 @@ class FakeConfig:
     injected_error_message: str = "The server had an error while processing your request."
     max_session_s: float = 3600.0
     """Sessions end with 1001 "Your session hit the maximum duration of 60 minutes.\""""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Checked on every assignment (tests flip fields at runtime), so a typo fails
+        # in the test that made it rather than as a 500 inside the fake.
+        if name == "force_scenario" and value is not None:
+            from vivavoce.testing.scenarios import SCENARIOS
+
+            if value not in SCENARIOS:
+                raise ValueError(f"unknown fake OpenAI scenario {value!r}; known: {', '.join(SCENARIOS)}")
+        if name == "audio_pace" and (not isinstance(value, int | float) or value < 0):
+            raise ValueError(f"audio_pace must be a number >= 0, not {value!r}")
+        super().__setattr__(name, value)

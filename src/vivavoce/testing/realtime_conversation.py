@@ -159,6 +159,11 @@ class Conversation:
     # ------------------------------------------------------------------ public API
 
     @property
+    def wants_ticks(self) -> bool:
+        """True when :meth:`tick` can do something (an idle timeout is configured)."""
+        return self._idle_timeout_ms() is not None
+
+    @property
     def active_response(self) -> bool:
         """True while a response is being generated."""
         return self._active is not None
@@ -185,6 +190,9 @@ class Conversation:
             return [errors.invalid_request(
                 f"Invalid JSON: {exc.msg} (line {exc.lineno} column {exc.colno}).", code="invalid_json"
             ).event()]
+        except RecursionError:
+            self.events_received.append("<invalid json>")
+            return [errors.invalid_request("Invalid JSON: nested too deeply.", code="invalid_json").event()]
         if not isinstance(event, dict):
             self.events_received.append("<not an object>")
             return [errors.invalid_request("Expected a JSON object.", code="invalid_type").event()]
@@ -245,7 +253,7 @@ class Conversation:
         """Advance wall-clock behaviour (idle nudges) to ``now`` (seconds, monotonic)."""
         timeout_ms = self._idle_timeout_ms()
         if not self._idle_armed or timeout_ms is None or self._active is not None or self._vad.speaking:
-            self._idle_since = None if not self._idle_armed else self._idle_since
+            self._idle_since = None
             return []
         if self._idle_since is None:
             self._idle_since = now
@@ -342,6 +350,10 @@ class Conversation:
             return [errors.invalid_request(
                 f"Previous item with id '{previous}' not found.", param="previous_item_id",
             ).event(client_id)]
+        if previous is None:
+            previous = self.items[-1].id if self.items else None
+        elif previous == "root":
+            previous = None
         text = " ".join(
             str(part.get("text") or part.get("transcript") or "") for part in content
         ).strip()
@@ -360,7 +372,7 @@ class Conversation:
             type=raw["type"],
             role=role,
             content=[dict(p) for p in content],
-            previous_item_id=self.items[-1].id if self.items else None,
+            previous_item_id=previous,
             transcript=text,
             audio_ms=audio_ms,
             created_by_client=True,

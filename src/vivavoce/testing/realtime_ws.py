@@ -34,6 +34,7 @@ __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
 
 MAX_DURATION_REASON = "Your session hit the maximum duration of 60 minutes."
 _TICK_S = 0.05
+_SLOW_TICK_S = 0.25
 _HEADERS_OF_INTEREST = ("openai-beta", "openai-organization", "openai-project", "user-agent")
 
 
@@ -181,10 +182,22 @@ class _SessionDriver:
                 # Let the receiver run between pieces even when not pacing.
                 await asyncio.sleep(0)
 
+    def _next_tick(self) -> float:
+        # Wake often only when something is due soon: hundreds of idle benchmark
+        # sessions should not each spin a 20 Hz timer.
+        config = self.fake.config
+        if self.conversation.wants_ticks:
+            return _TICK_S
+        elapsed = time.monotonic() - self.opened
+        deadlines = [config.max_session_s - elapsed]
+        if config.close_after_s is not None:
+            deadlines.append(config.close_after_s - elapsed)
+        return min(_SLOW_TICK_S, max(min(deadlines), 0.0) + 0.001)
+
     async def _clock(self) -> None:
         config = self.fake.config
         while not self.closed:
-            await asyncio.sleep(_TICK_S)
+            await asyncio.sleep(self._next_tick())
             elapsed = time.monotonic() - self.opened
             if elapsed >= config.max_session_s:
                 await self._close(1001, MAX_DURATION_REASON)
