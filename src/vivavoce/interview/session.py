@@ -142,7 +142,8 @@ def spoken_part(text: str, played_ms: float, total_ms: float) -> str:
     if played_ms <= 0:
         return ""
     cut = round(len(text) * played_ms / total_ms)
-    while cut < len(text) and not text[cut].isspace():
+    # A word that had begun is counted as heard; one that starts at the cut is not.
+    while 0 < cut < len(text) and not text[cut].isspace() and not text[cut - 1].isspace():
         cut += 1
     return text[:cut].strip()
 
@@ -182,7 +183,6 @@ class InterviewSession:
         self.transcript = Transcript()
         self._replies: dict[str, _Reply] = {}
         self._speech_started: dict[str, float] = {}
-        self._client_items: set[str] = set()
         self._active_response: str | None = None
         self._last_activity = 0.0
 
@@ -530,8 +530,8 @@ class InterviewSession:
         if not isinstance(item, dict) or item.get("type", "message") != "message":
             return []
         item_id = _as_str(item.get("id"))
-        if item_id is None or item_id in self._client_items:
-            return []  # the echo of an item we created is not a new turn
+        if item_id is None:
+            return []
         role = item.get("role")
         previous = _as_str(event.get("previous_item_id"))
         if role == "user":

@@ -1,0 +1,69 @@
+"""The two-lane outbox: control outranks audio, audio is bounded in bytes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vivavoce.realtime.outbox import Outbox
+
+
+async def test_control_goes_before_queued_audio() -> None:
+    sent: list[object] = []
+    gate = asyncio.Event()
+
+    async def control(text: str) -> None:
+        sent.append(text)
+
+    async def audio(chunk: bytes) -> None:
+        await gate.wait()
+        sent.append(chunk)
+
+    box: Outbox[bytes] = Outbox(control, audio, audio_high_bytes=1000)
+    writer = asyncio.create_task(box.run())
+    box.put_audio(b"a1")
+    box.put_audio(b"a2")
+    await asyncio.sleep(0)  # the writer takes a1 and waits on the gate
+    box.put_control("stop")
+    gate.set()
+    box.put_control("end")
+    await box.wait_idle()
+    assert sent == [b"a1", "stop", "end", b"a2"]
+    box.close()
+    await writer
+
+
+async def test_audio_high_water_mark_and_clear() -> None:
+    async def nothing(_: object) -> None:
+        return None
+
+    box: Outbox[bytes] = Outbox(nothing, nothing, audio_high_bytes=10, audio_low_bytes=4)
+    assert box.put_audio(b"12345")
+    assert not box.put_audio(b"67890")  # at the mark: reported, still queued
+    assert box.audio_bytes == 10
+    assert box.clear_audio() == 10 and box.audio_bytes == 0
+    await asyncio.wait_for(box.wait_for_room(), 1)
+    box.close()
+    assert not box.put_control("x") and not box.put_audio(b"y")
+
+
+async def test_control_lane_limit() -> None:
+    async def nothing(_: object) -> None:
+        return None
+
+    box: Outbox[bytes] = Outbox(nothing, nothing, audio_high_bytes=10, control_limit=2)
+    assert box.put_control("1") and box.put_control("2")
+    assert not box.put_control("3")
+
+
+async def test_a_failing_sender_closes_the_outbox() -> None:
+    async def broken(_: object) -> None:
+        raise ConnectionError("gone")
+
+    box: Outbox[bytes] = Outbox(broken, broken, audio_high_bytes=10)
+    writer = asyncio.create_task(box.run())
+    box.put_control("x")
+    with pytest.raises(ConnectionError):
+        await writer
+    assert box.closed
