@@ -32,6 +32,7 @@ from pydantic import SecretStr, ValidationError
 from vivavoce import metrics
 from vivavoce.config import Settings, load_settings
 from vivavoce.diagnosis.catalogue import CAUSES
+from vivavoce.diagnosis.offline import cause_for_key
 from vivavoce.keys import KeyReport, inspect_key
 from vivavoce.redact import redact, register_secret
 from vivavoce.runtime import Runtime
@@ -57,8 +58,6 @@ Doctor = Callable[[Settings, str], Awaitable[dict[str, Any]]]
 _LOADER = "reload.settings_loader"
 _LOCK = "reload.lock"
 _LAST = "reload.last"
-
-_WRONG_TYPES = frozenset({"admin", "ephemeral", "other_provider", "id_not_key"})
 
 
 @dataclass(frozen=True)
@@ -128,14 +127,6 @@ def _key_json(report: KeyReport, settings: Settings) -> dict[str, Any]:
         "type": report.key_type,
         "source": settings.source_of("openai_api_key").describe(),
     }
-
-
-def _offline_cause(report: KeyReport) -> str:
-    if report.key_type == "missing":
-        return "key_missing"
-    if report.key_type in _WRONG_TYPES:
-        return "key_wrong_type"
-    return "key_malformed"
 
 
 def _lock(runtime: Runtime) -> asyncio.Lock:
@@ -229,7 +220,7 @@ async def _reload(runtime: Runtime, trigger: Trigger, doctor: Doctor) -> ReloadR
         register_secret(report.normalised)
     key_info = _key_json(report, new) if report.normalised is not None else None
     if not report.usable or report.normalised is None:
-        cause_id = _offline_cause(report)
+        cause_id = cause_for_key(report) or "key_malformed"
         details = " ".join(f.message for f in report.errors)
         return refused(
             f"The new key cannot be used: {CAUSES[cause_id].title}. {details}".rstrip(),

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 from vivavoce.config import Settings
 from vivavoce.diagnosis.catalogue import CAUSES
-from vivavoce.keys import KeyReport, inspect_key
+from vivavoce.diagnosis.offline import cause_for_key
+from vivavoce.keys import inspect_key
 from vivavoce.redact import redact
 
 __all__ = [
@@ -50,9 +51,6 @@ _SET_VARIABLE = {
     "local": "Set {name}{to} in the .env file (or export it in the shell) and start again",
 }
 
-# Key types that are a credential, just the wrong kind (as opposed to a damaged value).
-_WRONG_TYPES = frozenset({"admin", "ephemeral", "other_provider", "id_not_key"})
-
 
 @dataclass(frozen=True)
 class StartupProblem:
@@ -68,20 +66,12 @@ def _set(settings: Settings, name: str, to: str = "") -> str:
     return _SET_VARIABLE[settings.platform].format(name=name, to=f" {to}" if to else "")
 
 
-def _key_cause(report: KeyReport) -> str:
-    if report.key_type == "missing":
-        return "key_missing"
-    if report.key_type in _WRONG_TYPES:
-        return "key_wrong_type"
-    return "key_malformed"
-
-
 def _key_problem(settings: Settings) -> StartupProblem | None:
     raw = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     report = inspect_key(raw)
     if report.usable:
         return None
-    cause = CAUSES[_key_cause(report)]
+    cause = CAUSES[cause_for_key(report) or "key_malformed"]
     # The findings say exactly what is wrong (never the key itself); the source says where
     # the value was read, which matters when it is set in two places.
     details = " ".join(f.message for f in report.errors)

@@ -129,6 +129,8 @@ def test_railway_config() -> None:
     assert deploy["healthcheckPath"] == "/readyz"
     assert deploy["restartPolicyType"] in ("ON_FAILURE", "ALWAYS")
     assert isinstance(deploy["restartPolicyMaxRetries"], int)
+    # Railway's parser rejects numbers given as strings here.
+    assert isinstance(deploy["drainingSeconds"], int) and deploy["drainingSeconds"] > 0
     args = serve_args(deploy["startCommand"])
     assert "--port" not in args  # Railway sets PORT; vivavoce reads it
     assert args[args.index("--host") + 1] in ("0.0.0.0", "::")
