@@ -127,6 +127,16 @@ async def test_no_key_is_an_in_band_error(fake_openai: RunningFake) -> None:
     assert ws.close_code == 3000
 
 
+async def test_accepted_upgrade_carries_a_request_id(fake_openai: RunningFake) -> None:
+    import websockets
+
+    headers = {"Authorization": f"Bearer {scenario_key('ok')}"}
+    async with websockets.connect(f"{fake_openai.ws_url}?model=gpt-realtime", additional_headers=headers) as ws:
+        assert ws.response is not None
+        assert ws.response.headers["x-request-id"].startswith("req_")
+        assert json.loads(await ws.recv())["type"] == "session.created"
+
+
 async def test_norealtime_rejected_at_upgrade_with_json_403(fake_openai: RunningFake, sdk: SdkFactory) -> None:
     client = sdk(scenario_key("norealtime"))
     assert (await client.models.list()).data  # REST works

@@ -86,7 +86,8 @@ def test_a_spoken_turn_is_detected_committed_transcribed_and_answered() -> None:
     assert completed["transcript"] == "I love distributed systems."
     deltas = of(events, "conversation.item.input_audio_transcription.delta")
     assert "".join(d["delta"] for d in deltas) == "I love distributed systems."
-    assert completed["usage"]["input_tokens"] == (500 + 800 + 200) // 100
+    # The turn's audio: prefix padding, the speech, and the silence that ended it.
+    assert completed["usage"]["input_tokens"] == (300 + 800 + 200) // 100
     # create_response defaults to true: the reply starts right after the transcript.
     assert types(events)[-4:] == [
         "response.created", "response.output_item.added", "conversation.item.added", "response.content_part.added",
@@ -347,3 +348,12 @@ def test_config_refuses_unknown_scenarios_and_negative_pace() -> None:
         config.audio_pace = -1
     config.force_scenario = "outage"
     assert config.force_scenario == "outage"
+
+
+def test_silence_before_speech_is_not_kept_beyond_the_prefix_padding() -> None:
+    conv = configured()
+    append(conv, silence(60_000))  # a silent minute
+    events = append(conv, tone(500) + silence(300))
+    user_item = of(events, "conversation.item.done")[0]["item"]
+    assert user_item["role"] == "user"
+    assert conv.items[0].audio_ms == 300 + 500 + 200

@@ -305,6 +305,12 @@ class Conversation:
         events: list[Event] = []
         for boundary in self._vad.feed(pcm):
             events += self._on_vad(boundary)
+        if not self._vad.speaking:
+            # Like the real server VAD, keep only the prefix padding while nobody speaks:
+            # a long silent session must not grow the buffer (or the next turn) forever.
+            keep = self._vad.prefix_padding_ms * BYTES_PER_MS
+            if len(self._buffer) > keep:
+                del self._buffer[: len(self._buffer) - keep]
         return events
 
     def _on_input_audio_buffer_commit(self, event: Event, client_id: str | None) -> list[Event]:
