@@ -283,10 +283,25 @@ def _masked_copy(key: str) -> bool:
     return "****" in key or "•" in key
 
 
+# Past this many bad characters the value is not a key at all; listing more helps no one.
+_MAX_CHARACTER_FINDINGS = 5
+
+
 def _check_characters(cursor: _Cursor, findings: list[KeyFinding]) -> None:
     text = cursor.text
     reported_space = False
+    start = len(findings)
     for index, ch in enumerate(text):
+        if len(findings) - start >= _MAX_CHARACTER_FINDINGS:
+            findings.append(
+                KeyFinding(
+                    "many_bad_characters",
+                    "error",
+                    "There are more characters that never appear in an OpenAI key; this "
+                    "does not look like a key at all.",
+                )
+            )
+            return
         position = cursor.start + index + 1
         if ch.isspace() and ch not in _INVISIBLE:
             if not reported_space:

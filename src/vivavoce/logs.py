@@ -92,16 +92,14 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> loggin
     """Configure the root logger from ``settings`` and install redaction everywhere.
 
     Idempotent: calling it again replaces our handler rather than adding a second one.
-    Returns the handler (tests read what it wrote). Raises ValueError for an unknown
-    log level name.
+    Returns the handler (tests read what it wrote). Never raises for a bad
+    ``VIVAVOCE_LOG_LEVEL``: it falls back to INFO and says so in the log.
     """
     level_name = settings.log_level.strip().upper()
     level = logging.getLevelNamesMapping().get(level_name)
+    bad_level = level is None
     if level is None:
-        raise ValueError(
-            f"VIVAVOCE_LOG_LEVEL={settings.log_level!r} is not a level "
-            "(use DEBUG, INFO, WARNING or ERROR)."
-        )
+        level = logging.INFO
     # The configured key is masked even if it has no recognisable shape.
     if settings.openai_api_key is not None:
         register_secret(settings.openai_api_key.get_secret_value())
@@ -130,4 +128,10 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> loggin
     for name in ("httpx", "httpcore", "httpx2", "httpcore2", "websockets", "openai"):
         logging.getLogger(name).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
     install_redaction()
+    if bad_level:
+        logging.getLogger("vivavoce").warning(
+            "VIVAVOCE_LOG_LEVEL=%r is not a level (use DEBUG, INFO, WARNING or ERROR); "
+            "logging at INFO",
+            settings.log_level,
+        )
     return handler

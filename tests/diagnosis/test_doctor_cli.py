@@ -174,6 +174,15 @@ def test_network_unreachable(clean_env: pytest.MonkeyPatch) -> None:
     assert check(report, "models")["status"] == "skip"
 
 
+def test_base_url_without_scheme(clean_env: pytest.MonkeyPatch) -> None:
+    code, report = run_doctor_cli(
+        clean_env, OPENAI_API_KEY=scenario_key("ok"), OPENAI_BASE_URL="api.openai.com/v1"
+    )
+    assert code == 1
+    assert [c["id"] for c in report["causes"]] == ["network_unreachable"]
+    assert "is not an http:// or https:// URL" in check(report, "dns")["detail"]
+
+
 @pytest.mark.parametrize(
     ("raw", "cause"),
     [

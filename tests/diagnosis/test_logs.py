@@ -88,9 +88,14 @@ def test_setup_twice_keeps_one_handler(make_settings: MakeSettings) -> None:
     assert stream.getvalue().count("once") == 1
 
 
-def test_bad_level_is_a_clear_error(make_settings: MakeSettings) -> None:
-    with pytest.raises(ValueError, match="VIVAVOCE_LOG_LEVEL"):
-        setup_logging(make_settings(VIVAVOCE_LOG_LEVEL="loud"))
+def test_bad_level_falls_back_to_info_and_says_so(make_settings: MakeSettings) -> None:
+    stream = io.StringIO()
+    setup_logging(make_settings(VIVAVOCE_LOG_LEVEL="loud"), stream=stream)
+    logging.getLogger("vivavoce").debug("hidden")
+    logging.getLogger("vivavoce").info("visible")
+    out = stream.getvalue()
+    assert "VIVAVOCE_LOG_LEVEL='loud' is not a level" in out
+    assert "visible" in out and "hidden" not in out
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
