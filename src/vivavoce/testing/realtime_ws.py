@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from vivavoce.testing import fake_errors as errors
 from vivavoce.testing.fake_access import bearer_key, realtime_access, resolve_scenario
@@ -34,6 +34,9 @@ __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
 
 MAX_DURATION_REASON = "Your session hit the maximum duration of 60 minutes."
 _TICK_S = 0.05
+# What sending on a socket the client already dropped raises (Starlette turns the
+# server's OSError into WebSocketDisconnect; a send after close is a RuntimeError).
+_GONE = (WebSocketDisconnect, RuntimeError, OSError)
 _SLOW_TICK_S = 0.25
 _HEADERS_OF_INTEREST = ("openai-beta", "openai-organization", "openai-project", "user-agent")
 
@@ -73,8 +76,9 @@ async def handle_realtime(websocket: WebSocket, fake: FakeOpenAI) -> None:
         await _close(websocket, record, 1011, "Internal server error")
         return
     if access.in_band is not None:
-        await _send_json(websocket, access.in_band.event())
-        record.events_sent.append("error")
+        with contextlib.suppress(*_GONE):
+            await _send_json(websocket, access.in_band.event())
+            record.events_sent.append("error")
         await _close(websocket, record, 3000, access.in_band.close_reason)
         return
     session = None
@@ -99,7 +103,7 @@ async def _close(websocket: WebSocket, record: RealtimeSessionRecord, code: int,
     if record.close_code is None:
         record.close_code, record.close_reason, record.closed_by = code, reason, "server"
     if websocket.application_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, OSError):
+        with contextlib.suppress(*_GONE):
             await websocket.close(code, reason)
 
 
@@ -144,7 +148,12 @@ class _SessionDriver:
 
     async def _receive_loop(self) -> None:
         while not self.closed:
-            message = await self.websocket.receive()
+            try:
+                message = await self.websocket.receive()
+            except _GONE:
+                # Closed under us (a fault closed it while we waited): nothing to read.
+                self.closed = True
+                return
             if message["type"] == "websocket.disconnect":
                 self.closed = True
                 if self.record.close_code is None:
@@ -217,7 +226,7 @@ class _SessionDriver:
                 return
             try:
                 await _send_json(self.websocket, event)
-            except (RuntimeError, OSError):
+            except _GONE:
                 # The client went away mid-send; the receive loop records the close.
                 self.closed = True
                 return
@@ -226,7 +235,11 @@ class _SessionDriver:
             if config.error_after_events is not None and not self.error_injected and self.sent >= config.error_after_events:
                 self.error_injected = True
                 injected = FakeError(500, config.injected_error_type, config.injected_error_code, config.injected_error_message)
-                await _send_json(self.websocket, injected.event())
+                try:
+                    await _send_json(self.websocket, injected.event())
+                except _GONE:
+                    self.closed = True
+                    return
                 self.record.events_sent.append("error")
             if config.close_after_events is not None and self.sent >= config.close_after_events:
                 await self._close(config.close_code, config.close_reason)
