@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 
-from vivavoce import metrics
+from vivavoce import metrics, metrics_relay
 from vivavoce.keys import inspect_key
 from vivavoce.reload import last_reload, reload_key
 from vivavoce.runtime import Runtime
@@ -173,6 +173,8 @@ def start_metrics_server(host: str, port: int) -> tuple[Any, threading.Thread]:
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
+    # Interview metrics come from the relay's observer events (process-wide, idempotent).
+    metrics_relay.install()
 
 
 def _on_sighup(runtime: Runtime) -> None:
