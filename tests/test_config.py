@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from vivavoce.config import detect_platform, load_settings
+from vivavoce.keys import fingerprint
 from vivavoce.testing.scenarios import scenario_key
 
 KEY_ENV = scenario_key("ok", "env")
@@ -59,11 +60,25 @@ def test_environment_beats_dotenv_and_the_conflict_names_both(tmp_path: Path) ->
     assert conflict.setting == "openai_api_key"
     assert conflict.used.kind == "env"
     assert conflict.ignored.location == f"{env_file} line 1"
+    # Both keys can be told apart without being shown.
+    assert conflict.used_key == f"sk-test-…{KEY_ENV[-4:]}, fingerprint {fingerprint(KEY_ENV)}"
+    assert conflict.ignored_key == f"sk-test-…{KEY_DOTENV[-4:]}, fingerprint {fingerprint(KEY_DOTENV)}"
+    text = conflict.describe()
+    assert "set in two places with different values" in text
+    assert KEY_ENV not in text and KEY_DOTENV not in text
 
 
-def test_same_value_twice_is_not_a_conflict(tmp_path: Path) -> None:
-    env_file = write(tmp_path / ".env", f'OPENAI_API_KEY="{KEY_ENV}"\n')
-    settings = load_settings({"OPENAI_API_KEY": KEY_ENV + "\n"}, env_file=env_file)
+def test_other_settings_conflict_without_key_labels(tmp_path: Path) -> None:
+    env_file = write(tmp_path / ".env", "VIVAVOCE_REALTIME_MODEL=gpt-realtime-mini\n")
+    settings = load_settings({"VIVAVOCE_REALTIME_MODEL": "gpt-realtime"}, env_file=env_file)
+    [conflict] = settings.conflicts
+    assert conflict.setting == "realtime_model" and conflict.used_key is None
+    assert conflict.describe().endswith(f"{env_file} line 1 is ignored")
+
+
+def test_same_key_spelled_twice_is_not_a_conflict(tmp_path: Path) -> None:
+    env_file = write(tmp_path / ".env", f"OPENAI_API_KEY='Bearer {KEY_ENV}'\n")
+    settings = load_settings({"OPENAI_API_KEY": f'"{KEY_ENV}"\n'}, env_file=env_file)
     assert settings.conflicts == []
 
 

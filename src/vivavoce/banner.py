@@ -57,8 +57,7 @@ def _key_lines(runtime: Runtime) -> list[str]:
             lines.append(f"      {mark} {finding.message}")
     for conflict in settings.conflicts:
         lines.append(
-            f"      ! {conflict.setting} is set in two places with different values: "
-            f"{conflict.used.describe()} is used, {conflict.ignored.describe()} is ignored"
+            f"      ! {conflict.describe()}"
         )
     if not report.usable and report.key_type != "missing":
         lines.append("      → run `vivavoce doctor` for the cause and the fix")

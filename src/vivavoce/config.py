@@ -31,6 +31,8 @@ from dotenv.parser import parse_stream
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vivavoce.keys import KeyReport, inspect_key
+
 __all__ = [
     "RAILWAY_MARKERS",
     "Conflict",
@@ -74,6 +76,19 @@ class Conflict:
     setting: str
     used: SettingSource
     ignored: SettingSource
+    # For the OpenAI key only: each value masked, with its fingerprint, so an operator
+    # can tell which key is where without either being shown.
+    used_key: str | None = None
+    ignored_key: str | None = None
+
+    def describe(self) -> str:
+        """One sentence naming both places (and, for the key, both masked values)."""
+        used = self.used.describe() + (f" ({self.used_key})" if self.used_key else "")
+        ignored = self.ignored.describe() + (f" ({self.ignored_key})" if self.ignored_key else "")
+        return (
+            f"{self.setting} is set in two places with different values: {used} is used, "
+            f"{ignored} is ignored"
+        )
 
 
 class Settings(BaseSettings):
@@ -330,6 +345,20 @@ class _Trace:
     by_field: dict[str, list[_Found]] = field(default_factory=dict)
 
 
+def _key_conflict(used: _Found, other: _Found) -> Conflict | None:
+    # Two spellings of the same key (quotes, a trailing newline) are not a conflict.
+    first, second = inspect_key(used.value), inspect_key(other.value)
+    if first.normalised == second.normalised:
+        return None
+
+    def label(report: KeyReport) -> str:
+        if report.normalised is None:
+            return "empty"
+        return f"{report.masked}, fingerprint {report.fingerprint}"
+
+    return Conflict("openai_api_key", used.source, other.source, label(first), label(second))
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     *,
@@ -404,7 +433,11 @@ def load_settings(
         used = found[0]
         sources[field_name] = used.source
         for other in found[1:]:
-            if other.value.strip() != used.value.strip():
+            if field_name == "openai_api_key":
+                conflict = _key_conflict(used, other)
+                if conflict is not None:
+                    conflicts.append(conflict)
+            elif other.value.strip() != used.value.strip():
                 conflicts.append(Conflict(field_name, used.source, other.source))
     settings.sources = sources
     settings.conflicts = conflicts

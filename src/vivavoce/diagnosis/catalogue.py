@@ -361,6 +361,8 @@ def classify_openai_error(
         return "account_deactivated"
     if "openai-organization header" in text or "openai-project header" in text:
         return "org_project_mismatch"
+    if "do not have access to the realtime api" in text:
+        return "no_realtime_access"
     if "insufficient permissions" in text or "missing scopes" in text:
         if "realtime" in text and phase != "rest":
             return "no_realtime_access"

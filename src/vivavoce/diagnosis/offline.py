@@ -57,10 +57,7 @@ def check_configuration(settings: Settings) -> Check:
             )
     for conflict in settings.conflicts:
         status = "warn" if status == "pass" else status
-        parts.append(
-            f"{conflict.setting} is set in two places with different values: "
-            f"{conflict.used.describe()} is used, {conflict.ignored.describe()} is ignored"
-        )
+        parts.append(conflict.describe())
     return Check("configuration", status, "; ".join(parts))
 
 
