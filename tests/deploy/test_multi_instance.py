@@ -1,7 +1,8 @@
 """Two real ``vivavoce serve`` processes on one fresh PostgreSQL database.
 
 Both migrate at start (the storage layer holds an advisory lock, so they do not race);
-an interview created through one is visible, with its token, through the other.
+an interview created through one is visible, with its token, through the other, and its
+candidate can hold the interview on the other.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from tests.deploy.processes import ServeProcess, base_env, serve_process
 from tests.fixtures.database import _postgres_database
+from tests.relay.voice_client import voice_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -77,3 +79,19 @@ async def test_two_instances_share_one_database(postgres_url: str, tmp_path: Pat
             assert by_token.status_code == 200, by_token.text
             listed = await http.get(f"{b.url}/api/interviews", headers=admin)
             assert [i["id"] for i in listed.json()["items"]] == [interview["id"]]
+
+        # Startable on B: the candidate's link opens /voice there (built-in simulator).
+        ws_url = b.url.replace("http://", "ws://") + f"/voice?token={interview['token']}"
+        async with voice_client(ws_url) as client:
+            started = await client.start({})
+            assert started["interview_id"] == interview["id"]
+            await client.send_json({"type": "end_interview"})
+            await client.until("interview_ended")
+            await client.until_closed()
+
+        # … and A sees the outcome B stored.
+        async with httpx.AsyncClient(timeout=30) as http:
+            seen_on_a = (
+                await http.get(f"{a.url}/api/interviews/{interview['id']}", headers=admin)
+            ).json()
+        assert seen_on_a["status"] == "ended", seen_on_a
