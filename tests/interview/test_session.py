@@ -543,7 +543,8 @@ def test_upstream_closes() -> None:
     assert sent_json(out)[0]["fatal"] is True
     assert (ended(out).status, ended(out).reason) == ("failed", "openai_unavailable")
     assert sent_json(out)[-1] == {"type": "interview_ended", "reason": "openai_unavailable",
-                                  "message": sent_json(out)[-1]["message"]}
+                                  "message": sent_json(out)[-1]["message"],
+                                  "interview_id": "iv-1"}
 
 
 def test_failed_response_with_quota_error_is_fatal() -> None:

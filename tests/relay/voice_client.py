@@ -98,6 +98,12 @@ class VoiceClient:
             else:
                 await self.ws.send(chunk)
 
+    async def until_audio(self, ms: int) -> None:
+        """Read until at least ``ms`` of AI audio has arrived (control messages outrank
+        audio, so ``usage`` can arrive before the last frames of a reply)."""
+        while len(self.audio) < ms * BYTES_PER_MS:
+            await self.receive_one()
+
     async def played_everything(self) -> None:
         """Report the play head at the end of the audio received so far."""
         await self.send_json({"type": "playback_position", "ms": len(self.audio) / BYTES_PER_MS})
@@ -108,10 +114,15 @@ class VoiceClient:
 
 
 @asynccontextmanager
-async def voice_client(url: str, **kwargs: Any) -> AsyncIterator[VoiceClient]:
+async def voice_client(
+    url: str, *, refused: bool = False, **kwargs: Any
+) -> AsyncIterator[VoiceClient]:
+    """A connected client; ``refused=True`` when the server is expected to answer the
+    connection with an error instead of ``connected``."""
     async with connect(url, max_size=16 * 1024 * 1024, open_timeout=HANG_GUARD_S,
                        **kwargs) as ws:
         client = VoiceClient(ws)
-        hello = await client.receive_one()
-        assert isinstance(hello, dict) and hello["type"] == "connected", hello
+        if not refused:
+            hello = await client.receive_one()
+            assert isinstance(hello, dict) and hello["type"] == "connected", hello
         yield client

@@ -860,7 +860,7 @@ class InterviewSession:
             actions.append(EndInterview(status, reason, error_code, now))
         if notify:
             actions.append(SendJson({"type": "interview_ended", "message": message,
-                                     "reason": reason}))
+                                     "reason": reason, "interview_id": self.interview_id}))
         actions += [CloseUpstream(), CloseBrowser(1000, reason[:100])]
         return actions
 

@@ -1,0 +1,323 @@
+"""/voice end to end over real sockets: protocol client ↔ the app (uvicorn) ↔ the fake.
+
+The fake's record of what it received is the evidence for ordering and for what reached
+OpenAI; the database (opened separately) is the evidence for what was stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.fixtures.app_server import RunningApp
+from tests.relay.stored import only_interview, stored
+from tests.relay.voice_client import BYTES_PER_MS, CONTEXT, VoiceClient, speech, voice_client
+from vivavoce.testing.scenarios import scenario_key
+from vivavoce.tokens import issue_interview_token
+
+MakeApp = Callable[..., RunningApp]
+
+
+async def final_ai_text(client: VoiceClient) -> str:
+    while True:
+        message = await client.until("ai_transcription")
+        if message["is_final"]:
+            return str(message["text"])
+
+
+def reply_audio_ms(app: RunningApp) -> int:
+    """All AI audio the fake has sent in its last session so far."""
+    return sum(r.audio_ms for r in app.fake.fake.last_session.responses)  # type: ignore[union-attr]
+
+
+async def conversation(
+    client: VoiceClient, app: RunningApp, *, base64_json: bool = False
+) -> None:
+    """Greeting, one answer, the reply, then the candidate ends the interview."""
+    await final_ai_text(client)
+    await client.until("usage")
+    await client.until_audio(reply_audio_ms(app))
+    await client.played_everything()
+    await client.say(base64_json=base64_json)
+    answer = await client.until("student_transcription")
+    assert answer["is_final"] is True and answer["text"]
+    await final_ai_text(client)
+    await client.until("usage")
+    await client.until_audio(reply_audio_ms(app))
+    await client.played_everything()
+    await client.send_json({"type": "end_interview"})
+    ended = await client.until("interview_ended")
+    assert ended["reason"] == "candidate_ended"
+    await client.until_closed()
+
+
+@pytest.mark.parametrize("base64_json", [False, True], ids=["binary", "audio_chunk"])
+async def test_happy_path(make_app_server: MakeApp, base64_json: bool) -> None:
+    app = make_app_server()
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await conversation(client, app, base64_json=base64_json)
+    assert client.closed_code == 1000
+    assert client.audio_frames > 0 and len(client.audio) % 2 == 0
+    record = app.fake.fake.last_session  # type: ignore[union-attr]
+    assert record.audio_bytes_received >= 1600 * BYTES_PER_MS
+    assert record.session_config["audio"]["input"]["transcription"]["model"]
+    assert "Ada Example" in record.session_config["instructions"]
+
+    interview, turns = await stored(app.database_url, started["interview_id"])
+    assert (interview.status, interview.end_reason) == ("ended", "candidate_ended")
+    assert [(t.sequence, t.speaker, t.state) for t in turns] == [
+        (0, "interviewer", "complete"), (1, "candidate", "complete"),
+        (2, "interviewer", "complete")]
+    assert turns[1].text == record.user_transcripts[0]
+    assert turns[0].text == record.responses[0].text
+    assert interview.output_audio_tokens > 0 and interview.cost_usd > 0
+
+
+async def test_interview_started_only_after_session_updated_and_no_early_audio(
+    make_app_server: MakeApp,
+) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    fake.config.session_updated_delay_s = 0.3
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
+        await client.until("interview_starting")
+        # Speech sent while the session is being configured.
+        await client.send_audio(speech(300))
+        await client.until("interview_started")
+        assert "session.updated" in fake.last_session.events_sent
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    received = fake.last_session.events_received
+    first_append = received.index("input_audio_buffer.append")
+    assert received.index("session.update") < received.index("response.create") < first_append
+    assert fake.last_session.audio_bytes_received == 300 * BYTES_PER_MS
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code", "cause"),
+    [
+        ("revoked", "invalid_api_key", "key_invalid"),
+        ("noquota", "insufficient_quota", "quota_exhausted"),
+        ("norealtime", "model_not_available", "no_realtime_access"),  # HTTP 403 at upgrade
+        ("deactivated", "account_deactivated", "account_deactivated"),
+    ],
+)
+async def test_fatal_key_problems(
+    make_app_server: MakeApp, scenario: str, code: str, cause: str
+) -> None:
+    key = scenario_key(scenario)
+    app = make_app_server(api_key=key)
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
+        error = await client.until("error")
+        ended = await client.until("interview_ended")
+        await client.until_closed()
+    assert error["fatal"] is True and error["code"] == code
+    assert error["details"] == {"cause": cause} and error["hint"]
+    assert "interview_started" not in client.types()
+    everything = json.dumps(client.messages)
+    assert key not in everything and key[-12:] not in everything
+    interview = await only_interview(app.database_url)
+    assert interview.id == ended["interview_id"]
+    assert (interview.status, interview.end_reason) == ("failed", cause)
+
+
+async def test_close_3000_after_an_error_event_is_one_clean_end(make_app_server: MakeApp) -> None:
+    app = make_app_server(api_key=scenario_key("invalid"))
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
+        await client.until_closed()
+    assert app.fake.fake.last_session.close_code == 3000  # type: ignore[union-attr]
+    assert client.types().count("error") == 1 and client.types().count("interview_ended") == 1
+
+
+async def test_recoverable_error_keeps_going(make_app_server: MakeApp) -> None:
+    app = make_app_server()
+    app.fake.fake.config.error_after_events = 3  # type: ignore[union-attr]
+    async with voice_client(app.voice_url()) as client:
+        await client.start()
+        error = await client.until("error")
+        assert error["fatal"] is False and error["code"] == "server_error"
+        await conversation(client, app)
+    interview = await only_interview(app.database_url)
+    assert interview.status == "ended"
+
+
+async def test_rate_limited_scenario_is_recoverable(make_app_server: MakeApp) -> None:
+    app = make_app_server(api_key=scenario_key("ratelimited"))
+    async with voice_client(app.voice_url()) as client:
+        await client.start()
+        error = await client.until("error")
+        assert (error["fatal"], error["code"]) == (False, "rate_limit_exceeded")
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    assert (await only_interview(app.database_url)).status == "ended"
+
+
+async def test_barge_in_truncates_within_bounds(make_app_server: MakeApp) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    fake.config.audio_pace = 1.0  # the greeting streams in real time, as OpenAI's can
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await client.until_audio(1)
+        # The candidate talks over the greeting, and the (confused) client claims to have
+        # played far more than it ever received.
+        await client.send_json({"type": "playback_position", "ms": 10**9})
+        await client.say()
+        await client.until("ai_audio_clear")
+        await client.until("student_transcription")
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    assert "conversation.item.truncate" in fake.last_session.events_received
+    greeting = fake.last_session.responses[0]
+    assert greeting.status == "cancelled"
+    _, turns = await stored(app.database_url, started["interview_id"])
+    first = turns[0]
+    assert first.speaker == "interviewer" and first.item_id == greeting.item_id
+    assert first.state == "interrupted"
+    # Never longer than the audio that existed and was sent.
+    assert first.audio_ms is not None and 0 <= first.audio_ms <= greeting.audio_ms
+    assert len(first.text) < len(greeting.text)
+    assert turns[1].speaker == "candidate"
+
+
+async def test_browser_drop_closes_upstream(make_app_server: MakeApp) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        client.ws.transport.abort()
+    record = fake.last_session
+    for _ in range(200):  # hang guard only: the relay closes it well within a second
+        if record.close_code is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert record.closed_by == "client" and record.close_code == 1000
+    for _ in range(200):
+        interview, _ = await stored(app.database_url, started["interview_id"])
+        if interview.status != "live":
+            break
+        await asyncio.sleep(0.02)
+    assert (interview.status, interview.end_reason) == ("ended", "browser_disconnected")
+
+
+async def test_upstream_drop_ends_the_interview(make_app_server: MakeApp) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await final_ai_text(client)
+        await client.until("usage")
+        await client.until_audio(reply_audio_ms(app))
+        fake.config.close_after_events = 1
+        fake.config.close_code = 1011
+        await client.played_everything()
+        await client.say()
+        error = await client.until("error")
+        ended = await client.until("interview_ended")
+        await client.until_closed()
+    assert (error["fatal"], error["details"]) == (True, {"cause": "openai_unavailable"})
+    assert ended["reason"] == "openai_unavailable"
+    interview, turns = await stored(app.database_url, started["interview_id"])
+    assert (interview.status, interview.error_code) == ("failed", "openai_unavailable")
+    assert turns and turns[0].speaker == "interviewer"
+
+
+async def test_turns_persisted_on_sqlite_and_postgres(
+    make_app_server: MakeApp, database_url: str
+) -> None:
+    app = make_app_server(database_url=database_url)
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await conversation(client, app)
+    interview, turns = await stored(database_url, started["interview_id"])
+    assert interview.status == "ended" and interview.started_at is not None
+    assert [t.speaker for t in turns] == ["interviewer", "candidate", "interviewer"]
+    assert all(t.text and t.item_id for t in turns)
+    assert interview.input_audio_tokens + interview.output_audio_tokens > 0
+
+
+async def test_token_client_runs_its_own_interview(make_app_server: MakeApp) -> None:
+    from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+    from vivavoce.store.database import Database
+    from vivavoce.store.interviews import create_interview
+
+    app = make_app_server(VIVAVOCE_OPEN_INTERVIEWS="0")
+    # The app migrates at start-up; create the interview the way the API would.
+    db = Database(app.database_url)
+    try:
+        async with db.session() as s:
+            created = await create_interview(
+                s, candidate=CandidateContext(name="Grace", major="Engineering"),
+                settings=InterviewSettings.from_settings(app.runtime.settings))
+    finally:
+        await db.dispose()
+    token = issue_interview_token(app.runtime.secret_key, created.id)
+    async with voice_client(app.voice_url(token)) as client:
+        started = await client.start({})
+        assert started["interview_id"] == created.id
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    assert "Grace" in app.fake.fake.last_session.session_config["instructions"]  # type: ignore[union-attr]
+    # A link runs its interview once.
+    async with voice_client(app.voice_url(token)) as client:
+        await client.send_json({"type": "start_interview"})
+        error = await client.until("error")
+        assert (error["code"], error["fatal"]) == ("interview_not_available", True)
+
+
+async def test_access_rules(make_app_server: MakeApp) -> None:
+    app = make_app_server(VIVAVOCE_OPEN_INTERVIEWS="0",
+                          VIVAVOCE_ALLOWED_ORIGINS="https://interviews.example.org,https://*.vercel.app")
+    async with voice_client(app.voice_url(), refused=True) as client:
+        error = await client.until("error")
+        assert error["code"] == "token_required"
+        assert await client.until_closed() == 1008
+    async with voice_client(app.voice_url("not-a-token"), refused=True) as client:
+        assert (await client.until("error"))["code"] == "token_invalid"
+    with pytest.raises(InvalidStatus) as refused:
+        async with voice_client(app.voice_url(), refused=True,
+                                origin="https://evil.vercel.app"):
+            pass
+    assert refused.value.response.status_code == 403
+    async with voice_client(app.voice_url(), refused=True,
+                            origin="https://interviews.example.org") as client:
+        assert (await client.until("error"))["code"] == "token_required"
+
+
+async def test_bad_candidate_context_can_be_corrected(make_app_server: MakeApp) -> None:
+    app = make_app_server()
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": {"major": "x"}})
+        error = await client.until("error")
+        assert (error["code"], error["fatal"]) == ("invalid_candidate_context", False)
+        assert "name" in error["message"]
+        await client.start()
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+
+
+async def test_oversized_and_garbage_messages_do_not_break_the_relay(
+    make_app_server: MakeApp,
+) -> None:
+    app = make_app_server()
+    async with voice_client(app.voice_url()) as client:
+        await client.ws.send("{")
+        assert (await client.until("error"))["code"] == "bad_message"
+        await client.ws.send(json.dumps({"type": "x", "pad": "a" * 600_000}))
+        assert (await client.until("error"))["code"] == "message_too_large"
+        await client.start()
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+
+
+def _payload(message: dict[str, Any]) -> str:
+    return json.dumps(message)
