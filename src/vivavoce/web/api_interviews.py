@@ -19,7 +19,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vivavoce.interview.candidate import CandidateContext, Difficulty, InterviewSettings
+from vivavoce.interview.candidate import (
+    LANGUAGE_PATTERN,
+    MODEL_PATTERN,
+    VOICE_PATTERN,
+    CandidateContext,
+    Difficulty,
+    InterviewSettings,
+)
 from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
 from vivavoce.store.export import transcript_filename, transcript_markdown, transcript_text
@@ -82,11 +89,18 @@ class SettingsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(default=None, description="Realtime model (operator only).")
-    voice: str | None = None
-    language: str | None = None
+    model: str | None = Field(
+        default=None, pattern=MODEL_PATTERN, description="Realtime model (operator only)."
+    )
+    voice: str | None = Field(default=None, pattern=VOICE_PATTERN)
+    language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN, examples=["en", "de-CH"])
     difficulty: Difficulty | None = None
-    max_duration_s: int | None = Field(default=None, ge=60, le=3500)
+    max_duration_s: int | None = Field(
+        default=None,
+        ge=60,
+        le=3500,
+        description="Capped at the service's VIVAVOCE_MAX_INTERVIEW_SECONDS.",
+    )
 
 
 class CreateInterviewIn(BaseModel):
@@ -102,6 +116,7 @@ class CreatedInterview(BaseModel):
     token: str = Field(description="Per-interview token (Bearer or ?token=).")
     token_expires_at: datetime
     candidate_url: str = Field(description="The link to send the candidate.")
+    settings: InterviewSettings = Field(description="The settings the interview will run with.")
 
 
 class UsageOut(BaseModel):
@@ -308,14 +323,10 @@ async def create_interview(
     overrides = body.settings.model_dump(exclude_none=True) if body.settings else {}
     if "model" in overrides and not admin:
         raise ApiError(403, "forbidden", "Only the operator can choose the model.")
+    # The operator's limit wins; the effective value is in the response.
     limit = runtime.settings.max_interview_seconds
     if overrides.get("max_duration_s", 0) > limit:
-        raise ApiError(
-            422,
-            "invalid_input",
-            f"max_duration_s may be at most {limit} (VIVAVOCE_MAX_INTERVIEW_SECONDS).",
-            [{"loc": ["body", "settings", "max_duration_s"], "msg": f"at most {limit}"}],
-        )
+        overrides["max_duration_s"] = limit
     try:
         settings = InterviewSettings.from_settings(runtime.settings, **overrides)
     except ValidationError as exc:
@@ -337,6 +348,7 @@ async def create_interview(
         token=token,
         token_expires_at=expires,
         candidate_url=candidate_url(runtime, request, token),
+        settings=settings,
     )
 
 
