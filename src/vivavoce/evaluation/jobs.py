@@ -93,15 +93,23 @@ async def get_evaluation(db: Database, *, interview_id: str) -> Evaluation | Non
 async def enqueue_evaluation(db: Database, interview_id: str) -> Evaluation:
     """Create the interview's pending evaluation job, unless it already has one.
 
-    Idempotent: calling it twice (or from two instances) leaves one job. Raises
-    :class:`InterviewNotEvaluable` when the interview does not exist.
+    Call it once the interview is marked ended (or failed). Idempotent: calling it twice
+    (or from two instances) leaves one job. Raises :class:`InterviewNotEvaluable` when the
+    interview does not exist (``reason="not_found"``) or has not ended
+    (``reason="not_ended"``: a live interview's transcript is not complete yet).
     """
     existing = await get_evaluation(db, interview_id=interview_id)
     if existing is not None:
         return existing
     async with db.session() as s:
-        if await s.get(Interview, interview_id) is None:
+        interview = await s.get(Interview, interview_id)
+        if interview is None:
             raise InterviewNotEvaluable("not_found", f"No interview {interview_id}.")
+        if interview.status not in EVALUABLE_INTERVIEW_STATUSES:
+            raise InterviewNotEvaluable(
+                "not_ended",
+                f"The interview is {interview.status}; it can be evaluated once it has ended.",
+            )
         row = Evaluation(interview_id=interview_id, status="pending", attempts=0)
         s.add(row)
         try:

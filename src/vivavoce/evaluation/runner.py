@@ -34,6 +34,7 @@ from vivavoce.evaluation.prompt import EvaluationPrompt, build_prompt, candidate
 from vivavoce.evaluation.report import build_result, insufficient_result
 from vivavoce.evaluation.rubric import Rubric
 from vivavoce.evaluation.transcript import TranscriptLine, assess_sufficiency
+from vivavoce.logs import interview_id_var
 from vivavoce.store.database import Database
 from vivavoce.store.models import utcnow
 
@@ -55,6 +56,8 @@ class EvaluationOptions:
     backoff_max_s: float = 900.0
     poll_interval_s: float = 5.0
     max_output_tokens: int = 16_000
+    concurrency: int = 2
+    """Jobs one instance runs at once (each mostly waits on OpenAI)."""
 
     @property
     def lease(self) -> timedelta:
@@ -156,6 +159,24 @@ async def run_claim(
     """Run the claimed job and store its outcome; returns it (None if the interview was
     deleted meanwhile or another worker took the job over). Never raises for a failed
     evaluation: failures are outcomes."""
+    token = interview_id_var.set(claim.interview_id)  # JSON log lines carry it
+    try:
+        return await _run(db, claim, rubric=rubric, model=model,
+                          client_factory=client_factory, options=options, now=now)
+    finally:
+        interview_id_var.reset(token)
+
+
+async def _run(
+    db: Database,
+    claim: Claim,
+    *,
+    rubric: Rubric,
+    model: str,
+    client_factory: ClientFactory,
+    options: EvaluationOptions,
+    now: Callable[[], datetime],
+) -> Outcome | None:
     started = time.monotonic()
     material = await load_material(db, interview_id=claim.interview_id)
     if material is None:
@@ -165,8 +186,9 @@ async def run_claim(
                               options=options, now=now)
     stored = await finish(db, claim=claim, outcome=outcome, now=now())
     if not stored:
-        log.warning("evaluation of interview %s was taken over by another worker; "
-                    "its outcome here (%s) is dropped", claim.interview_id, outcome.status)
+        log.warning("evaluation of interview %s is no longer held by this worker (taken "
+                    "over after its lease ran out, re-run, or deleted); its outcome here "
+                    "(%s) is dropped", claim.interview_id, outcome.status)
         return None
     if outcome.status in ("done", "failed"):
         metrics.evaluation_finished(time.monotonic() - started, outcome.status == "done")

@@ -1,4 +1,4 @@
-"""The background worker: claims due evaluation jobs and runs them, one at a time.
+"""The background worker: claims due evaluation jobs and runs them (a few at once).
 
 Started by the app (``web/api_evaluation.py``) and stopped with it. It wakes when a job
 is enqueued in this process and otherwise polls, which is how it finds jobs left by a
@@ -11,12 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
-from vivavoce.evaluation.jobs import claim_next, forget_wakeup, release, wakeup_event
+from vivavoce.evaluation.jobs import (
+    Claim,
+    Outcome,
+    claim_next,
+    finish,
+    forget_wakeup,
+    release,
+    wakeup_event,
+)
 from vivavoce.evaluation.rubric import Rubric
-from vivavoce.evaluation.runner import ClientFactory, EvaluationOptions, run_claim
+from vivavoce.evaluation.runner import ClientFactory, EvaluationOptions, backoff_delay, run_claim
 from vivavoce.redact import redact
 from vivavoce.store.database import Database
+from vivavoce.store.models import utcnow
 
 __all__ = ["EvaluationWorker"]
 
@@ -40,31 +50,30 @@ class EvaluationWorker:
         self.model = model
         self.client_factory = client_factory
         self.options = options or EvaluationOptions()
-        self._task: asyncio.Task[None] | None = None
-        self._wakeup: asyncio.Event | None = None
+        self._tasks: list[tuple[asyncio.Task[None], asyncio.Event]] = []
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return any(not task.done() for task, _ in self._tasks)
 
     def start(self) -> None:
-        """Start the loop on the running event loop (idempotent)."""
+        """Start ``options.concurrency`` loops on the running event loop (idempotent)."""
         if self.running:
             return
-        self._wakeup = wakeup_event(self.db)
-        self._task = asyncio.create_task(self._loop(), name="vivavoce-evaluation-worker")
+        for n in range(max(1, self.options.concurrency)):
+            wakeup = wakeup_event(self.db)
+            task = asyncio.create_task(self._loop(wakeup), name=f"vivavoce-evaluation-{n}")
+            self._tasks.append((task, wakeup))
 
     async def stop(self) -> None:
-        """Stop the loop; a job in flight is handed back for the next start."""
-        task, self._task = self._task, None
-        if self._wakeup is not None:
-            forget_wakeup(self.db, self._wakeup)
-            self._wakeup = None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        """Stop the loops; jobs in flight are handed back for the next start."""
+        tasks, self._tasks = self._tasks, []
+        for task, wakeup in tasks:
+            forget_wakeup(self.db, wakeup)
+            task.cancel()
+        for task, _ in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none was due."""
@@ -85,13 +94,33 @@ class EvaluationWorker:
             with contextlib.suppress(Exception):
                 await asyncio.shield(release(self.db, claim=claim))
             raise
+        except Exception as exc:
+            # A bug or a database hiccup mid-job: count the attempt and retry later rather
+            # than leave the job to its lease.
+            await self._unexpected(claim, exc)
         return True
 
-    async def _loop(self) -> None:
-        assert self._wakeup is not None
+    async def _unexpected(self, claim: Claim, exc: Exception) -> None:
+        reason = f"internal error while evaluating: {redact(repr(exc))[:300]}"
+        log.error("evaluation of interview %s: %s", claim.interview_id, reason)
+        if claim.attempts < self.options.max_attempts:
+            delay = backoff_delay(claim.attempts, self.options, None)
+            outcome = Outcome(
+                "pending",
+                error=f"Attempt {claim.attempts} of {self.options.max_attempts} failed: {reason}",
+                retry_at=utcnow() + timedelta(seconds=delay),
+            )
+        else:
+            outcome = Outcome(
+                "failed", error=f"Gave up after {claim.attempts} attempts; the last: {reason}"
+            )
+        with contextlib.suppress(Exception):  # the database may be what failed
+            await finish(self.db, claim=claim, outcome=outcome)
+
+    async def _loop(self, wakeup: asyncio.Event) -> None:
         while True:
             # Cleared before looking, so a job enqueued while we look still wakes us.
-            self._wakeup.clear()
+            wakeup.clear()
             try:
                 worked = await self.run_once()
             except asyncio.CancelledError:
@@ -102,4 +131,4 @@ class EvaluationWorker:
             if worked:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.options.poll_interval_s)
+                await asyncio.wait_for(wakeup.wait(), self.options.poll_interval_s)

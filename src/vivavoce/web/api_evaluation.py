@@ -102,6 +102,15 @@ def _message(row: Evaluation) -> str:
     return "Your interview is being evaluated. This usually takes under a minute."
 
 
+def _for_candidate(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The result without the invented quotes themselves (they are not the candidate's
+    words; the count stays)."""
+    if result is None or not isinstance(result.get("evidence"), dict):
+        return result
+    evidence = {k: v for k, v in result["evidence"].items() if k != "invented_examples"}
+    return {**result, "evidence": evidence}
+
+
 def _out(row: Evaluation, *, admin: bool) -> EvaluationOut:
     status: Status = row.status  # type: ignore[assignment]  # CHECK constraint in the db
     return EvaluationOut(
@@ -111,7 +120,7 @@ def _out(row: Evaluation, *, admin: bool) -> EvaluationOut:
         overall_score=row.overall_score,
         low_confidence=row.low_confidence,
         invented_quotes=row.invented_quotes,
-        result=row.result,
+        result=row.result if admin else _for_candidate(row.result),
         attempts=row.attempts,
         model=row.model,
         error=row.error if admin else None,

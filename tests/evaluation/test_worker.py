@@ -1,0 +1,87 @@
+"""The background worker: wakes on enqueue, runs jobs side by side, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import openai
+import pytest
+
+from tests.evaluation.conftest import FAST, MakeWorker, settle
+from tests.evaluation.helpers import GOOD_TRANSCRIPT, make_interview
+from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation, get_evaluation
+from vivavoce.evaluation.rubric import Rubric
+from vivavoce.evaluation.worker import EvaluationWorker
+from vivavoce.store.database import Database
+from vivavoce.store.models import Evaluation
+from vivavoce.testing.fake_responses import ResponsesBehaviour
+
+
+async def _wait_for(db: Database, interview_id: str, statuses: tuple[str, ...]) -> Evaluation:
+    for _ in range(400):
+        row = await get_evaluation(db, interview_id=interview_id)
+        if row is not None and row.status in statuses:
+            return row
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"no evaluation of {interview_id} reached {statuses}")
+
+
+async def test_enqueued_jobs_run_without_waiting_for_the_poll(
+    db: Database, make_worker: MakeWorker, behaviour: ResponsesBehaviour
+) -> None:
+    # A poll interval far longer than the test: only the wake-up can start the jobs.
+    worker = make_worker(db, options=replace(FAST, poll_interval_s=3600, concurrency=2))
+    worker.start()
+    try:
+        await asyncio.sleep(0)  # let the loops find the queue empty and go to sleep
+        ids = [await make_interview(db, GOOD_TRANSCRIPT) for _ in range(3)]
+        for interview_id in ids:
+            await enqueue_evaluation(db, interview_id)
+        rows = [await _wait_for(db, i, ("done",)) for i in ids]
+    finally:
+        await worker.stop()
+    assert [row.attempts for row in rows] == [1, 1, 1]
+    assert len(behaviour.requests) == 3
+    assert not worker.running
+
+
+async def test_stopping_mid_job_hands_it_back(
+    db: Database, make_worker: MakeWorker, behaviour: ResponsesBehaviour
+) -> None:
+    behaviour.fault = "timeout"
+    behaviour.timeout_delay_s = 0.5
+    worker = make_worker(db, options=replace(FAST, request_timeout_s=5))
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    worker.start()
+    await _wait_for(db, interview_id, ("running",))
+    while not behaviour.requests:  # the call is in flight
+        await asyncio.sleep(0.01)
+    await worker.stop()
+    row = await get_evaluation(db, interview_id=interview_id)
+    assert row is not None
+    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, None)
+
+
+async def test_an_unexpected_error_is_an_attempt_not_a_dead_worker(
+    db: Database, rubric: Rubric
+) -> None:
+    def broken() -> openai.AsyncOpenAI:
+        raise RuntimeError("bug in the client factory")
+
+    worker = EvaluationWorker(db, rubric=rubric, model="gpt-5-mini", client_factory=broken,
+                              options=FAST)
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    row = await settle(worker, db, interview_id)
+    assert (row.status, row.attempts) == ("failed", FAST.max_attempts)
+    assert row.error is not None and "bug in the client factory" in row.error
+
+
+async def test_a_live_interview_is_not_enqueued(db: Database) -> None:
+    live = await make_interview(db, GOOD_TRANSCRIPT, status="live")
+    with pytest.raises(InterviewNotEvaluable) as caught:
+        await enqueue_evaluation(db, live)
+    assert caught.value.reason == "not_ended"
+    assert await get_evaluation(db, interview_id=live) is None
