@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated
 
@@ -35,7 +36,9 @@ def doctor(
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
-        typer.echo(render_text(report, colour=sys.stdout.isatty()))
+        # Colour only for a person at a terminal; NO_COLOR (no-color.org) turns it off.
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        typer.echo(render_text(report, colour=colour))
     raise typer.Exit(report.exit_code)
 
 
