@@ -5,6 +5,11 @@
 // reply waits until `prebufferMs` of audio is queued (or that long has passed), so a
 // slow second chunk does not cause a gap; after that chunks are scheduled end to end.
 // clear() stops everything at once (barge-in) and says how much was actually heard.
+//
+// positionMs() is the play head on the relay's timeline: milliseconds of interviewer
+// audio played since the interview began. A clear() jumps it to the end of everything
+// received, because that is where the relay puts its own play head after a barge-in
+// (the audio dropped here was delivered, just never heard).
 
 const RATE = 24000;
 
@@ -25,7 +30,8 @@ export class PcmPlayer {
     this.active = []; // {source, start, duration} scheduled and not yet ended
     this.nextTime = 0;
     this.carry = null; // an odd trailing byte from the previous chunk
-    this.completedMs = 0; // audio fully played since the last resetPosition()
+    this.completedMs = 0; // timeline position of everything fully played (or skipped)
+    this.receivedMs = 0; // timeline length of everything received
     this.playing = false;
     this.stats = { samplesScheduled: 0, chunks: 0, underruns: 0, clears: 0 };
   }
@@ -49,6 +55,7 @@ export class PcmPlayer {
     const samples = new Float32Array(bytes.length / 2);
     for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(i * 2, true) / 0x8000;
     this.stats.chunks += 1;
+    this.receivedMs += (samples.length / RATE) * 1000;
     if (this.active.length > 0) {
       this.schedule(samples);
       return;
@@ -108,7 +115,7 @@ export class PcmPlayer {
     this.onPlayingChange(playing);
   }
 
-  /** Milliseconds of audio heard since the last resetPosition(). */
+  /** The play head: ms of interviewer audio heard since the start (see above). */
   positionMs() {
     const now = this.context.currentTime;
     let ms = this.completedMs;
@@ -118,12 +125,8 @@ export class PcmPlayer {
     return Math.round(ms);
   }
 
-  /** Start counting positionMs() from zero (a new reply begins). */
-  resetPosition() {
-    this.completedMs = 0;
-  }
-
-  /** Stop all audio now (barge-in, disconnect). Returns positionMs() at the moment of stopping. */
+  /** Stop all audio now (barge-in, disconnect). Returns what had been heard
+   * (positionMs() just before); the play head then jumps to the end of what was received. */
   clear() {
     const heard = this.positionMs();
     const active = this.active;
@@ -143,7 +146,7 @@ export class PcmPlayer {
     this.pendingSamples = 0;
     this.carry = null;
     this.nextTime = 0;
-    this.completedMs = heard;
+    this.completedMs = this.receivedMs;
     this.stats.clears += 1;
     this.setPlaying(false);
     return heard;

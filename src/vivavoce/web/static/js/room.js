@@ -9,7 +9,9 @@ import { LiveTranscript } from "./transcript.js";
 
 const START_TIMEOUT_MS = 15000; // the original client's limit for the start acknowledgement
 const END_TIMEOUT_MS = 8000;
-const POSITION_EVERY_MS = 250;
+// The relay cuts the interviewer's reply at the last position we reported when the
+// candidate barges in; report often so that cut is close to what was really heard.
+const POSITION_EVERY_MS = 100;
 
 const main = $("#main");
 const ui = {
@@ -64,6 +66,7 @@ const SPEAKER_TEXT = {
   candidate: "You are speaking",
   thinking: "The interviewer is thinking…",
   ended: "The interview is over",
+  stopped: "The interview has stopped",
 };
 
 function setSpeaker(who) {
@@ -133,11 +136,6 @@ function reportPosition(force = false) {
 
 function onAudio(buffer) {
   if (state.phase === "ended" || state.phase === "failed" || !state.player) return;
-  if (!state.player.playing && state.player.bufferedSeconds() === 0) {
-    // First audio after silence: a new reply, whose position counts from zero.
-    state.player.resetPosition();
-    state.lastReportedMs = -1;
-  }
   state.player.enqueue(buffer);
   main.dataset.aiSamples = String(state.player.stats.samplesScheduled);
 }
@@ -185,6 +183,9 @@ function onJson(message) {
       setSpeaker("thinking");
       refreshSpeaker();
       break;
+    case "student_transcription_delta":
+      state.transcript.delta("candidate", message.text);
+      break;
     case "student_transcription":
       if (message.is_final === false) {
         state.transcript.delta("candidate", message.text);
@@ -198,10 +199,13 @@ function onJson(message) {
       }
       break;
     case "ai_audio_clear": {
-      const heard = state.player ? state.player.clear() : 0;
-      main.dataset.clears = String(state.player ? state.player.stats.clears : 0);
-      if (state.conn) state.conn.send({ type: "playback_position", ms: heard });
-      state.lastReportedMs = heard;
+      // Barge-in: silence now. The relay has already cut the reply where we last said
+      // we were; our play head jumps to the end of what we received, as does its own.
+      if (state.player) {
+        main.dataset.heardBeforeClearMs = String(state.player.clear());
+        main.dataset.clears = String(state.player.stats.clears);
+        state.lastReportedMs = state.player.positionMs();
+      }
       break;
     }
     case "error":
@@ -216,8 +220,19 @@ function onJson(message) {
   }
 }
 
+// After a drop, the relay may refuse to continue an interview it has already closed
+// (it ends the interview when the browser goes away). The candidate then needs to hear
+// that what they said is kept, not that their link is used up.
+const LOST_AND_ENDED =
+  "The connection was lost, so the interview ended early. Everything you said until then " +
+  "has been saved, and you still get your feedback.";
+
 function onServerError(message) {
   const code = message.code || "error";
+  if (code === "interview_not_available" && state.startedAt !== null) {
+    finish({ message: LOST_AND_ENDED });
+    return;
+  }
   // The original protocol has no `fatal`: treat its errors as ending the interview
   // unless the interview is live and the server says it can go on.
   const fatal = message.fatal !== false;
@@ -226,11 +241,10 @@ function onServerError(message) {
     clearTimeout(state.timers.start);
     stopAudio();
     setPhase("failed");
-    setSpeaker("ended");
+    setSpeaker("stopped");
     if (state.conn) state.conn.finish();
     ui.mute.disabled = true;
     ui.end.disabled = true;
-    ui.retry.hidden = false;
   }
 }
 
@@ -308,11 +322,13 @@ function fail(code) {
   stopAudio();
   if (state.conn) state.conn.finish();
   setPhase("failed");
-  setSpeaker("ended");
+  setSpeaker("stopped");
   showError(code);
   ui.mute.disabled = true;
   ui.end.disabled = true;
-  ui.retry.hidden = false;
+  // Only a lost connection or a slow start may go better on a second try; a refused
+  // link or a setup problem will not.
+  ui.retry.hidden = !(code === "network" || code === "start_timeout");
 }
 
 function onFrame(buffer) {
@@ -340,6 +356,7 @@ async function begin() {
   }
   state.player = new PcmPlayer(state.context, { onPlayingChange });
   show(ui.beginPanel, false);
+  ui.mute.disabled = false; // a candidate may want to be muted while the interviewer speaks
   setPhase("starting");
   state.conn = new VoiceConnection(wsUrl(), {
     onOpen: ({ reconnected }) => {

@@ -1,0 +1,172 @@
+"""The interview room end to end: Chromium's fake microphone -> /voice -> the fake OpenAI
+Realtime server, and back to the page's AudioContext."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import BrowserPage, LiveApp
+from vivavoce.testing.fake_openai import FakeConfig
+
+pytestmark = pytest.mark.browser
+
+OpenPage = Callable[..., BrowserPage]
+StartApp = Callable[..., LiveApp]
+
+ANSWERS = [
+    "I am a final year computer science student and I enjoy building compilers and "
+    "small developer tools in Python for my classmates.",
+    "In my last project I led a team of four students, planned the work in weekly "
+    "milestones and we delivered the parser two weeks early.",
+    "I would like to grow as a backend engineer and learn how large systems are "
+    "designed, tested and operated in production.",
+]
+
+
+def number(page: Any, attribute: str) -> int:
+    return int(page.locator("main").get_attribute(attribute) or 0)
+
+
+def wait_for(page: Any, script: str, timeout: float = 20_000) -> None:
+    # Arrow functions: the page's CSP forbids eval, which a bare expression would need.
+    page.wait_for_function(f"() => {script}", timeout=timeout)
+
+
+def test_a_full_interview_from_the_start_page_to_the_results(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(fake_config=FakeConfig(audio_pace=0.0, transcripts=list(ANSWERS)))
+    tab = open_page()
+    page = tab.page
+    page.goto(app.url + "/")
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Field of study or work").fill("Computer Science")
+    page.get_by_label("Level (required)").fill("Final-year student")
+    page.get_by_label("Role you are preparing for").fill("Backend developer")
+    page.get_by_role("button", name="Start interview").click()
+    page.wait_for_url(re.compile(r"/interview/"))
+
+    page.get_by_role("button", name="Begin the interview").click()
+    # Stay muted while the greeting plays, so the fake microphone's loop cannot barge in.
+    page.get_by_role("button", name="Mute microphone").click()
+    page.wait_for_selector("main[data-phase=live]")
+    assert page.locator("#speaker").get_attribute("data-speaker") in {"listening", "interviewer"}
+
+    # The greeting reaches the AudioContext and its words the transcript.
+    wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) > 24000")
+    page.wait_for_selector(".turn-interviewer[data-final=true]")
+    assert "thank you for joining" in page.locator(".turn-interviewer").first.inner_text()
+    tab.snap("room-greeting")
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
+    assert number(page, "data-mic-bytes") == 0  # muted: nothing sent
+
+    # Unmuted, the candidate's speech reaches the fake and comes back as transcripts.
+    page.get_by_role("button", name="Unmute microphone").click()
+    page.wait_for_selector(".turn-candidate[data-final=true]", timeout=30_000)
+    wait_for(page, "document.querySelectorAll('.turn-candidate[data-final=true]').length >= 2", 40_000)
+    assert number(page, "data-mic-bytes") > 0
+    session = app.fake.fake.sessions[-1]
+    assert session.audio_bytes_received > 0
+    assert session.audio_bytes_received <= number(page, "data-mic-bytes")
+    finals = page.locator(".turn-candidate[data-final=true] .text").all_inner_texts()
+    assert finals[0] == ANSWERS[0]
+    tab.snap("room-live")
+
+    page.get_by_role("button", name="End interview").click()
+    page.wait_for_selector("main[data-phase=ended]")
+    results = page.get_by_role("link", name="See your results")
+    assert results.is_visible()
+    tab.snap("room-ended")
+    results.click()
+    page.wait_for_url(re.compile(r"/results/"))
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    assert page.locator("#score-svg rect.bar").count() >= 3
+    assert ANSWERS[0][:40] in page.locator("#transcript").inner_text()
+    tab.snap("results-after-interview")
+
+
+def test_barge_in_stops_playback_at_once(open_page: OpenPage, live_app: StartApp) -> None:
+    long_line = "Let me tell you about this role in some detail before we begin. " * 5
+    config = FakeConfig(audio_pace=0.0, responder=lambda view: long_line)
+    app = live_app(fake_config=config)
+    created = app.create_interview()
+    tab = open_page()
+    page = tab.page
+    page.goto(created["candidate_url"])
+    page.get_by_role("button", name="Begin the interview").click()
+    page.wait_for_selector("main[data-phase=live]")
+    # ~19 s of greeting is scheduled at once; the fake microphone speaks within ~5 s.
+    wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) > 24000 * 10")
+    wait_for(page, "Number(document.querySelector('main').dataset.clears || 0) >= 1", 15_000)
+    assert page.locator("main").get_attribute("data-playing") == "false"
+    heard_ms = number(page, "data-heard-before-clear-ms")
+    scheduled_ms = number(page, "data-ai-samples") / 24
+    assert 0 < heard_ms < scheduled_ms - 5_000
+    # The relay cut the interviewer's item near what was heard.
+    truncates = [e for e in app.fake.fake.sessions[-1].events_received if e == "conversation.item.truncate"]
+    assert truncates
+    tab.snap("room-barge-in")
+
+
+def test_invalid_key_shows_the_candidate_a_plain_message(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(scenario="invalid")
+    created = app.create_interview()
+    tab = open_page()
+    page = tab.page
+    page.goto(created["candidate_url"])
+    page.get_by_role("button", name="Begin the interview").click()
+    page.wait_for_selector("main[data-phase=failed]")
+    assert page.locator("#room-error").get_attribute("data-code") == "invalid_api_key"
+    text = page.locator("#room-error-text").inner_text().lower()
+    assert "nothing you did" in text or "not something you did" in text
+    # Plain words: no key, no operator hint, no OpenAI jargon; no pointless "Try again".
+    for word in ("sk-", "openai_api_key", "api key", "401", "invalid_request_error", "doctor"):
+        assert word not in text
+    assert page.get_by_role("button", name="Try again").is_hidden()
+    assert page.locator("#speaker-label").inner_text() == "The interview has stopped"
+    assert app.key not in page.content()
+    tab.snap("room-invalid-key")
+
+
+def test_a_dropped_socket_reconnects_with_progress(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(fake_config=FakeConfig(audio_pace=0.0, transcripts=list(ANSWERS)))
+    created = app.create_interview()
+    tab = open_page()
+    page = tab.page
+    routes: list[Any] = []
+
+    def relay(ws: Any) -> None:
+        ws.connect_to_server()  # forwards both ways untouched
+        routes.append(ws)
+
+    page.route_web_socket(re.compile(r"/voice"), relay)
+    page.goto(created["candidate_url"])
+    page.get_by_role("button", name="Begin the interview").click()
+    page.get_by_role("button", name="Mute microphone").click()
+    page.wait_for_selector("main[data-phase=live]")
+    page.wait_for_selector(".turn-interviewer[data-final=true]")
+
+    # The network drops: the page's socket closes abnormally.
+    routes[0].close(code=1012, reason="network drop")
+    page.wait_for_selector("#connection:not([hidden])")
+    assert "Reconnecting (attempt 1 of" in page.locator("#connection-text").inner_text()
+    tab.snap("room-reconnecting")
+    # A second socket reaches the server, and the page does not stay stuck: the relay
+    # either resumes the interview or (as today: it ends an interview whose browser went
+    # away) the candidate is told their answers are kept and gets their results link.
+    page.wait_for_selector("main[data-phase=live], main[data-phase=ended]")
+    assert len(routes) == 2
+    assert page.locator("#connection").is_hidden()
+    if page.locator("main").get_attribute("data-phase") == "ended":
+        assert "has been saved" in page.locator("#ended-text").inner_text()
+        assert page.get_by_role("link", name="See your results").is_visible()
+        assert page.locator("#room-error").is_hidden()
+    tab.snap("room-after-reconnect")
