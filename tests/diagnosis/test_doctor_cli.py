@@ -162,6 +162,36 @@ def test_realtime_silence_is_openai_unavailable(
     assert [c["id"] for c in report["causes"]] == ["openai_unavailable"]
 
 
+def test_error_event_without_close_is_read_briefly(
+    clean_env: pytest.MonkeyPatch, fake: RunningFake
+) -> None:
+    # An in-band error that leaves the session open, and no session.updated yet: the
+    # doctor reads the error for AFTER_ERROR_WAIT, not the whole handshake timeout.
+    clean_env.setattr(live_module, "AFTER_ERROR_WAIT", 0.3)
+    clean_env.setattr(fake.fake.config, "error_after_events", 1)
+    clean_env.setattr(fake.fake.config, "session_updated_delay_s", 3.0)
+    code, report = run_doctor_cli(
+        clean_env, OPENAI_API_KEY=scenario_key("ok"), OPENAI_BASE_URL=fake.base_url
+    )
+    realtime = check(report, "realtime")
+    assert realtime["status"] == "fail"
+    assert "error event server_error.server_error" in realtime["detail"]
+    # Had it waited for session.updated (3 s, within the 10 s timeout) this would pass.
+    assert [c["id"] for c in report["causes"]] == ["openai_unavailable"]
+    assert code == 1
+
+
+def test_recoverable_error_then_session_updated_passes(
+    clean_env: pytest.MonkeyPatch, fake: RunningFake
+) -> None:
+    clean_env.setattr(fake.fake.config, "error_after_events", 1)
+    code, report = run_doctor_cli(
+        clean_env, OPENAI_API_KEY=scenario_key("ok"), OPENAI_BASE_URL=fake.base_url
+    )
+    assert check(report, "realtime")["status"] == "pass"
+    assert code == 0
+
+
 def test_network_unreachable(clean_env: pytest.MonkeyPatch) -> None:
     code, report = run_doctor_cli(
         clean_env,

@@ -25,9 +25,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from vivavoce.diagnosis.catalogue import classify_openai_error
 from vivavoce.diagnosis.report import Check
 
-__all__ = ["HANDSHAKE_TIMEOUT", "check_models", "check_realtime", "check_realtime_model"]
+__all__ = ["AFTER_ERROR_WAIT", "HANDSHAKE_TIMEOUT", "check_models", "check_realtime", "check_realtime_model"]
 
 HANDSHAKE_TIMEOUT = 10.0
+AFTER_ERROR_WAIT = 2.0
 
 
 def _ms(start: float) -> int:
@@ -138,9 +139,19 @@ async def check_realtime(client: AsyncOpenAI, model: str) -> Check:
                     await connection.session.update(
                         session={"type": "realtime", "instructions": "vivavoce doctor check"}
                     )
+                error_deadline: float | None = None
                 while True:
+                    wait = (
+                        None
+                        if error_deadline is None
+                        else max(0.0, error_deadline - time.perf_counter())
+                    )
                     try:
-                        event = await connection.recv()
+                        event = await asyncio.wait_for(connection.recv(), wait)
+                    except TimeoutError:
+                        # An error event and no close: the session stays open (a
+                        # recoverable error); what it said is all there is to read.
+                        break
                     except ConnectionClosed as exc:
                         received = exc.rcvd
                         close = (
@@ -163,7 +174,10 @@ async def check_realtime(client: AsyncOpenAI, model: str) -> Check:
                             getattr(details, "message", None),
                         )
                         # Most errors leave the session open; a fatal one is followed by
-                        # a close (3000), which we still read to get its reason.
+                        # a close (3000), which we still read to get its reason — but
+                        # only briefly, rather than the whole handshake timeout.
+                        if error_deadline is None:
+                            error_deadline = time.perf_counter() + AFTER_ERROR_WAIT
     except InvalidStatus as exc:
         return _upgrade_rejected(exc, start)
     except TimeoutError:
