@@ -57,17 +57,6 @@ async def start_app(
         yield start
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """The same database the app uses, migrated before the app starts."""
-    database = Database(database_url)
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
 async def _until_settled(client: httpx.AsyncClient, interview_id: str) -> dict[str, Any]:
     for _ in range(400):
         response = await client.get(f"/api/interviews/{interview_id}/evaluation", headers=ADMIN)
