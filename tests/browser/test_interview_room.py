@@ -170,3 +170,45 @@ def test_a_dropped_socket_reconnects_with_progress(
         assert page.get_by_role("link", name="See your results").is_visible()
         assert page.locator("#room-error").is_hidden()
     tab.snap("room-after-reconnect")
+
+
+def test_simulator_mode_is_unmissable_and_runs_an_interview(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(VIVAVOCE_SIMULATOR="true")
+    tab = open_page()
+    page = tab.page
+    page.goto(app.url + "/")
+    banner = page.get_by_role("note", name="Simulator mode")
+    assert "SIMULATOR MODE" in banner.inner_text()
+    assert banner.bounding_box()["y"] < 50  # at the very top of the page
+    created = app.create_interview()
+    page.goto(created["candidate_url"])
+    assert page.get_by_role("note", name="Simulator mode").is_visible()
+    page.get_by_role("button", name="Begin the interview").click()
+    page.get_by_role("button", name="Mute microphone").click()
+    page.wait_for_selector("main[data-phase=live]")
+    page.wait_for_selector(".turn-interviewer[data-final=true]", timeout=30_000)
+    wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) > 0")
+    tab.snap("room-simulator")
+    # Nothing went to the test's fake OpenAI server: the simulator answered.
+    assert app.fake.fake.sessions == []
+
+
+def test_the_room_works_from_the_keyboard(open_page: OpenPage, live_app: StartApp) -> None:
+    app = live_app()
+    created = app.create_interview()
+    tab = open_page()
+    page = tab.page
+    page.goto(created["candidate_url"])
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "begin-button"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("main[data-phase=live]")
+    page.get_by_role("button", name="End interview").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("main[data-phase=ended]")
