@@ -78,7 +78,8 @@ def interviewer_responder(view: ConversationView) -> str:
                 f"interviewer. First question: {questions[0]}")
     index = view.user_turns
     if view.last_user_transcript == "":
-        return f"Take your time. The question was: {questions[min(index, len(questions)) - 1]}"
+        # An idle nudge: repeat the question still open.
+        return f"Take your time. The question was: {questions[min(index, len(questions) - 1)]}"
     if index >= len(questions):
         return ("Thank you, those were all my questions. You can end the interview "
                 "whenever you are ready.")
