@@ -108,3 +108,34 @@ async def test_usage_needs_the_admin_token(client: ApiClient) -> None:
     assert response.json()["error"]["code"] == "unauthorized"
     wrong = await client.get("/api/usage", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
+
+
+async def test_usage_page_shows_the_same_numbers(client: ApiClient) -> None:
+    page = await client.get(
+        "/admin/usage?since=2026-11-01&until=2026-11-30", headers=client.admin_headers
+    )
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert 'id="usage-interviews">3<' in html
+    assert 'id="usage-tokens">160<' in html
+    assert 'id="usage-cost">0.7600<' in html
+    assert html.count("<tr><td>2026-11-0") == 3  # three day rows
+    assert "gpt-realtime-mini" in html
+    assert "<script>" not in html  # strict-CSP friendly: no inline script
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+async def test_usage_page_explains_a_bad_range(client: ApiClient) -> None:
+    page = await client.get("/admin/usage?since=2026-11-05&until=2026-11-01", headers=client.admin_headers)
+    assert page.status_code == 400
+    assert 'id="usage-problem"' in page.text and "is after" in page.text
+    garbage = await client.get("/admin/usage?since=%3Cb%3Eyesterday", headers=client.admin_headers)
+    assert garbage.status_code == 400
+    assert "must be a date" in garbage.text and "<b>yesterday" not in garbage.text
+
+
+async def test_usage_page_sends_strangers_to_the_login(client: ApiClient) -> None:
+    page = await client.get("/admin/usage?since=2026-11-01")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/admin/login?next=%2Fadmin%2Fusage")

@@ -6,6 +6,7 @@
   network; do not publish that port.
 - ``GET /api/usage?since=YYYY-MM-DD&until=YYYY-MM-DD`` (admin) — tokens and estimated cost
   by UTC day and by model, with totals; both dates inclusive, the last 30 days by default.
+  ``/admin/usage`` shows the same as a page for the operator.
 - ``POST /api/admin/reload`` (admin) — re-read the OpenAI key and switch to it if the doctor
   passes (see :mod:`vivavoce.reload`); ``GET /api/admin/reload`` — the key in use (masked)
   and the outcome of the last reload. ``SIGHUP`` does the same as the POST.
@@ -20,24 +21,27 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce import metrics, metrics_relay
 from vivavoce.keys import inspect_key
 from vivavoce.reload import last_reload, reload_key
 from vivavoce.runtime import Runtime
 from vivavoce.store.usage import usage_summary
-from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep
+from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep, is_admin
 from vivavoce.web.errors import ApiError
 
 __all__ = [
     "MAX_USAGE_DAYS",
+    "UsageRangeError",
     "install",
     "on_shutdown",
     "on_startup",
     "router",
     "start_metrics_server",
+    "usage_report",
 ]
 
 log = logging.getLogger("vivavoce.ops")
@@ -78,30 +82,31 @@ def _empty_totals() -> dict[str, Any]:
     return totals
 
 
-@router.get("/api/usage")
-async def usage(
-    _: AdminDep,
-    session: SessionDep,
-    since: Annotated[date | None, Query(description="First UTC day, inclusive")] = None,
-    until: Annotated[date | None, Query(description="Last UTC day, inclusive")] = None,
+class UsageRangeError(ValueError):
+    """A reversed or too long date range (``code``: invalid_range / range_too_long)."""
+
+    def __init__(self, code: str, message: str, first: date, last: date) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = {"since": first.isoformat(), "until": last.isoformat()}
+
+
+async def usage_report(
+    session: AsyncSession, *, since: date | None = None, until: date | None = None
 ) -> dict[str, Any]:
-    """Tokens and estimated cost by day and model. Raises ApiError 400 for a reversed or
-    too long range (invalid dates are a 422 from validation)."""
+    """Tokens and estimated cost by UTC day and model, by model, and in total, for the
+    inclusive days ``since``..``until`` (default: the 30 days up to today). Raises
+    :class:`UsageRangeError` for a reversed or too long range."""
     last = until or datetime.now(UTC).date()
     first = since or last - timedelta(days=DEFAULT_USAGE_DAYS - 1)
     if first > last:
-        raise ApiError(
-            400,
-            "invalid_range",
-            f"'since' ({first}) is after 'until' ({last}).",
-            {"since": first.isoformat(), "until": last.isoformat()},
+        raise UsageRangeError(
+            "invalid_range", f"'since' ({first}) is after 'until' ({last}).", first, last
         )
     if (last - first).days + 1 > MAX_USAGE_DAYS:
-        raise ApiError(
-            400,
-            "range_too_long",
-            f"Ask for at most {MAX_USAGE_DAYS} days at a time.",
-            {"since": first.isoformat(), "until": last.isoformat()},
+        raise UsageRangeError(
+            "range_too_long", f"Ask for at most {MAX_USAGE_DAYS} days at a time.", first, last
         )
     rows = await usage_summary(
         session,
@@ -129,6 +134,66 @@ async def usage(
         "models": models,
         "totals": totals,
     }
+
+
+@router.get("/api/usage")
+async def usage(
+    _: AdminDep,
+    session: SessionDep,
+    since: Annotated[date | None, Query(description="First UTC day, inclusive")] = None,
+    until: Annotated[date | None, Query(description="Last UTC day, inclusive")] = None,
+) -> dict[str, Any]:
+    """Tokens and estimated cost by day and model. Raises ApiError 400 for a reversed or
+    too long range (invalid dates are a 422 from validation)."""
+    try:
+        return await usage_report(session, since=since, until=until)
+    except UsageRangeError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.details) from None
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"'{name}' must be a date such as 2026-11-01.") from None
+
+
+@router.get("/admin/usage", response_class=HTMLResponse, include_in_schema=False)
+async def usage_page(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    since: str | None = None,
+    until: str | None = None,
+) -> Response:
+    """The operator's usage page: the same numbers as ``GET /api/usage``, as tables."""
+    # Imported here: pages imports the whole page machinery, which an API-only use of
+    # this module does not need.
+    from vivavoce.web import pages, pages_login
+
+    if not is_admin(request, runtime):
+        return pages_login.redirect_to_login(request)
+    problem: str | None = None
+    report: dict[str, Any] | None = None
+    try:
+        report = await usage_report(
+            session, since=_parse_day(since, "since"), until=_parse_day(until, "until")
+        )
+    except (ValueError, UsageRangeError) as exc:
+        problem = str(exc)
+    status = 200 if problem is None else 400
+    return pages.render(
+        request,
+        "admin_usage.html",
+        status_code=status,
+        page="admin_usage",
+        report=report,
+        problem=problem,
+        since=since or (report["since"] if report else ""),
+        until=until or (report["until"] if report else ""),
+    )
 
 
 def _key_state(runtime: Runtime) -> dict[str, Any] | None:
