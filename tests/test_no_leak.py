@@ -22,8 +22,8 @@ import openai
 import pytest
 from typer.testing import CliRunner
 
+from tests.diagnosis.logging_state import preserved_logging
 from tests.fixtures.fake_openai import RunningFake, running_fake
-from vivavoce import redact as redact_module
 from vivavoce.banner import render_banner
 from vivavoce.cli import app as cli_app
 from vivavoce.config import load_settings
@@ -61,26 +61,15 @@ def fake() -> Iterator[RunningFake]:
 @pytest.fixture
 def log_stream(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[io.StringIO]:
     """JSON logs of everything (DEBUG, so the HTTP clients speak too) into a buffer."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
-    installed = redact_module._factory_installed
     stream = io.StringIO()
     settings = load_settings(
         {"OPENAI_API_KEY": KEY, "VIVAVOCE_LOG_FORMAT": "json", "VIVAVOCE_LOG_LEVEL": "DEBUG",
          "VIVAVOCE_DATA_DIR": str(tmp_path / "logs")},
         env_file=None,
     )
-    setup_logging(settings, stream=stream)
-    yield stream
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    redact_module._factory_installed = installed
-    for name in ("httpx", "httpcore", "httpx2", "httpcore2", "websockets", "openai"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    with preserved_logging():
+        setup_logging(settings, stream=stream)
+        yield stream
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
 
 import pytest
 
+from tests.diagnosis.logging_state import preserved_logging
 from vivavoce.redact import RedactingFilter, install_redaction, redact, register_secret
 
 
@@ -88,8 +90,20 @@ def test_filter_rewrites_message_args_and_traceback() -> None:
     assert "RuntimeError" in out and "broken format" in out
 
 
-def test_install_redaction_covers_handlers_added_later(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    # install_redaction changes process-wide logging; put it back for the other tests.
+    with preserved_logging():
+        yield
+
+
+def test_install_redaction_covers_handlers_added_later(
+    caplog: pytest.LogCaptureFixture, restore_logging: None
+) -> None:
     install_redaction()
+    install_redaction()  # idempotent
+    assert sum(isinstance(f, RedactingFilter) for f in logging.getLogger("openai").filters) == 1
+    # caplog's handler is added after installation: the record factory still covers it.
     with caplog.at_level(logging.INFO, logger="openai._base_client"):
         logging.getLogger("openai._base_client").info("header Bearer %s", PROJECT)
     assert PROJECT not in caplog.text

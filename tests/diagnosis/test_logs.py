@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.diagnosis.logging_state import preserved_logging
 from tests.fixtures.settings import MakeSettings
-from vivavoce import redact as redact_module
 from vivavoce.logs import interview_id_var, setup_logging
 from vivavoce.testing.scenarios import scenario_key
 
@@ -20,22 +20,8 @@ KEY = scenario_key("ok", "logs")
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
     # setup_logging changes process-wide state; put it back for the other tests.
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
-    installed = redact_module._factory_installed
-    uvicorn = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).propagate)
-               for n in ("uvicorn", "uvicorn.error", "uvicorn.access")}
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    redact_module._factory_installed = installed
-    for name, (saved, propagate) in uvicorn.items():
-        logging.getLogger(name).handlers[:] = saved
-        logging.getLogger(name).propagate = propagate
+    with preserved_logging():
+        yield
 
 
 def test_json_lines_with_interview_id_and_extras(make_settings: MakeSettings) -> None:
