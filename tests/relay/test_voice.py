@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -110,8 +111,10 @@ async def test_interview_started_only_after_session_updated_and_no_early_audio(
     ],
 )
 async def test_fatal_key_problems(
-    make_app_server: MakeApp, scenario: str, code: str, cause: str
+    make_app_server: MakeApp, scenario: str, code: str, cause: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="vivavoce")
     key = scenario_key(scenario)
     app = make_app_server(api_key=key)
     async with voice_client(app.voice_url()) as client:
@@ -124,6 +127,12 @@ async def test_fatal_key_problems(
     assert "interview_started" not in client.types()
     everything = json.dumps(client.messages)
     assert key not in everything and key[-12:] not in everything
+    # The operator's line: masked key, cause, OpenAI's request id; never the key.
+    [line] = [r.getMessage() for r in caplog.records
+              if r.name == "vivavoce.relay" and "cannot go on" in r.getMessage()]
+    assert f"cause={cause}" in line and f"key=sk-test-…{key[-4:]}" in line
+    assert "request_id=req_" in line
+    assert all(key not in r.getMessage() for r in caplog.records)
     interview = await only_interview(app.database_url)
     assert interview.id == ended["interview_id"]
     assert (interview.status, interview.end_reason) == ("failed", cause)

@@ -244,7 +244,8 @@ class VoiceRelay:
             self._log(action)
 
     def _log(self, action: Log) -> None:
-        fields = {**self.hooks.log_fields(self), **action.fields}
+        fields = self.hooks.log_fields(self)
+        fields.update((k, v) for k, v in action.fields.items() if v is not None)
         rendered = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
         log.log(_LEVELS[action.level], "%s", redact(f"{action.message} {rendered}".strip()),
                 extra={"interview_id": self.session.interview_id})

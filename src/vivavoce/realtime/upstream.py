@@ -105,14 +105,27 @@ async def open_upstream(
             UpstreamProblem(phase="connect", code="network_unreachable",
                             message=f"{type(exc).__name__}: {exc}")
         ) from None
-    return Upstream(connection)
+    return Upstream(connection, request_id=_request_id(connection))
+
+
+def _request_id(connection: AsyncRealtimeConnection) -> str | None:
+    # OpenAI's x-request-id of the upgrade names the session in its logs and in support
+    # requests. The SDK keeps the websockets connection (and its handshake response) in
+    # a private attribute, hence the defensive reads.
+    response = getattr(getattr(connection, "_connection", None), "response", None)
+    headers = getattr(response, "headers", None)
+    value = headers.get("x-request-id") if headers is not None else None
+    return value if isinstance(value, str) else None
 
 
 class Upstream:
     """One open Realtime session."""
 
-    def __init__(self, connection: AsyncRealtimeConnection) -> None:
+    def __init__(
+        self, connection: AsyncRealtimeConnection, *, request_id: str | None = None
+    ) -> None:
         self._connection = connection
+        self.request_id = request_id
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._closed = False

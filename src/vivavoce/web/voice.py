@@ -150,6 +150,7 @@ class ServiceHooks:
         return {
             "key": mask_key(self.api_key) if self.api_key else None,
             "model": self.model,
+            "request_id": relay.upstream.request_id if relay.upstream is not None else None,
             "simulator": "yes" if self.simulator else None,
         }
 
