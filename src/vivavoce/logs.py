@@ -100,9 +100,11 @@ def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> loggin
     bad_level = level is None
     if level is None:
         level = logging.INFO
-    # The configured key is masked even if it has no recognisable shape.
-    if settings.openai_api_key is not None:
-        register_secret(settings.openai_api_key.get_secret_value())
+    # The configured secrets are masked even when they have no recognisable shape (an
+    # Azure-style key, an admin token someone pasted into a URL).
+    for secret in (settings.openai_api_key, settings.admin_token, settings.secret_key):
+        if secret is not None:
+            register_secret(secret.get_secret_value())
 
     root = logging.getLogger()
     for existing in list(root.handlers):

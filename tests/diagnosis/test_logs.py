@@ -102,3 +102,15 @@ def test_key_never_reaches_a_log_line(make_settings: MakeSettings, fmt: str) -> 
     secret = KEY[len("sk-test-") :]
     for start in range(len(secret) - 8):
         assert secret[start : start + 8] not in out
+
+
+def test_configured_secrets_are_masked_whatever_their_shape(make_settings: MakeSettings) -> None:
+    stream = io.StringIO()
+    admin, signing = "adminTokenWithoutShape42", "signingKeyWithoutShape4242"
+    setup_logging(
+        make_settings(VIVAVOCE_ADMIN_TOKEN=admin, VIVAVOCE_SECRET_KEY=signing), stream=stream
+    )
+    logging.getLogger("uvicorn.access").info("GET /admin?token=%s&k=%s", admin, signing)
+    out = stream.getvalue()
+    assert admin not in out and signing not in out
+    assert "GET /admin?token=" in out
