@@ -115,7 +115,7 @@ def make_worker(fake_openai: RunningFake, rubric: Rubric) -> MakeWorker:
     """make_worker(db, scenario="ok") -> a worker (not started) calling the fake."""
 
     def make(db: Database, scenario: str = "ok", options: EvaluationOptions = FAST) -> EvaluationWorker:
-        def client() -> openai.AsyncOpenAI:
+        async def client() -> openai.AsyncOpenAI:
             return openai.AsyncOpenAI(
                 api_key=scenario_key(scenario), base_url=fake_openai.base_url,
                 max_retries=0, timeout=options.request_timeout_s,

@@ -22,7 +22,7 @@ from vivavoce.evaluation.jobs import claim_next, enqueue_evaluation
 from vivavoce.evaluation.rubric import RubricError
 from vivavoce.store.database import Database
 from vivavoce.store.models import Evaluation, utcnow
-from vivavoce.testing.fake_responses import ResponsesBehaviour
+from vivavoce.testing.fake_responses import ResponsesBehaviour, responses_behaviour
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.tokens import issue_interview_token
 from vivavoce.web.api_evaluation import EXTRA_OPTIONS
@@ -41,7 +41,7 @@ async def start_app(
 
         async def start(**environ: str) -> httpx.AsyncClient:
             settings = make_settings(
-                VIVAVOCE_SIMULATOR="0", OPENAI_BASE_URL=fake_openai.base_url, **environ
+                **{"VIVAVOCE_SIMULATOR": "0", "OPENAI_BASE_URL": fake_openai.base_url, **environ}
             )
             database = Database(database_url)
             # Disposed even when the start fails (the lifespan only disposes after a start).
@@ -52,6 +52,7 @@ async def start_app(
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                        base_url="http://testserver")
+            client.runtime = runtime  # type: ignore[attr-defined]
             return await stack.enter_async_context(client)
 
         yield start
@@ -86,6 +87,19 @@ async def test_an_ended_interview_is_evaluated_and_shown_to_its_candidate(
     assert body["message"] == "Your feedback is ready."
     assert body["result"]["dimensions"] == admin_view["result"]["dimensions"]
     assert body["cost_usd"] is None and body["error"] is None  # the operator's business
+
+
+async def test_simulator_mode_evaluates_against_the_simulator(
+    db: Database, start_app: Start, behaviour: ResponsesBehaviour
+) -> None:
+    client = await start_app(VIVAVOCE_SIMULATOR="1")
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    body = await _until_settled(client, interview_id)
+    assert body["status"] == "done", body["error"]
+    simulator = client.runtime.extras["simulator"]  # type: ignore[attr-defined]
+    assert len(responses_behaviour(simulator.fake).requests) == 1
+    assert behaviour.requests == []  # not the OpenAI stand-in of the other tests
 
 
 async def test_access_needs_the_interview_token_or_admin(db: Database, start_app: Start) -> None:

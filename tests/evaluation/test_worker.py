@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import timedelta
 
 import openai
 import pytest
+from sqlalchemy import update
 
 from tests.evaluation.conftest import FAST, MakeWorker, settle
 from tests.evaluation.helpers import GOOD_TRANSCRIPT, make_interview
@@ -14,7 +16,7 @@ from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation, 
 from vivavoce.evaluation.rubric import Rubric
 from vivavoce.evaluation.worker import EvaluationWorker
 from vivavoce.store.database import Database
-from vivavoce.store.models import Evaluation
+from vivavoce.store.models import Evaluation, Interview, utcnow
 from vivavoce.testing.fake_responses import ResponsesBehaviour
 
 
@@ -67,7 +69,7 @@ async def test_stopping_mid_job_hands_it_back(
 async def test_an_unexpected_error_is_an_attempt_not_a_dead_worker(
     db: Database, rubric: Rubric
 ) -> None:
-    def broken() -> openai.AsyncOpenAI:
+    async def broken() -> openai.AsyncOpenAI:
         raise RuntimeError("bug in the client factory")
 
     worker = EvaluationWorker(db, rubric=rubric, model="gpt-5-mini", client_factory=broken,
@@ -77,6 +79,25 @@ async def test_an_unexpected_error_is_an_attempt_not_a_dead_worker(
     row = await settle(worker, db, interview_id)
     assert (row.status, row.attempts) == ("failed", FAST.max_attempts)
     assert row.error is not None and "bug in the client factory" in row.error
+
+
+async def test_catch_up_enqueues_recently_ended_interviews_only(
+    db: Database, make_worker: MakeWorker
+) -> None:
+    recent = await make_interview(db, GOOD_TRANSCRIPT)
+    old = await make_interview(db, GOOD_TRANSCRIPT)
+    live = await make_interview(db, GOOD_TRANSCRIPT, status="live")
+    async with db.session() as s:
+        await s.execute(update(Interview).where(Interview.id == old)
+                        .values(ended_at=utcnow() - timedelta(days=2)))
+        await s.commit()
+    worker = make_worker(db)
+    assert await worker.catch_up() == 1
+    assert await worker.catch_up() == 0  # it has a job now
+    assert (await get_evaluation(db, interview_id=recent)) is not None
+    assert await get_evaluation(db, interview_id=old) is None
+    assert await get_evaluation(db, interview_id=live) is None
+    assert await make_worker(db, options=replace(FAST, catch_up_hours=0)).catch_up() == 0
 
 
 async def test_a_live_interview_is_not_enqueued(db: Database) -> None:

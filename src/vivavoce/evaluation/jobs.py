@@ -33,6 +33,7 @@ __all__ = [
     "Outcome",
     "claim_next",
     "enqueue_evaluation",
+    "enqueue_missing",
     "finish",
     "forget_wakeup",
     "get_evaluation",
@@ -123,6 +124,33 @@ async def enqueue_evaluation(db: Database, interview_id: str) -> Evaluation:
             return again
     _wake(db)
     return row
+
+
+async def enqueue_missing(db: Database, *, since: datetime, limit: int = 20) -> int:
+    """Enqueue interviews that ended after ``since`` but have no evaluation job (the
+    relay stopped between ending one and enqueueing it). Returns how many were added."""
+    async with db.session() as s:
+        ids = list(
+            await s.scalars(
+                select(Interview.id)
+                .outerjoin(Evaluation, Evaluation.interview_id == Interview.id)
+                .where(
+                    Interview.status.in_(EVALUABLE_INTERVIEW_STATUSES),
+                    Interview.ended_at >= since,
+                    Evaluation.id.is_(None),
+                )
+                .order_by(Interview.ended_at)
+                .limit(limit)
+            )
+        )
+    added = 0
+    for interview_id in ids:
+        try:
+            await enqueue_evaluation(db, interview_id)
+        except InterviewNotEvaluable:
+            continue  # deleted meanwhile
+        added += 1
+    return added
 
 
 async def request_rerun(db: Database, *, interview_id: str, now: datetime | None = None) -> Evaluation:

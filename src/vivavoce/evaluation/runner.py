@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,8 +42,9 @@ __all__ = ["ClientFactory", "EvaluationOptions", "backoff_delay", "run_claim"]
 
 log = logging.getLogger("vivavoce.evaluation")
 
-# Builds the SDK client for one job; raises CallFailure when there is no usable key.
-ClientFactory = Callable[[], openai.AsyncOpenAI]
+# Builds the SDK client for one job (async: the simulator may have to start first);
+# raises CallFailure when there is no usable key or endpoint.
+ClientFactory = Callable[[], Awaitable[openai.AsyncOpenAI]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class EvaluationOptions:
     max_output_tokens: int = 16_000
     concurrency: int = 2
     """Jobs one instance runs at once (each mostly waits on OpenAI)."""
+    catch_up_hours: float = 24.0
+    """Interviews that ended this recently without a job get one (0: never). Older ones
+    are left alone, so a first deployment does not evaluate (and pay for) all history."""
 
     @property
     def lease(self) -> timedelta:
@@ -237,7 +241,7 @@ async def _evaluate(
     )
     spend = _Spend(rubric)
     try:
-        client = client_factory()
+        client = await client_factory()
     except CallFailure as failure:
         return Outcome("failed", error=failure.reason, model=model)
     try:

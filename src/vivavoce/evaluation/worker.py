@@ -3,7 +3,8 @@
 Started by the app (``web/api_evaluation.py``) and stopped with it. It wakes when a job
 is enqueued in this process and otherwise polls, which is how it finds jobs left by a
 restart (``pending``, or ``running`` with an expired lease) and jobs enqueued by other
-instances. A database outage is logged and waited out; it never ends the loop.
+instances. When idle, the first loop also enqueues recently ended interviews that have
+no job. A database outage is logged and waited out; it never ends the loop.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from vivavoce.evaluation.jobs import (
     Claim,
     Outcome,
     claim_next,
+    enqueue_missing,
     finish,
     forget_wakeup,
     release,
@@ -62,7 +64,9 @@ class EvaluationWorker:
             return
         for n in range(max(1, self.options.concurrency)):
             wakeup = wakeup_event(self.db)
-            task = asyncio.create_task(self._loop(wakeup), name=f"vivavoce-evaluation-{n}")
+            task = asyncio.create_task(
+                self._loop(wakeup, catch_up=n == 0), name=f"vivavoce-evaluation-{n}"
+            )
             self._tasks.append((task, wakeup))
 
     async def stop(self) -> None:
@@ -117,12 +121,21 @@ class EvaluationWorker:
         with contextlib.suppress(Exception):  # the database may be what failed
             await finish(self.db, claim=claim, outcome=outcome)
 
-    async def _loop(self, wakeup: asyncio.Event) -> None:
+    async def catch_up(self) -> int:
+        """Enqueue recently ended interviews without a job; returns how many."""
+        if self.options.catch_up_hours <= 0:
+            return 0
+        since = utcnow() - timedelta(hours=self.options.catch_up_hours)
+        return await enqueue_missing(self.db, since=since)
+
+    async def _loop(self, wakeup: asyncio.Event, *, catch_up: bool) -> None:
         while True:
             # Cleared before looking, so a job enqueued while we look still wakes us.
             wakeup.clear()
             try:
                 worked = await self.run_once()
+                if not worked and catch_up and await self.catch_up():
+                    continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down, a bug: log, wait, go on

@@ -182,23 +182,45 @@ async def rerun_evaluation(interview_id: str, _admin: AdminDep, runtime: Runtime
     return _out(row, admin=True)
 
 
-def client_factory(runtime: Runtime, options: EvaluationOptions) -> ClientFactory:
-    """Builds the SDK client at job time, so a reloaded key is used by the next job."""
+async def _simulator_base_url(runtime: Runtime) -> str:
+    """The built-in simulator's REST base URL, starting it if no interview has yet.
 
-    def make() -> openai.AsyncOpenAI:
+    The simulator belongs to the relay (web/voice.py starts it lazily and keeps it in
+    ``runtime.extras``); we use its starter so there is only ever one. Raises CallFailure
+    (transient) when it cannot be started.
+    """
+    from vivavoce.web import voice  # the relay's module: imported late, it is large
+
+    starter = getattr(voice, "ensure_simulator", None) or getattr(voice, "_ensure_simulator", None)
+    try:
+        if starter is not None:
+            await starter(runtime)
+        simulator = runtime.extras.get("simulator")
+        base_url = getattr(simulator, "base_url", None)
+    except RuntimeError:
+        base_url = None
+    if not isinstance(base_url, str):
+        raise CallFailure(
+            "connection",
+            "The built-in simulator is not running, so the evaluation cannot run yet.",
+            transient=True,
+        )
+    return base_url
+
+
+def client_factory(runtime: Runtime, options: EvaluationOptions) -> ClientFactory:
+    """Builds the SDK client at job time, so a reloaded key is used by the next job; in
+    simulator mode the evaluation goes to the simulator's ``/v1/responses``."""
+
+    async def make() -> openai.AsyncOpenAI:
         settings = runtime.settings
         base_url: str | None = None
         api_key = runtime.api_key
         if settings.use_simulator:
-            simulator = runtime.extras.get("simulator")
-            base_url = getattr(simulator, "base_url", None)
-            api_key = getattr(simulator, "api_key", None) or api_key
-            if base_url is None:
-                raise CallFailure(
-                    "connection",
-                    "The built-in simulator is not running, so the evaluation cannot run.",
-                    transient=True,
-                )
+            from vivavoce.simulator import SIMULATOR_KEY
+
+            base_url = await _simulator_base_url(runtime)
+            api_key = SIMULATOR_KEY
         try:
             return make_async_client(
                 settings,
