@@ -83,6 +83,8 @@ CASES = [
     Case("placeholder-here", "YOUR_OPENAI_API_KEY_HERE", "placeholder", False, ("placeholder",)),
     Case("masked-copy", "sk-proj-" + "*" * 40 + "wxyz", "placeholder", False, ("masked_copy",)),
     Case("truncated-project", PROJECT[:40], "project", False, ("too_short",)),
+    Case("early-project-key", PROJECT[:56], "project", True, (), PROJECT[:56]),
+    Case("cut-off-new-project-key", PROJECT[:120], "project", True, ("possibly_truncated",)),
     Case("truncated-legacy", LEGACY[:45], "legacy_user", False, ("legacy_key", "too_short")),
     Case("two-project-keys", PROJECT + PROJECT, "project", False, ("two_keys",), position=165),
     Case(

@@ -68,6 +68,9 @@ _MIN_LENGTH: dict[KeyType, int] = {
     "test": 16,
 }
 
+_OLD_PROJECT_LENGTH = 56
+_NEW_PROJECT_LENGTH = 160
+
 _TYPE_NAMES: dict[KeyType, str] = {
     "project": "a project key (sk-proj-)",
     "service_account": "a service-account key (sk-svcacct-)",
@@ -479,6 +482,17 @@ def _type_findings(key: str, key_type: KeyType) -> list[KeyFinding]:
                                 "accepted, no longer issued. Project keys (sk-proj-) are "
                                 "preferred."))
     minimum = _MIN_LENGTH.get(key_type)
+    if key_type == "project" and _OLD_PROJECT_LENGTH < len(key) < _NEW_PROJECT_LENGTH:
+        # Between the two lengths project keys have had: likely a cut-off copy of a new one.
+        found.append(
+            KeyFinding(
+                "possibly_truncated",
+                "warning",
+                f"The key has {len(key)} characters; project keys created since 2024 have "
+                f"about {_NEW_PROJECT_LENGTH + 4}. If OpenAI rejects it, it was probably cut "
+                "off when copied.",
+            )
+        )
     if minimum is not None and len(key) < minimum:
         found.append(
             KeyFinding(
