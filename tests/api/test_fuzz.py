@@ -25,8 +25,12 @@ MAX_EXAMPLES = 50
 
 
 @pytest.mark.slow
-def test_api_survives_fuzzing(database_url: str, make_settings: Callable[..., Settings]) -> None:
-    runtime = make_runtime(make_settings(VIVAVOCE_SIMULATOR="1"), Database(database_url))
+def test_api_survives_fuzzing(
+    migrated_database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    runtime = make_runtime(
+        make_settings(VIVAVOCE_SIMULATOR="1"), Database(migrated_database_url)
+    )
     app = create_app(runtime=runtime)
     with serve_in_background(app) as server:
         schema = schemathesis.openapi.from_url(f"{server.http_url}/openapi.json").include(
