@@ -204,6 +204,20 @@ def test_network_unreachable(clean_env: pytest.MonkeyPatch) -> None:
     assert check(report, "models")["status"] == "skip"
 
 
+def test_tls_failure_is_network_not_key(clean_env: pytest.MonkeyPatch, fake: RunningFake) -> None:
+    # https:// to a server that speaks plain HTTP: TCP works, the TLS handshake does not
+    # (what an intercepting proxy or a wrong port looks like).
+    https_url = fake.base_url.replace("http://", "https://")
+    code, report = run_doctor_cli(
+        clean_env, OPENAI_API_KEY=scenario_key("ok"), OPENAI_BASE_URL=https_url
+    )
+    assert code == 1
+    assert check(report, "tcp")["status"] == "pass"
+    assert check(report, "tls")["status"] == "fail"
+    assert check(report, "models")["status"] == "skip"
+    assert [c["id"] for c in report["causes"]] == ["network_unreachable"]
+
+
 def test_base_url_without_scheme(clean_env: pytest.MonkeyPatch) -> None:
     code, report = run_doctor_cli(
         clean_env, OPENAI_API_KEY=scenario_key("ok"), OPENAI_BASE_URL="api.openai.com/v1"

@@ -64,6 +64,16 @@ def _proxy_for(api: ApiHost) -> str | None:
     return None
 
 
+def _tls_context() -> ssl.SSLContext:
+    # The same trust store the SDK's HTTP client uses (certifi, or SSL_CERT_FILE), so a
+    # pass here means the SDK will verify the certificate too.
+    try:
+        from httpx2 import create_ssl_context
+    except ImportError:  # an SDK without httpx2: fall back to Python's default store
+        return ssl.create_default_context()
+    return create_ssl_context()
+
+
 def _ms(start: float) -> int:
     return int((time.perf_counter() - start) * 1000)
 
@@ -142,7 +152,7 @@ async def check_network(base_url: str) -> list[Check]:
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(
-                api.host, api.port, ssl=ssl.create_default_context(), server_hostname=api.host
+                api.host, api.port, ssl=_tls_context(), server_hostname=api.host
             ),
             _STEP_TIMEOUT,
         )
