@@ -57,6 +57,7 @@ def test_start_page_checks_the_microphone_prefills_from_a_resume_and_opens_the_r
     page.get_by_role("button", name="Start interview").click()
     page.wait_for_url(re.compile(r"/interview/[^/?]+\?token="))
     assert page.get_by_role("button", name="Begin the interview").is_visible()
+    page.get_by_text("Welcome, Ada Lovelace.").wait_for()
     assert page.locator("main").get_attribute("data-phase") == "ready"
     tab.snap("room-ready")
 
@@ -74,15 +75,26 @@ def test_a_bad_resume_gets_a_clear_message(open_page: OpenPage, live_app: StartA
     assert "fill in the form by hand" in status.inner_text()
 
 
-def test_start_page_fits_a_phone(open_page: OpenPage, live_app: StartApp) -> None:
+def test_pages_fit_a_phone(open_page: OpenPage, live_app: StartApp) -> None:
     app = live_app()
+    created = app.create_interview()
     tab = open_page(viewport=(375, 740))
-    tab.page.goto(app.url + "/")
-    overflow = tab.page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0
-    tab.snap("start-phone")
+    page = tab.page
+    login(page, app.url)
+    pages = {
+        "start": "/",
+        "room": f"/i/{created['token']}",
+        "results": f"/results/{created['id']}?token={created['token']}",
+        "admin-interviews": "/admin/interviews",
+    }
+    for name, path in pages.items():
+        page.goto(app.url + path)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        tab.snap(f"{name}-phone")
+        assert overflow <= 0, name
 
 
 def test_invalid_key_setup_page_names_the_cause_and_the_fix(

@@ -225,10 +225,11 @@ async function main_() {
   if (record && (record.status === "created" || record.status === "live")) {
     // The evaluation starts when the interview ends; asking earlier is a 404.
     show($("#evaluation-pending"), true);
+    setText($("#evaluation-pending h2"), record.status === "live" ? "The interview is still going on" : "No interview yet");
     setText(
       $("#pending-text"),
       record.status === "live"
-        ? "This interview is still going on. Its evaluation starts when it ends; reload this page then."
+        ? "Its evaluation starts when it ends; reload this page then."
         : "This interview has not taken place yet.",
     );
     $("#pending-progress").hidden = true;

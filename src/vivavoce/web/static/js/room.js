@@ -1,6 +1,7 @@
 // The interview room: microphone -> /voice -> interviewer's voice and live transcript.
 
 import { $, show, setText, formatClock } from "./dom.js";
+import { api } from "./api.js";
 import { candidateMessage } from "./candidate-errors.js";
 import { openMicrophone, MicrophoneError } from "./microphone.js";
 import { PcmPlayer } from "./player.js";
@@ -300,6 +301,7 @@ function finish(message) {
   clearTimeout(state.timers.end);
   reportPosition(true);
   stopAudio();
+  state.transcript.dropEmptyDrafts();
   setPhase("ended");
   setSpeaker("ended");
   window.removeEventListener("beforeunload", warnBeforeLeaving);
@@ -412,9 +414,38 @@ function endInterview() {
   state.timers.end = setTimeout(() => finish(null), END_TIMEOUT_MS);
 }
 
+/** Before Begin: greet the candidate, apply this interview's own time limit, and do not
+ * offer to begin an interview that has already taken place. */
+async function loadInterview() {
+  if (!state.interviewId || !state.token) return;
+  let record;
+  try {
+    record = await api(`/api/interviews/${encodeURIComponent(state.interviewId)}`, { token: state.token });
+  } catch {
+    return; // the relay gives the definitive answer when the candidate begins
+  }
+  const limit = Number(record.settings && record.settings.max_duration_s);
+  if (limit > 0 && state.phase === "ready") {
+    state.limitSeconds = limit;
+    setText(ui.limit, formatClock(limit));
+  }
+  const name = record.candidate && record.candidate.name;
+  if (name) setText($("#welcome"), `Welcome, ${name}.`);
+  if (record.status === "ended" || record.status === "failed") {
+    show(ui.beginPanel, false);
+    setPhase("ended");
+    setSpeaker("ended");
+    setText(ui.endedText, "This interview has already taken place.");
+    ui.resultsLink.href = resultsUrl();
+    show(ui.resultsLink, true);
+    show(ui.ended, true);
+  }
+}
+
 ui.begin.addEventListener("click", begin);
 ui.mute.addEventListener("click", toggleMute);
 ui.end.addEventListener("click", endInterview);
 ui.retry.addEventListener("click", () => location.reload());
 setSpeaker("idle");
 show(ui.resultsLink, false);
+loadInterview();

@@ -66,6 +66,16 @@ export class LiveTranscript {
     this.scroll(target);
   }
 
+  /** Drop lines still waiting for words (speech that never became a transcript). */
+  dropEmptyDrafts() {
+    for (const speaker of Object.keys(this.open)) {
+      const line = this.open[speaker];
+      if (line && (line.draft.textContent === "…" || !line.draft.textContent.trim())) line.remove();
+      else if (line) this.final(speaker, line.draft.textContent);
+      this.open[speaker] = null;
+    }
+  }
+
   scroll(line) {
     line.scrollIntoView({ block: "nearest" });
   }
