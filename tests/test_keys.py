@@ -81,6 +81,8 @@ CASES = [
     Case("placeholder-xxxx", "sk-xxxx", "placeholder", False, ("placeholder",)),
     Case("placeholder-angle", "<key>", "placeholder", False, ("placeholder",)),
     Case("placeholder-here", "YOUR_OPENAI_API_KEY_HERE", "placeholder", False, ("placeholder",)),
+    Case("shell-reference", "${OPENAI_API_KEY}", "placeholder", False, ("unexpanded_reference",)),
+    Case("railway-reference", "${{shared.OPENAI_API_KEY}}", "placeholder", False, ("unexpanded_reference",)),
     Case("masked-copy", "sk-proj-" + "*" * 40 + "wxyz", "placeholder", False, ("masked_copy",)),
     Case("truncated-project", PROJECT[:40], "project", False, ("too_short",)),
     Case("early-project-key", PROJECT[:56], "project", True, (), PROJECT[:56]),

@@ -95,9 +95,12 @@ _ASSIGNMENT = re.compile(r"^(?:export\s+)?OPENAI_API_KEY\s*[=:]\s*", re.IGNORECA
 _BEARER = re.compile(r"^bearer\s+", re.IGNORECASE)
 _PLACEHOLDER_WORDS = re.compile(
     r"your[-_ ]?(?:openai[-_ ]?)?(?:api[-_ ]?)?key|api[-_]?key[-_]?here|changeme|"
-    r"replace[-_ ]?me|placeholder|insert[-_ ]?key|^<.*>$|^\$\{?OPENAI_API_KEY\}?$",
+    r"replace[-_ ]?me|placeholder|insert[-_ ]?key|^<.*>$",
     re.IGNORECASE,
 )
+# "${OPENAI_API_KEY}", "$OPENAI_API_KEY", Railway's "${{shared.OPENAI_API_KEY}}": a
+# reference nothing substituted.
+_REFERENCE = re.compile(r"^\$(?:\{\{?[^}]*\}?\}|[A-Za-z_][A-Za-z0-9_]*)$")
 _AZURE_KEY = re.compile(r"^[0-9a-fA-F]{32}$")
 # A second key glued on: a typed prefix again, somewhere after the start.
 _SECOND_KEY = re.compile(r"(?<=.)sk-(?:proj|svcacct|admin|test)-")
@@ -403,7 +406,18 @@ def inspect_key(raw: str | None) -> KeyReport:
         return KeyReport(None, "missing", findings)
 
     key_type = _classify(key)
-    if _masked_copy(key):
+    if _REFERENCE.match(key):
+        key_type = "placeholder"
+        findings.append(
+            KeyFinding(
+                "unexpanded_reference",
+                "error",
+                "The value is a variable reference that was never substituted. Check the "
+                "referenced variable exists (on Railway: the name inside ${{…}}), or paste "
+                "the key itself.",
+            )
+        )
+    elif _masked_copy(key):
         key_type = "placeholder"
         findings.append(
             KeyFinding(
