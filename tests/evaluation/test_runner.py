@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+
+import pytest
 
 from tests.evaluation.conftest import FAST, MakeWorker, settle
 from tests.evaluation.helpers import GOOD_TRANSCRIPT, SHORT_TRANSCRIPT, make_interview
+from vivavoce import metrics
 from vivavoce.evaluation.jobs import enqueue_evaluation, get_evaluation
 from vivavoce.evaluation.rubric import Rubric
 from vivavoce.evaluation.scoring import overall_score
@@ -36,6 +40,7 @@ async def test_success_is_scored_by_our_formula_with_real_quotes(
     assert (row.low_confidence, row.invented_quotes, row.attempts) == (False, 0, 1)
     assert row.model == "gpt-5-mini"
     assert row.input_tokens > 0 and row.output_tokens > 0 and row.cost_usd > 0
+    assert 'vivavoce_evaluations_total{outcome="ok"}' in metrics.render().decode()
     # What the model was sent: the rubric for the level and the transcript lines.
     sent = behaviour.requests[-1]
     assert "[2] Candidate: Last spring I led a team" in sent["input"]
@@ -177,10 +182,15 @@ async def test_rate_limits_back_off_then_give_up(db: Database, make_worker: Make
     assert row.error is not None and "rate_limited" in row.error
 
 
-async def test_a_bad_key_fails_without_leaking_it(db: Database, make_worker: MakeWorker) -> None:
+async def test_a_bad_key_fails_without_leaking_it(
+    db: Database, make_worker: MakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     interview_id = await make_interview(db, GOOD_TRANSCRIPT)
     await enqueue_evaluation(db, interview_id)
     row = await settle(make_worker(db, scenario="invalid"), db, interview_id)
+    assert "invalid_api_key" in caplog.text
+    assert scenario_key("invalid") not in caplog.text
     assert row.status == "failed" and row.error is not None
     assert "invalid_api_key" in row.error and "vivavoce doctor" in row.error
     assert scenario_key("invalid") not in row.error

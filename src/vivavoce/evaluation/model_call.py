@@ -177,10 +177,11 @@ async def ask_model(
     usage = Usage()
     if response.usage is not None:
         details = response.usage.input_tokens_details
+        # Counted as given, but never negative or missing (a proxy may strip fields).
         usage = Usage(
-            response.usage.input_tokens,
-            details.cached_tokens if details is not None else 0,
-            response.usage.output_tokens,
+            max(response.usage.input_tokens or 0, 0),
+            max((details.cached_tokens or 0) if details is not None else 0, 0),
+            max(response.usage.output_tokens or 0, 0),
         )
     for item in response.output:
         if item.type != "message":
