@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_AGE_S = 7 * 24 * 3600
-MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_LENGTH = 16  # the same floor as vivavoce.startup
 _SALT = "vivavoce.interview-token.v1"
 
 

@@ -21,7 +21,7 @@ from vivavoce.store.database import Database
 from vivavoce.testing import serve_in_background
 from vivavoce.web.app import create_app
 
-MAX_EXAMPLES = 50
+MAX_EXAMPLES = 40
 
 
 @pytest.mark.slow

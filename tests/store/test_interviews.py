@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -235,3 +235,18 @@ async def test_list_pages_and_filters(db: Database) -> None:
             await store.list_interviews(s, limit=0)
         with pytest.raises(ValueError):
             await store.list_interviews(s, offset=-1)
+
+
+async def test_timestamps_in_other_zones_are_stored_as_utc(db: Database) -> None:
+    interview_id = await _new(db)
+    paris = timezone(timedelta(hours=1))
+    start = datetime(2026, 11, 2, 10, 30, tzinfo=paris)  # 09:30 UTC
+    async with db.session() as s:
+        await store.mark_live(s, interview_id, at=start)
+        await store.mark_ended(
+            s, interview_id, status="ended", reason="done", at=start + timedelta(minutes=5)
+        )
+        got = await store.get_interview(s, interview_id)
+    assert got is not None
+    assert got.started_at == T0 and got.started_at.utcoffset() == timedelta(0)
+    assert got.ended_at == T0 + timedelta(minutes=5)

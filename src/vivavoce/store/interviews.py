@@ -12,12 +12,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
-from vivavoce.store.models import SPEAKERS, TURN_STATES, Interview, Turn, utcnow
+from vivavoce.store.models import SPEAKERS, TURN_STATES, Interview, Turn, UTCDateTime, utcnow
 
 __all__ = [
     "InterviewNotFound",
@@ -124,7 +124,11 @@ async def mark_live(s: AsyncSession, interview_id: str, *, at: datetime) -> None
     result = await s.execute(
         update(Interview)
         .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
-        .values(status="live", started_at=func.coalesce(Interview.started_at, at))
+        # Typed, so the value is converted to UTC like any other timestamp on SQLite.
+        .values(
+            status="live",
+            started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
+        )
     )
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
