@@ -105,3 +105,23 @@ def test_safe_url_hides_the_password() -> None:
     db = Database("postgresql+asyncpg://user:hunter2@db.example/app")
     assert "hunter2" not in db.safe_url
     assert db.dialect == "postgresql"
+
+
+@pytest.mark.postgres
+async def test_platform_style_postgres_parameters_work(postgres_module_url: str) -> None:
+    # What platforms hand out is written for libpq; asyncpg would reject these names.
+    db = Database(
+        postgres_module_url
+        + "?sslmode=disable&channel_binding=disable&connect_timeout=5&application_name=vivavoce"
+    )
+    try:
+        await db.ping()
+        async with db.engine.connect() as conn:
+            assert await conn.scalar(text("SHOW application_name")) == "vivavoce"
+    finally:
+        await db.dispose()
+
+
+def test_unusable_connect_timeout_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="connect_timeout"):
+        Database("postgresql+asyncpg://u@h/db?connect_timeout=soon")

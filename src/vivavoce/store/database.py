@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from vivavoce.store.urls import asyncpg_url_and_options
+
 __all__ = ["MIGRATIONS_DIR", "Database", "UnsupportedDatabase", "alembic_config"]
 
 log = logging.getLogger("vivavoce.store")
@@ -64,7 +66,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 class Database:
     """One database. Raises :class:`UnsupportedDatabase` for a URL that is neither SQLite
-    nor PostgreSQL (``sqlalchemy.exc.ArgumentError`` for one that is not a URL at all)."""
+    nor PostgreSQL (``sqlalchemy.exc.ArgumentError`` for one that is not a URL at all,
+    ValueError for unusable connection parameters)."""
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         parsed = make_url(url)
@@ -87,8 +90,11 @@ class Database:
                 self._sqlite_path = Path(database)
         else:
             options["pool_pre_ping"] = True
+            if parsed.get_driver_name() == "asyncpg":
+                parsed, connect_args = asyncpg_url_and_options(parsed)
+                options["connect_args"] = connect_args
         options.update(engine_options)
-        self.engine: AsyncEngine = create_async_engine(url, **options)
+        self.engine: AsyncEngine = create_async_engine(parsed, **options)
         if backend == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
