@@ -13,7 +13,7 @@ RATE = 48_000
 
 
 def write_speech_wav(
-    path: Path, *, speech_s: float = 1.5, silence_before_s: float = 1.0, silence_after_s: float = 2.5
+    path: Path, *, speech_s: float = 1.2, silence_before_s: float = 0.5, silence_after_s: float = 1.5
 ) -> Path:
     """A 48 kHz mono PCM16 WAV: silence, a loud voice-like burst, silence (one loop).
 

@@ -165,3 +165,37 @@ def test_operator_invites_a_candidate(open_page: OpenPage, live_app: StartApp) -
     assert re.search(r"/i/[^/]+$", href)
     page.goto(href)
     assert page.get_by_role("button", name="Begin the interview").is_visible()
+
+
+def test_a_wrong_admin_token_is_refused_on_the_login_page(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app()
+    tab = open_page()
+    tab.console.allow(r"status of 401")  # the refused form post
+    page = tab.page
+    page.goto(app.url + "/admin/setup")
+    page.wait_for_url(re.compile(r"/admin/login\?next="))
+    tab.snap("admin-login")
+    page.get_by_label("Admin token").fill("not-the-token")
+    page.get_by_role("button", name="Log in").click()
+    assert "not the admin token" in page.get_by_role("alert").inner_text()
+    assert page.context.cookies() == []
+    tab.snap("admin-login-refused")
+
+
+def test_without_open_interviews_the_start_page_asks_for_the_invitation_link(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(VIVAVOCE_OPEN_INTERVIEWS="false")
+    tab = open_page()
+    tab.console.allow(r"status of 401")  # the refused POST /api/interviews
+    page = tab.page
+    page.goto(app.url + "/")
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Field of study or work").fill("Computer Science")
+    page.get_by_label("Level (required)").fill("Final-year student")
+    page.get_by_role("button", name="Start interview").click()
+    page.locator("#form-error:not([hidden])").wait_for()
+    assert "invitation link" in page.locator("#form-error").inner_text()
+    assert page.get_by_role("button", name="Start interview").is_enabled()
