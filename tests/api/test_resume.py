@@ -158,6 +158,31 @@ async def test_endpoint_size_and_shape_errors(api_client: ApiClient) -> None:
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
     just_over = await _upload(api_client, "big.txt", b"a" * (MAX_BYTES + 1))
     assert just_over.status_code == 413
+    # Chunked, without a Content-Length: stopped while reading, not after.
+    boundary = "vivavoceboundary"
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
+
+    sent = 0
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        nonlocal sent
+        yield head
+        for _ in range(40):
+            sent += 1024 * 1024
+            yield b"a" * (1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    chunked = await api_client.post(
+        "/api/resume",
+        content=chunks(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert "content-length" not in chunked.request.headers
+    assert chunked.status_code == 413 and chunked.json()["error"]["code"] == "too_large"
+    assert sent <= MAX_BYTES + 2 * 1024 * 1024  # the upload was cut off, not read to the end
     no_file = await api_client.post("/api/resume", data={"other": "x"})
     assert no_file.status_code == 422 and no_file.json()["error"]["code"] == "invalid_input"
     not_multipart = await api_client.post("/api/resume", json={"file": "x"})

@@ -12,6 +12,7 @@ import anyio
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from vivavoce.resume import MAX_BYTES, ResumeError, ResumeFields, guess_fields, read_resume
 from vivavoce.runtime import Runtime
@@ -47,6 +48,23 @@ def _allowed(request: Request, runtime: Runtime) -> bool:
     except InvalidInterviewToken:
         return False
     return True
+
+
+def _bounded(request: Request) -> Request:
+    """The same request, but reading more than the limit raises 413 — for uploads sent
+    without a Content-Length (chunked), which the check above cannot catch."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_BYTES + _ENVELOPE:
+                raise _too_large()
+        return message
+
+    return Request(request.scope, receive)
 
 
 def _too_large() -> ApiError:
@@ -102,7 +120,7 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BYTES + _ENVELOPE:
         raise _too_large()  # before reading a byte of it
-    form = await request.form(max_files=1, max_fields=5)
+    form = await _bounded(request).form(max_files=1, max_fields=5)
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
