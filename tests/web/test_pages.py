@@ -230,12 +230,12 @@ def test_an_expired_link_says_so(client: TestClient) -> None:
     assert "expired" in response.text
 
 
-def test_results_and_room_need_a_token_unless_operator(client: TestClient) -> None:
+def test_results_need_a_token_unless_operator_and_the_room_always(client: TestClient) -> None:
     assert client.get("/results/iv-1").status_code == 404
     assert client.get("/interview/iv-1").status_code == 404
     login(client)
     assert client.get("/results/iv-1").status_code == 200
-    assert client.get("/interview/iv-1").status_code == 200
+    assert client.get("/interview/iv-1").status_code == 404
 
 
 def test_favicon_is_served(client: TestClient) -> None:

@@ -77,12 +77,14 @@ def link_problem(request: Request, message: str, *, expired: bool = False) -> HT
     )
 
 
-def _check_access(request: Request, interview_id: str, token: str | None) -> HTMLResponse | None:
-    """None when the token opens this interview (or the operator is logged in); otherwise
-    the page explaining what is wrong with the link."""
+def _check_access(
+    request: Request, interview_id: str, token: str | None, *, operator_ok: bool
+) -> HTMLResponse | None:
+    """None when the token opens this interview (or, where ``operator_ok``, the operator
+    is logged in); otherwise the page explaining what is wrong with the link."""
     runtime: Runtime = request.app.state.runtime
     if not token:
-        if is_admin(request, runtime):
+        if operator_ok and is_admin(request, runtime):
             return None
         return link_problem(request, "This page needs the link you were sent, including its "
                             "token. Please open the link again.")
@@ -116,7 +118,8 @@ async def interview_room(
 ) -> HTMLResponse:
     if not _OPAQUE.match(interview_id):
         return not_found(request, "interview")
-    problem = _check_access(request, interview_id, token)
+    # The room needs the token even for the operator: /voice runs the interview it names.
+    problem = _check_access(request, interview_id, token, operator_ok=False)
     if problem is not None:
         return problem
     return render(
@@ -130,7 +133,7 @@ async def results_page(
 ) -> HTMLResponse:
     if not _OPAQUE.match(interview_id):
         return not_found(request, "interview")
-    problem = _check_access(request, interview_id, token)
+    problem = _check_access(request, interview_id, token, operator_ok=True)
     if problem is not None:
         return problem
     return render(
