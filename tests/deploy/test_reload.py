@@ -216,3 +216,45 @@ async def test_sighup_reloads_the_key(rotation: Rotation) -> None:
     assert result is not None and result.trigger == "sighup"
     assert result.applied, result.message
     assert runtime.api_key == NEW
+
+
+async def test_live_interview_keeps_its_key_and_the_next_one_uses_the_new_key(
+    make_app_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Over real sockets: an interview runs through a reload; the next one gets the new key."""
+    import httpx
+
+    from tests.fixtures.database import ADMIN_TOKEN
+    from tests.relay.voice_client import voice_client
+
+    app = make_app_server(api_key=OLD)
+    fake = app.fake.fake  # type: ignore[union-attr]
+    env = {
+        "VIVAVOCE_DATA_DIR": str(tmp_path / "data"),
+        "OPENAI_API_KEY": NEW,
+        "OPENAI_BASE_URL": app.fake.base_url,  # type: ignore[union-attr]
+        "VIVAVOCE_SIMULATOR": "0",
+    }
+    set_settings_loader(app.runtime, lambda: load_settings(env, env_file=None))
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    async with voice_client(app.voice_url()) as first:
+        await first.start()
+        async with httpx.AsyncClient(base_url=app.server.http_url, timeout=30) as http:
+            reloaded = await http.post("/api/admin/reload", headers=admin)
+        assert reloaded.status_code == 200, reloaded.text
+        # The interview that was live goes on and ends normally after the reload.
+        await first.send_json({"type": "end_interview"})
+        ended = await first.until("interview_ended")
+        assert ended["reason"] == "candidate_ended"
+        await first.until_closed()
+
+    async with voice_client(app.voice_url()) as second:
+        await second.start()
+        await second.send_json({"type": "end_interview"})
+        await second.until("interview_ended")
+
+    fingerprints = [s.key_fingerprint for s in fake.sessions]
+    assert fingerprints[0] == fingerprint(OLD)  # the first interview
+    assert fingerprints[-1] == fingerprint(NEW)  # the second interview
+    assert fingerprint(OLD) not in fingerprints[1:]  # nothing used the old key after
