@@ -147,6 +147,15 @@ def test_fingerprint_is_sha256_prefix_and_compares_environments() -> None:
     assert inspect_key(PROJECT).fingerprint != inspect_key(SVCACCT).fingerprint
 
 
+def test_bad_characters_are_listed_up_to_five() -> None:
+    five = PROJECT[:10] + "é" * 5 + PROJECT[10:]
+    assert [f.code for f in inspect_key(five).findings] == ["non_ascii_character"] * 5
+    six = PROJECT[:10] + "é" * 6 + PROJECT[10:]
+    assert [f.code for f in inspect_key(six).findings] == ["non_ascii_character"] * 5 + [
+        "many_bad_characters"
+    ]
+
+
 def test_report_masks_and_type_name() -> None:
     report = inspect_key(" " + PROJECT)
     assert report.masked == "sk-proj-…" + PROJECT[-4:]

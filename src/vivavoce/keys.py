@@ -293,21 +293,13 @@ def _masked_copy(key: str) -> bool:
 _MAX_CHARACTER_FINDINGS = 5
 
 
-def _check_characters(cursor: _Cursor, findings: list[KeyFinding]) -> None:
+def _check_characters(cursor: _Cursor, all_findings: list[KeyFinding]) -> None:
     text = cursor.text
     reported_space = False
-    start = len(findings)
+    findings: list[KeyFinding] = []
     for index, ch in enumerate(text):
-        if len(findings) - start >= _MAX_CHARACTER_FINDINGS:
-            findings.append(
-                KeyFinding(
-                    "many_bad_characters",
-                    "error",
-                    "There are more characters that never appear in an OpenAI key; this "
-                    "does not look like a key at all.",
-                )
-            )
-            return
+        if len(findings) > _MAX_CHARACTER_FINDINGS:
+            break
         position = cursor.start + index + 1
         if ch.isspace() and ch not in _INVISIBLE:
             if not reported_space:
@@ -362,6 +354,16 @@ def _check_characters(cursor: _Cursor, findings: list[KeyFinding]) -> None:
                     position,
                 )
             )
+    if len(findings) > _MAX_CHARACTER_FINDINGS:
+        findings[_MAX_CHARACTER_FINDINGS:] = [
+            KeyFinding(
+                "many_bad_characters",
+                "error",
+                "There are more characters that never appear in an OpenAI key; this does "
+                "not look like a key at all.",
+            )
+        ]
+    all_findings.extend(findings)
 
 
 def _two_keys(cursor: _Cursor) -> int | None:
