@@ -39,6 +39,7 @@ TAIL = PROJECT[-4:]
         (f"Authorization: Bearer {PROJECT}", f"Authorization: Bearer sk-proj-…{TAIL}"),
         ("authorization: bearer abcdefghijklmnopqrstu", "authorization: bearer …rstu"),
         ("nothing secret here: sk-learn, task-1234", "nothing secret here: sk-learn, task-1234"),
+        ("bearer tokens expire", "bearer tokens expire"),  # prose, not a credential
         ("", ""),
     ],
 )

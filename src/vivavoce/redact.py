@@ -57,7 +57,7 @@ LOGGERS = (
 # key that ends a sentence keeps its full stop.
 _KEY_RE = re.compile(r"(?<![A-Za-z0-9])(?:sk-|ek_)[A-Za-z0-9_\-*…•]{8,}")
 _BEARER_RE = re.compile(
-    r"(?i)\b(bearer)(\s+|%20|\+)([A-Za-z0-9._~+/=\-*…]{5,}[A-Za-z0-9_~+/=\-*…])"
+    r"(?i)\b(bearer)(\s+|%20|\+)([A-Za-z0-9._~+/=\-*…]{7,}[A-Za-z0-9_~+/=\-*…])"
 )
 # Already a mask (ours): prefix + "…" + up to 4 characters. Leave it alone, so that
 # redact(redact(x)) == redact(x).
