@@ -124,6 +124,7 @@ function sendStart() {
   clearTimeout(state.timers.start);
   state.timers.start = setTimeout(() => {
     if (state.phase === "starting") fail("start_timeout");
+    else if (state.phase === "reconnecting") fail("network");
   }, START_TIMEOUT_MS);
 }
 
@@ -363,7 +364,7 @@ async function begin() {
   state.conn = new VoiceConnection(wsUrl(), {
     onOpen: ({ reconnected }) => {
       if (reconnected) {
-        ui.connectionProgress.value = 1;
+        ui.connectionProgress.value = ui.connectionProgress.max;
         setText(ui.connectionText, "Reconnected. Resuming the interview…");
       }
     },
