@@ -328,5 +328,58 @@ async def test_oversized_and_garbage_messages_do_not_break_the_relay(
         await client.until_closed()
 
 
-def _payload(message: dict[str, Any]) -> str:
-    return json.dumps(message)
+async def test_time_limit_ends_with_a_spoken_wrap_up(make_app_server: MakeApp) -> None:
+    from vivavoce.interview.session import Limits
+    from vivavoce.realtime.relay import RelayLimits
+    from vivavoce.web.voice import LIMITS_KEY, RELAY_LIMITS_KEY
+
+    app = make_app_server(extras={LIMITS_KEY: Limits(max_duration_s=0.5, wrap_up_grace_s=5),
+                                  RELAY_LIMITS_KEY: RelayLimits(tick_s=0.05)})
+    fake = app.fake.fake  # type: ignore[union-attr]
+    asked: list[str | None] = []
+
+    def responder(view: Any) -> str:
+        asked.append(view.response_instructions)
+        return "Goodbye." if view.response_instructions else "Hello."
+
+    fake.config.responder = responder
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        ended = await client.until("interview_ended")
+        await client.until_closed()
+    assert ended["reason"] == "time_limit"
+    # The goodbye was asked for with the wrap-up instructions, and it was relayed.
+    assert asked[0] is None and "time for this interview is up" in str(asked[-1])
+    assert [m["text"] for m in client.of_type("ai_transcription") if m["is_final"]][-1] == (
+        "Goodbye.")
+    interview, _ = await stored(app.database_url, started["interview_id"])
+    assert (interview.status, interview.end_reason) == ("ended", "time_limit")
+
+
+async def test_browser_that_cannot_keep_up_is_told_and_disconnected(
+    make_app_server: MakeApp,
+) -> None:
+    from vivavoce.realtime.relay import RelayLimits
+    from vivavoce.web.voice import RELAY_LIMITS_KEY
+
+    # A queue bound smaller than one chunk: the greeting's first audio overflows it.
+    app = make_app_server(extras={RELAY_LIMITS_KEY: RelayLimits(browser_audio_high_bytes=1)})
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
+        error = await client.until("error")
+        await client.until_closed()
+    assert (error["code"], error["fatal"]) == ("client_too_slow", True)
+    assert (await only_interview(app.database_url)).end_reason == "client_too_slow"
+
+
+async def test_message_flood_ends_the_interview(make_app_server: MakeApp) -> None:
+    from vivavoce.realtime.relay import RelayLimits
+    from vivavoce.web.voice import RELAY_LIMITS_KEY
+
+    app = make_app_server(extras={RELAY_LIMITS_KEY: RelayLimits(max_messages_per_s=20)})
+    async with voice_client(app.voice_url()) as client:
+        for _ in range(50):
+            await client.send_json({"type": "ping"})
+        error = await client.until("error")
+        await client.until_closed()
+    assert error["code"] == "too_many_messages"

@@ -208,6 +208,12 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         relay.feed(session.prepared(interview.id, event, now()))
+        if session.interview_id is None:
+            # The browser left while we were preparing: the interview will never start.
+            async with self.runtime.db.session() as s:
+                await store.mark_ended(s, interview.id, status="ended",
+                                       reason="browser_disconnected_before_start",
+                                       at=wall_clock(now()))
 
     def _client(self) -> AsyncOpenAI:
         if not self.api_key:
