@@ -98,9 +98,13 @@ def test_barge_in_stops_playback_at_once(open_page: OpenPage, live_app: StartApp
     page = tab.page
     page.goto(created["candidate_url"])
     page.get_by_role("button", name="Begin the interview").click()
+    page.get_by_role("button", name="Mute microphone").click()
     page.wait_for_selector("main[data-phase=live]")
-    # ~19 s of greeting is scheduled at once; the fake microphone speaks within ~5 s.
+    # ~19 s of greeting arrive far faster than real time; once most is queued, the
+    # candidate speaks (the fake microphone's next burst) and playback must stop at once.
     wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) > 24000 * 10")
+    assert page.locator("main").get_attribute("data-playing") == "true"
+    page.get_by_role("button", name="Unmute microphone").click()
     wait_for(page, "Number(document.querySelector('main').dataset.clears || 0) >= 1", 15_000)
     assert page.locator("main").get_attribute("data-playing") == "false"
     heard_ms = number(page, "data-heard-before-clear-ms")
