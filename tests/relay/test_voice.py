@@ -383,3 +383,32 @@ async def test_message_flood_ends_the_interview(make_app_server: MakeApp) -> Non
         error = await client.until("error")
         await client.until_closed()
     assert error["code"] == "too_many_messages"
+
+
+async def test_late_candidate_transcript_is_stored_before_the_reply(
+    make_app_server: MakeApp,
+) -> None:
+    app = make_app_server()
+    app.fake.fake.config.late_transcription = True  # type: ignore[union-attr]
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await conversation(client, app)
+    kinds = client.types()
+    # The quirk happened: the reply's first caption arrived before the transcript…
+    answer_at = kinds.index("student_transcription")
+    assert "ai_transcription" in kinds[kinds.index("student_speech_started"):answer_at]
+    # …and the stored order is still the conversation's.
+    _, turns = await stored(app.database_url, started["interview_id"])
+    assert [t.speaker for t in turns] == ["interviewer", "candidate", "interviewer"]
+
+
+async def test_no_key_outside_the_simulator_says_so(make_app_server: MakeApp) -> None:
+    app = make_app_server(api_key="")
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
+        error = await client.until("error")
+        await client.until_closed()
+    assert (error["code"], error["details"], error["fatal"]) == (
+        "key_missing", {"cause": "key_missing"}, True)
+    assert "OPENAI_API_KEY" in error["hint"]
+    assert not app.fake.fake.sessions  # type: ignore[union-attr]
