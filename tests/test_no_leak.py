@@ -73,7 +73,9 @@ def log_stream(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[io.S
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: RunningFake) -> pytest.MonkeyPatch:
+def env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: RunningFake
+) -> Iterator[pytest.MonkeyPatch]:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "VIVAVOCE_", "RAILWAY_")):
             monkeypatch.delenv(name)
@@ -81,7 +83,8 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: RunningFake) -> p
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.setenv("VIVAVOCE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    return monkeypatch
+    with preserved_logging():  # the doctor installs redaction process-wide
+        yield monkeypatch
 
 
 def test_cli_doctor_and_banner(

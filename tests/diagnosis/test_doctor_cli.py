@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.diagnosis.logging_state import preserved_logging
 from tests.fixtures.fake_openai import RunningFake, running_fake
 from vivavoce.cli import app
 from vivavoce.diagnosis import doctor as doctor_module
@@ -35,8 +36,10 @@ def fake() -> Iterator[RunningFake]:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No OPENAI_*/VIVAVOCE_*/Railway variables and no .env: only what the test sets."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
+    """No OPENAI_*/VIVAVOCE_*/Railway variables and no .env: only what the test sets.
+
+    The doctor installs log redaction process-wide; it is put back afterwards."""
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "VIVAVOCE_", "RAILWAY_")) or name in (
             "DATABASE_URL",
@@ -45,7 +48,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
             monkeypatch.delenv(name)
     monkeypatch.setenv("VIVAVOCE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    return monkeypatch
+    with preserved_logging():
+        yield monkeypatch
 
 
 def run_doctor_cli(env: pytest.MonkeyPatch, *args: str, **variables: str) -> tuple[int, Any]:

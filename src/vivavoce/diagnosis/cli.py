@@ -25,9 +25,14 @@ def doctor(
     from vivavoce.cli import settings_or_exit
     from vivavoce.diagnosis.doctor import run_doctor_sync
     from vivavoce.diagnosis.render import render_text
-    from vivavoce.redact import redact
+    from vivavoce.redact import install_redaction, redact, register_secret
 
     settings = settings_or_exit()
+    # No logging is configured for this command, but a library warning still reaches
+    # stderr through logging's last-resort handler: redact those too.
+    install_redaction()
+    if settings.openai_api_key is not None:
+        register_secret(settings.openai_api_key.get_secret_value())
     try:
         report = run_doctor_sync(settings, offline=offline)
     except Exception as exc:  # a bug or an environment we did not foresee: say so, exit 2
