@@ -357,3 +357,30 @@ def test_silence_before_speech_is_not_kept_beyond_the_prefix_padding() -> None:
     user_item = of(events, "conversation.item.done")[0]["item"]
     assert user_item["role"] == "user"
     assert conv.items[0].audio_ms == 300 + 500 + 200
+
+
+def test_a_failing_responder_is_an_error_event_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(view: ConversationView) -> str:
+        raise KeyError("oops")
+
+    conv = configured(FakeConfig(audio_pace=0, responder=broken))
+    events = send(conv, type="response.create")
+    assert types(events) == ["error"] and events[0]["error"]["code"] == "responder_failed"
+    assert not conv.active_response
+    assert "responder failed" in caplog.text
+
+
+def test_an_empty_reply_finishes_at_once() -> None:
+    conv = configured(FakeConfig(audio_pace=0, responder=lambda view: ""))
+    send(conv, type="response.create")
+    events = drain(conv)
+    assert not of(events, "response.output_audio.delta")
+    assert of(events, "response.done")[0]["response"]["status"] == "completed"
+
+
+def test_late_transcription_is_not_lost_when_the_reply_is_refused() -> None:
+    conv = configured(FakeConfig(audio_pace=0, late_transcription=True))
+    conv.rate_limited = True
+    events = append(conv, tone(500) + silence(300))
+    assert of(events, "conversation.item.input_audio_transcription.completed")
+    assert of(events, "error")[0]["error"]["code"] == "rate_limit_exceeded"

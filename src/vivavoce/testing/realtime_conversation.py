@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 import secrets
 from collections.abc import Callable
@@ -40,6 +41,8 @@ from vivavoce.testing.realtime_session import (
 __all__ = ["Conversation", "ConversationItem", "ConversationView", "Event"]
 
 Event = dict[str, Any]
+
+log = logging.getLogger("vivavoce.testing.fake_openai")
 
 # Client events the GA interface defines; anything else gets an error event.
 _CLIENT_EVENTS = frozenset(
@@ -545,7 +548,11 @@ class Conversation:
         respond = auto_response and (nudge or td is not None) and self._active is None
         if respond and self.config.late_transcription and self.session.get("output_modalities") == ["audio"]:
             self._deferred = transcription
-            return events + self._start_response(None, None, None)
+            events += self._start_response(None, None, None)
+            if self._active is None:  # no reply after all (e.g. rate limited): no reason to wait
+                events += self._deferred
+                self._deferred = []
+            return events
         events += transcription
         if respond:
             events += self._start_response(None, None, None)
@@ -611,7 +618,13 @@ class Conversation:
         if self.rate_limited:
             return [errors.rate_limit_exceeded(self.model, self.config.retry_after).event(client_id)]
         responder = self.config.responder or default_responder
-        text = responder(self._view(instructions)).strip()
+        try:
+            text = str(responder(self._view(instructions))).strip()
+        except Exception as exc:
+            # A broken responder is a bug in the test that supplied it: report it in
+            # the session (like a server error) and in the log, and keep the fake alive.
+            log.exception("fake OpenAI responder failed")
+            return [FakeError(500, "server_error", "responder_failed", f"The fake's responder failed: {exc!r}").event(client_id)]
         audio = (modalities or self.session.get("output_modalities") or ["audio"]) == ["audio"]
         response_id = _new_id("resp")
         previous = self.items[-1].id if self.items else None
@@ -627,11 +640,13 @@ class Conversation:
         self.items.append(item)
         record = ResponseRecord(response_id=response_id, item_id=item.id, text=text)
         self.responses.append(record)
-        pieces = synthesize_speech(text, self.config.speech_ms_per_char) if audio and text else [
-            (word + " ", b"") for word in text.split(" ")
-        ]
-        if not audio and pieces:
-            pieces[-1] = (pieces[-1][0].rstrip(" "), b"")
+        if not text:
+            pieces: list[tuple[str, bytes]] = []
+        elif audio:
+            pieces = synthesize_speech(text, self.config.speech_ms_per_char)
+        else:
+            words = text.split(" ")
+            pieces = [(w if i == len(words) - 1 else w + " ", b"") for i, w in enumerate(words)]
         self._active = _Response(record, item, pieces, audio)
         self._idle_armed = False
         part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
