@@ -28,10 +28,10 @@ from vivavoce.store.models import Evaluation, Interview, Turn
 from vivavoce.testing.fake_responses import ResponsesBehaviour, responses_behaviour
 from vivavoce.testing.scenarios import scenario_key
 
-# Small delays so retries are quick; the client gives up long before the fake's
-# "timeout" fault answers.
+# Small delays so retries are quick; a request timeout generous enough that a busy machine
+# does not turn a slow answer into a timeout (the timeout tests set their own).
 FAST = EvaluationOptions(
-    request_timeout_s=1.0, max_attempts=3, backoff_base_s=0.01, backoff_max_s=0.05,
+    request_timeout_s=10.0, max_attempts=3, backoff_base_s=0.01, backoff_max_s=0.05,
     poll_interval_s=0.05,
 )
 SETTLED = ("done", "failed", "insufficient")

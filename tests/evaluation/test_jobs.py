@@ -125,3 +125,17 @@ async def test_material_is_the_transcript_in_order(db: Database) -> None:
     assert [(line.speaker, line.text) for line in material.lines] == GOOD_TRANSCRIPT
     assert material.candidate["name"] == "Ada"
     assert await load_material(db, interview_id="00000000-0000-0000-0000-000000000000") is None
+
+
+async def test_a_claim_from_before_a_rerun_cannot_finish(db: Database) -> None:
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    stale = await claim_next(db, lease=LEASE)
+    assert stale is not None
+    later = utcnow() + LEASE + timedelta(seconds=1)  # its lease ran out; the operator re-ran
+    await request_rerun(db, interview_id=interview_id, now=later)
+    fresh = await claim_next(db, lease=LEASE, now=later)
+    assert fresh is not None and fresh.attempts == stale.attempts == 1
+    assert not await finish(db, claim=stale, outcome=Outcome("failed", error="old"))
+    assert not await release(db, claim=stale)
+    assert await finish(db, claim=fresh, outcome=Outcome("done", overall_score=70))

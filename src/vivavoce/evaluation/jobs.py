@@ -3,9 +3,9 @@
 The ``evaluations`` row is the job. ``next_attempt_at`` means "due at" while the job is
 ``pending`` and "lease ends at" while it is ``running``: a worker that dies mid-job (a
 restart, a crash) leaves a ``running`` row whose lease runs out, and any worker then
-claims it again. Claims are compare-and-set on ``(status, attempts)``, so two instances
-on one PostgreSQL never run the same job at once, and a worker whose job was taken over
-cannot overwrite the newer outcome.
+claims it again. Claims are compare-and-set on ``(status, attempts)`` and outcomes also on
+the lease end, so two instances on one PostgreSQL never run the same job at once, and a
+worker whose job was taken over (or re-run) cannot overwrite the newer outcome.
 """
 
 from __future__ import annotations
@@ -296,6 +296,9 @@ async def finish(db: Database, *, claim: Claim, outcome: Outcome, now: datetime 
                 Evaluation.id == claim.evaluation_id,
                 Evaluation.status == "running",
                 Evaluation.attempts == claim.attempts,
+                # The lease end tells this claim from a later one with the same attempt
+                # number (after an operator's re-run reset the count).
+                Evaluation.next_attempt_at == claim.lease_until,
             )
             .values(**values)
         )
@@ -346,6 +349,9 @@ async def release(db: Database, *, claim: Claim) -> bool:
                 Evaluation.id == claim.evaluation_id,
                 Evaluation.status == "running",
                 Evaluation.attempts == claim.attempts,
+                # The lease end tells this claim from a later one with the same attempt
+                # number (after an operator's re-run reset the count).
+                Evaluation.next_attempt_at == claim.lease_until,
             )
             .values(status="pending", attempts=claim.attempts - 1, next_attempt_at=None)
         )

@@ -13,21 +13,36 @@ Shape (version 1) — the results page and ``GET /api/interviews/{id}/evaluation
 ```
 
 ``quotes[].turn`` is the sequence number of the transcript turn the quote was found in,
-so a page can link feedback to the lines it quotes.
+so a page can link feedback to the lines it quotes. ``question_turn`` is the interviewer
+line asking the question: the model's number when it names an interviewer line, else the
+interviewer line before the first quote, else null.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from vivavoce.evaluation.evidence import EvidenceReport
+from vivavoce.evaluation.evidence import CheckedQuote, EvidenceReport
 from vivavoce.evaluation.output import ParsedEvaluation
 from vivavoce.evaluation.rubric import Rubric
 from vivavoce.evaluation.scoring import FORMULA, overall_score
+from vivavoce.evaluation.transcript import TranscriptLine
 
 __all__ = ["RESULT_VERSION", "build_result", "insufficient_result"]
 
 RESULT_VERSION = 1
+
+
+def _question_turn(
+    named: int, quotes: list[CheckedQuote], interviewer_turns: Sequence[int]
+) -> int | None:
+    if named in interviewer_turns:
+        return named
+    if quotes:
+        before = [t for t in interviewer_turns if t < quotes[0].turn]
+        return before[-1] if before else None
+    return None
 
 
 def build_result(
@@ -35,6 +50,7 @@ def build_result(
     evidence: EvidenceReport,
     rubric: Rubric,
     *,
+    lines: Sequence[TranscriptLine],
     level: str,
     asked_again: bool,
 ) -> tuple[int, dict[str, Any]]:
@@ -52,10 +68,11 @@ def build_result(
         }
         for dim in rubric.dimensions
     ]
+    interviewer_turns = sorted(line.sequence for line in lines if line.speaker == "interviewer")
     questions = [
         {
             "question": q.question,
-            "question_turn": q.question_turn,
+            "question_turn": _question_turn(q.question_turn, kept, interviewer_turns),
             "answer_summary": q.answer_summary,
             "strong": q.strong,
             "improve": q.improve,

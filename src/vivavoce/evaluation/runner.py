@@ -266,8 +266,8 @@ async def _evaluate(
     finally:
         await client.close()
     level = candidate_level(candidate)
-    overall, result = build_result(chosen.parsed, chosen.evidence, rubric, level=level,
-                                   asked_again=asked_again)
+    overall, result = build_result(chosen.parsed, chosen.evidence, rubric, lines=lines,
+                                   level=level, asked_again=asked_again)
     return Outcome(
         "done",
         overall_score=overall,
