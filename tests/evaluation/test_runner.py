@@ -153,10 +153,10 @@ async def test_timeouts_are_retried(
     db: Database, make_worker: MakeWorker, behaviour: ResponsesBehaviour
 ) -> None:
     behaviour.faults.append("timeout")
-    behaviour.timeout_delay_s = 0.6
+    behaviour.timeout_delay_s = 2.5
     interview_id = await make_interview(db, GOOD_TRANSCRIPT)
     await enqueue_evaluation(db, interview_id)
-    worker = make_worker(db, options=replace(FAST, request_timeout_s=0.2))
+    worker = make_worker(db, options=replace(FAST, request_timeout_s=1.5))
     assert await worker.run_once()
     first = await get_evaluation(db, interview_id=interview_id)
     assert first is not None and first.status == "pending"

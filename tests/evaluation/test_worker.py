@@ -52,7 +52,7 @@ async def test_stopping_mid_job_hands_it_back(
     db: Database, make_worker: MakeWorker, behaviour: ResponsesBehaviour
 ) -> None:
     behaviour.fault = "timeout"
-    behaviour.timeout_delay_s = 0.5
+    behaviour.timeout_delay_s = 1.5
     worker = make_worker(db, options=replace(FAST, request_timeout_s=5))
     interview_id = await make_interview(db, GOOD_TRANSCRIPT)
     await enqueue_evaluation(db, interview_id)
