@@ -148,12 +148,13 @@ def _check_format(value: Any, path: str) -> None:
 
 
 def _check_number(value: Any, path: str, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise _fail(
-            f"Invalid '{path}': expected a number between {low} and {high}, got {value!r}.",
-            path,
-            "decimal_above_max_value" if isinstance(value, int | float) else "invalid_type",
-        )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(f"Invalid type for '{path}': expected a number, got {value!r}.", path, "invalid_type")
+    kind = "integer" if isinstance(value, int) else "decimal"
+    if value < low:
+        raise _fail(f"Invalid '{path}': expected a value >= {low}, but got {value} instead.", path, f"{kind}_below_min_value")
+    if value > high:
+        raise _fail(f"Invalid '{path}': expected a value <= {high}, but got {value} instead.", path, f"{kind}_above_max_value")
 
 
 def _merge_turn_detection(current: Any, update: Any, model: str, path: str) -> Any:
