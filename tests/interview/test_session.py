@@ -28,6 +28,7 @@ from vivavoce.interview.actions import (
     SendJson,
     SendUpstream,
     TurnRecord,
+    UpstreamError,
 )
 from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.interview.session import (
@@ -653,3 +654,20 @@ def test_audio_delta_is_forwarded_as_pcm() -> None:
     out = h.ev("response.output_audio.delta", T0, item_id="a1",
                delta=base64.b64encode(audio).decode())
     assert out == [SendAudio(audio)]
+
+
+def test_upstream_errors_are_reported_for_metrics_and_normal_ends_are_not() -> None:
+    h = Harness()
+    h.go_live()
+    out = h.ev("error", T0, error={"type": "tokens", "code": "rate_limit_exceeded",
+                                   "message": "Rate limit reached"})
+    assert of(out, UpstreamError) == [UpstreamError("rate_limit_exceeded", "rate_limited",
+                                                    False)]
+    out = h.s.upstream_closed(1001, "Your session hit the maximum duration of 60 minutes.", T0)
+    assert of(out, UpstreamError) == []
+    h = Harness()
+    h.text({"type": "start_interview"})
+    h.s.prepared("iv", UPDATE, T0)
+    out = h.s.upstream_connect_failed(UpstreamProblem(phase="connect", status=403), T0)
+    assert of(out, UpstreamError) == [UpstreamError("no_realtime_access", "no_realtime_access",
+                                                    True)]

@@ -57,18 +57,31 @@ async def conversation(
     await client.until_closed()
 
 
+def frames_metric(direction: str) -> float:
+    from vivavoce.metrics import REGISTRY
+
+    value = REGISTRY.get_sample_value("vivavoce_frames_relayed_total",
+                                      {"direction": direction})
+    return value or 0.0
+
+
 @pytest.mark.parametrize("base64_json", [False, True], ids=["binary", "audio_chunk"])
 async def test_happy_path(make_app_server: MakeApp, base64_json: bool) -> None:
     app = make_app_server()
+    frames_before = frames_metric("to_openai"), frames_metric("to_browser")
     async with voice_client(app.voice_url()) as client:
         started = await client.start()
         await conversation(client, app, base64_json=base64_json)
     assert client.closed_code == 1000
+    # Frames are counted (in batches) for the operator's metrics.
+    assert frames_metric("to_openai") - frames_before[0] >= 16
+    assert frames_metric("to_browser") - frames_before[1] >= client.audio_frames > 0
     assert client.audio_frames > 0 and len(client.audio) % 2 == 0
     record = app.fake.fake.last_session  # type: ignore[union-attr]
     assert record.audio_bytes_received >= 1600 * BYTES_PER_MS
     assert record.session_config["audio"]["input"]["transcription"]["model"]
     assert "Ada Example" in record.session_config["instructions"]
+    assert "openai-beta" not in record.headers  # GA interface only
 
     interview, turns = await stored(app.database_url, started["interview_id"])
     assert (interview.status, interview.end_reason) == ("ended", "candidate_ended")

@@ -29,6 +29,7 @@ __all__ = [
     "SendJson",
     "SendUpstream",
     "TurnRecord",
+    "UpstreamError",
 ]
 
 
@@ -134,6 +135,15 @@ class CloseBrowser:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamError:
+    """OpenAI reported a problem (for metrics; the browser and the log are told apart)."""
+
+    code: str | None
+    cause: str | None
+    fatal: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     """An operator log line (never per audio frame). ``fields`` go into structured logs."""
 
@@ -156,5 +166,6 @@ Action = (
     | EndInterview
     | CloseUpstream
     | CloseBrowser
+    | UpstreamError
     | Log
 )

@@ -45,6 +45,7 @@ from vivavoce.interview.actions import (
     SendAudio,
     SendJson,
     SendUpstream,
+    UpstreamError,
 )
 from vivavoce.interview.errors import (
     CANDIDATE_MESSAGES,
@@ -321,7 +322,8 @@ class InterviewSession:
         """The Realtime socket could not be opened (refused, timed out, HTTP error)."""
         if self.phase is not Phase.CONNECTING:
             return []
-        return self._fail(self._describe(problem), problem, now)
+        verdict = self._describe(problem)
+        return [self._upstream_error(problem, verdict), *self._fail(verdict, problem, now)]
 
     def upstream_closed(self, code: int | None, reason: str | None, now: float) -> list[Action]:
         """The Realtime socket closed (by the server, or under us)."""
@@ -348,7 +350,7 @@ class InterviewSession:
             # A close is the end whatever the cause: keep the cause's words and code.
             verdict = ErrorVerdict(verdict.code, verdict.cause, True,
                                    CANDIDATE_MESSAGES["connection_lost"], verdict.hint)
-        return self._fail(verdict, problem, now)
+        return [self._upstream_error(problem, verdict), *self._fail(verdict, problem, now)]
 
     def upstream_event(self, event: dict[str, Any], now: float) -> list[Action]:
         """One server event from the Realtime API."""
@@ -492,8 +494,9 @@ class InterviewSession:
                                    verdict.hint or "OpenAI refused the session configuration "
                                    "(model, voice or transcription model); see the log line.")
         if verdict.fatal:
-            return self._fail(verdict, problem, now)
+            return [self._upstream_error(problem, verdict), *self._fail(verdict, problem, now)]
         return [
+            self._upstream_error(problem, verdict),
             SendJson(browser_error(verdict)),
             Log("warning", "recoverable Realtime error",
                 {"code": verdict.code, "cause": verdict.cause, "upstream_event_id":
@@ -725,8 +728,8 @@ class InterviewSession:
                                   message=_as_str(error.get("message")))
         verdict = self._describe(problem)
         if verdict.fatal:
-            return self._fail(verdict, problem, now)
-        return [SendJson(browser_error(verdict)),
+            return [self._upstream_error(problem, verdict), *self._fail(verdict, problem, now)]
+        return [self._upstream_error(problem, verdict), SendJson(browser_error(verdict)),
                 Log("warning", "a Realtime response failed",
                     {"code": verdict.code, "cause": verdict.cause, "detail": problem.message})]
 
@@ -815,6 +818,11 @@ class InterviewSession:
                 {"max_duration_s": self.limits.max_duration_s}),
         ]
         return actions
+
+    @staticmethod
+    def _upstream_error(problem: UpstreamProblem, verdict: ErrorVerdict) -> UpstreamError:
+        # OpenAI's own code when it gave one (metrics group by it), else the verdict's.
+        return UpstreamError(problem.code or verdict.code, verdict.cause, verdict.fatal)
 
     def _fail(self, verdict: ErrorVerdict, problem: UpstreamProblem, now: float) -> list[Action]:
         log = Log("error", "the interview cannot go on", {

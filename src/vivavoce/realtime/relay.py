@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from vivavoce import metrics
 from vivavoce.interview.actions import (
     Action,
     AddUsage,
@@ -45,6 +46,7 @@ from vivavoce.interview.actions import (
     SendAudio,
     SendJson,
     SendUpstream,
+    UpstreamError,
 )
 from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.interview.session import BYTES_PER_MS, InterviewSession
@@ -142,6 +144,13 @@ def _notify(event: str, relay: VoiceRelay) -> None:
             log.exception("relay observer failed on %s", event)
 
 
+def _metric(record: Callable[..., None], *args: Any) -> None:
+    try:
+        record(*args)
+    except Exception:  # metrics must never break an interview
+        log.exception("recording a metric failed")
+
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
 
@@ -175,6 +184,10 @@ class VoiceRelay:
         self._close_reason = ""
         self._counters = _Counters()
         self.ended_at: float | None = None
+        # Audio frames since the last flush to the metrics (counted here, published once
+        # a second: a Prometheus label lookup per frame would cost more than the frame).
+        self._frames_to_openai = 0
+        self._frames_to_browser = 0
 
     # ------------------------------------------------------------------ public
     async def run(self) -> None:
@@ -190,6 +203,7 @@ class VoiceRelay:
             await self._finished.wait()
         finally:
             await self._shutdown()
+            self._flush_metrics()
             _notify("ended", self)
 
     def feed(self, actions: list[Action]) -> None:
@@ -206,6 +220,7 @@ class VoiceRelay:
     # ------------------------------------------------------------------ actions
     def _do(self, action: Action) -> None:
         if isinstance(action, SendAudio):
+            self._frames_to_browser += 1
             if not self.to_browser.put_audio(action.pcm) and not self.to_browser.closed:
                 self.feed(self.session.local_failure(
                     "client_too_slow",
@@ -216,6 +231,7 @@ class VoiceRelay:
                     "it was disconnected.", self.clock()))
         elif isinstance(action, AppendAudio):
             if self.to_upstream is not None:
+                self._frames_to_openai += 1
                 self.to_upstream.put_audio(action.audio_b64)
         elif isinstance(action, SendJson):
             self.to_browser.put_control(json.dumps(action.message, separators=(",", ":")))
@@ -240,8 +256,18 @@ class VoiceRelay:
             self._close_reason = action.reason
             self.ended_at = self.clock()
             self._finished.set()
+        elif isinstance(action, UpstreamError):
+            _metric(metrics.upstream_error, action.code)
         elif isinstance(action, Log):
             self._log(action)
+
+    def _flush_metrics(self) -> None:
+        if self._frames_to_openai:
+            _metric(metrics.frames_relayed, "to_openai", self._frames_to_openai)
+            self._frames_to_openai = 0
+        if self._frames_to_browser:
+            _metric(metrics.frames_relayed, "to_browser", self._frames_to_browser)
+            self._frames_to_browser = 0
 
     def _log(self, action: Log) -> None:
         fields = self.hooks.log_fields(self)
@@ -320,6 +346,7 @@ class VoiceRelay:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.limits.tick_s)
+            self._flush_metrics()
             self.feed(self.session.tick(self.clock()))
 
     async def _prepare(self, context: dict[str, Any] | None) -> None:

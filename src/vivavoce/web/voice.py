@@ -50,8 +50,11 @@ from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 
 __all__ = [
+    "LIMITS_KEY",
     "QUESTIONS_PER_INTERVIEW",
+    "RELAY_LIMITS_KEY",
     "ServiceHooks",
+    "ensure_simulator",
     "install",
     "on_shutdown",
     "on_startup",
@@ -294,7 +297,7 @@ async def voice(websocket: WebSocket) -> None:
                       "This interview needs a personal link. Ask the organiser for one.")
         return
     if settings.use_simulator:
-        await _ensure_simulator(runtime)
+        await ensure_simulator(runtime)
     hooks = ServiceHooks(runtime, interview_id=interview_id)
     relay_limits: RelayLimits = runtime.extras.get(RELAY_LIMITS_KEY) or RelayLimits()
     limits: Limits = runtime.extras.get(LIMITS_KEY) or Limits(
@@ -327,7 +330,7 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
         log.warning("%s", SIMULATOR_NOTICE)
 
 
-async def _ensure_simulator(runtime: Runtime) -> None:
+async def ensure_simulator(runtime: Runtime) -> None:
     """Start the simulator on the first interview that needs it (not at start-up, so
     apps that never open /voice — API tests, one-off commands — do not pay for it)."""
     if _SIMULATOR in runtime.extras:
