@@ -85,6 +85,7 @@ async def test_an_ended_interview_is_evaluated_and_shown_to_its_candidate(
     assert mine.status_code == 200
     body = mine.json()
     assert body["message"] == "Your feedback is ready."
+    assert body["progress"] == 1.0
     assert body["result"]["dimensions"] == admin_view["result"]["dimensions"]
     assert body["cost_usd"] is None and body["error"] is None  # the operator's business
 
@@ -165,6 +166,9 @@ async def test_rerun_while_running_is_a_conflict(db: Database, start_app: Start)
     response = await client.post(f"/api/interviews/{interview_id}/evaluation", headers=ADMIN)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "evaluation_running"
+    running = await client.get(f"/api/interviews/{interview_id}/evaluation", headers=ADMIN)
+    assert running.json()["status"] == "running"
+    assert 0.1 <= running.json()["progress"] < 1
 
 
 async def test_jobs_left_by_a_restart_are_picked_up(db: Database, start_app: Start) -> None:

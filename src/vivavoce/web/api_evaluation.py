@@ -35,7 +35,7 @@ from vivavoce.evaluation.runner import ClientFactory, EvaluationOptions
 from vivavoce.evaluation.worker import EvaluationWorker
 from vivavoce.openai_client import MissingKeyError, make_async_client
 from vivavoce.runtime import Runtime
-from vivavoce.store.models import Evaluation, Interview
+from vivavoce.store.models import Evaluation, Interview, utcnow
 from vivavoce.web.api_interviews import ERROR_RESPONSES, authorize_interview
 from vivavoce.web.deps import AdminDep, RuntimeDep, is_admin
 from vivavoce.web.errors import ApiError
@@ -65,6 +65,10 @@ class EvaluationOut(BaseModel):
     interview_id: str
     status: Status
     message: str = Field(description="What the status means, written for the candidate.")
+    progress: float | None = Field(
+        description="0-1, an estimate for a progress bar (time running against a typical "
+        "evaluation); null when it failed."
+    )
     overall_score: int | None = Field(description="0-100, computed from dimension scores.")
     low_confidence: bool
     invented_quotes: int = Field(description="Quotes dropped: not found in the transcript.")
@@ -102,6 +106,21 @@ def _message(row: Evaluation) -> str:
     return "Your interview is being evaluated. This usually takes under a minute."
 
 
+# A typical evaluation takes about this long; progress creeps towards 0.9 over it.
+_TYPICAL_SECONDS = 45.0
+
+
+def _progress(row: Evaluation, now: datetime) -> float | None:
+    if row.status in ("done", "insufficient"):
+        return 1.0
+    if row.status == "failed":
+        return None
+    if row.status == "pending":
+        return 0.05
+    elapsed = max((now - row.updated_at).total_seconds(), 0.0)  # updated when claimed
+    return round(0.1 + 0.8 * min(elapsed / _TYPICAL_SECONDS, 1.0), 2)
+
+
 def _for_candidate(result: dict[str, Any] | None) -> dict[str, Any] | None:
     """The result without the invented quotes themselves (they are not the candidate's
     words; the count stays)."""
@@ -117,6 +136,7 @@ def _out(row: Evaluation, *, admin: bool) -> EvaluationOut:
         interview_id=row.interview_id,
         status=status,
         message=_message(row),
+        progress=_progress(row, utcnow()),
         overall_score=row.overall_score,
         low_confidence=row.low_confidence,
         invented_quotes=row.invented_quotes,
