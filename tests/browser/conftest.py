@@ -158,11 +158,15 @@ class LiveApp:
 
 @pytest.fixture
 def live_app(make_settings: MakeSettings) -> Iterator[Callable[..., LiveApp]]:
-    """live_app(scenario="ok", fake_config=None, **ENV) -> LiveApp (stopped at teardown)."""
+    """live_app(scenario="ok", fake_config=None, extras=None, **ENV) -> LiveApp (stopped
+    at teardown). ``extras`` go into ``runtime.extras`` before start-up (feature options)."""
     with contextlib.ExitStack() as stack:
 
         def start(
-            scenario: str = "ok", fake_config: FakeConfig | None = None, **environ: str
+            scenario: str = "ok",
+            fake_config: FakeConfig | None = None,
+            extras: dict[str, Any] | None = None,
+            **environ: str,
         ) -> LiveApp:
             fake_gen = running_fake(fake_config)
             fake = next(fake_gen)
@@ -176,6 +180,7 @@ def live_app(make_settings: MakeSettings) -> Iterator[Callable[..., LiveApp]]:
                 **environ,
             }
             app = create_app(make_settings(**env))
+            app.state.runtime.extras.update(extras or {})
             server = stack.enter_context(serve_in_background(app))
             return LiveApp(server=server, fake=fake, key=key, app=app)
 

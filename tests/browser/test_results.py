@@ -88,3 +88,42 @@ def test_results_before_the_interview_took_place_say_so(
     tab.page.goto(f"{app.url}/results/{created['id']}?token={created['token']}")
     tab.page.wait_for_selector("main[data-state=interview-created]")
     assert "has not taken place yet" in tab.page.locator("#pending-text").inner_text()
+
+
+def test_the_operator_sees_why_an_evaluation_failed_and_runs_it_again(
+    open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
+) -> None:
+    from vivavoce.evaluation.runner import EvaluationOptions
+    from vivavoce.testing.fake_responses import responses_behaviour
+    from vivavoce.web.api_evaluation import EXTRA_OPTIONS
+
+    options = EvaluationOptions(max_attempts=1, backoff_base_s=0.1, poll_interval_s=0.2)
+    app = live_app(extras={EXTRA_OPTIONS: options})
+    behaviour = responses_behaviour(app.fake.fake)
+    behaviour.fault = "server_error"
+    created = app.create_interview()
+    finish_interview(app, created["id"], TURNS)
+
+    # The candidate sees a plain sentence and no operator panel.
+    candidate = open_page()
+    candidate.page.goto(f"{app.url}/results/{created['id']}?token={created['token']}")
+    candidate.page.wait_for_selector("main[data-state=failed]", timeout=60_000)
+    assert "could not evaluate" in candidate.page.locator("#results-error").inner_text()
+    assert candidate.page.locator("#operator-panel").count() == 0
+
+    tab = open_page()
+    page = tab.page
+    from tests.browser.conftest import login
+
+    login(page, app.url)
+    page.goto(f"{app.url}/results/{created['id']}")
+    page.wait_for_selector("main[data-state=failed]")
+    detail = page.locator("#operator-detail").inner_text()
+    assert "Evaluation: failed" in detail and "Error:" in detail
+    tab.snap("results-failed-operator")
+
+    behaviour.fault = None
+    page.get_by_role("button", name="Run the evaluation again").click()
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    assert page.locator("#results-error").is_hidden()
+    assert page.locator("#score-svg rect.bar").count() >= 3

@@ -18,6 +18,8 @@ const STATUS_TEXT = {
 };
 
 let turns = [];
+const operator = main.dataset.operator === "true";
+let polling = false;
 
 function setState(value) {
   main.dataset.state = value;
@@ -178,7 +180,38 @@ async function loadTranscript() {
   download.setAttribute("download", `interview-${id}.md`);
 }
 
+/** Operator only: why the evaluation failed (the API sends `error` to operators only)
+ * and a button to run it again. */
+function showOperatorPanel(ev) {
+  const panel = document.getElementById("operator-panel");
+  if (!operator || !panel) return;
+  const parts = [`Evaluation: ${ev.status}`];
+  if (ev.attempts) parts.push(`${ev.attempts} attempt${ev.attempts === 1 ? "" : "s"}`);
+  if (ev.model) parts.push(`model ${ev.model}`);
+  if (ev.cost_usd != null) parts.push(`cost $${Number(ev.cost_usd).toFixed(4)}`);
+  setText($("#operator-detail"), parts.join(" · ") + (ev.error ? `. Error: ${ev.error}` : "."));
+  show(panel, true);
+}
+
+async function rerunEvaluation() {
+  const button = $("#rerun-evaluation");
+  button.disabled = true;
+  setText($("#rerun-status"), "Starting the evaluation again…");
+  try {
+    await api(`${base}/evaluation`, { method: "POST" });
+    setText($("#rerun-status"), "The evaluation is running again.");
+    show($("#results-error"), false);
+    show($("#evaluation"), false);
+    if (!polling) pollEvaluation();
+  } catch (error) {
+    setText($("#rerun-status"), error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function pollEvaluation(delay = POLL_MIN_MS) {
+  polling = true;
   let ev;
   try {
     ev = await api(`${base}/evaluation`, { token });
@@ -188,15 +221,19 @@ async function pollEvaluation(delay = POLL_MIN_MS) {
     } else {
       fail("The evaluation could not be loaded.");
       setState("error");
+      polling = false;
       return;
     }
   }
   const status = ev.status || "pending";
+  showOperatorPanel(ev);
   if (status === "done") {
+    polling = false;
     renderEvaluation(ev);
     return;
   }
   if (status === "failed" || status === "insufficient") {
+    polling = false;
     show($("#evaluation-pending"), false);
     fail(
       ev.message ||
@@ -239,4 +276,6 @@ async function main_() {
   await pollEvaluation();
 }
 
+const rerunButton = document.getElementById("rerun-evaluation");
+if (rerunButton) rerunButton.addEventListener("click", rerunEvaluation);
 main_();
