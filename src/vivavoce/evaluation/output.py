@@ -54,7 +54,7 @@ class QuestionFeedback(_Out):
     strong: str = Field(description="What was strong in this answer.")
     improve: str = Field(description="What to improve in this answer, concretely.")
     quotes: list[str] = Field(
-        max_length=5,
+        max_length=3,
         description="Exact words of the candidate from the transcript (verbatim, no [number]).",
     )
 
