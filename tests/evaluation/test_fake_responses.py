@@ -166,3 +166,28 @@ def test_unknown_fault_is_refused(behaviour: ResponsesBehaviour) -> None:
     behaviour.fault = "gremlins"
     with pytest.raises(ValueError, match="unknown /v1/responses fault 'gremlins'"):
         behaviour.next_fault()
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"a": {"$ref": "#/$defs/Nothing"}},
+         "required": ["a"], "additionalProperties": False},
+        {"$defs": {"Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}},
+                            "required": ["next"], "additionalProperties": False}},
+         "$ref": "#/$defs/Node"},
+        {"type": "object", "properties": {"a": {"type": "array", "items": {"enum": []}}},
+         "required": ["a"], "additionalProperties": False},
+    ],
+    ids=["dangling-ref", "endless-recursion", "empty-enum"],
+)
+async def test_a_schema_that_cannot_be_followed_gets_400(
+    client: openai.AsyncOpenAI, schema: dict[str, object]
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(
+            model="gpt-5-mini", input="hi",
+            text={"format": {"type": "json_schema", "name": "odd", "strict": True,
+                             "schema": schema}},
+        )
+    assert caught.value.code == "invalid_json_schema"

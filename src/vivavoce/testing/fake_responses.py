@@ -167,7 +167,10 @@ def _format_of(body: dict[str, Any]) -> dict[str, Any] | None:
             "text.format", "missing_required_parameter",
         )
     if fmt.get("strict"):
-        problem = _strict_problem(schema)
+        try:
+            problem = _strict_problem(schema)
+        except (TypeError, AttributeError):
+            problem = "a keyword has a value of the wrong type"
         if problem:
             raise _bad_request(
                 f"Invalid schema for response_format '{fmt['name']}': In context=(), {problem}.",
@@ -276,12 +279,21 @@ def _count(schema: dict[str, Any], wanted: int) -> int:
     return max(low, min(high, wanted))
 
 
+_MAX_DEPTH = 12  # recursive schemas ($ref to an ancestor) stop here
+
+
+class _SchemaTooOdd(ValueError):
+    """The schema cannot be followed (a broken $ref, a recursion with no way out…)."""
+
+
 def _value(
     schema: dict[str, Any], root: dict[str, Any], content: _Content, path: str,
     index: int | None = None,
 ) -> Any:
     """A value for ``schema`` at ``path`` (dotted property names: the last one decides
     what a string says; the whole path varies the scores between dimensions)."""
+    if path.count(".") > _MAX_DEPTH:
+        raise _SchemaTooOdd(f"nesting deeper than {_MAX_DEPTH} levels at {path}")
     schema = _resolve(schema, root)
     name = path.rsplit(".", 1)[-1]
     for union in ("anyOf", "oneOf"):
@@ -292,6 +304,8 @@ def _value(
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
+        if not schema["enum"]:
+            raise _SchemaTooOdd(f"an empty enum at {path}")
         return schema["enum"][(index or 0) % len(schema["enum"])]
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -337,8 +351,17 @@ def _array(schema: dict[str, Any], root: dict[str, Any], content: _Content, path
 
 
 def generate_output(schema: dict[str, Any], transcript_text: str) -> Any:
-    """A value following ``schema`` whose content comes from ``transcript_text``."""
-    return _value(schema, schema, _Content.from_text(transcript_text), "output")
+    """A value following ``schema`` whose content comes from ``transcript_text``.
+
+    Raises ValueError when the schema cannot be followed (a ``$ref`` to nothing, a
+    malformed keyword, recursion that never ends).
+    """
+    try:
+        return _value(schema, schema, _Content.from_text(transcript_text), "output")
+    except _SchemaTooOdd:
+        raise
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
+        raise ValueError(f"cannot follow the schema ({type(exc).__name__}: {exc})") from None
 
 
 def _invent_quotes(value: Any, share: float) -> Any:
@@ -457,7 +480,13 @@ async def create_response(request: Request) -> dict[str, Any]:
         value: Any = None
         text = f"A reply to {len(input_text.split())} words of input."
     else:
-        value = generate_output(fmt["schema"], input_text)
+        try:
+            value = generate_output(fmt["schema"], input_text)
+        except ValueError as exc:
+            raise _bad_request(
+                f"Invalid schema for response_format '{fmt['name']}': {exc}.",
+                "text.format.schema", "invalid_json_schema",
+            ) from None
         if fault == "invented_quotes":
             value = _invent_quotes(value, behaviour.invented_share)
         if fault == "schema_violation" and isinstance(value, dict) and value:
