@@ -84,6 +84,14 @@ async def test_a_schema_strict_mode_rejects_gets_400(client: openai.AsyncOpenAI)
     assert "additionalProperties" in caught.value.message
 
 
+async def test_unknown_models_get_404_but_dated_snapshots_work(client: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        await client.responses.create(model="gpt-0-imaginary", input="hi")
+    assert caught.value.code == "model_not_found"
+    dated = await client.responses.create(model="gpt-5-mini-2025-08-07", input="hi")
+    assert dated.model == "gpt-5-mini-2025-08-07"
+
+
 async def test_missing_model_gets_400(client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         await client.post("/responses", body={"input": "hi"}, cast_to=object)

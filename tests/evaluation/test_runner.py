@@ -174,6 +174,19 @@ async def test_no_quota_fails_at_once_with_the_fix(db: Database, make_worker: Ma
     assert scenario_key("noquota") not in row.error
 
 
+async def test_an_unknown_model_fails_at_once_naming_the_setting(
+    db: Database, make_worker: MakeWorker
+) -> None:
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    worker = make_worker(db)
+    worker.model = "gpt-0-imaginary"
+    row = await settle(worker, db, interview_id)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.error is not None
+    assert "'gpt-0-imaginary'" in row.error and "VIVAVOCE_EVALUATION_MODEL" in row.error
+
+
 async def test_rate_limits_back_off_then_give_up(db: Database, make_worker: MakeWorker) -> None:
     interview_id = await make_interview(db, GOOD_TRANSCRIPT)
     await enqueue_evaluation(db, interview_id)

@@ -7,7 +7,8 @@ its content is derived from the transcript lines found in the request's input
 questions are the interviewer's lines, quotes are verbatim pieces of the candidate's
 answers, scores follow how much the candidate said. Any schema works, not only ours.
 
-Faults are injected per fake with :func:`responses_behaviour` (``fake.config`` holds the
+A model the fake does not list gets 404 ``model_not_found`` (dated snapshots of listed
+models are accepted). Faults are injected per fake with :func:`responses_behaviour` (``fake.config`` holds the
 key scenarios, which apply here too: ``noquota`` gets 429 ``insufficient_quota``,
 ``ratelimited`` 429 with ``retry-after``, ``outage`` 503, bad keys 401):
 
@@ -39,6 +40,7 @@ from fastapi import APIRouter, Request
 from vivavoce.testing import fake_errors as errors
 from vivavoce.testing.fake_access import Endpoint
 from vivavoce.testing.fake_errors import FakeError, FakeOpenAIError
+from vivavoce.testing.fake_models import MODELS
 from vivavoce.testing.fake_rest import fake_of, guard
 
 if TYPE_CHECKING:
@@ -144,6 +146,11 @@ def _strict_problem(schema: Any, path: str = "schema") -> str | None:
             if found:
                 return found
     return None
+
+
+def _known_model(model: str) -> bool:
+    """A model the fake lists, or a dated snapshot of one (``gpt-5-mini-2025-08-07``)."""
+    return model in MODELS or any(model.startswith(name + "-") for name in MODELS)
 
 
 def _bad_request(message: str, param: str | None = None, code: str = "invalid_value") -> FakeOpenAIError:
@@ -458,6 +465,8 @@ async def create_response(request: Request) -> dict[str, Any]:
     behaviour.requests.append(body)
     if not isinstance(model, str) or not model:
         raise _bad_request("Missing required parameter: 'model'.", "model", "missing_required_parameter")
+    if not _known_model(model):
+        raise FakeOpenAIError(errors.model_not_found(model))
     if body.get("stream"):
         raise _bad_request("The fake does not stream responses.", "stream")
     if "input" not in body:
