@@ -106,6 +106,11 @@ async def test_interview_started_only_after_session_updated_and_no_early_audio(
         await client.send_audio(speech(300))
         await client.until("interview_started")
         assert "session.updated" in fake.last_session.events_sent
+        # The held-back audio follows (the fake runs in its own thread: wait for it).
+        for _ in range(500):
+            if fake.last_session.audio_bytes_received >= 300 * BYTES_PER_MS:
+                break
+            await asyncio.sleep(0.01)
         await client.send_json({"type": "end_interview"})
         await client.until_closed()
     received = fake.last_session.events_received
@@ -196,6 +201,10 @@ async def test_barge_in_truncates_within_bounds(make_app_server: MakeApp) -> Non
         await client.say()
         await client.until("ai_audio_clear")
         await client.until("student_transcription")
+        for _ in range(500):  # the fake runs in its own thread: let it read the truncate
+            if "conversation.item.truncate" in fake.last_session.events_received:
+                break
+            await asyncio.sleep(0.01)
         await client.send_json({"type": "end_interview"})
         await client.until_closed()
     assert "conversation.item.truncate" in fake.last_session.events_received
