@@ -1,0 +1,146 @@
+"""The room's audio and transcript modules, exercised inside Chromium.
+
+Deterministic: the capture worklet runs in an OfflineAudioContext (rendered as fast as
+possible, no clock), and the player and transcript are driven with plain values. The
+modules are imported from the app's own /static, under the page's real CSP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import BrowserPage, LiveApp
+
+pytestmark = pytest.mark.browser
+
+RESAMPLE = """
+async ([inputRate, frequency, amplitude]) => {
+  const ctx = new OfflineAudioContext(1, inputRate, inputRate); // one second
+  await ctx.audioWorklet.addModule("/static/js/capture-worklet.js");
+  const node = new AudioWorkletNode(ctx, "vivavoce-capture", {
+    numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: "explicit",
+  });
+  const frames = [];
+  node.port.onmessage = (event) => frames.push(event.data);
+  const osc = new OscillatorNode(ctx, { frequency });
+  osc.connect(new GainNode(ctx, { gain: amplitude })).connect(node).connect(ctx.destination);
+  osc.start();
+  await ctx.startRendering();
+  while (frames.length < Math.floor(24000 / 960) - 1) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 50));
+  const samples = frames.flatMap((f) => Array.from(new Int16Array(f.buffer)));
+  const settled = samples.slice(2400); // skip the first 100 ms
+  let crossings = 0;
+  for (let i = 1; i < settled.length; i++) if ((settled[i - 1] < 0) !== (settled[i] < 0)) crossings++;
+  const rms = Math.sqrt(settled.reduce((a, s) => a + s * s, 0) / settled.length) / 32768;
+  return { frames: frames.length, bytes: frames[0].buffer.byteLength, crossings,
+           seconds: settled.length / 24000, rms, level: frames[frames.length - 1].level };
+}
+"""
+
+
+@pytest.fixture
+def app_page(open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]) -> Any:
+    app = live_app()
+    tab = open_page()
+    tab.page.goto(app.url + "/")
+    return tab.page
+
+
+@pytest.mark.parametrize("input_rate", [48_000, 44_100, 16_000])
+def test_capture_resamples_to_pcm16_24k_in_40ms_frames(app_page: Any, input_rate: int) -> None:
+    out = app_page.evaluate(RESAMPLE, [input_rate, 1000, 0.5])
+    assert out["bytes"] == 960 * 2  # 40 ms of PCM16 at 24 kHz
+    assert out["frames"] >= 24  # one second in, ~25 frames out (the last may be partial)
+    # A 1 kHz tone stays a 1 kHz tone: 2000 zero crossings a second.
+    assert out["crossings"] / out["seconds"] == pytest.approx(2000, rel=0.01)
+    # ...at its level (a 0.5 sine has an RMS of 0.354), also reported per frame.
+    assert out["rms"] == pytest.approx(0.354, rel=0.03)
+    assert out["level"] == pytest.approx(0.354, rel=0.03)
+
+
+def test_capture_does_not_fold_high_frequencies_into_speech(app_page: Any) -> None:
+    # From 48 kHz, a 20 kHz tone would alias to 4 kHz in 24 kHz audio; it must be filtered.
+    out = app_page.evaluate(RESAMPLE, [48_000, 20_000, 0.5])
+    assert out["rms"] < 0.354 * 0.03  # more than 30 dB down
+
+
+PLAYER = """
+async () => {
+  const { PcmPlayer } = await import("/static/js/player.js");
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const changes = [];
+  const player = new PcmPlayer(ctx, { prebufferMs: 100, onPlayingChange: (p) => changes.push(p) });
+  const chunk = (ms) => {
+    const pcm = new Int16Array(24 * ms);
+    for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin(i / 5));
+    return pcm.buffer;
+  };
+  // 50 ms is below the jitter buffer: nothing plays yet.
+  player.enqueue(chunk(50));
+  const beforePrebuffer = { playing: player.playing, scheduled: player.stats.samplesScheduled };
+  player.enqueue(chunk(100)); // now 150 ms queued: playback starts
+  const started = { playing: player.playing, scheduled: player.stats.samplesScheduled };
+  for (let i = 0; i < 20; i++) player.enqueue(chunk(500)); // 10 s more, all at once
+  // An odd-length frame keeps its last byte for the next one (no sample is split).
+  const odd = new Uint8Array(5); player.enqueue(odd.buffer); player.enqueue(new Uint8Array(1).buffer);
+  const scheduled = player.stats.samplesScheduled;
+  await new Promise((r) => setTimeout(r, 300));
+  const position = player.positionMs();
+  const heard = player.clear();
+  return { beforePrebuffer, started, scheduled, position, heard, afterClear: player.positionMs(),
+           playing: player.playing, changes, active: player.active.length };
+}
+"""
+
+
+def test_player_buffers_then_plays_and_stops_at_once(app_page: Any) -> None:
+    out = app_page.evaluate(PLAYER)
+    assert out["beforePrebuffer"] == {"playing": False, "scheduled": 0}
+    assert out["started"] == {"playing": True, "scheduled": 24 * 150}
+    assert out["scheduled"] == 24 * 150 + 24 * 10_000 + 3
+    assert 0 < out["position"] < 2_000  # a fraction of the 10 s has been heard
+    assert out["heard"] >= out["position"]
+    # After the clear nothing is playing, and the play head sits at the end of what was
+    # received: where the relay puts its own after a barge-in.
+    assert out["playing"] is False and out["active"] == 0
+    assert out["afterClear"] == round((24 * 150 + 24 * 10_000 + 3) / 24)
+    assert out["changes"] == [True, False]
+
+
+TRANSCRIPT = """
+async () => {
+  const { LiveTranscript } = await import("/static/js/transcript.js");
+  const list = document.createElement("ol");
+  document.body.append(list);
+  const t = new LiveTranscript(list);
+  t.delta("interviewer", "Hello, ");
+  t.delta("interviewer", "welcome");
+  const draft = list.lastElementChild.querySelector(".draft");
+  const drafting = { text: draft.textContent, hidden: draft.getAttribute("aria-hidden") };
+  t.candidateStarted();  // the candidate speaks before the interviewer's line is final
+  t.final("interviewer", "Hello, welcome.");
+  t.delta("candidate", "I am");
+  t.final("candidate", "I am Ada.");
+  t.candidateStarted();
+  t.final("candidate", "");  // silence: no turn
+  t.candidateStarted();
+  t.dropEmptyDrafts();
+  return { drafting, lines: Array.from(list.children).map((li) => ({
+    speaker: li.dataset.speaker, final: li.dataset.final, text: li.querySelector(".text")?.textContent,
+    drafts: li.querySelectorAll(".draft").length })) };
+}
+"""
+
+
+def test_transcript_settles_deltas_into_final_lines_in_order(app_page: Any) -> None:
+    out = app_page.evaluate(TRANSCRIPT)
+    assert out["drafting"] == {"text": "Hello, welcome", "hidden": "true"}
+    assert out["lines"] == [
+        {"speaker": "interviewer", "final": "true", "text": "Hello, welcome.", "drafts": 0},
+        {"speaker": "candidate", "final": "true", "text": "I am Ada.", "drafts": 0},
+    ]
