@@ -13,6 +13,7 @@ from sqlalchemy import update
 from tests.evaluation.conftest import FAST, MakeWorker, settle
 from tests.evaluation.helpers import GOOD_TRANSCRIPT, make_interview
 from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation, get_evaluation
+from vivavoce.evaluation.model_call import CallFailure
 from vivavoce.evaluation.rubric import Rubric
 from vivavoce.evaluation.worker import EvaluationWorker
 from vivavoce.store.database import Database
@@ -106,3 +107,26 @@ async def test_a_live_interview_is_not_enqueued(db: Database) -> None:
         await enqueue_evaluation(db, live)
     assert caught.value.reason == "not_ended"
     assert await get_evaluation(db, interview_id=live) is None
+
+
+async def test_no_key_fails_and_an_unreachable_endpoint_is_retried(
+    db: Database, rubric: Rubric
+) -> None:
+    async def no_key() -> openai.AsyncOpenAI:
+        raise CallFailure("auth", "No OpenAI key is configured.", transient=False)
+
+    async def not_up() -> openai.AsyncOpenAI:
+        raise CallFailure("connection", "The simulator is not running.", transient=True)
+
+    first = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, first)
+    row = await settle(EvaluationWorker(db, rubric=rubric, model="m", client_factory=no_key,
+                                        options=FAST), db, first)
+    assert (row.status, row.attempts, row.error) == ("failed", 1, "No OpenAI key is configured.")
+
+    second = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, second)
+    row = await settle(EvaluationWorker(db, rubric=rubric, model="m", client_factory=not_up,
+                                        options=FAST), db, second)
+    assert (row.status, row.attempts) == ("failed", FAST.max_attempts)
+    assert row.error is not None and row.error.startswith("Gave up after 3 attempts")

@@ -242,8 +242,8 @@ async def _evaluate(
     spend = _Spend(rubric)
     try:
         client = await client_factory()
-    except CallFailure as failure:
-        return Outcome("failed", error=failure.reason, model=model)
+    except CallFailure as failure:  # no key (permanent), simulator not up (transient)
+        return _failure_outcome(claim, failure, spend, model=model, options=options, now=now)
     try:
         first = await _ask_and_check(client, model=model, prompt=prompt, rubric=rubric,
                                      lines=lines, options=options, spend=spend)
