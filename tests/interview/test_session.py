@@ -195,6 +195,7 @@ def test_audio_before_start_is_ignored_and_live_audio_is_forwarded_once_encoded(
     ("raw", "code"),
     [
         ("not json", "bad_message"),
+        ("[" * 100_000, "bad_message"),
         ("[1, 2]", "bad_message"),
         ('{"no": "type"}', "bad_message"),
         ('{"type": "dance"}', "unknown_message"),

@@ -150,7 +150,10 @@ def spoken_part(text: str, played_ms: float, total_ms: float) -> str:
 
 
 class InterviewSession:
-    """One interview's logic. Create one per browser connection."""
+    """One interview's logic. Create one per browser connection.
+
+    No input method raises for anything a peer sends: bad browser messages become
+    ``error`` messages, odd upstream events are ignored field by field."""
 
     def __init__(
         self,
@@ -235,7 +238,7 @@ class InterviewSession:
             return []
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return [self._bad_message("The message is not valid JSON.")]
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return [self._bad_message('Each message must be a JSON object with a "type".')]
