@@ -222,19 +222,15 @@ class VoiceRelay:
         if isinstance(action, SendAudio):
             self._frames_to_browser += 1
             if not self.to_browser.put_audio(action.pcm) and not self.to_browser.closed:
-                self.feed(self.session.local_failure(
-                    "client_too_slow",
-                    "Your connection is too slow to play the interviewer's voice, so the "
-                    "interview has stopped. Please try again on a faster connection.",
-                    "The browser did not read audio fast enough (queue above "
-                    f"{self.limits.browser_audio_high_bytes // BYTES_PER_MS // 1000} s); "
-                    "it was disconnected.", self.clock()))
+                self._browser_too_slow()
         elif isinstance(action, AppendAudio):
             if self.to_upstream is not None:
                 self._frames_to_openai += 1
                 self.to_upstream.put_audio(action.audio_b64)
         elif isinstance(action, SendJson):
-            self.to_browser.put_control(json.dumps(action.message, separators=(",", ":")))
+            text = json.dumps(action.message, separators=(",", ":"))
+            if not self.to_browser.put_control(text) and not self.to_browser.closed:
+                self._browser_too_slow()
         elif isinstance(action, SendUpstream):
             if self.to_upstream is not None:
                 self.to_upstream.put_control(json.dumps(action.event, separators=(",", ":")))
@@ -260,6 +256,18 @@ class VoiceRelay:
             _metric(metrics.upstream_error, action.code)
         elif isinstance(action, Log):
             self._log(action)
+
+    def _browser_too_slow(self) -> None:
+        # The error goes ahead of the queued audio; if the control lane itself is what
+        # overflowed, it cannot be queued and the socket simply closes.
+        self.feed(self.session.local_failure(
+            "client_too_slow",
+            "Your connection is too slow to play the interviewer's voice, so the "
+            "interview has stopped. Please try again on a faster connection.",
+            "The browser did not read fast enough (more than "
+            f"{self.limits.browser_audio_high_bytes // BYTES_PER_MS // 1000} s of audio or "
+            f"{self.to_browser.control_limit} messages queued); it was disconnected.",
+            self.clock()))
 
     def _flush_metrics(self) -> None:
         if self._frames_to_openai:
