@@ -434,3 +434,19 @@ async def test_no_key_outside_the_simulator_says_so(make_app_server: MakeApp) ->
         "key_missing", {"cause": "key_missing"}, True)
     assert "OPENAI_API_KEY" in error["hint"]
     assert not app.fake.fake.sessions  # type: ignore[union-attr]
+
+
+async def test_upstream_that_does_not_answer_times_out(make_app_server: MakeApp) -> None:
+    from vivavoce.realtime.relay import RelayLimits
+    from vivavoce.web.voice import RELAY_LIMITS_KEY
+
+    app = make_app_server(api_key=scenario_key("slow"),
+                          extras={RELAY_LIMITS_KEY: RelayLimits(connect_timeout_s=0.2)})
+    app.fake.fake.config.slow_delay_s = 1.0  # type: ignore[union-attr]
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
+        error = await client.until("error")
+        await client.until_closed()
+    assert (error["code"], error["details"], error["fatal"]) == (
+        "upstream_timeout", {"cause": "network_unreachable"}, True)
+    assert (await only_interview(app.database_url)).status == "failed"

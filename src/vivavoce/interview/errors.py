@@ -69,7 +69,7 @@ CANDIDATE_MESSAGES = {
         "What you said so far has been saved."
     ),
     "timeout": (
-        "The interviewer did not answer in time, so the interview could not start. "
+        "The interviewer could not be reached just now, so the interview cannot go on. "
         "Please try again in a few minutes."
     ),
 }

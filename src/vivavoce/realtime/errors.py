@@ -33,7 +33,7 @@ _PHASES: dict[str, CataloguePhase] = {
     "session": "realtime",
 }
 
-# Causes that leave the interview able to go on (after a pause).
+# Causes the candidate just waits out (the interview goes on).
 _BUSY = {"rate_limited"}
 
 
@@ -50,28 +50,34 @@ def describe_upstream_problem(problem: UpstreamProblem, platform: Platform) -> E
         close_reason=problem.close_reason,
         phase=_PHASES[problem.phase],
     )
+    if problem.code == "upstream_timeout" and problem.phase == "connect":
+        cause = "network_unreachable"  # nothing answered: the network path, not the key
     code = problem.code or cause or "upstream_error"
+    transient = cause is not None and not is_fatal_cause(cause)
     if cause is not None:
-        fatal = is_fatal_cause(cause)
         try:
             hint: str | None = hint_for(cause, platform)
         except KeyError:
             hint = None
     else:
-        # Not a known cause: an error event about one of our client events (for example a
-        # truncation OpenAI did not accept) leaves the session usable; failing to connect
-        # or a close does not.
-        fatal = problem.phase == "connect" or problem.close_code is not None
         hint = (
             "OpenAI reported an error vivavoce does not recognise; the log line has its "
             "type, code and message."
         )
-    if fatal:
-        message = CANDIDATE_MESSAGES["service_unavailable"]
-    elif cause in _BUSY:
-        message = CANDIDATE_MESSAGES["busy"]
+    # Without a connection the interview cannot go on, whatever the cause; on an open
+    # session only the catalogue's fatal causes end it (an unknown error event is usually
+    # about one of our client events, e.g. a truncation OpenAI did not accept).
+    fatal = (
+        problem.phase == "connect"
+        or problem.close_code is not None
+        or (cause is not None and not transient)
+    )
+    if not fatal:
+        message = CANDIDATE_MESSAGES["busy" if cause in _BUSY else "hiccup"]
+    elif transient:
+        message = CANDIDATE_MESSAGES["timeout"]
     else:
-        message = CANDIDATE_MESSAGES["hiccup"]
+        message = CANDIDATE_MESSAGES["service_unavailable"]
     return ErrorVerdict(code=code, cause=cause, fatal=fatal, message=message, hint=hint)
 
 

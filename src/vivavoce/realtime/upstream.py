@@ -97,7 +97,7 @@ async def open_upstream(
         raise UpstreamConnectError(_problem_from_status(exc)) from None
     except TimeoutError:
         raise UpstreamConnectError(
-            UpstreamProblem(phase="connect", code="timeout",
+            UpstreamProblem(phase="connect", code="upstream_timeout",
                             message=f"no answer within {connect_timeout_s:.0f} s")
         ) from None
     except (OSError, InvalidHandshake) as exc:
