@@ -146,11 +146,16 @@ class LiveApp:
             base_url=self.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
         )
 
-    def create_interview(self, **candidate: Any) -> dict[str, Any]:
+    def create_interview(
+        self, settings: dict[str, Any] | None = None, **candidate: Any
+    ) -> dict[str, Any]:
         body = {"name": "Ada Lovelace", "major": "Mathematics", "year": "Final year"}
         body.update(candidate)
+        payload: dict[str, Any] = {"candidate": body}
+        if settings is not None:
+            payload["settings"] = settings
         with self.api() as client:
-            response = client.post("/api/interviews", json={"candidate": body})
+            response = client.post("/api/interviews", json=payload)
             response.raise_for_status()
             created: dict[str, Any] = response.json()
             return created

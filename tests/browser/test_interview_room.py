@@ -216,3 +216,21 @@ def test_the_room_works_from_the_keyboard(open_page: OpenPage, live_app: StartAp
     page.get_by_role("button", name="End interview").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("main[data-phase=ended]")
+
+
+def test_the_room_shows_the_interviews_own_limit_and_warns_before_the_end(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app()
+    created = app.create_interview(settings={"max_duration_s": 60})
+    tab = open_page()
+    page = tab.page
+    page.goto(created["candidate_url"])
+    page.get_by_text("Welcome, Ada Lovelace.").wait_for()
+    assert page.locator("#limit").inner_text() == "1:00"
+    page.get_by_role("button", name="Begin the interview").click()
+    page.get_by_role("button", name="Mute microphone").click()
+    page.wait_for_selector("main[data-phase=live]")
+    page.get_by_text("About one minute left").wait_for()
+    page.get_by_role("button", name="End interview").click()
+    page.wait_for_selector("main[data-phase=ended]")

@@ -275,6 +275,11 @@ function tick() {
   if (state.startedAt === null) return;
   const elapsed = (Date.now() - state.startedAt) / 1000;
   setText(ui.elapsed, formatClock(Math.min(elapsed, state.limitSeconds)));
+  // One announcement, a minute before the end (the relay ends the interview at the limit).
+  const note = $("#time-note");
+  if (state.limitSeconds - elapsed <= 60 && !note.textContent && state.phase === "live") {
+    setText(note, "About one minute left");
+  }
 }
 
 function warnBeforeLeaving(event) {
