@@ -1,0 +1,72 @@
+"""The upstream adapter over the SDK's realtime client, against the fake on a socket."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from openai import AsyncOpenAI
+
+from tests.fixtures.fake_openai import RunningFake
+from vivavoce.realtime.upstream import UpstreamConnectError, open_upstream
+from vivavoce.testing.scenarios import scenario_key
+
+
+def client(fake: RunningFake, scenario: str = "ok") -> AsyncOpenAI:
+    return AsyncOpenAI(api_key=scenario_key(scenario), base_url=fake.base_url, max_retries=0)
+
+
+async def test_events_as_dicts_audio_out_and_request_id(fake_openai: RunningFake) -> None:
+    fake_openai.fake.config.echo = True
+    sdk = client(fake_openai)
+    upstream = await open_upstream(sdk, "gpt-realtime")
+    try:
+        assert upstream.request_id and upstream.request_id.startswith("req_")
+        events = upstream.events()
+        first = await anext(events)
+        assert first["type"] == "session.created"
+        audio = base64.b64encode(bytes(960)).decode()
+        await upstream.append_audio(audio)
+        echoed = await anext(events)
+        assert (echoed["type"], echoed["delta"]) == ("response.output_audio.delta", audio)
+    finally:
+        await upstream.close()
+        await upstream.close()  # idempotent
+        await sdk.close()
+    record = fake_openai.fake.last_session
+    assert record.audio_bytes_received == 960
+    assert "openai-beta" not in record.headers
+
+
+async def test_in_band_error_then_close_3000(fake_openai: RunningFake) -> None:
+    sdk = client(fake_openai, "revoked")
+    upstream = await open_upstream(sdk, "gpt-realtime")
+    try:
+        events = [event async for event in upstream.events()]
+    finally:
+        await upstream.close()
+        await sdk.close()
+    assert [e["type"] for e in events] == ["error"]
+    assert events[0]["error"]["code"] == "invalid_api_key"
+    assert (upstream.close_code, upstream.close_reason) == (
+        3000, "invalid_request_error.invalid_api_key")
+
+
+async def test_refused_upgrade_is_a_problem_with_status_and_body(
+    fake_openai: RunningFake,
+) -> None:
+    sdk = client(fake_openai, "norealtime")
+    with pytest.raises(UpstreamConnectError) as refused:
+        await open_upstream(sdk, "gpt-realtime")
+    await sdk.close()
+    problem = refused.value.problem
+    assert (problem.phase, problem.status) == ("connect", 403)
+    assert problem.code and problem.message and problem.request_id
+
+
+async def test_nothing_listening_is_network_unreachable(fake_openai: RunningFake) -> None:
+    sdk = AsyncOpenAI(api_key=scenario_key("ok"), base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(UpstreamConnectError) as failed:
+        await open_upstream(sdk, "gpt-realtime")
+    await sdk.close()
+    assert failed.value.problem.code == "network_unreachable"
