@@ -234,3 +234,24 @@ def test_the_room_shows_the_interviews_own_limit_and_warns_before_the_end(
     page.get_by_text("About one minute left").wait_for()
     page.get_by_role("button", name="End interview").click()
     page.wait_for_selector("main[data-phase=ended]")
+
+
+def test_openai_closing_mid_interview_keeps_the_candidate_informed(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(fake_config=FakeConfig(audio_pace=0.0, close_after_s=1.5))
+    created = app.create_interview()
+    tab = open_page()
+    page = tab.page
+    page.goto(created["candidate_url"])
+    page.get_by_role("button", name="Begin the interview").click()
+    page.get_by_role("button", name="Mute microphone").click()
+    page.wait_for_selector("main[data-phase=live]")
+    page.wait_for_selector("main[data-phase=failed]", timeout=20_000)
+    assert page.locator("#room-error-text").inner_text()
+    assert page.locator("main").get_attribute("data-playing") == "false"
+    assert "has been saved" in page.locator("#ended-text").inner_text()
+    link = page.get_by_role("link", name="See your results")
+    assert link.is_visible()
+    assert created["id"] in (link.get_attribute("href") or "")
+    tab.snap("room-upstream-closed")

@@ -7,9 +7,9 @@
 // clear() stops everything at once (barge-in) and says how much was actually heard.
 //
 // positionMs() is the play head on the relay's timeline: milliseconds of interviewer
-// audio played since the interview began. A clear() jumps it to the end of everything
-// received, because that is where the relay puts its own play head after a barge-in
-// (the audio dropped here was delivered, just never heard).
+// audio played since this socket opened (see resetTimeline). A clear() jumps it to the
+// end of everything received, because that is where the relay puts its own play head
+// after a barge-in (the audio dropped here was delivered, just never heard).
 
 const RATE = 24000;
 
@@ -150,6 +150,13 @@ export class PcmPlayer {
     this.stats.clears += 1;
     this.setPlaying(false);
     return heard;
+  }
+
+  /** Start a new timeline (a new socket: the relay counts positions per socket). */
+  resetTimeline() {
+    this.clear();
+    this.completedMs = 0;
+    this.receivedMs = 0;
   }
 
   /** Seconds of audio scheduled but not yet played. */

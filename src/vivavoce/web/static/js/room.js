@@ -247,6 +247,14 @@ function onServerError(message) {
     if (state.conn) state.conn.finish();
     ui.mute.disabled = true;
     ui.end.disabled = true;
+    if (state.startedAt !== null && state.interviewId) {
+      // It ended mid-way: what was said is stored and will be evaluated.
+      state.transcript.dropEmptyDrafts();
+      setText(ui.endedText, "What you said until then has been saved.");
+      ui.resultsLink.href = resultsUrl();
+      show(ui.resultsLink, true);
+      show(ui.ended, true);
+    }
   }
 }
 
@@ -369,6 +377,8 @@ async function begin() {
   state.conn = new VoiceConnection(wsUrl(), {
     onOpen: ({ reconnected }) => {
       if (reconnected) {
+        state.player.resetTimeline();
+        state.lastReportedMs = -1;
         ui.connectionProgress.value = ui.connectionProgress.max;
         setText(ui.connectionText, "Reconnected. Resuming the interview…");
       }
