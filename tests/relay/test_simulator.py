@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+
+import pytest
 
 from tests.fixtures.app_server import RunningApp
 from tests.relay.stored import stored
@@ -19,8 +22,9 @@ async def final_text(client) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_simulator_asks_bank_questions_one_per_turn(
-    make_app_server: Callable[..., RunningApp],
+    make_app_server: Callable[..., RunningApp], caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="vivavoce")
     app = make_app_server(api_key="", VIVAVOCE_SIMULATOR="1", OPENAI_BASE_URL="")
     app.runtime.api_key = None
     async with voice_client(app.voice_url(), refused=True) as client:
@@ -47,7 +51,12 @@ async def test_simulator_asks_bank_questions_one_per_turn(
     assert "built-in simulator" in instructions
     _, turns = await stored(app.database_url, started["interview_id"])
     assert [t.speaker for t in turns] == ["interviewer", "candidate", "interviewer"]
-    assert SIMULATOR_NOTICE.startswith("SIMULATOR")
+    # The operator is told at start-up, when the simulator starts, and on every line
+    # about the interview.
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("vivavoce")]
+    assert sum(SIMULATOR_NOTICE in line for line in lines) >= 2
+    relay_lines = [r.getMessage() for r in caplog.records if r.name == "vivavoce.relay"]
+    assert relay_lines and all("simulator=yes" in line for line in relay_lines)
 
 
 def view(**overrides: object) -> ConversationView:
