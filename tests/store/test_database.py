@@ -58,11 +58,13 @@ async def test_migrate_twice_is_harmless(db: Database) -> None:
     assert before == after and before > 0
 
 
-async def test_two_instances_migrating_together_do_not_race(database_url: str) -> None:
-    # On PostgreSQL the advisory lock serialises them; on SQLite the file lock does.
-    first, second = Database(database_url), Database(database_url)
+async def test_instances_migrating_together_do_not_race(database_url: str) -> None:
+    # On PostgreSQL the advisory lock serialises them; on SQLite the write lock does (and
+    # a brand-new file's switch to WAL must not fail the losers).
+    instances = [Database(database_url) for _ in range(4)]
+    first = instances[0]
     try:
-        await asyncio.gather(first.migrate(), second.migrate())
+        await asyncio.gather(*(db.migrate() for db in instances))
         async with first.session() as s:
             builtin = await s.scalar(
                 text("SELECT count(*) FROM questions WHERE source = 'builtin'")
@@ -71,9 +73,12 @@ async def test_two_instances_migrating_together_do_not_race(database_url: str) -
 
         assert builtin == len(builtin_questions())
         assert await first.current_revision() == Database.head_revision()
+        if first.dialect == "sqlite":
+            async with first.engine.connect() as conn:
+                assert (await conn.scalar(text("PRAGMA journal_mode"))) == "wal"
     finally:
-        await first.dispose()
-        await second.dispose()
+        for db in instances:
+            await db.dispose()
 
 
 async def test_ping(db: Database) -> None:

@@ -59,7 +59,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:  # the driver's OperationalError, wrapped by the adapter
+            # Two connections switching a brand-new file to WAL at once: SQLite refuses
+            # one of them at once (no busy wait, it would deadlock). The mode is stored
+            # in the file, so the other connection's switch covers this one too.
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            log.debug("journal_mode=WAL deferred: %s", exc)
     finally:
         cursor.close()
 

@@ -89,7 +89,7 @@ async def pick_questions(
     if limit == 0:
         return []
     rng = rng or random.Random()
-    query = select(Question).where(Question.field.in_({field, "general"}))
+    query = select(Question).where(Question.field.in_(sorted({field, "general"})))
     if categories:
         query = query.where(Question.category.in_(list(categories)))
     candidates = list(await s.scalars(query.order_by(Question.id)))
