@@ -54,9 +54,9 @@ def _fuzz(operation: Any, base_url: str) -> None:
         # As the operator, so requests reach the code behind the auth check.
         response = case.call(base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         assert response.status_code < 500, (case.method, case.formatted_path, response.text)
-        # Schema-valid input may still be refused with a 4xx: text is cleaned before its
-        # limits apply (a name of only control characters is empty afterwards), and an id
-        # that is a string but not a UUID is a 404. Everything else is checked.
+        # Schema-valid input may still be refused with a 4xx: an uploaded file is judged by
+        # its content (a PNG is a 415), text is cleaned before its limits apply (a name of
+        # only control characters is empty afterwards). Everything else is checked.
         case.validate_response(response, excluded_checks=[positive_data_acceptance])
 
     run()

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import (
     LANGUAGE_PATTERN,
@@ -47,9 +48,9 @@ __all__ = [
     "authorize_interview",
     "candidate_url",
     "install",
-    "request_token",
     "on_shutdown",
     "on_startup",
+    "request_token",
     "router",
 ]
 
@@ -281,7 +282,7 @@ def _valid_id(interview_id: str) -> str:
         raise _not_found(interview_id) from None
 
 
-async def _load(session: SessionDep, interview_id: str) -> Interview:
+async def _load(session: AsyncSession, interview_id: str) -> Interview:
     interview = await store.get_interview(session, _valid_id(interview_id))
     if interview is None:
         raise _not_found(interview_id)
