@@ -52,3 +52,14 @@ async def test_summary_groups_by_utc_day_and_model(db: Database) -> None:
 async def test_empty_summary(db: Database) -> None:
     async with db.session() as s:
         assert await usage_summary(s) == []
+
+
+async def test_days_are_utc_whatever_the_session_time_zone(db: Database) -> None:
+    await _interview(db, "gpt-realtime", DAY1, 1, 0.0)  # 23:30 UTC = 08:30 next day in Tokyo
+    async with db.session() as s:
+        if db.dialect == "postgresql":
+            from sqlalchemy import text
+
+            await s.execute(text("SET TIME ZONE 'Asia/Tokyo'"))
+        rows = await usage_summary(s)
+    assert [r["day"] for r in rows] == ["2026-11-01"]
