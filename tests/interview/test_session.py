@@ -672,3 +672,49 @@ def test_upstream_errors_are_reported_for_metrics_and_normal_ends_are_not() -> N
     out = h.s.upstream_connect_failed(UpstreamProblem(phase="connect", status=403), T0)
     assert of(out, UpstreamError) == [UpstreamError("no_realtime_access", "no_realtime_access",
                                                     True)]
+
+
+# --------------------------------------------------------------------------- resume
+def history() -> list[TurnRecord]:
+    return [
+        TurnRecord(1, "candidate", "I study finance.", None, None, 900, "u1", "complete"),
+        TurnRecord(0, "interviewer", "Hello, what do you study?", None, None, 1500, "a1",
+                   "complete"),
+    ]
+
+
+def test_resume_seeds_history_ignores_its_echoes_and_continues_numbering() -> None:
+    h = Harness()
+    h.s.resumable = True
+    h.s.connected(T0)
+    h.text({"type": "start_interview"})
+    h.s.prepared("iv-1", UPDATE, T0, history=history())
+    h.s.upstream_opened(T0)
+    out = h.ev("session.updated", T0)
+    creates = [e for e in upstream(out) if e["type"] == "conversation.item.create"]
+    assert [(e["previous_item_id"], e["item"]["role"], e["item"]["content"]) for e in creates] == [
+        ("root", "assistant", [{"type": "output_text", "text": "Hello, what do you study?"}]),
+        ("vvhist_0", "user", [{"type": "input_text", "text": "I study finance."}]),
+    ]
+    response = upstream(out)[-1]
+    assert response["type"] == "response.create"
+    assert "reconnected" in response["response"]["instructions"]
+    assert sent_json(out)[-1]["resumed"] is True
+    # The server echoes the seeded items: they are not new turns.
+    for e in creates:
+        h.ev("conversation.item.added", T0, item=e["item"])
+    out = h.reply("a2", "r2", "Welcome back! Why finance?", 500, T0, previous="vvhist_1")
+    assert [(t.sequence, t.text) for t in turns(out)] == [(2, "Welcome back! Why finance?")]
+
+
+def test_resumable_drop_keeps_the_interview_live_in_the_store() -> None:
+    h = Harness()
+    h.s.resumable = True
+    h.go_live()
+    out = h.s.browser_closed(T0)
+    assert of(out, EndInterview) == [] and of(out, CloseUpstream)
+    # Ending it on purpose still ends it.
+    h = Harness()
+    h.s.resumable = True
+    h.go_live()
+    assert ended(h.text({"type": "end_interview"})).reason == "candidate_ended"

@@ -45,6 +45,7 @@ from vivavoce.interview.actions import (
     SendAudio,
     SendJson,
     SendUpstream,
+    TurnRecord,
     UpstreamError,
 )
 from vivavoce.interview.errors import (
@@ -60,6 +61,7 @@ from vivavoce.pricing import TokenUsage
 
 __all__ = [
     "BYTES_PER_MS",
+    "RESUME_INSTRUCTIONS",
     "SESSION_UPDATE_EVENT_ID",
     "WRAP_UP_INSTRUCTIONS",
     "InterviewSession",
@@ -72,6 +74,12 @@ BYTES_PER_MS = 48
 
 SESSION_UPDATE_EVENT_ID = "vivavoce_session_update"
 WRAP_UP_EVENT_ID = "vivavoce_wrap_up"
+
+RESUME_INSTRUCTIONS = (
+    "The connection dropped for a moment and the candidate has just reconnected. In one "
+    "short sentence, welcome them back, then continue the interview where it stopped: "
+    "repeat the last question if it was not answered, otherwise ask the next one."
+)
 
 WRAP_UP_INSTRUCTIONS = (
     "The time for this interview is up. In two or three short sentences, thank the "
@@ -164,6 +172,7 @@ class InterviewSession:
         price: Callable[[TokenUsage], float | None] | None = None,
         browser_backlog_bytes: Callable[[], int] | None = None,
         simulator: bool = False,
+        resumable: bool = False,
     ) -> None:
         self.model = model
         self.limits = limits or Limits()
@@ -173,6 +182,12 @@ class InterviewSession:
         # when that audio is dropped).
         self._backlog = browser_backlog_bytes or (lambda: 0)
         self.simulator = simulator
+        # A token interview whose browser drops stays live in the store, so the candidate
+        # can reconnect with the same link and carry on (see ``prepared(history=…)``).
+        self.resumable = resumable
+        self.resumed = False
+        self._history: list[TurnRecord] = []
+        self._client_items: set[str] = set()
 
         self.phase = Phase.IDLE
         self.interview_id: str | None = None
@@ -271,7 +286,9 @@ class InterviewSession:
             return []
         was_live = self.phase in (Phase.LIVE, Phase.ENDING)
         reason = "browser_disconnected" if was_live else "browser_disconnected_before_start"
-        return self._finish("ended", reason, None, now, notify=False)
+        # A resumable interview stays live in the store: the same link can pick it up.
+        keep_live = self.resumable and self.phase is Phase.LIVE
+        return self._finish("ended", reason, None, now, notify=False, store_end=not keep_live)
 
     def local_failure(
         self, code: str, message: str, hint: str | None, now: float
@@ -284,11 +301,24 @@ class InterviewSession:
         return self._fail(verdict, UpstreamProblem(phase="session", code=code), now)
 
     # ------------------------------------------------------------- adapter outcomes
-    def prepared(self, interview_id: str, session_update: dict[str, Any], now: float) -> list[Action]:
-        """The interview exists and its ``session.update`` event is built."""
+    def prepared(
+        self,
+        interview_id: str,
+        session_update: dict[str, Any],
+        now: float,
+        *,
+        history: list[TurnRecord] | None = None,
+    ) -> list[Action]:
+        """The interview exists and its ``session.update`` event is built. ``history``:
+        the turns already stored when an interview resumes; they are given to the new
+        Realtime session as conversation items and numbering continues after them."""
         if self.phase is not Phase.CONNECTING:
             return []
         self.interview_id = interview_id
+        if history:
+            self.resumed = True
+            self._history = sorted(history, key=lambda t: t.sequence)
+            self.transcript = Transcript(first_sequence=self._history[-1].sequence + 1)
         event = dict(session_update)
         event.setdefault("type", "session.update")
         event["event_id"] = SESSION_UPDATE_EVENT_ID
@@ -462,8 +492,13 @@ class InterviewSession:
         self.phase = Phase.LIVE
         self.live_at = now
         self._last_activity = now
+        actions: list[Action] = self._seed_history()
         # The AI speaks first; the audio the candidate sent meanwhile follows it.
-        actions: list[Action] = [SendUpstream({"type": "response.create"})]
+        if self.resumed:
+            actions.append(SendUpstream({"type": "response.create",
+                                         "response": {"instructions": RESUME_INSTRUCTIONS}}))
+        else:
+            actions.append(SendUpstream({"type": "response.create"}))
         actions.extend(AppendAudio(chunk) for chunk, _ in self._start_buffer)
         self._start_buffer.clear()
         self._start_buffer_bytes = 0
@@ -473,9 +508,30 @@ class InterviewSession:
         actions += [
             MarkLive(now),
             SendJson({"type": "interview_started", "message": message,
-                      "interview_id": self.interview_id, "simulator": self.simulator}),
+                      "interview_id": self.interview_id, "simulator": self.simulator,
+                      "resumed": self.resumed}),
             Log("info", "interview live", {"model": self.model}),
         ]
+        return actions
+
+    def _seed_history(self) -> list[Action]:
+        """The stored turns as conversation items, in order, with ids of our own (their
+        echoes, ``conversation.item.added``, are then recognised and not taken for new
+        turns)."""
+        actions: list[Action] = []
+        previous = "root"
+        for turn in self._history:
+            item_id = f"vvhist_{turn.sequence}"  # unique within the new Realtime session
+            self._client_items.add(item_id)
+            user = turn.speaker == "candidate"
+            part = {"type": "input_text" if user else "output_text", "text": turn.text}
+            actions.append(SendUpstream({
+                "type": "conversation.item.create",
+                "previous_item_id": previous,
+                "item": {"id": item_id, "type": "message",
+                         "role": "user" if user else "assistant", "content": [part]},
+            }))
+            previous = item_id
         return actions
 
     def _on_error(self, event: dict[str, Any], now: float) -> list[Action]:
@@ -536,8 +592,8 @@ class InterviewSession:
         if not isinstance(item, dict) or item.get("type", "message") != "message":
             return []
         item_id = _as_str(item.get("id"))
-        if item_id is None:
-            return []
+        if item_id is None or item_id in self._client_items:
+            return []  # the echo of an item we created (resumed history) is no new turn
         role = item.get("role")
         previous = _as_str(event.get("previous_item_id"))
         if role == "user":
@@ -849,6 +905,7 @@ class InterviewSession:
         *,
         message: str = "The interview has ended.",
         notify: bool = True,
+        store_end: bool = True,
     ) -> list[Action]:
         if self.phase is Phase.ENDED:
             return []
@@ -867,7 +924,7 @@ class InterviewSession:
                     self.transcript.resolve(reply.item_id, text=text, state="partial",
                                             ended_at=now, audio_ms=audio)
         actions: list[Action] = [PersistTurn(t) for t in self.transcript.release_all()]
-        if self.interview_id is not None:
+        if self.interview_id is not None and store_end:
             actions.append(EndInterview(status, reason, error_code, now))
         if notify:
             actions.append(SendJson({"type": "interview_ended", "message": message,

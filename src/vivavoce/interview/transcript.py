@@ -42,11 +42,13 @@ class Item:
 class Transcript:
     """Ordered conversation items; releases finished turns in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_sequence: int = 0) -> None:
+        """``first_sequence``: where numbering starts (a resumed interview continues
+        after the turns it already has)."""
         self._order: list[str] = []
         self._items: dict[str, Item] = {}
         self._released = 0  # items of _order already released
-        self._next_sequence = 0
+        self._next_sequence = first_sequence
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._items
