@@ -208,3 +208,26 @@ async def test_endpoint_auth_when_interviews_are_closed(make_api_client: Any) ->
     assert with_token.status_code == 200
     as_admin = await _upload(client, "cv.txt", b"Grace Hopper", headers=client.admin_headers)
     assert as_admin.status_code == 200
+
+
+async def test_endpoint_gives_up_on_a_file_that_takes_too_long(
+    api_client: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from vivavoce.web import api_resume
+
+    release = threading.Event()
+
+    def stuck(data: bytes) -> Any:
+        release.wait(10)  # a parser busy on a hostile file
+        return None
+
+    monkeypatch.setattr(api_resume, "read_resume", stuck)
+    monkeypatch.setattr(api_resume, "EXTRACT_TIMEOUT_S", 0.2)
+    try:
+        response = await _upload(api_client, "cv.pdf", files.text_pdf())
+    finally:
+        release.set()
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "too_complex"

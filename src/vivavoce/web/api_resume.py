@@ -20,12 +20,14 @@ from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web.deps import RuntimeDep, bearer_token, is_admin
 from vivavoce.web.errors import ApiError
 
-__all__ = ["ResumeOut", "install", "router"]
+__all__ = ["EXTRACT_TIMEOUT_S", "ResumeOut", "install", "router"]
 
 router = APIRouter(prefix="/api", tags=["resume"])
 
 # Multipart framing adds a little to the file itself.
 _ENVELOPE = 64 * 1024
+# A real résumé takes well under a second; a file built to be slow gets cut off.
+EXTRACT_TIMEOUT_S = 20.0
 
 
 class ResumeOut(BaseModel):
@@ -136,10 +138,20 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut:
     if len(data) > MAX_BYTES:
         raise _too_large()
     try:
-        # pypdf and python-docx block: keep them off the event loop.
-        result = await anyio.to_thread.run_sync(read_resume, data)
+        # pypdf and python-docx block: keep them off the event loop, and give up on a
+        # file that keeps them busy too long (the thread finishes on its own; the
+        # candidate gets an answer now).
+        with anyio.fail_after(EXTRACT_TIMEOUT_S):
+            result = await anyio.to_thread.run_sync(read_resume, data, abandon_on_cancel=True)
     except ResumeError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
+    except TimeoutError:
+        raise ApiError(
+            422,
+            "too_complex",
+            "This file takes too long to read. Paste your résumé text instead, or save it "
+            "as a simpler PDF.",
+        ) from None
     fields = guess_fields(result.text)
     return ResumeOut(
         kind=result.kind,
