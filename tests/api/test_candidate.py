@@ -76,6 +76,7 @@ def test_clean_text_removes_bidi_overrides_and_tidies() -> None:
         ("2", "undergraduate_early"),
         ("year 4", "undergraduate_late"),
         ("Grade 11", "high_school"),
+        ("Year 12", "high_school"),
         ("high school senior", "high_school"),
         ("Master's", "graduate"),
         ("PhD candidate", "graduate"),

@@ -272,7 +272,10 @@ _LEVEL_WORDS: tuple[tuple[BankLevel, re.Pattern[str]], ...] = (
     ),
     (
         "high_school",
-        re.compile(r"\b(high\s*school|secondary|grade\s*(9|10|11|12)|(9|10|11|12)th grade|a-?levels?)\b"),
+        re.compile(
+            r"\b(high\s*school|secondary|grade\s*(9|10|11|12)|(9|10|11|12)th grade|a-?levels?|"
+            r"year\s*(9|1[0-3]))\b"  # UK/AU school years 9-13
+        ),
     ),
     ("undergraduate_late", re.compile(r"\b(junior|senior|final year|fourth year|third year)\b")),
     (
