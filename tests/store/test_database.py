@@ -130,3 +130,15 @@ async def test_platform_style_postgres_parameters_work(postgres_module_url: str)
 def test_unusable_connect_timeout_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="connect_timeout"):
         Database("postgresql+asyncpg://u@h/db?connect_timeout=soon")
+
+
+async def test_in_memory_sqlite_is_one_shared_database() -> None:
+    # Without a single shared connection every session would see its own empty database.
+    db = Database("sqlite+aiosqlite://")
+    try:
+        await db.migrate()
+        async with db.session() as s:
+            count = await s.scalar(text("SELECT count(*) FROM questions"))
+        assert count and count > 0
+    finally:
+        await db.dispose()
