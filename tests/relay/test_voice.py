@@ -450,3 +450,102 @@ async def test_upstream_that_does_not_answer_times_out(make_app_server: MakeApp)
     assert (error["code"], error["details"], error["fatal"]) == (
         "upstream_timeout", {"cause": "network_unreachable"}, True)
     assert (await only_interview(app.database_url)).status == "failed"
+
+
+async def _token_interview(app: RunningApp, name: str = "Grace") -> tuple[str, str]:
+    from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+    from vivavoce.store.database import Database
+    from vivavoce.store.interviews import create_interview
+
+    db = Database(app.database_url)
+    try:
+        async with db.session() as s:
+            created = await create_interview(
+                s, candidate=CandidateContext(name=name, major="Finance"),
+                settings=InterviewSettings.from_settings(app.runtime.settings))
+    finally:
+        await db.dispose()
+    return created.id, issue_interview_token(app.runtime.secret_key, created.id)
+
+
+async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: MakeApp) -> None:
+    import time
+
+    from tests.fixtures.database import make_runtime
+    from vivavoce.store.database import Database
+    from vivavoce.testing.fake_voice_lines import default_responder
+    from vivavoce.web.voice import end_abandoned_interviews
+
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    views: list[Any] = []
+
+    def responder(view: Any) -> str:
+        views.append(view)
+        return default_responder(view)
+
+    fake.config.responder = responder
+    interview_id, token = await _token_interview(app)
+    async with voice_client(app.voice_url(token)) as client:
+        await client.start({})
+        await final_ai_text(client)
+        await client.until("usage")
+        await client.until_audio(reply_audio_ms(app))
+        await client.played_everything()
+        await client.say()
+        await client.until("student_transcription")
+        await final_ai_text(client)
+        await client.until("usage")
+        # The same link opened a second time while this one is live is refused.
+        async with voice_client(app.voice_url(token)) as second:
+            await second.send_json({"type": "start_interview"})
+            assert (await second.until("error"))["code"] == "interview_in_progress"
+        client.ws.transport.abort()
+    first_session = fake.last_session
+    for _ in range(500):  # hang guard: the relay stores the turns and closes upstream
+        interview, turns = await stored(app.database_url, interview_id)
+        if first_session.close_code is not None and len(turns) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert interview.status == "live" and len(turns) == 3
+
+    async with voice_client(app.voice_url(token)) as client:
+        started = await client.start({})
+        assert started["resumed"] is True and started["interview_id"] == interview_id
+        welcome = await final_ai_text(client)
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    second_session = fake.last_session
+    assert second_session is not first_session
+    received = second_session.events_received
+    assert received.count("conversation.item.create") == 3
+    assert received.index("conversation.item.create") < received.index("response.create")
+    interview, turns = await stored(app.database_url, interview_id)
+    assert interview.status == "ended" and interview.end_reason == "candidate_ended"
+    assert [t.sequence for t in turns] == [0, 1, 2, 3]
+    # The new session was given the conversation so far, in order, before replying.
+    resumed_view = views[-1]
+    assert "reconnected" in str(resumed_view.response_instructions)
+    assert [text for _, text in resumed_view.history] == [t.text for t in turns[:3]]
+    assert turns[3].speaker == "interviewer" and turns[3].text == welcome
+
+    # A live interview whose browser never returns is ended once its time is long past.
+    abandoned_id, abandoned_token = await _token_interview(app, "Ada")
+    async with voice_client(app.voice_url(abandoned_token)) as client:
+        await client.start({})
+        client.ws.transport.abort()
+    db = Database(app.database_url)
+    try:
+        runtime = make_runtime(app.runtime.settings, db)
+        for _ in range(500):
+            interview, _ = await stored(app.database_url, abandoned_id)
+            if interview.status == "live" and abandoned_id not in app.runtime.extras.get(
+                    "voice.open_interviews", set()):
+                break
+            await asyncio.sleep(0.01)
+        assert await end_abandoned_interviews(runtime, now=time.time()) == 0
+        assert await end_abandoned_interviews(runtime, now=time.time() + 7200) == 1
+    finally:
+        await db.dispose()
+    interview, _ = await stored(app.database_url, abandoned_id)
+    assert (interview.status, interview.end_reason) == ("ended", "browser_disconnected")

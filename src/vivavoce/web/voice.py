@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import random
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +33,14 @@ from openai import AsyncOpenAI
 from pydantic import ValidationError
 
 from vivavoce.config import Settings
-from vivavoce.interview.actions import Action, AddUsage, EndInterview, MarkLive, PersistTurn
+from vivavoce.interview.actions import (
+    Action,
+    AddUsage,
+    EndInterview,
+    MarkLive,
+    PersistTurn,
+    TurnRecord,
+)
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.interview.instructions import build_instructions
@@ -44,8 +53,10 @@ from vivavoce.realtime.errors import make_error_describer
 from vivavoce.realtime.relay import BrowserGone, RelayLimits, VoiceRelay, wall_clock
 from vivavoce.realtime.session_config import session_update
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError, open_upstream
+from vivavoce.redact import redact
 from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
+from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 
@@ -54,6 +65,7 @@ __all__ = [
     "QUESTIONS_PER_INTERVIEW",
     "RELAY_LIMITS_KEY",
     "ServiceHooks",
+    "end_abandoned_interviews",
     "ensure_simulator",
     "install",
     "on_shutdown",
@@ -66,12 +78,19 @@ log = logging.getLogger("vivavoce.voice")
 router = APIRouter()
 
 QUESTIONS_PER_INTERVIEW = 8
+# A dropped interview with less time than this left is not resumed: it is over.
+MIN_RESUME_S = 30
+# Interviews still "live" this long after their time ran out lost their browser for good
+# (no instance can be serving them: every relay enforces the limit).
+ABANDONED_AFTER_S = 180
+SWEEP_EVERY_S = 60.0
 
 # Keys in runtime.extras. "voice.limits" / "voice.relay_limits" may be set (before the
 # app starts) to change the interview's or the relay's bounds, e.g. in tests.
 _CLIENTS = "voice.clients"
 _PRICES = "voice.prices"
 _SIMULATOR = "simulator"
+_SWEEPER = "voice.sweeper"
 LIMITS_KEY = "voice.limits"
 RELAY_LIMITS_KEY = "voice.relay_limits"
 
@@ -160,20 +179,24 @@ class ServiceHooks:
     async def prepare(self, relay: VoiceRelay, context: dict[str, Any] | None) -> None:
         now = relay.clock
         session = relay.session
+        history: list[TurnRecord] = []
+        remaining_s: float | None = None
         async with self.runtime.db.session() as s:
             if self.token_interview_id is not None:
                 interview = await store.get_interview(s, self.token_interview_id)
-                if interview is None:
-                    relay.feed(session.prepare_failed(
-                        "interview_not_found", "This interview no longer exists.", now(),
-                        fatal=True))
+                refusal = self._refusal(interview, now())
+                if refusal is not None or interview is None:
+                    code, message = refusal or ("interview_not_found", "")
+                    relay.feed(session.prepare_failed(code, message, now(), fatal=True))
                     return
-                if interview.status != "created":
-                    relay.feed(session.prepare_failed(
-                        "interview_not_available",
-                        "This interview has already taken place. Ask for a new link.", now(),
-                        fatal=True))
-                    return
+                if interview.status == "live":
+                    # Resuming after a drop: the clock keeps running from the first start.
+                    started = interview.started_at.timestamp() if interview.started_at else now()
+                    limit = float(InterviewSettings.model_validate(
+                        interview.settings).max_duration_s)
+                    remaining_s = started + limit - now()
+                    history = [_turn_record(t) for t in await store.list_turns(s, interview.id)
+                               if t.text.strip()]
                 candidate = CandidateContext.model_validate(interview.candidate)
                 interview_settings = InterviewSettings.model_validate(interview.settings)
             else:
@@ -190,19 +213,21 @@ class ServiceHooks:
                 interview_settings = InterviewSettings.from_settings(self.settings)
                 interview = await store.create_interview(
                     s, candidate=candidate, settings=interview_settings)
+            # Seeded by the interview: a resumed session is given the same questions.
             questions = await pick_questions(
                 s, field=candidate.bank_field, level=candidate.bank_level,
-                limit=QUESTIONS_PER_INTERVIEW)
+                limit=QUESTIONS_PER_INTERVIEW, rng=random.Random(interview.id))
         interview_id_var.set(interview.id)
         self.model = interview_settings.model
         session.model = interview_settings.model
-        session.limits = dataclasses.replace(
-            session.limits,
-            max_duration_s=min(session.limits.max_duration_s,
-                               float(interview_settings.max_duration_s)))
+        max_duration = min(session.limits.max_duration_s,
+                           float(interview_settings.max_duration_s))
+        if remaining_s is not None:
+            max_duration = min(max_duration, remaining_s)
+        session.limits = dataclasses.replace(session.limits, max_duration_s=max_duration)
         instructions = build_instructions(
             candidate, [q.text for q in questions], language=interview_settings.language,
-            max_minutes=max(1, round(session.limits.max_duration_s / 60)),
+            max_minutes=max(1, round(float(interview_settings.max_duration_s) / 60)),
             simulator=self.simulator)
         event = session_update(
             model=interview_settings.model, instructions=instructions,
@@ -210,13 +235,32 @@ class ServiceHooks:
             transcription_model=self.settings.transcription_model,
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
-        relay.feed(session.prepared(interview.id, event, now()))
+        _open_interviews(self.runtime).add(interview.id)
+        relay.feed(session.prepared(interview.id, event, now(), history=history))
         if session.interview_id is None:
+            _open_interviews(self.runtime).discard(interview.id)
             # The browser left while we were preparing: the interview will never start.
             async with self.runtime.db.session() as s:
                 await store.mark_ended(s, interview.id, status="ended",
                                        reason="browser_disconnected_before_start",
                                        at=wall_clock(now()))
+
+    def _refusal(self, interview: Interview | None, now: float) -> tuple[str, str] | None:
+        """Why a token's interview cannot run now (code, words), or None."""
+        if interview is None:
+            return "interview_not_found", "This interview no longer exists."
+        if interview.status == "created":
+            return None
+        if interview.status == "live":
+            if interview.id in _open_interviews(self.runtime):
+                return ("interview_in_progress",
+                        "This interview is already open in another window or tab.")
+            started = interview.started_at.timestamp() if interview.started_at else now
+            limit = InterviewSettings.model_validate(interview.settings).max_duration_s
+            if now - started < limit - MIN_RESUME_S:
+                return None
+        return ("interview_not_available",
+                "This interview has already taken place. Ask for a new link.")
 
     def _client(self) -> AsyncOpenAI:
         if not self.api_key:
@@ -260,6 +304,25 @@ class ServiceHooks:
                 await store.mark_ended(s, interview_id, status=action.status,
                                        reason=action.reason, error_code=action.error_code,
                                        at=wall_clock(action.at))
+
+
+def _turn_record(turn: Turn) -> TurnRecord:
+    return TurnRecord(
+        sequence=turn.sequence,
+        speaker="candidate" if turn.speaker == "candidate" else "interviewer",
+        text=turn.text,
+        started_at=turn.started_at.timestamp() if turn.started_at else None,
+        ended_at=turn.ended_at.timestamp() if turn.ended_at else None,
+        audio_ms=turn.audio_ms,
+        item_id=turn.item_id,
+        state="complete",
+    )
+
+
+def _open_interviews(runtime: Runtime) -> set[str]:
+    """Interviews this instance is serving right now (a link opened twice is refused)."""
+    opened: set[str] = runtime.extras.setdefault("voice.open_interviews", set())
+    return opened
 
 
 def _key_missing() -> UpstreamProblem:
@@ -311,9 +374,15 @@ async def voice(websocket: WebSocket) -> None:
         price=hooks.price,
         browser_backlog_bytes=lambda: relay.backlog_bytes,
         simulator=hooks.simulator,
+        # Only a link can come back: an open interview has nothing to reconnect with.
+        resumable=interview_id is not None,
     )
     relay = VoiceRelay(_StarletteBrowser(websocket), session, hooks, relay_limits)
-    await relay.run()
+    try:
+        await relay.run()
+    finally:
+        if session.interview_id is not None:
+            _open_interviews(runtime).discard(session.interview_id)
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -321,13 +390,46 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
-    """Load the price table (a broken price file stops the start with its reason)."""
+    """Load the price table (a broken price file stops the start with its reason) and
+    start the sweeper of abandoned interviews."""
     settings = runtime.settings
     runtime.extras[_PRICES] = load_price_table(settings.prices_file)
     if settings.use_simulator:
         from vivavoce.simulator import SIMULATOR_NOTICE
 
         log.warning("%s", SIMULATOR_NOTICE)
+    runtime.extras[_SWEEPER] = asyncio.create_task(_sweep_forever(runtime),
+                                                   name="voice-sweeper")
+
+
+async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
+    """End interviews left ``live`` by a browser that never came back (resumable drops,
+    or an instance that died), once their time is well past. Returns how many."""
+    current = time.time() if now is None else now
+    ended = 0
+    async with runtime.db.session() as s:
+        live, _ = await store.list_interviews(s, status="live", limit=1000)
+        for interview in live:
+            limit = InterviewSettings.model_validate(interview.settings).max_duration_s
+            started = interview.started_at.timestamp() if interview.started_at else current
+            if current - started < limit + ABANDONED_AFTER_S:
+                continue
+            if await store.mark_ended(s, interview.id, status="ended",
+                                      reason="browser_disconnected",
+                                      at=wall_clock(current)):
+                ended += 1
+    if ended:
+        log.info("ended %d interview(s) whose browser never came back", ended)
+    return ended
+
+
+async def _sweep_forever(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_S)
+        try:
+            await end_abandoned_interviews(runtime)
+        except Exception as exc:  # the next sweep may well work; never stop sweeping
+            log.warning("sweeping abandoned interviews failed: %s", redact(repr(exc)))
 
 
 async def ensure_simulator(runtime: Runtime) -> None:
@@ -346,7 +448,11 @@ async def ensure_simulator(runtime: Runtime) -> None:
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    """Close the OpenAI clients and stop the simulator."""
+    """Stop the sweeper, close the OpenAI clients and stop the simulator."""
+    sweeper = runtime.extras.pop(_SWEEPER, None)
+    if isinstance(sweeper, asyncio.Task):
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
     clients: dict[Any, AsyncOpenAI] = runtime.extras.pop(_CLIENTS, {})
     await asyncio.gather(*(c.close() for c in clients.values()), return_exceptions=True)
     simulator = runtime.extras.pop(_SIMULATOR, None)
