@@ -47,6 +47,18 @@ async def test_pick_mixes_categories_and_prefers_the_field_and_level(db: Databas
     assert len({q.category for q in picked[:4]}) == 4
 
 
+async def test_pick_prefers_the_difficulty(db: Database) -> None:
+    async with db.session() as s:
+        picked = await pick_questions(
+            s, field="engineering", level="undergraduate_late", limit=8, difficulty="hard",
+            rng=random.Random(3),
+        )
+    # One hard question per category exists at this field and level: those come first.
+    assert [q.difficulty for q in picked[:4]] == ["hard"] * 4
+    assert len({q.category for q in picked[:4]}) == 4
+    assert "hard" not in {q.difficulty for q in picked[4:]}
+
+
 async def test_pick_falls_back_to_general_then_other_levels(db: Database) -> None:
     async with db.session() as s:
         picked = await pick_questions(

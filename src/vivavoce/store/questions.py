@@ -9,6 +9,7 @@ is reported with its line number before anything is written.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -76,12 +77,14 @@ async def pick_questions(
     level: str,
     limit: int,
     categories: Sequence[str] | None = None,
+    difficulty: str | None = None,
     rng: random.Random | None = None,
 ) -> list[Question]:
     """Up to ``limit`` questions for a candidate, mixing categories round-robin.
 
     Questions of the candidate's own field come first, then ``general`` ones, then other
     levels of the same field, so a sparse custom bank still yields a full interview.
+    Within that order, questions of ``difficulty`` (if given) come before the others.
     ``rng`` makes the shuffle reproducible (tests). Raises ValueError for limit < 0.
     """
     if limit < 0:
@@ -106,6 +109,8 @@ async def pick_questions(
     for tier in range(4):
         pool = [q for q in candidates if rank(q) == tier]
         rng.shuffle(pool)
+        if difficulty is not None:
+            pool.sort(key=lambda q: q.difficulty != difficulty)  # stable: keeps the shuffle
         picked.extend(_round_robin(pool, categories))
         if len(picked) >= limit:
             break
@@ -113,16 +118,17 @@ async def pick_questions(
 
 
 def _round_robin(pool: list[Question], order: Sequence[str] | None) -> list[Question]:
-    by_category: dict[str, list[Question]] = {}
+    """One question of each category in turn, each category in pool order."""
+    by_category: dict[str, deque[Question]] = {}
     for q in pool:
-        by_category.setdefault(q.category, []).append(q)
+        by_category.setdefault(q.category, deque()).append(q)
     keys = [c for c in (order or CATEGORIES) if c in by_category]
     keys += sorted(k for k in by_category if k not in keys)
     out: list[Question] = []
     while any(by_category[k] for k in keys):
         for key in keys:
             if by_category[key]:
-                out.append(by_category[key].pop())
+                out.append(by_category[key].popleft())
     return out
 
 
