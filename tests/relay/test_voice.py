@@ -496,10 +496,6 @@ async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: 
         await client.until("student_transcription")
         await final_ai_text(client)
         await client.until("usage")
-        # The same link opened a second time while this one is live is refused.
-        async with voice_client(app.voice_url(token)) as second:
-            await second.send_json({"type": "start_interview"})
-            assert (await second.until("error"))["code"] == "interview_in_progress"
         client.ws.transport.abort()
     first_session = fake.last_session
     for _ in range(500):  # hang guard: the relay stores the turns and closes upstream
@@ -540,7 +536,7 @@ async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: 
         for _ in range(500):
             interview, _ = await stored(app.database_url, abandoned_id)
             if interview.status == "live" and abandoned_id not in app.runtime.extras.get(
-                    "voice.open_interviews", set()):
+                    "voice.open_interviews", {}):
                 break
             await asyncio.sleep(0.01)
         assert await end_abandoned_interviews(runtime, now=time.time()) == 0
@@ -549,3 +545,25 @@ async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: 
         await db.dispose()
     interview, _ = await stored(app.database_url, abandoned_id)
     assert (interview.status, interview.end_reason) == ("ended", "browser_disconnected")
+
+
+async def test_newest_connection_of_a_link_takes_the_interview_over(
+    make_app_server: MakeApp,
+) -> None:
+    app = make_app_server()
+    interview_id, token = await _token_interview(app)
+    async with voice_client(app.voice_url(token)) as first:
+        await first.start({})
+        await final_ai_text(first)
+        # The candidate's network dropped without the server noticing; the page reconnects.
+        async with voice_client(app.voice_url(token)) as second:
+            started = await second.start({})
+            assert started["resumed"] is True
+            replaced = await first.until("error")
+            assert (replaced["code"], replaced["fatal"]) == ("replaced", True)
+            await first.until_closed()
+            await second.send_json({"type": "end_interview"})
+            await second.until_closed()
+    interview, turns = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.end_reason) == ("ended", "candidate_ended")
+    assert [t.sequence for t in turns] == list(range(len(turns))) and len(turns) >= 2

@@ -180,6 +180,8 @@ class VoiceRelay:
         self._db_queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._finished = asyncio.Event()
+        # Set once run() has returned: sockets closed, every database write done.
+        self.done = asyncio.Event()
         self._close_code = 1000
         self._close_reason = ""
         self._counters = _Counters()
@@ -204,6 +206,7 @@ class VoiceRelay:
         finally:
             await self._shutdown()
             self._flush_metrics()
+            self.done.set()
             _notify("ended", self)
 
     def feed(self, actions: list[Action]) -> None:
@@ -211,6 +214,18 @@ class VoiceRelay:
         (connect, database) runs in its own task or queue."""
         for action in actions:
             self._do(action)
+
+    def replace(self) -> None:
+        """The same interview was opened on a newer connection (the candidate's network
+        dropped and the server had not noticed yet): tell this browser, then stop as if
+        it had left, which keeps a resumable interview live for the newcomer."""
+        self.to_browser.put_control(json.dumps({
+            "type": "error", "code": "replaced", "fatal": True, "hint": None,
+            "details": None,
+            "message": "This interview continues in another window or tab.",
+        }))
+        self.feed(self.session.browser_closed(self.clock()))
+        self._finished.set()
 
     @property
     def backlog_bytes(self) -> int:

@@ -21,6 +21,7 @@ key rotated later applies to new interviews while live ones keep theirs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import random
@@ -44,7 +45,7 @@ from vivavoce.interview.actions import (
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.interview.instructions import build_instructions
-from vivavoce.interview.session import InterviewSession, Limits
+from vivavoce.interview.session import InterviewSession, Limits, Phase
 from vivavoce.keys import mask_key
 from vivavoce.logs import interview_id_var
 from vivavoce.openai_client import make_async_client
@@ -183,6 +184,12 @@ class ServiceHooks:
         remaining_s: float | None = None
         async with self.runtime.db.session() as s:
             if self.token_interview_id is not None:
+                if not await self._previous_connection_gone(relay, self.token_interview_id):
+                    relay.feed(session.prepare_failed(
+                        "interview_in_progress",
+                        "This interview is already open in another window or tab.", now(),
+                        fatal=True))
+                    return
                 interview = await store.get_interview(s, self.token_interview_id)
                 refusal = self._refusal(interview, now())
                 if refusal is not None or interview is None:
@@ -235,15 +242,32 @@ class ServiceHooks:
             transcription_model=self.settings.transcription_model,
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
-        _open_interviews(self.runtime).add(interview.id)
+        _open_interviews(self.runtime)[interview.id] = relay
         relay.feed(session.prepared(interview.id, event, now(), history=history))
         if session.interview_id is None:
-            _open_interviews(self.runtime).discard(interview.id)
+            _forget(self.runtime, interview.id, relay)
             # The browser left while we were preparing: the interview will never start.
             async with self.runtime.db.session() as s:
                 await store.mark_ended(s, interview.id, status="ended",
                                        reason="browser_disconnected_before_start",
                                        at=wall_clock(now()))
+
+    async def _previous_connection_gone(self, relay: VoiceRelay, interview_id: str) -> bool:
+        """Make way for this connection: another one on this instance serving the same
+        interview is taken over (the newest connection of a link wins: after a network
+        drop the server often learns of the old socket's death last), and waited for, so
+        its last turns are stored before the resumed session starts after them. False
+        when it did not finish in time."""
+        other = _open_interviews(self.runtime).get(interview_id)
+        if other is None or other is relay:
+            return True
+        if other.session.phase is not Phase.ENDED:
+            other.replace()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(other.limits.flush_timeout_s
+                                       + other.limits.db_drain_timeout_s + 5):
+                await other.done.wait()
+        return other.done.is_set()
 
     def _refusal(self, interview: Interview | None, now: float) -> tuple[str, str] | None:
         """Why a token's interview cannot run now (code, words), or None."""
@@ -252,9 +276,6 @@ class ServiceHooks:
         if interview.status == "created":
             return None
         if interview.status == "live":
-            if interview.id in _open_interviews(self.runtime):
-                return ("interview_in_progress",
-                        "This interview is already open in another window or tab.")
             started = interview.started_at.timestamp() if interview.started_at else now
             limit = InterviewSettings.model_validate(interview.settings).max_duration_s
             if now - started < limit - MIN_RESUME_S:
@@ -319,10 +340,18 @@ def _turn_record(turn: Turn) -> TurnRecord:
     )
 
 
-def _open_interviews(runtime: Runtime) -> set[str]:
-    """Interviews this instance is serving right now (a link opened twice is refused)."""
-    opened: set[str] = runtime.extras.setdefault("voice.open_interviews", set())
+def _open_interviews(runtime: Runtime) -> dict[str, VoiceRelay]:
+    """Interviews this instance is serving right now, and the relay serving each (a link
+    opened twice is refused). Another instance cannot be seen from here: see
+    docs/architecture.md."""
+    opened: dict[str, VoiceRelay] = runtime.extras.setdefault("voice.open_interviews", {})
     return opened
+
+
+def _forget(runtime: Runtime, interview_id: str, relay: VoiceRelay) -> None:
+    opened = _open_interviews(runtime)
+    if opened.get(interview_id) is relay:
+        del opened[interview_id]
 
 
 def _key_missing() -> UpstreamProblem:
@@ -382,7 +411,7 @@ async def voice(websocket: WebSocket) -> None:
         await relay.run()
     finally:
         if session.interview_id is not None:
-            _open_interviews(runtime).discard(session.interview_id)
+            _forget(runtime, session.interview_id, relay)
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
