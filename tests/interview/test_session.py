@@ -713,6 +713,12 @@ def test_resumable_drop_keeps_the_interview_live_in_the_store() -> None:
     h.go_live()
     out = h.s.browser_closed(T0)
     assert of(out, EndInterview) == [] and of(out, CloseUpstream)
+    # Nor does a drop before it went live (the link must still work).
+    h = Harness()
+    h.s.resumable = True
+    h.text({"type": "start_interview"})
+    h.s.prepared("iv", UPDATE, T0)
+    assert of(h.s.browser_closed(T0), EndInterview) == []
     # Ending it on purpose still ends it.
     h = Harness()
     h.s.resumable = True

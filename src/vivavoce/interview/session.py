@@ -286,8 +286,10 @@ class InterviewSession:
             return []
         was_live = self.phase in (Phase.LIVE, Phase.ENDING)
         reason = "browser_disconnected" if was_live else "browser_disconnected_before_start"
-        # A resumable interview stays live in the store: the same link can pick it up.
-        keep_live = self.resumable and self.phase is Phase.LIVE
+        # A link's interview is not ended by a drop (unless it was saying goodbye): it
+        # stays as it is in the store (created, or live) so the same link can start or
+        # resume it.
+        keep_live = self.resumable and self.phase is not Phase.ENDING
         return self._finish("ended", reason, None, now, notify=False, store_end=not keep_live)
 
     def local_failure(

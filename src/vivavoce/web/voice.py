@@ -246,7 +246,9 @@ class ServiceHooks:
         relay.feed(session.prepared(interview.id, event, now(), history=history))
         if session.interview_id is None:
             _forget(self.runtime, interview.id, relay)
-            # The browser left while we were preparing: the interview will never start.
+            if self.token_interview_id is not None:
+                return  # the link can try again later
+            # The browser left while we were preparing: this open interview never starts.
             async with self.runtime.db.session() as s:
                 await store.mark_ended(s, interview.id, status="ended",
                                        reason="browser_disconnected_before_start",
