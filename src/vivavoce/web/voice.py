@@ -344,8 +344,8 @@ def _turn_record(turn: Turn) -> TurnRecord:
 
 def _open_interviews(runtime: Runtime) -> dict[str, VoiceRelay]:
     """Interviews this instance is serving right now, and the relay serving each (a link
-    opened twice is refused). Another instance cannot be seen from here: see
-    docs/architecture.md."""
+    opened again takes its interview over). Another instance cannot be seen from here:
+    see docs/architecture.md."""
     opened: dict[str, VoiceRelay] = runtime.extras.setdefault("voice.open_interviews", {})
     return opened
 
@@ -361,10 +361,12 @@ def _key_missing() -> UpstreamProblem:
                            message="no OpenAI key is configured")
 
 
-async def _refuse(websocket: WebSocket, code: str, message: str) -> None:
-    await websocket.send_json({"type": "error", "code": code, "message": message,
-                               "hint": None, "fatal": True, "details": None})
-    await websocket.close(1008, code)
+async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int = 1008) -> None:
+    # The client may already be gone; there is nobody left to tell then.
+    with contextlib.suppress(Exception):
+        await websocket.send_json({"type": "error", "code": code, "message": message,
+                                   "hint": None, "fatal": True, "details": None})
+        await websocket.close(close, code)
 
 
 @router.websocket("/voice")
@@ -391,7 +393,14 @@ async def voice(websocket: WebSocket) -> None:
                       "This interview needs a personal link. Ask the organiser for one.")
         return
     if settings.use_simulator:
-        await ensure_simulator(runtime)
+        try:
+            await ensure_simulator(runtime)
+        except RuntimeError as exc:
+            log.error("the built-in simulator could not start: %s", redact(str(exc)))
+            await _refuse(websocket, "simulator_unavailable",
+                          "The interview service is not available right now. Please try "
+                          "again in a few minutes.", close=1011)
+            return
     hooks = ServiceHooks(runtime, interview_id=interview_id)
     relay_limits: RelayLimits = runtime.extras.get(RELAY_LIMITS_KEY) or RelayLimits()
     limits: Limits = runtime.extras.get(LIMITS_KEY) or Limits(
