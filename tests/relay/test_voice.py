@@ -567,3 +567,32 @@ async def test_newest_connection_of_a_link_takes_the_interview_over(
     interview, turns = await stored(app.database_url, interview_id)
     assert (interview.status, interview.end_reason) == ("ended", "candidate_ended")
     assert [t.sequence for t in turns] == list(range(len(turns))) and len(turns) >= 2
+
+
+async def test_ending_an_interview_queues_its_evaluation(
+    make_app_server: MakeApp, database_url: str
+) -> None:
+    # The worker's catch-up (which also finds ended interviews) is off, so the job can only
+    # come from the relay itself when it stores the end.
+    from vivavoce.evaluation import EvaluationOptions, get_evaluation
+    from vivavoce.store.database import Database
+
+    app = make_app_server(
+        database_url=database_url,
+        extras={"evaluation.options": EvaluationOptions(catch_up_hours=0)},
+    )
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await conversation(client, app)
+    db = Database(database_url)
+    try:
+        evaluation = None
+        for _ in range(200):  # the end is stored just after the socket closes
+            evaluation = await get_evaluation(db, interview_id=started["interview_id"])
+            if evaluation is not None:
+                break
+            await asyncio.sleep(0.025)
+    finally:
+        await db.dispose()
+    assert evaluation is not None, "the relay did not queue the evaluation"
+    assert evaluation.status in ("pending", "running", "done", "insufficient", "failed")

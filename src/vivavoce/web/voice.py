@@ -34,6 +34,7 @@ from openai import AsyncOpenAI
 from pydantic import ValidationError
 
 from vivavoce.config import Settings
+from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
 from vivavoce.interview.actions import (
     Action,
     AddUsage,
@@ -327,6 +328,22 @@ class ServiceHooks:
                 await store.mark_ended(s, interview_id, status=action.status,
                                        reason=action.reason, error_code=action.error_code,
                                        at=wall_clock(action.at))
+        if isinstance(action, EndInterview):
+            await _start_evaluation(self.runtime, interview_id)
+
+
+async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
+    """Queue the evaluation as soon as the interview ends (the worker wakes at once).
+
+    Never fatal to the relay: the evaluation worker's catch-up also enqueues ended
+    interviews without a job, so a failure here only delays the evaluation."""
+    try:
+        await enqueue_evaluation(runtime.db, interview_id)
+    except InterviewNotEvaluable as exc:
+        log.info("interview %s not queued for evaluation: %s", interview_id, exc)
+    except Exception as exc:
+        log.warning("could not queue interview %s for evaluation: %s", interview_id,
+                    redact(repr(exc)))
 
 
 def _turn_record(turn: Turn) -> TurnRecord:
