@@ -46,6 +46,7 @@ def serve(
 ) -> None:
     """Run the service: web app, /voice relay, API (migrates the database first)."""
     import uvicorn
+    from sqlalchemy.exc import ArgumentError
 
     from vivavoce.banner import render_banner
     from vivavoce.logs import setup_logging
@@ -58,7 +59,16 @@ def serve(
     if problems:
         typer.echo(problems, err=True)
         raise typer.Exit(1)
-    runtime = build_runtime(settings)
+    try:
+        runtime = build_runtime(settings)
+    except (ValueError, ArgumentError) as exc:
+        # Only the database URL can fail here: UnsupportedDatabase (a ValueError) for
+        # mysql:// and friends, ArgumentError for text that is not a URL, ValueError for
+        # unusable connection parameters. A message, not a traceback.
+        from vivavoce.redact import redact
+
+        typer.echo(f"vivavoce: DATABASE_URL is not usable: {redact(str(exc))}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(render_banner(runtime))
     uvicorn.run(
         create_app(runtime=runtime),

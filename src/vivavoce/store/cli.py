@@ -27,7 +27,8 @@ def _open_database() -> Database:
     settings = settings_or_exit()
     try:
         return Database(settings.effective_database_url)
-    except (UnsupportedDatabase, ArgumentError) as exc:
+    except (UnsupportedDatabase, ArgumentError, ValueError) as exc:
+        # ValueError: unusable connection parameters (e.g. connect_timeout=abc).
         typer.echo(f"vivavoce: DATABASE_URL is not usable: {redact(str(exc))}", err=True)
         raise typer.Exit(2) from None
 
