@@ -89,3 +89,40 @@ def test_fake_output_follows_the_schema(rubric: Rubric) -> None:
     assert parsed.questions[0].quotes == [
         "I love measuring things precisely.", "My lab built a 3D printed spectrometer."
     ]
+
+
+def test_no_question_feedback_is_malformed(rubric: Rubric) -> None:
+    # Only interviews with real answers reach the model, so feedback per question is
+    # always owed; the schema says so (minItems) and the check enforces it.
+    schema = type_to_text_format_param(build_output_model(rubric))["schema"]
+    assert schema["properties"]["questions"]["minItems"] == 1
+    data = _valid([d.key for d in rubric.dimensions])
+    data["questions"] = []
+    with pytest.raises(MalformedOutput, match="first at questions"):
+        parse_output(json.dumps(data), build_output_model(rubric))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (lambda d: d["strengths"].__setitem__(1, "  "), "strengths.1"),
+        (lambda d: d["improvements"].__setitem__(2, ""), "improvements.2"),
+        (lambda d: d["practice_plan"].__setitem__(0, "\n"), "practice_plan.0"),
+        (lambda d: d["dimensions"]["evidence"].update(justification=""),
+         "dimensions.evidence.justification"),
+        (lambda d: d["questions"][0].update(improve=" "), "questions.0.improve"),
+        (lambda d: d.update(summary=""), "summary"),
+    ],
+)
+def test_empty_feedback_is_malformed(rubric: Rubric, mutate: object, where: str) -> None:
+    data = _valid([d.key for d in rubric.dimensions])
+    mutate(data)  # type: ignore[operator]
+    with pytest.raises(MalformedOutput, match=f"empty, first at {where}$"):
+        parse_output(json.dumps(data), build_output_model(rubric))
+
+
+def test_empty_quotes_are_left_to_the_evidence_check(rubric: Rubric) -> None:
+    data = _valid([d.key for d in rubric.dimensions])
+    data["questions"][0]["quotes"] = [""]  # type: ignore[index]
+    parsed = parse_output(json.dumps(data), build_output_model(rubric))
+    assert parsed.questions[0].quotes == [""]

@@ -9,11 +9,14 @@ import pytest
 
 from tests.evaluation.conftest import FAST, MakeWorker, settle
 from tests.evaluation.helpers import GOOD_TRANSCRIPT, SHORT_TRANSCRIPT, make_interview
+from tests.fixtures.fake_openai import RunningFake
 from vivavoce import metrics
 from vivavoce.evaluation.jobs import enqueue_evaluation, get_evaluation
 from vivavoce.evaluation.rubric import Rubric
+from vivavoce.evaluation.runner import EvaluationOptions, backoff_delay
 from vivavoce.evaluation.scoring import overall_score
 from vivavoce.store.database import Database
+from vivavoce.store.models import utcnow
 from vivavoce.testing.fake_responses import ResponsesBehaviour
 from vivavoce.testing.scenarios import scenario_key
 
@@ -36,6 +39,13 @@ async def test_success_is_scored_by_our_formula_with_real_quotes(
     assert quotes and all(q["text"] in CANDIDATE_WORDS for q in quotes)
     assert {q["turn"] for q in quotes} == {2, 4, 6}
     assert len(row.result["strengths"]) == len(row.result["improvements"]) == 3
+    assert 3 <= len(row.result["practice_plan"]) <= 6
+    feedback = [*row.result["strengths"], *row.result["improvements"], *row.result["practice_plan"]]
+    assert all(text.strip() for text in feedback)
+    assert [d["key"] for d in row.result["dimensions"]] == [d.key for d in rubric.dimensions]
+    assert all(d["justification"].strip() for d in row.result["dimensions"])
+    for question in row.result["questions"]:
+        assert all(question[k].strip() for k in ("question", "answer_summary", "strong", "improve"))
     assert row.result["level"] == "undergraduate_late"  # "3rd year"
     assert (row.low_confidence, row.invented_quotes, row.attempts) == (False, 0, 1)
     assert row.model == "gpt-5-mini"
@@ -207,3 +217,33 @@ async def test_a_bad_key_fails_without_leaking_it(
     assert row.status == "failed" and row.error is not None
     assert "invalid_api_key" in row.error and "vivavoce doctor" in row.error
     assert scenario_key("invalid") not in row.error
+
+
+def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
+    options = EvaluationOptions(backoff_base_s=10.0, backoff_max_s=100.0)
+    for attempts, base in [(1, 10.0), (2, 20.0), (3, 40.0), (4, 80.0), (5, 100.0), (9, 100.0)]:
+        delays = {backoff_delay(attempts, options, None) for _ in range(50)}
+        assert all(0.8 * base <= d <= 1.2 * base for d in delays), (attempts, delays)
+        assert len(delays) > 1  # jittered, so jobs failed together do not retry together
+
+
+def test_backoff_is_never_sooner_than_retry_after() -> None:
+    options = EvaluationOptions(backoff_base_s=1.0, backoff_max_s=5.0)
+    assert all(backoff_delay(1, options, 60.0) == 60.0 for _ in range(20))
+    assert 0.8 <= backoff_delay(1, options, 0.0) <= 1.2
+
+
+async def test_openais_retry_after_delays_the_next_attempt(
+    db: Database, make_worker: MakeWorker, fake_openai: RunningFake
+) -> None:
+    fake_openai.fake.config.retry_after = "30"
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    worker = make_worker(db, scenario="ratelimited")
+    before = utcnow()
+    assert await worker.run_once()
+    row = await get_evaluation(db, interview_id=interview_id)
+    assert row is not None and (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at is not None
+    assert (row.next_attempt_at - before).total_seconds() >= 30  # FAST alone: 0.05 s
+    assert not await worker.run_once()  # not due yet

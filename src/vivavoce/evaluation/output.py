@@ -61,8 +61,12 @@ class QuestionFeedback(_Out):
 
 class _EvaluationBase(_Out):
     summary: str = Field(description="Two or three sentences of overall feedback.")
+    # At least one: the interview was only sent because the candidate answered questions
+    # (see transcript.assess_sufficiency), so an empty list is a broken answer.
     questions: list[QuestionFeedback] = Field(
-        max_length=40, description="One entry per question the candidate answered, in order."
+        min_length=1,
+        max_length=40,
+        description="One entry per question the candidate answered, in order.",
     )
     strengths: list[str] = Field(min_length=3, max_length=3, description="Three strengths.")
     improvements: list[str] = Field(
@@ -109,11 +113,26 @@ def _trim(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _blank_fields(parsed: ParsedEvaluation) -> list[str]:
+    """Where a text the candidate reads is empty (strict mode cannot ask for minLength)."""
+    texts: list[tuple[str, str]] = [("summary", parsed.summary)]
+    texts += [(f"dimensions.{k}.justification", d.justification)
+              for k, d in parsed.dimensions.items()]
+    for i, q in enumerate(parsed.questions):
+        texts += [(f"questions.{i}.{name}", getattr(q, name))
+                  for name in ("question", "answer_summary", "strong", "improve")]
+    for name in ("strengths", "improvements", "practice_plan"):
+        texts += [(f"{name}.{i}", item) for i, item in enumerate(getattr(parsed, name))]
+    return [where for where, text in texts if not text.strip()]
+
+
 def parse_output(text: str, output_model: type[BaseModel]) -> ParsedEvaluation:
     """Check the model's text against ``output_model``; trim over-long texts.
 
     Raises :class:`MalformedOutput` (with a short reason, never the whole text) when it is
-    not JSON of the right shape.
+    not JSON of the right shape, or leaves a piece of feedback empty (three strengths,
+    three improvements, a practice plan, a paragraph per dimension and feedback per
+    question are always shown).
     """
     try:
         checked = output_model.model_validate_json(text)
@@ -127,6 +146,12 @@ def parse_output(text: str, output_model: type[BaseModel]) -> ParsedEvaluation:
         ) from None
     data = checked.model_dump(by_alias=True)
     parsed = ParsedEvaluation.model_validate(data)
+    blank = _blank_fields(parsed)
+    if blank:
+        raise MalformedOutput(
+            f"the evaluation model's output leaves {len(blank)} piece(s) of feedback "
+            f"empty, first at {blank[0]}"
+        )
     return ParsedEvaluation(
         summary=_trim(parsed.summary),
         dimensions={

@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from vivavoce.evaluation.rubric import Rubric
 from vivavoce.evaluation.transcript import TranscriptLine, format_transcript
-from vivavoce.interview.candidate import BankLevel, bank_level
+from vivavoce.interview.candidate import BankLevel, CandidateContext, bank_level
 
 __all__ = ["EvaluationPrompt", "build_prompt", "candidate_level"]
 
@@ -27,7 +29,13 @@ class EvaluationPrompt:
 
 
 def candidate_level(candidate: Mapping[str, Any]) -> BankLevel:
-    """The candidate's stage in the rubric's vocabulary (as the interviewer chose it)."""
+    """The candidate's stage in the rubric's vocabulary, exactly as the interviewer chose
+    it (:attr:`CandidateContext.bank_level` on the stored context), so the evaluation
+    judges against the level the questions were pitched at."""
+    try:
+        return CandidateContext.model_validate(candidate).bank_level
+    except ValidationError:
+        pass  # a row stored by an older version, or edited by hand: read what we can
     for name in ("level", "year", "education"):
         value = candidate.get(name)
         if isinstance(value, str | int) and not isinstance(value, bool):

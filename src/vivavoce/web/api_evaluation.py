@@ -39,6 +39,7 @@ from vivavoce.store.models import Evaluation, Interview, utcnow
 from vivavoce.web.api_interviews import ERROR_RESPONSES, authorize_interview
 from vivavoce.web.deps import AdminDep, RuntimeDep, is_admin
 from vivavoce.web.errors import ApiError
+from vivavoce.web.voice import ensure_simulator
 
 __all__ = [
     "EXTRA_OPTIONS",
@@ -209,15 +210,11 @@ async def _simulator_base_url(runtime: Runtime) -> str:
     ``runtime.extras``); we use its starter so there is only ever one. Raises CallFailure
     (transient) when it cannot be started.
     """
-    from vivavoce.web import voice  # the relay's module: imported late, it is large
-
-    starter = getattr(voice, "ensure_simulator", None) or getattr(voice, "_ensure_simulator", None)
     try:
-        if starter is not None:
-            await starter(runtime)
+        await ensure_simulator(runtime)
         simulator = runtime.extras.get("simulator")
         base_url = getattr(simulator, "base_url", None)
-    except RuntimeError:
+    except RuntimeError:  # it could not start, or stopped meanwhile
         base_url = None
     if not isinstance(base_url, str):
         raise CallFailure(
@@ -237,6 +234,8 @@ def client_factory(runtime: Runtime, options: EvaluationOptions) -> ClientFactor
         base_url: str | None = None
         api_key = runtime.api_key
         if settings.use_simulator:
+            # Imported here, as the relay does: the simulator pulls in the fake server,
+            # which an app talking to OpenAI never needs.
             from vivavoce.simulator import SIMULATOR_KEY
 
             base_url = await _simulator_base_url(runtime)
