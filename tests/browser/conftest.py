@@ -205,7 +205,7 @@ def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str
     """Store ``turns`` ((speaker, text) in order) for the interview and mark it ended, as
     the relay does, through the store on the app's own database."""
     import asyncio
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from vivavoce.store import interviews as store
     from vivavoce.store.database import Database
@@ -213,18 +213,21 @@ def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str
     async def run() -> None:
         db = Database(app.app.state.runtime.db.url)
         try:
+            # A plausible timeline: 20 s per turn, so the pages show a real length.
             now = datetime.now(UTC)
+            began = now - timedelta(seconds=20 * len(turns))
             async with db.session() as s:
-                await store.mark_live(s, interview_id, at=now)
+                await store.mark_live(s, interview_id, at=began)
                 for sequence, (speaker, text) in enumerate(turns, start=1):
+                    at = began + timedelta(seconds=20 * (sequence - 1))
                     await store.add_turn(
                         s,
                         interview_id=interview_id,
                         sequence=sequence,
                         speaker=speaker,  # type: ignore[arg-type]
                         text=text,
-                        started_at=now,
-                        ended_at=now,
+                        started_at=at,
+                        ended_at=at + timedelta(seconds=15),
                         audio_ms=None,
                         item_id=f"item_{sequence}",
                         state="complete",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -138,7 +139,7 @@ def test_invalid_key_shows_the_candidate_a_plain_message(
     tab.snap("room-invalid-key")
 
 
-def test_a_dropped_socket_reconnects_with_progress(
+def test_a_dropped_socket_reconnects_and_resumes_the_interview(
     open_page: OpenPage, live_app: StartApp
 ) -> None:
     app = live_app(fake_config=FakeConfig(audio_pace=0.0, transcripts=list(ANSWERS)))
@@ -157,23 +158,72 @@ def test_a_dropped_socket_reconnects_with_progress(
     page.get_by_role("button", name="Mute microphone").click()
     page.wait_for_selector("main[data-phase=live]")
     page.wait_for_selector(".turn-interviewer[data-final=true]")
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
 
     # The network drops: the page's socket closes abnormally.
     routes[0].close(code=1012, reason="network drop")
     page.wait_for_selector("#connection:not([hidden])")
     assert "Reconnecting (attempt 1 of" in page.locator("#connection-text").inner_text()
+    assert page.locator("#speaker-label").inner_text() == "Reconnecting…"
     tab.snap("room-reconnecting")
-    # A second socket reaches the server, and the page does not stay stuck: the relay
-    # either resumes the interview or (as today: it ends an interview whose browser went
-    # away) the candidate is told their answers are kept and gets their results link.
-    page.wait_for_selector("main[data-phase=live], main[data-phase=ended]")
+
+    # A second socket picks the same interview up again (protocol.md "Reconnecting"):
+    # a new Realtime session seeded with what was said, and the candidate is told.
+    page.wait_for_selector("main[data-resumed='1'][data-phase=live]")
     assert len(routes) == 2
-    assert page.locator("#connection").is_hidden()
-    if page.locator("main").get_attribute("data-phase") == "ended":
-        assert "has been saved" in page.locator("#ended-text").inner_text()
-        assert page.get_by_role("link", name="See your results").is_visible()
-        assert page.locator("#room-error").is_hidden()
+    assert "continues where it stopped" in page.locator("#connection-text").inner_text()
+    assert len(app.fake.fake.sessions) == 2
+    resumed = app.fake.fake.sessions[-1]
+    assert "conversation.item.create" in resumed.events_received  # the stored greeting
     tab.snap("room-after-reconnect")
+
+    # The interview goes on over the new socket: speech reaches the new session and its
+    # transcript renders after the lines from before the drop.
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
+    page.get_by_role("button", name="Unmute microphone").click()
+    page.wait_for_selector(".turn-candidate[data-final=true]", timeout=30_000)
+    assert resumed.audio_bytes_received > 0
+    page.get_by_role("button", name="End interview").click()
+    page.wait_for_selector("main[data-phase=ended]")
+    assert page.locator("#controls").is_hidden()
+    with app.api() as client:
+        turns = client.get(f"/api/interviews/{created['id']}/transcript?format=json").json()
+    text = " ".join(t["text"] for t in turns["turns"])
+    assert "thank you for joining" in text and ANSWERS[0] in text
+
+
+def test_reopening_a_live_link_continues_the_interview(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    app = live_app(fake_config=FakeConfig(audio_pace=0.0, transcripts=list(ANSWERS)))
+    created = app.create_interview()
+    tab = open_page()
+    page = tab.page
+    page.goto(created["candidate_url"])
+    page.get_by_role("button", name="Begin the interview").click()
+    page.get_by_role("button", name="Mute microphone").click()
+    page.wait_for_selector(".turn-interviewer[data-final=true]")
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
+
+    # The tab is closed mid-interview; the link opened again offers to continue, with
+    # what was said so far and the clock still counting from the first start.
+    page.close()
+    tab = open_page()
+    page = tab.page
+    page.goto(created["candidate_url"])
+    page.wait_for_selector("main[data-continuing=true]")
+    page.wait_for_selector(".turn-interviewer[data-final=true]")
+    assert "Welcome back, Ada Lovelace." in page.locator("#welcome").inner_text()
+    tab.snap("room-continue")
+    page.get_by_role("button", name="Continue the interview").click()
+    page.wait_for_selector("main[data-resumed='1'][data-phase=live]")
+    # The clock counts from the interview's first start, as the relay's does.
+    with app.api() as client:
+        started_at = client.get(f"/api/interviews/{created['id']}").json()["started_at"]
+    started_ms = datetime.fromisoformat(started_at.replace("Z", "+00:00")).timestamp() * 1000
+    assert abs(number(page, "data-clock-from") - started_ms) < 1000
+    assert len(app.fake.fake.sessions) == 2
+    assert "conversation.item.create" in app.fake.fake.sessions[-1].events_received
 
 
 def test_simulator_mode_is_unmissable_and_runs_an_interview(

@@ -49,6 +49,11 @@ def test_results_show_progress_then_the_evaluation_linked_to_the_transcript(
     tab.snap("results-pending")
 
     page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    # Six turns 20 s apart (finish_interview): a real length, never "0:00".
+    assert "Ada Lovelace · Mathematics · 2:" in page.locator("#results-summary").inner_text()
+    # Feedback speaks to the candidate, without repeating its own label.
+    answers = page.locator("#per-question p").filter(has_text="Your answer:").all_inner_texts()
+    assert answers and not any("Your answer: You answered" in a for a in answers)
     score = page.locator("#overall-score").inner_text()
     assert 0 <= int(score) <= 100
     bars = page.locator("#score-svg rect.bar")
@@ -120,6 +125,8 @@ def test_the_operator_sees_why_an_evaluation_failed_and_runs_it_again(
     page.wait_for_selector("main[data-state=failed]")
     detail = page.locator("#operator-detail").inner_text()
     assert "Evaluation: failed" in detail and "Error:" in detail
+    # The operator is the organiser: no "the organiser can see why" for them.
+    assert "organiser" not in page.locator("#results-error").inner_text()
     tab.snap("results-failed-operator")
 
     behaviour.fault = None
@@ -127,3 +134,7 @@ def test_the_operator_sees_why_an_evaluation_failed_and_runs_it_again(
     page.wait_for_selector("main[data-state=done]", timeout=60_000)
     assert page.locator("#results-error").is_hidden()
     assert page.locator("#score-svg rect.bar").count() >= 3
+    # Worded for the operator, who is not the candidate.
+    feedback = page.locator("#per-question").inner_text()
+    assert "The candidate's answer:" in feedback and "Your answer" not in feedback
+    tab.snap("results-done-operator")

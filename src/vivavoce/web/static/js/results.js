@@ -58,6 +58,28 @@ function lineForQuote(quote) {
   return ordered.find((t) => normaliseText(t.text).includes(needle)) || null;
 }
 
+const LABEL_LINE_CHARS = 27; // what fits in the label column at the chart's font size
+
+/** A dimension's name beside its bar: one line, or two split at a space; a name too long
+ * even for two lines is shortened (the full name is in the list below, in the chart's
+ * accessible name and in the label's tooltip). */
+function dimensionLabel(name, y) {
+  const lines = splitLabel(name);
+  const label = svg("text", { x: 0, y: lines.length === 1 ? y + 19 : y + 12 });
+  lines.forEach((line, i) => label.append(svg("tspan", { x: 0, dy: i === 0 ? 0 : 15 }, line)));
+  if (lines.join(" ") !== name) label.append(svg("title", {}, name));
+  return label;
+}
+
+function splitLabel(name) {
+  if (name.length <= LABEL_LINE_CHARS) return [name];
+  const cut = name.lastIndexOf(" ", LABEL_LINE_CHARS);
+  const first = cut > 0 ? name.slice(0, cut) : name.slice(0, LABEL_LINE_CHARS);
+  let rest = name.slice(first.length).trim();
+  if (rest.length > LABEL_LINE_CHARS) rest = `${rest.slice(0, LABEL_LINE_CHARS - 1).trimEnd()}…`;
+  return [first, rest];
+}
+
 function scoreChart(dimensions) {
   // Horizontal bars, one per dimension, on a 0–5 scale; an accessible name lists them all.
   const rowH = 34;
@@ -74,7 +96,7 @@ function scoreChart(dimensions) {
   dimensions.forEach((d, i) => {
     const y = i * rowH + 4;
     chart.append(
-      svg("text", { x: 0, y: y + 19 }, d.name.length > 28 ? `${d.name.slice(0, 27)}…` : d.name),
+      dimensionLabel(d.name, y),
       svg("rect", { class: "track", x: labelW, y: y + 4, width: barW, height: 20, rx: 4 }),
       svg("rect", {
         class: "bar",
@@ -93,6 +115,18 @@ function scoreChart(dimensions) {
     chart.append(svg("text", { x: x - 4, y: height - 4 }, String(s)));
   }
   return chart;
+}
+
+// The page speaks to whoever reads it: the candidate reads about "your answer", the
+// operator about the candidate's.
+const ANSWER_LABEL = operator ? "The candidate's answer: " : "Your answer: ";
+
+/** A summary that starts by saying what it is ("You answered: …") would repeat the label
+ * beside it; drop that lead-in. */
+function withoutLeadIn(summary) {
+  const text = String(summary);
+  const trimmed = text.replace(/^\s*(you answered|your answer|the candidate answered|answer)\s*:\s*/i, "");
+  return trimmed ? trimmed.charAt(0).toUpperCase() + trimmed.slice(1) : text;
 }
 
 function renderEvaluation(body) {
@@ -130,7 +164,7 @@ function renderEvaluation(body) {
       "li",
       {},
       el("h4", {}, q.question || "Question"),
-      q.answer_summary ? el("p", {}, el("strong", {}, "Your answer: "), q.answer_summary) : null,
+      q.answer_summary ? el("p", {}, el("strong", {}, ANSWER_LABEL), withoutLeadIn(q.answer_summary)) : null,
       q.strong ? el("p", {}, el("strong", {}, "Strong: "), q.strong) : null,
       q.improve ? el("p", {}, el("strong", {}, "To improve: "), q.improve) : null,
       quotes.length ? el("ul", { class: "quotes" }, ...quotes) : null,
@@ -139,6 +173,8 @@ function renderEvaluation(body) {
   $("#per-question").replaceChildren(...questions);
   show($("#evaluation-pending"), false);
   show($("#evaluation"), true);
+  const rerunStatus = document.getElementById("rerun-status");
+  if (rerunStatus && rerunStatus.textContent) setText(rerunStatus, "The new evaluation is shown below.");
   setState("done");
 }
 
@@ -235,8 +271,12 @@ async function pollEvaluation(delay = POLL_MIN_MS) {
   if (status === "failed" || status === "insufficient") {
     polling = false;
     show($("#evaluation-pending"), false);
+    // The API's message is written for the candidate ("the organiser can see why"); the
+    // operator is the organiser, and reads the reason in their panel.
+    const operatorText = status === "failed" ? "The evaluation failed: the reason is in the panel below; you can run it again." : null;
     fail(
-      ev.message ||
+      (operator && operatorText) ||
+        ev.message ||
         (status === "insufficient"
           ? "This interview was too short to evaluate. The transcript is below."
           : "We could not evaluate this interview. The transcript is below; the organiser has been told."),

@@ -7,6 +7,7 @@ import { openMicrophone, MicrophoneError } from "./microphone.js";
 import { PcmPlayer } from "./player.js";
 import { VoiceConnection } from "./voice-connection.js";
 import { LiveTranscript } from "./transcript.js";
+import { readTurns } from "./shapes.js";
 
 const START_TIMEOUT_MS = 15000; // the original client's limit for the start acknowledgement
 const END_TIMEOUT_MS = 8000;
@@ -34,6 +35,7 @@ const ui = {
   ended: $("#ended-panel"),
   endedText: $("#ended-text"),
   resultsLink: $("#results-link"),
+  controls: $("#controls"),
 };
 
 const state = {
@@ -51,6 +53,9 @@ const state = {
   transcript: new LiveTranscript($("#transcript")),
   timers: { start: null, end: null, clock: null, position: null, notice: null },
   lastReportedMs: -1,
+  // A link whose interview is already live (the page was reloaded or reopened after a
+  // drop): when it started, so the clock goes on from there as the relay's does.
+  resumeStartedAt: null,
 };
 
 function setPhase(phase) {
@@ -66,6 +71,7 @@ const SPEAKER_TEXT = {
   interviewer: "The interviewer is speaking",
   candidate: "You are speaking",
   thinking: "The interviewer is thinking…",
+  reconnecting: "Reconnecting…",
   ended: "The interview is over",
   stopped: "The interview has stopped",
 };
@@ -95,7 +101,19 @@ function showError(code, serverMessage, { fatal = true } = {}) {
 }
 
 function hideConnectionNotice() {
+  clearTimeout(state.timers.notice);
   show(ui.connection, false);
+  ui.connection.classList.remove("ok");
+}
+
+/** The relay picked the interview up again: say so for a few seconds. */
+function showResumedNotice() {
+  show(ui.connection, true);
+  ui.connection.classList.add("ok");
+  ui.connectionProgress.hidden = true;
+  setText(ui.connectionText, "You are back: the interview continues where it stopped.");
+  clearTimeout(state.timers.notice);
+  state.timers.notice = setTimeout(hideConnectionNotice, 6000);
 }
 
 function wsUrl() {
@@ -247,6 +265,8 @@ function onServerError(message) {
     if (state.conn) state.conn.finish();
     ui.mute.disabled = true;
     ui.end.disabled = true;
+    show(ui.controls, false);
+    hideConnectionNotice();
     if (state.startedAt !== null && state.interviewId) {
       // It ended mid-way: what was said is stored and will be evaluated.
       state.transcript.dropEmptyDrafts();
@@ -261,14 +281,22 @@ function onServerError(message) {
 function goLive(message) {
   const wasLive = state.startedAt !== null;
   setPhase("live");
-  hideConnectionNotice();
+  if (message.resumed) {
+    main.dataset.resumed = String(Number(main.dataset.resumed || 0) + 1);
+    showResumedNotice();
+  } else {
+    hideConnectionNotice();
+  }
   if (message.interview_id) state.interviewId = String(message.interview_id);
   const limit = Number(message.max_seconds || message.limit_seconds);
   if (limit > 0) state.limitSeconds = limit;
   setText(ui.limit, formatClock(state.limitSeconds));
   const elapsedMs = Number(message.elapsed_ms);
   if (!wasLive) {
-    state.startedAt = Date.now() - (elapsedMs > 0 ? elapsedMs : 0);
+    // The relay's clock runs from the interview's first start, also across a reload.
+    const since = message.resumed && state.resumeStartedAt !== null ? state.resumeStartedAt : null;
+    state.startedAt = since !== null ? Math.min(since, Date.now()) : Date.now() - (elapsedMs > 0 ? elapsedMs : 0);
+    main.dataset.clockFrom = String(Math.round(state.startedAt));
     state.timers.clock = setInterval(tick, 1000);
     window.addEventListener("beforeunload", warnBeforeLeaving);
   }
@@ -322,6 +350,7 @@ function finish(message) {
   if (state.conn) state.conn.finish();
   ui.mute.disabled = true;
   ui.end.disabled = true;
+  show(ui.controls, false); // nothing left to mute or end
   hideConnectionNotice();
   if (message && message.message) setText(ui.endedText, message.message);
   if (state.interviewId) {
@@ -342,6 +371,7 @@ function fail(code) {
   showError(code);
   ui.mute.disabled = true;
   ui.end.disabled = true;
+  show(ui.controls, false);
   // Only a lost connection or a slow start may go better on a second try; a refused
   // link or a setup problem will not.
   ui.retry.hidden = !(code === "network" || code === "start_timeout");
@@ -380,14 +410,21 @@ async function begin() {
         state.player.resetTimeline();
         state.lastReportedMs = -1;
         ui.connectionProgress.value = ui.connectionProgress.max;
-        setText(ui.connectionText, "Reconnected. Resuming the interview…");
+        setText(ui.connectionText, "Reconnected. Picking the interview up again…");
       }
     },
     onJson,
     onAudio,
     onReconnecting: ({ attempt, maxAttempts, delayMs }) => {
       if (state.player) state.player.clear();
-      if (state.phase === "live") setPhase("reconnecting");
+      if (state.phase === "live") {
+        setPhase("reconnecting");
+        state.candidateSpeaking = false;
+        setSpeaker("reconnecting");
+      }
+      clearTimeout(state.timers.notice);
+      ui.connection.classList.remove("ok");
+      ui.connectionProgress.hidden = false;
       show(ui.connection, true);
       setText(
         ui.connectionText,
@@ -447,6 +484,7 @@ async function loadInterview() {
   }
   const name = record.candidate && record.candidate.name;
   if (name) setText($("#welcome"), `Welcome, ${name}.`);
+  if (record.status === "live" && state.phase === "ready") await offerToContinue(record, name);
   if (record.status === "ended" || record.status === "failed") {
     show(ui.beginPanel, false);
     setPhase("ended");
@@ -455,6 +493,27 @@ async function loadInterview() {
     ui.resultsLink.href = resultsUrl();
     show(ui.resultsLink, true);
     show(ui.ended, true);
+  }
+}
+
+/** The link's interview is already under way (this page was reloaded, or the browser
+ * lost it): show what was said so far and offer to continue; the relay resumes it. */
+async function offerToContinue(record, name) {
+  const started = Date.parse(record.started_at || "");
+  if (Number.isFinite(started)) {
+    state.resumeStartedAt = started;
+    setText(ui.elapsed, formatClock(Math.min((Date.now() - started) / 1000, state.limitSeconds)));
+  }
+  setText($("#welcome"), name ? `Welcome back, ${name}.` : "Welcome back.");
+  setText($("#begin-intro"), "Your interview was interrupted. It continues where it stopped, and the clock has kept running.");
+  setText(ui.begin, "Continue the interview");
+  main.dataset.continuing = "true";
+  try {
+    const body = await api(`/api/interviews/${encodeURIComponent(state.interviewId)}/transcript?format=json`, { token: state.token });
+    if (state.phase !== "ready") return; // already begun: the live transcript is in charge
+    for (const turn of readTurns(body)) state.transcript.final(turn.speaker, turn.text);
+  } catch {
+    // Only the earlier lines are missing; the interview itself can go on.
   }
 }
 

@@ -65,8 +65,15 @@ export function readUsage(record) {
 
 /** Duration in seconds from started/ended timestamps (or a duration field). */
 export function readDuration(record) {
-  if (Number.isFinite(Number(record.duration_seconds))) return Number(record.duration_seconds);
+  // Number(null) is 0: a missing duration must stay unknown, not become "0:00".
+  const given = record.duration_seconds;
+  if (given !== null && given !== undefined && given !== "" && Number.isFinite(Number(given))) {
+    return Number(given) >= 1 ? Number(given) : null;
+  }
   const start = Date.parse(record.started_at || "");
   const end = Date.parse(record.ended_at || "");
-  return Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : null;
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return null;
+  const seconds = (end - start) / 1000;
+  // Under a second is no interview worth a length (a start that failed at once).
+  return seconds >= 1 ? seconds : null;
 }
