@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select, update
 
 from tests.fixtures.database import SECRET_KEY, ApiClient
 from vivavoce.store import interviews as store
+from vivavoce.store.models import Evaluation, Interview
 from vivavoce.tokens import issue_interview_token
 
 ORIGINAL_CONTEXT = {
@@ -227,9 +229,42 @@ async def test_admin_list_pages_and_filters(api_client: ApiClient) -> None:
     assert far.status_code == 422
 
 
+async def test_admin_list_filters_by_date(api_client: ApiClient) -> None:
+    ids = [(await _create(api_client))["id"] for _ in range(3)]
+    async with api_client.runtime.db.session() as s:
+        for day, interview_id in zip((1, 2, 3), ids, strict=True):
+            await s.execute(
+                update(Interview).where(Interview.id == interview_id)
+                .values(created_at=datetime(2026, 11, day, 12, 0, tzinfo=UTC))
+            )
+        await s.commit()
+
+    async def listed(**params: str) -> list[str]:
+        response = await api_client.get(
+            "/api/interviews", params=params, headers=api_client.admin_headers
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["total"] == len(body["items"])
+        return [item["id"] for item in body["items"]]
+
+    # A plain date is midnight UTC: `since` includes that day, `until` excludes it.
+    assert await listed(since="2026-11-02") == [ids[2], ids[1]]
+    assert await listed(until="2026-11-02") == [ids[0]]
+    assert await listed(since="2026-11-02", until="2026-11-03") == [ids[1]]
+    # Other time zones are converted: 13:30+02:00 is 11:30 UTC, before the 12:00 one.
+    assert await listed(since="2026-11-02T13:30:00+02:00", until="2026-11-03") == [ids[1]]
+    assert await listed(since="2026-11-02T14:30:00+02:00") == [ids[2]]
+    assert await listed(since="2026-11-03", until="2026-11-02") == []
+    assert await listed(status="live", since="2026-11-01") == []
+
+
 async def test_delete_removes_everything_and_guards_live(api_client: ApiClient) -> None:
     created = await _create(api_client)
     await _add_turns(api_client, created["id"])  # leaves it live
+    async with api_client.runtime.db.session() as s:
+        s.add(Evaluation(interview_id=created["id"], status="done", overall_score=3))
+        await s.commit()
     url = f"/api/interviews/{created['id']}"
     _assert_error(await api_client.delete(url), 401, "unauthorized")
     _assert_error(
@@ -241,6 +276,11 @@ async def test_delete_removes_everything_and_guards_live(api_client: ApiClient) 
     assert gone.status_code == 204
     async with api_client.runtime.db.session() as s:
         assert await store.list_turns(s, created["id"]) == []
+        left = await s.scalar(
+            select(func.count()).select_from(Evaluation)
+            .where(Evaluation.interview_id == created["id"])
+        )
+        assert left == 0
     _assert_error(await api_client.get(url, headers=api_client.admin_headers), 404, "not_found")
     # The candidate's token now finds nothing either.
     _assert_error(await api_client.get(f"{url}?token={created['token']}"), 404, "not_found")
