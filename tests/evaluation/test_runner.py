@@ -145,6 +145,12 @@ async def test_malformed_output_is_retried_then_succeeds(
     row = await settle(worker, db, interview_id)
     assert (row.status, row.attempts, row.error) == ("done", 4, None)
     assert len(behaviour.requests) == 4
+    # Every attempt was paid for and is counted: the same prompt four times.
+    clean = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, clean)
+    once = await settle(worker, db, clean)
+    assert once.input_tokens > 0 and row.input_tokens == 4 * once.input_tokens
+    assert row.cost_usd > 3 * once.cost_usd
 
 
 async def test_malformed_output_every_time_gives_up(
