@@ -154,11 +154,51 @@ def test_port_from_platform_and_overrides(tmp_path: Path) -> None:
     assert flagged.source_of("port").describe() == "--port from the command line"
 
 
+@pytest.mark.parametrize("port", ["0", "-5", "65536", "70000", "", "eighty"])
+def test_port_out_of_range_or_not_a_number_is_refused(port: str) -> None:
+    # uvicorn would otherwise wrap 70000 round to another port, or fail deep in asyncio.
+    with pytest.raises(ValidationError) as caught:
+        load_settings({"PORT": port}, env_file=None)
+    assert caught.value.errors()[0]["loc"] == ("port",)
+    with pytest.raises(ValidationError):
+        load_settings({}, env_file=None, port=int(port) if port.lstrip("-").isdigit() else -1)
+
+
+def test_org_and_project_ids_are_trimmed_and_empty_means_unset() -> None:
+    settings = load_settings(
+        {"OPENAI_ORG_ID": " org-abc123\n", "OPENAI_PROJECT_ID": ""}, env_file=None
+    )
+    assert settings.openai_org_id == "org-abc123"
+    assert settings.openai_project_id is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "position"),
+    [
+        ("OPENAI_ORG_ID", "org-\u00e9quipe", 5),
+        ("OPENAI_PROJECT_ID", "proj_a\u200bb", 7),
+        ("OPENAI_PROJECT_ID", "proj_a b", 7),
+    ],
+)
+def test_ids_a_header_cannot_carry_are_refused_with_the_position(
+    name: str, value: str, position: int
+) -> None:
+    # They are sent as OpenAI-Organization / OpenAI-Project headers; httpx cannot encode
+    # them, which used to crash the doctor (and every call) instead of naming the setting.
+    with pytest.raises(ValidationError) as caught:
+        load_settings({name: value}, env_file=None)
+    error = caught.value.errors()[0]
+    assert error["loc"] == (name.lower(),)
+    assert f"character {position} is" in error["msg"]
+
+
 def test_invalid_value_raises_validation_error() -> None:
     with pytest.raises(ValidationError):
         load_settings({"VIVAVOCE_MAX_INTERVIEW_SECONDS": "10"}, env_file=None)
     with pytest.raises(ValidationError):
         load_settings({"VIVAVOCE_ENV": "staging"}, env_file=None)
+    with pytest.raises(ValidationError):  # an empty model name is no model
+        load_settings({"VIVAVOCE_REALTIME_MODEL": ""}, env_file=None)
 
 
 def test_database_url_and_origins() -> None:

@@ -76,7 +76,9 @@ def render_banner(runtime: Runtime) -> str:
         lines += [f"    mode          {bar}", f"                  █ {_SIMULATOR} █", f"                  {bar}"]
     else:
         lines.append(f"    mode          OpenAI Realtime API at {base_url_for(s)}")
-    lines.append(f"    listening     http://{s.host}:{s.port}")
+    # An IPv6 address needs brackets in a URL ("::" would read as http://:::8000).
+    host = f"[{s.host}]" if ":" in s.host else s.host
+    lines.append(f"    listening     http://{host}:{s.port}")
     # Belt and braces: nothing above should hold a key, but redact anyway (not the
     # admin token below: printing it is the point).
     lines = [redact(line) for line in lines]

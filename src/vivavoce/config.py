@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv.parser import parse_stream
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vivavoce.keys import KeyReport, inspect_key
@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     )
     realtime_model: str = Field(
         default="gpt-realtime",
+        min_length=1,
         validation_alias=AliasChoices("VIVAVOCE_REALTIME_MODEL", "realtime_model"),
     )
     voice: str = Field(default="marin", validation_alias=AliasChoices("VIVAVOCE_VOICE", "voice"))
@@ -199,7 +200,12 @@ class Settings(BaseSettings):
         default="INFO", validation_alias=AliasChoices("VIVAVOCE_LOG_LEVEL", "log_level")
     )
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("VIVAVOCE_HOST", "host"))
-    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "VIVAVOCE_PORT", "port"))
+    port: int = Field(
+        default=8000,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("PORT", "VIVAVOCE_PORT", "port"),
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=1,
@@ -226,6 +232,26 @@ class Settings(BaseSettings):
                     else:
                         data[key] = [o.strip() for o in value.split(",") if o.strip()]
         return data
+
+    @field_validator("openai_org_id", "openai_project_id")
+    @classmethod
+    def _header_safe_id(cls, value: str | None) -> str | None:
+        """Organization/project ids travel as HTTP headers (``OpenAI-Organization``,
+        ``OpenAI-Project``): surrounding whitespace is dropped (an empty value means
+        unset); anything a header cannot carry is refused here, with its position,
+        rather than crashing every call later. Raises ValueError."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            return None
+        for position, char in enumerate(value, start=1):
+            if not ("!" <= char <= "~"):
+                raise ValueError(
+                    f"must be printable ASCII with no spaces (an id like org-… or proj_…); "
+                    f"character {position} is {ascii(char)}"
+                )
+        return value
 
     @classmethod
     def settings_customise_sources(

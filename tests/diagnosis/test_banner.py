@@ -38,6 +38,11 @@ def test_healthy_openai_mode(make_settings: MakeSettings) -> None:
     assert "http://0.0.0.0:8123" in text
 
 
+def test_ipv6_listening_address_is_a_valid_url(make_settings: MakeSettings) -> None:
+    text = render_banner(runtime_for(make_settings, VIVAVOCE_HOST="::", PORT="8124"))
+    assert "listening     http://[::]:8124" in text
+
+
 def test_simulator_mode_is_unmissable_and_token_printed_once(make_settings: MakeSettings) -> None:
     text = render_banner(runtime_for(make_settings))
     assert "not set (the simulator is used instead)" in text

@@ -231,6 +231,32 @@ def test_base_url_without_scheme(clean_env: pytest.MonkeyPatch) -> None:
     assert "is not an http:// or https:// URL" in check(report, "dns")["detail"]
 
 
+def test_base_url_without_v1_is_named(clean_env: pytest.MonkeyPatch, fake: RunningFake) -> None:
+    # The host answers, but GET /models is the fake's "Invalid URL" 404: the base URL
+    # is wrong, not the key — a cause with a fix, not an unexplained failure (exit 2).
+    code, report = run_doctor_cli(
+        clean_env,
+        OPENAI_API_KEY=scenario_key("ok"),
+        OPENAI_BASE_URL=fake.base_url.removesuffix("/v1"),
+    )
+    assert code == 1
+    models = check(report, "models")
+    assert models["status"] == "fail"
+    assert "HTTP 404" in models["detail"] and "/v1" in models["detail"]
+    assert [c["id"] for c in report["causes"]] == ["network_unreachable"]
+
+
+def test_id_a_header_cannot_carry_is_a_clear_configuration_error(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("OPENAI_API_KEY", scenario_key("ok"))
+    clean_env.setenv("OPENAI_ORG_ID", "org-\u00e9quipe")
+    result = CliRunner().invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 2  # the checks could not run
+    assert "openai_org_id" in result.stderr and "character 5" in result.stderr
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(
     ("raw", "cause"),
     [
@@ -298,6 +324,51 @@ def test_human_output_names_cause_and_fix(clean_env: pytest.MonkeyPatch) -> None
     assert "[key_missing]" in result.stdout
     assert "How to fix it" in result.stdout
     assert "\x1b[" not in result.stdout  # not a terminal: no colour codes
+
+
+def _doctor_on_a_terminal(tmp_path: Path, **extra: str) -> str:
+    """Run ``vivavoce doctor --offline`` with its stdout on a pseudo-terminal."""
+    import pty
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "VIVAVOCE_DATA_DIR": str(tmp_path / "data"),
+        **extra,
+    }
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vivavoce.cli", "doctor", "--offline"],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(follower)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=60) == 1
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_colour_on_a_terminal_and_never_with_no_color(tmp_path: Path) -> None:
+    coloured = _doctor_on_a_terminal(tmp_path)
+    assert "[key_missing]" in coloured
+    assert "\x1b[31m" in coloured or "\x1b[1m" in coloured  # red / bold causes
+    plain = _doctor_on_a_terminal(tmp_path, NO_COLOR="1")
+    assert "[key_missing]" in plain
+    assert "\x1b[" not in plain
 
 
 def test_real_subprocess_with_clean_environment(fake: RunningFake, tmp_path: Path) -> None:

@@ -17,6 +17,11 @@ def test_parse_api_host() -> None:
         parse_api_host("api.openai.com/v1")
     with pytest.raises(ValueError, match="invalid port"):
         parse_api_host("https://api.openai.com:http/v1")
+    with pytest.raises(ValueError, match="invalid port"):
+        parse_api_host("http://127.0.0.1:99999/v1")
+    # Port 0 is not "no port": it must not be probed as the scheme's default (80/443).
+    with pytest.raises(ValueError, match="invalid port"):
+        parse_api_host("http://127.0.0.1:0/v1")
 
 
 async def test_proxy_means_no_direct_probe_and_no_credentials_shown(

@@ -66,6 +66,11 @@ async def check_models(client: AsyncOpenAI) -> tuple[Check, list[str] | None]:
         detail = f"HTTP {exc.status_code} {code or error_type or ''}".rstrip()
         if message:
             detail += f": {message}"
+        if cause is None and exc.status_code in (404, 405):
+            # Listing models is never a 404 on the API itself: the base URL points at
+            # something else (most often it lacks the /v1 path). Not the key.
+            cause = "network_unreachable"
+            detail += " — OPENAI_BASE_URL does not point at the API (it normally ends in /v1)"
         return Check("models", "fail", detail + _request_id(exc), _ms(start), cause), None
     except openai.APITimeoutError:
         # The network checks got through, so a silent server is OpenAI's trouble.

@@ -43,9 +43,13 @@ def parse_api_host(base_url: str) -> ApiHost:
             f"OPENAI_BASE_URL {base_url!r} is not an http:// or https:// URL with a host."
         )
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port
     except ValueError as exc:  # a port that is not a number
         raise ValueError(f"OPENAI_BASE_URL {base_url!r} has an invalid port.") from exc
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    elif port == 0:  # nothing listens on port 0; "or default" used to probe 80 instead
+        raise ValueError(f"OPENAI_BASE_URL {base_url!r} has an invalid port.")
     return ApiHost(parts.scheme, parts.hostname, port)
 
 
