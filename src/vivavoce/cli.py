@@ -46,11 +46,11 @@ def serve(
 ) -> None:
     """Run the service: web app, /voice relay, API (migrates the database first)."""
     import uvicorn
-    from sqlalchemy.exc import ArgumentError
 
     from vivavoce.banner import render_banner
     from vivavoce.logs import setup_logging
     from vivavoce.startup import check_can_start
+    from vivavoce.store.cli import migrate_or_exit
     from vivavoce.web.app import build_runtime, create_app
 
     settings = settings_or_exit(host=host, port=port)
@@ -59,16 +59,10 @@ def serve(
     if problems:
         typer.echo(problems, err=True)
         raise typer.Exit(1)
-    try:
-        runtime = build_runtime(settings)
-    except (ValueError, ArgumentError) as exc:
-        # Only the database URL can fail here: UnsupportedDatabase (a ValueError) for
-        # mysql:// and friends, ArgumentError for text that is not a URL, ValueError for
-        # unusable connection parameters. A message, not a traceback.
-        from vivavoce.redact import redact
-
-        typer.echo(f"vivavoce: DATABASE_URL is not usable: {redact(str(exc))}", err=True)
-        raise typer.Exit(2) from None
+    # An unusable DATABASE_URL or an unreachable database is a one-line message here,
+    # not a traceback from inside the server's start-up.
+    migrate_or_exit(settings.effective_database_url)
+    runtime = build_runtime(settings)
     typer.echo(render_banner(runtime))
     uvicorn.run(
         create_app(runtime=runtime),

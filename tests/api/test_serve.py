@@ -142,3 +142,21 @@ def test_unusable_database_url_is_a_message_not_a_traceback(
         assert "DATABASE_URL is not usable" in result.output and says in result.output
         assert "hunter2" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_unreachable_database_stops_serve_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name)
+    env = {
+        "DATABASE_URL": "postgres://u:hunter2@127.0.0.1:1/x",  # nothing listens on port 1
+        "VIVAVOCE_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = CliRunner().invoke(app, ["serve", "--port", str(_free_port())], env=env)
+    assert result.exit_code == 1, result.output
+    assert "the database at postgresql+asyncpg://u:***@127.0.0.1:1/x cannot be used" in result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+    assert "admin token" not in result.output  # stopped before the banner

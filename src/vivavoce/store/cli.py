@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from vivavoce.redact import redact
 from vivavoce.store.database import Database, UnsupportedDatabase
 
-__all__ = ["register"]
+__all__ = ["migrate_or_exit", "register"]
 
 T = TypeVar("T")
 
@@ -21,12 +21,15 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 questions_app = typer.Typer(help="The interview question bank.", no_args_is_help=True)
 
 
-def _open_database() -> Database:
-    from vivavoce.cli import settings_or_exit  # here: vivavoce.cli imports this module
+def _open_database(url: str | None = None) -> Database:
+    """The database at ``url`` (default: the configured one); a URL vivavoce cannot use
+    ends the command with the reason (exit 2)."""
+    if url is None:
+        from vivavoce.cli import settings_or_exit  # here: vivavoce.cli imports this module
 
-    settings = settings_or_exit()
+        url = settings_or_exit().effective_database_url
     try:
-        return Database(settings.effective_database_url)
+        return Database(url)
     except (UnsupportedDatabase, ArgumentError, ValueError) as exc:
         # ValueError: unusable connection parameters (e.g. connect_timeout=abc).
         typer.echo(f"vivavoce: DATABASE_URL is not usable: {redact(str(exc))}", err=True)
@@ -53,6 +56,17 @@ def _run(db: Database, work: Callable[[Database], Awaitable[T]]) -> T:
             err=True,
         )
         raise typer.Exit(1) from None
+
+
+def migrate_or_exit(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema before ``serve`` starts.
+
+    Ends the command with a one-line reason instead of a server traceback: exit 2 for a
+    URL vivavoce cannot use (mysql://, not a URL, bad parameters), exit 1 for a database
+    that cannot be reached or used. The server's own start-up migration then finds
+    nothing left to do.
+    """
+    _run(_open_database(url), lambda d: d.migrate())
 
 
 @db_app.command("upgrade")
