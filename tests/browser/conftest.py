@@ -127,6 +127,15 @@ def open_page(browser: Any) -> Iterator[Callable[..., BrowserPage]]:
     assert problems == [], "console errors in the browser"
 
 
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
+
+
+def low_contrast(page: Any) -> list[dict[str, Any]]:
+    """Visible text on the page below WCAG AA contrast (4.5:1, large text 3:1)."""
+    found: list[dict[str, Any]] = page.evaluate(CONTRAST_JS)
+    return found
+
+
 @dataclass
 class LiveApp:
     """The app on a real socket, with the fake OpenAI server behind it."""
@@ -238,6 +247,27 @@ def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str
 
     # Playwright's sync API keeps an event loop running in this thread: seed from another.
     from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result(timeout=30)
+
+
+def add_usage(app: LiveApp, interview_id: str, **amounts: Any) -> None:
+    """Add token counts and cost to the interview, as the relay does after a response
+    (``store.interviews.add_usage`` keywords)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vivavoce.store import interviews as store
+    from vivavoce.store.database import Database
+
+    async def run() -> None:
+        db = Database(app.app.state.runtime.db.url)
+        try:
+            async with db.session() as s:
+                await store.add_usage(s, interview_id, **amounts)
+        finally:
+            await db.dispose()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result(timeout=30)

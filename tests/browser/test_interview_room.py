@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp
+from tests.browser.conftest import BrowserPage, LiveApp, low_contrast
 from vivavoce.testing.fake_openai import FakeConfig
 
 pytestmark = pytest.mark.browser
@@ -76,6 +76,9 @@ def test_a_full_interview_from_the_start_page_to_the_results(
     finals = page.locator(".turn-candidate[data-final=true] .text").all_inner_texts()
     assert finals[0] == ANSWERS[0]
     tab.snap("room-live")
+    page.get_by_role("button", name="Mute microphone").click()  # the pressed state too
+    assert low_contrast(page) == []
+    page.get_by_role("button", name="Unmute microphone").click()
 
     page.get_by_role("button", name="End interview").click()
     page.wait_for_selector("main[data-phase=ended]")
@@ -136,6 +139,7 @@ def test_invalid_key_shows_the_candidate_a_plain_message(
     assert page.get_by_role("button", name="Try again").is_hidden()
     assert page.locator("#speaker-label").inner_text() == "The interview has stopped"
     assert app.key not in page.content()
+    assert low_contrast(page) == []
     tab.snap("room-invalid-key")
 
 

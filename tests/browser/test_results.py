@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp, finish_interview
+from tests.browser.conftest import BrowserPage, LiveApp, finish_interview, low_contrast
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +76,9 @@ def test_results_show_progress_then_the_evaluation_linked_to_the_transcript(
     links.first.click()
     assert page.locator(".turn.highlight").count() == 1
     tab.snap("results-done")
+    assert low_contrast(page) == []
+    page.emulate_media(color_scheme="dark")
+    assert low_contrast(page) == []
 
     href = page.locator("#download-transcript").get_attribute("href") or ""
     assert "format=markdown" in href and "token=" in href

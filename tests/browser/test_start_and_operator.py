@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp, login
+from tests.browser.conftest import BrowserPage, LiveApp, add_usage, login, low_contrast
 
 pytestmark = pytest.mark.browser
 
@@ -75,26 +75,37 @@ def test_a_bad_resume_gets_a_clear_message(open_page: OpenPage, live_app: StartA
     assert "fill in the form by hand" in status.inner_text()
 
 
-def test_pages_fit_a_phone(open_page: OpenPage, live_app: StartApp) -> None:
+def test_pages_fit_a_phone_and_their_text_has_enough_contrast(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
     app = live_app()
     created = app.create_interview()
     tab = open_page(viewport=(375, 740))
     page = tab.page
+    page.goto(app.url + "/admin/login")
+    page.wait_for_load_state("networkidle")
+    assert low_contrast(page) == [], "login"
     login(page, app.url)
     pages = {
         "start": "/",
         "room": f"/i/{created['token']}",
         "results": f"/results/{created['id']}?token={created['token']}",
         "admin-interviews": "/admin/interviews",
+        "admin-setup": "/admin/setup",
     }
-    for name, path in pages.items():
-        page.goto(app.url + path)
-        page.wait_for_load_state("networkidle")
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        tab.snap(f"{name}-phone")
-        assert overflow <= 0, name
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for name, path in pages.items():
+            page.goto(app.url + path)
+            page.wait_for_load_state("networkidle")
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if scheme == "light":
+                tab.snap(f"{name}-phone")
+            assert overflow <= 0, name
+            # WCAG AA: 4.5:1 for text, 3:1 for large text, in both colour schemes.
+            assert low_contrast(page) == [], f"{name} ({scheme})"
 
 
 def test_invalid_key_setup_page_names_the_cause_and_the_fix(
@@ -124,7 +135,8 @@ def test_operator_lists_filters_and_deletes_interviews(
 ) -> None:
     app = live_app()
     first = app.create_interview(name="Grace Hopper")
-    app.create_interview(name="Alan Turing")
+    second = app.create_interview(name="Alan Turing")
+    add_usage(app, second["id"], input_audio=1200, output_audio=3400, output_text=400, cost_usd=0.1234)
     tab = open_page()
     page = tab.page
     login(page, app.url)
@@ -132,6 +144,21 @@ def test_operator_lists_filters_and_deletes_interviews(
     rows = page.locator("#interviews-body tr")
     assert rows.count() == 2
     assert page.locator("#total-count").inner_text() == "2"
+    # Usage and cost per interview, and in total.
+    turing = page.locator(f"tr[data-id='{second['id']}']")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#interviews-body .tokens')]"
+        ".every((c) => !c.textContent.includes('…'))"
+    )
+    assert turing.locator(".tokens").inner_text().replace(",", "") == "5000"
+    assert "0.1234" in turing.inner_text()
+    assert page.locator("#total-tokens").inner_text().replace(",", "") == "5000"
+    assert "0.1234" in page.locator("#total-cost").inner_text()
+    # Open goes to that interview's results.
+    turing.get_by_role("link", name="Open").click()
+    page.wait_for_url(f"{app.url}/results/{second['id']}")
+    page.go_back()
+    page.wait_for_selector("main[data-state=ready]")
     tab.snap("admin-interviews")
 
     page.get_by_label("Status").select_option("ended")
