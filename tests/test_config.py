@@ -112,6 +112,40 @@ def test_unreadable_key_file_leaves_no_key(tmp_path: Path) -> None:
     assert settings.openai_api_key_file == tmp_path / "nope"
 
 
+def test_dotenv_with_a_byte_order_mark_still_names_its_first_variable(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes(b"\xef\xbb\xbfOPENAI_API_KEY=" + KEY_DOTENV.encode() + b"\n")
+    settings = load_settings({}, env_file=dotenv)
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == KEY_DOTENV
+    assert settings.source_of("openai_api_key").location == f"{dotenv} line 1"
+    assert settings.dotenv_problem is None
+
+
+def test_dotenv_that_is_not_utf8_is_reported_not_a_crash(tmp_path: Path) -> None:
+    # What a Windows editor saves when the key was pasted with smart quotes (cp1252).
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes(
+        b"VIVAVOCE_VOICE=cedar\nOPENAI_API_KEY=\x93" + KEY_DOTENV.encode() + b"\x94\n"
+    )
+    settings = load_settings({}, env_file=dotenv)
+    assert settings.dotenv_problem is not None
+    assert "not UTF-8" in settings.dotenv_problem and "line 2" in settings.dotenv_problem
+    assert KEY_DOTENV not in settings.dotenv_problem
+    assert settings.voice == "cedar"  # the rest of the file is still read
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == "\ufffd" + KEY_DOTENV + "\ufffd"
+
+
+def test_dotenv_that_cannot_be_read_is_reported(tmp_path: Path) -> None:
+    # Docker bind-mounting a .env that does not exist on the host makes a directory.
+    (tmp_path / ".env").mkdir()
+    settings = load_settings({}, env_file=tmp_path / ".env")
+    assert settings.dotenv_problem is not None
+    assert "cannot be read" in settings.dotenv_problem
+    assert load_settings({}, env_file=tmp_path / "absent.env").dotenv_problem is None
+
+
 def test_railway_detected_and_means_production(tmp_path: Path) -> None:
     settings = load_settings({"RAILWAY_ENVIRONMENT": "production"}, env_file=None)
     assert settings.platform == "railway"

@@ -97,6 +97,14 @@ CASES = [
         ("two_keys", "whitespace_inside"),
         position=166,  # the line break is character 165
     ),
+    Case(
+        "mis-decoded-quotes-around",  # cp1252 smart quotes read as UTF-8: not a second key
+        "\ufffd" + PROJECT + "\ufffd",
+        "unknown",
+        False,
+        ("non_ascii_character", "non_ascii_character", "unknown_format"),
+        position=1,
+    ),
     Case("two-legacy-keys", LEGACY + LEGACY, "legacy_user", False, ("two_keys", "legacy_key"), position=52),
     Case("admin", "sk-admin-" + body(80), "admin", False, ("admin_key",)),
     Case("ephemeral", "ek_" + body(40), "ephemeral", False, ("ephemeral_key",)),

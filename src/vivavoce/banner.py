@@ -55,6 +55,8 @@ def _key_lines(runtime: Runtime) -> list[str]:
         if finding.severity != "info" and finding.code not in ("missing",):
             mark = "✘" if finding.severity == "error" else "!"
             lines.append(f"      {mark} {finding.message}")
+    if settings.dotenv_problem:
+        lines.append(f"      ! {settings.dotenv_problem}")
     for conflict in settings.conflicts:
         lines.append(
             f"      ! {conflict.describe()}"

@@ -218,6 +218,8 @@ class Settings(BaseSettings):
     platform: Platform = "local"
     sources: dict[str, SettingSource] = Field(default_factory=dict, exclude=True)
     conflicts: list[Conflict] = Field(default_factory=list, exclude=True)
+    # What was wrong with the .env file (unreadable, not UTF-8), for the doctor/banner.
+    dotenv_problem: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -342,12 +344,31 @@ def _variable_names() -> dict[str, tuple[str, ...]]:
     return names
 
 
-def _read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
-    """Variable -> (value, line number) from a .env file; missing file gives {}."""
+def _read_dotenv(path: Path) -> tuple[dict[str, tuple[str, int]], str | None]:
+    """Variable -> (value, line number) from a .env file, and what was wrong with the file.
+
+    A missing file gives ``({}, None)``. A file that cannot be read, or is not UTF-8
+    (Windows editors save cp1252: a key pasted with smart quotes), is reported rather
+    than crashing start-up or being ignored in silence; undecodable bytes become U+FFFD,
+    which the key checks then point at. Never raises.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        return {}
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, f"{path} cannot be read ({exc.strerror or exc}); nothing in it was used"
+    problem: str | None = None
+    try:
+        # utf-8-sig: a byte-order mark (Notepad) must not become part of the first name.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem = (
+            f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "save it as UTF-8 — values read from it may be wrong"
+        )
+        text = data.decode("utf-8-sig", errors="replace")
     found: dict[str, tuple[str, int]] = {}
     for binding in parse_stream(io.StringIO(text)):
         if binding.key is not None and binding.value is not None:
@@ -357,7 +378,7 @@ def _read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
             leading = original[: len(original) - len(original.lstrip())]
             line = binding.original.line + leading.count("\n")
             found[binding.key.upper()] = (binding.value, line)
-    return found
+    return found, problem
 
 
 @dataclass
@@ -400,7 +421,9 @@ def load_settings(
     """
     env = dict(os.environ if environ is None else environ)
     dotenv_path = Path(env_file) if env_file is not None else None
-    dotenv_values = _read_dotenv(dotenv_path) if dotenv_path is not None else {}
+    dotenv_values, dotenv_problem = (
+        _read_dotenv(dotenv_path) if dotenv_path is not None else ({}, None)
+    )
 
     trace = _Trace()
     for field_name, var_names in _variable_names().items():
@@ -440,7 +463,9 @@ def load_settings(
     init.update(overrides)
     token = _INIT_ONLY.set(True)
     try:
-        settings = Settings(**init)
+        # _env_file=None: pydantic-settings would otherwise still open ./.env while
+        # building its (unused) sources, and crash on a file that is not UTF-8.
+        settings = Settings(**init, _env_file=None)
     finally:
         _INIT_ONLY.reset(token)
     settings.platform = detect_platform(env)
@@ -467,6 +492,7 @@ def load_settings(
                 conflicts.append(Conflict(field_name, used.source, other.source))
     settings.sources = sources
     settings.conflicts = conflicts
+    settings.dotenv_problem = dotenv_problem
     return settings
 
 

@@ -373,7 +373,9 @@ def _two_keys(cursor: _Cursor) -> int | None:
     if len(parts) > 1 and sum(1 for p in parts if key_prefix(p)[1] not in ("unknown",)) > 1:
         second = text.find(parts[1], len(parts[0]))
         return cursor.start + second + 1
-    match = _SECOND_KEY.search(text)
+    # Only after something that is itself a key: stray bytes in front of one key
+    # (a mis-decoded smart quote, say) are bad characters, not a second key.
+    match = _SECOND_KEY.search(text) if key_prefix(text)[1] != "unknown" else None
     if match:
         return cursor.start + match.start() + 1
     # Two legacy keys back to back: "sk-" again exactly where the first one ends.

@@ -72,6 +72,12 @@ def test_findings_and_conflicts_shown(make_settings: MakeSettings, tmp_path: Pat
     assert "NotAKey0Fake_NotAKey0" not in text
 
 
+def test_dotenv_problem_shown(make_settings: MakeSettings, tmp_path: Path) -> None:
+    (tmp_path / "mounted.env").mkdir()
+    text = render_banner(runtime_for(make_settings, env_file=tmp_path / "mounted.env"))
+    assert "mounted.env cannot be read" in text
+
+
 def test_database_password_hidden(make_settings: MakeSettings) -> None:
     text = render_banner(runtime_for(make_settings, DATABASE_URL="postgres://app:hunter2pass@db:5432/vv"))
     assert "hunter2pass" not in text

@@ -305,6 +305,21 @@ def test_conflicting_key_sources_are_reported(clean_env: pytest.MonkeyPatch, tmp
     assert ".env line 2" in configuration["detail"]
 
 
+def test_dotenv_not_utf8_is_named_and_the_key_checked(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = scenario_key("ok", "cp1252")
+    (tmp_path / ".env").write_bytes(b"OPENAI_API_KEY=\x93" + key.encode() + b"\x94\n")
+    code, report = run_doctor_cli(clean_env, "--offline")
+    assert code == 1
+    configuration = check(report, "configuration")
+    assert configuration["status"] == "warn"
+    assert "is not UTF-8 text (byte 0x93 on line 1)" in configuration["detail"]
+    assert [c["id"] for c in report["causes"]] == ["key_malformed"]
+    assert "Character 1 is U+FFFD" in check(report, "key")["detail"]
+    assert key not in json.dumps(report)
+
+
 def test_unreadable_key_file_is_named(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     code, report = run_doctor_cli(
         clean_env, "--offline", OPENAI_API_KEY_FILE=str(tmp_path / "no-such-secret")

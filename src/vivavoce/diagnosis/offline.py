@@ -55,6 +55,9 @@ def check_configuration(settings: Settings) -> Check:
             parts.append(
                 f"OPENAI_API_KEY_FILE {key_file} cannot be read ({exc.strerror or exc})"
             )
+    if settings.dotenv_problem:
+        status = "warn" if status == "pass" else status
+        parts.append(settings.dotenv_problem)
     for conflict in settings.conflicts:
         status = "warn" if status == "pass" else status
         parts.append(conflict.describe())
