@@ -69,7 +69,12 @@ async def test_hundred_interviews_leave_nothing_behind(
     finally:
         relay_module.observers.remove(observer)
     assert len(tasks_at_connect) == 105
-    assert max(tasks_at_connect[5:]) <= tasks_at_connect[5], tasks_at_connect
+    # Tasks that finish a moment after an interview (its evaluation being queued, the
+    # upstream socket's closing handshake) may still be alive as the next one connects, so
+    # single counts wobble by a few. A leak raises the floor: one task per interview would
+    # put the last twenty counts dozens above the first twenty.
+    first, last = tasks_at_connect[5:25], tasks_at_connect[-20:]
+    assert min(last) <= max(first), tasks_at_connect
     assert open_fds() <= fds + 2
     assert other_threads() <= threads
     # One interview's audio alone is hundreds of kilobytes; a per-interview leak of

@@ -142,6 +142,9 @@ async def test_fatal_key_problems(
         await client.until_closed()
     assert error["fatal"] is True and error["code"] == code
     assert error["details"] == {"cause": cause} and error["hint"]
+    # OpenAI's code stays in `code` (the original clients key off it); the cause is its
+    # own field, e.g. model_not_available at the upgrade is no_realtime_access.
+    assert error["cause"] == cause
     assert "interview_started" not in client.types()
     everything = json.dumps(client.messages)
     assert key not in everything and key[-12:] not in everything
@@ -562,6 +565,9 @@ async def test_newest_connection_of_a_link_takes_the_interview_over(
             replaced = await first.until("error")
             assert (replaced["code"], replaced["fatal"]) == ("replaced", True)
             await first.until_closed()
+            # The second connection's welcome back is a turn of its own once it is spoken.
+            await final_ai_text(second)
+            await second.until("usage")
             await second.send_json({"type": "end_interview"})
             await second.until_closed()
     interview, turns = await stored(app.database_url, interview_id)

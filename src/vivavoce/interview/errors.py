@@ -83,5 +83,9 @@ def browser_error(verdict: ErrorVerdict) -> dict[str, Any]:
         "message": verdict.message,
         "hint": verdict.hint,
         "fatal": verdict.fatal,
+        # The cause id at the top level too: `code` stays OpenAI's (the original clients
+        # key off it), while e.g. a 403 at the upgrade (code model_not_available) is the
+        # cause no_realtime_access. ``details.cause`` is kept for the first clients.
+        "cause": verdict.cause,
         "details": {"cause": verdict.cause} if verdict.cause else None,
     }

@@ -337,7 +337,7 @@ class InterviewSession:
         if self.phase is not Phase.CONNECTING:
             return []
         error = {"type": "error", "code": code, "message": message, "hint": None,
-                 "fatal": fatal, "details": None}
+                 "fatal": fatal, "cause": None, "details": None}
         if not fatal:
             self.phase = Phase.IDLE
             self.start_requested_at = None
@@ -430,7 +430,7 @@ class InterviewSession:
     # --------------------------------------------------------------- browser helpers
     def _bad_message(self, text: str, *, code: str = "bad_message") -> SendJson:
         return SendJson({"type": "error", "code": code, "message": text, "hint": None,
-                         "fatal": False, "details": None})
+                         "fatal": False, "cause": None, "details": None})
 
     def _frame_too_large(self, size: int) -> SendJson:
         return self._bad_message(

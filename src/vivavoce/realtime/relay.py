@@ -221,7 +221,7 @@ class VoiceRelay:
         it had left, which keeps a resumable interview live for the newcomer."""
         self.to_browser.put_control(json.dumps({
             "type": "error", "code": "replaced", "fatal": True, "hint": None,
-            "details": None,
+            "cause": None, "details": None,
             "message": "This interview continues in another window or tab.",
         }))
         self.feed(self.session.browser_closed(self.clock()))
@@ -347,7 +347,8 @@ class VoiceRelay:
                     self.to_browser.put_control(json.dumps({
                         "type": "error", "code": "message_too_large", "fatal": False,
                         "message": f"Messages must be at most {self.limits.max_text_chars} "
-                                   "characters.", "hint": None, "details": None}))
+                                   "characters.", "hint": None, "cause": None,
+                        "details": None}))
                 else:
                     self.feed(self.session.browser_text(message, now))
                 if self.to_upstream is not None:

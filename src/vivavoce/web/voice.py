@@ -382,7 +382,8 @@ async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int =
     # The client may already be gone; there is nobody left to tell then.
     with contextlib.suppress(Exception):
         await websocket.send_json({"type": "error", "code": code, "message": message,
-                                   "hint": None, "fatal": True, "details": None})
+                                   "hint": None, "fatal": True, "cause": None,
+                                   "details": None})
         await websocket.close(close, code)
 
 
