@@ -106,6 +106,15 @@ def test_key_file_is_read_and_is_the_lowest_precedence(tmp_path: Path) -> None:
     assert conflict.ignored.kind == "file"
 
 
+def test_key_file_that_is_not_utf8_is_read_for_the_key_checks(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret"
+    key_file.write_bytes(b"\xef\xbb\xbf\x93" + KEY_FILE.encode() + b"\n")
+    settings = load_settings({"OPENAI_API_KEY_FILE": str(key_file)}, env_file=None)
+    assert settings.openai_api_key is not None
+    # BOM dropped; the cp1252 quote becomes U+FFFD for inspect_key to point at.
+    assert settings.openai_api_key.get_secret_value() == "\ufffd" + KEY_FILE + "\n"
+
+
 def test_unreadable_key_file_leaves_no_key(tmp_path: Path) -> None:
     settings = load_settings({"OPENAI_API_KEY_FILE": str(tmp_path / "nope")}, env_file=None)
     assert settings.openai_api_key is None

@@ -445,7 +445,9 @@ def load_settings(
     if key_file_found:
         key_path = Path(key_file_found[0].value)
         try:
-            key_file_value = key_path.read_text(encoding="utf-8")
+            # Bytes that are not UTF-8 become U+FFFD, which the key checks point at
+            # by position, instead of crashing start-up.
+            key_file_value = key_path.read_bytes().decode("utf-8-sig", errors="replace")
         except OSError:
             key_file_value = None  # the doctor reports an unreadable key file
         else:

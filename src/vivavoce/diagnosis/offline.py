@@ -49,7 +49,7 @@ def check_configuration(settings: Settings) -> Check:
     key_file = settings.openai_api_key_file
     if key_file is not None:
         try:
-            key_file.read_text(encoding="utf-8")
+            key_file.read_bytes()  # readable at all (its content is the key check's job)
         except OSError as exc:
             status = "fail"
             parts.append(
