@@ -266,10 +266,15 @@ def test_the_room_works_from_the_keyboard(open_page: OpenPage, live_app: StartAp
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "begin-button"
     page.keyboard.press("Enter")
+    # Focus moves to the controls that replace the Begin button, not back to the top.
+    wait_for(page, "document.activeElement.id === 'mute-button'")
     page.wait_for_selector("main[data-phase=live]")
-    page.get_by_role("button", name="End interview").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "end-button"
     page.keyboard.press("Enter")
     page.wait_for_selector("main[data-phase=ended]")
+    # ... and then to the results, the one thing left to do.
+    wait_for(page, "document.activeElement.id === 'results-link'")
 
 
 def test_the_room_shows_the_interviews_own_limit_and_warns_before_the_end(

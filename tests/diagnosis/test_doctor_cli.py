@@ -257,17 +257,34 @@ def test_id_a_header_cannot_carry_is_a_clear_configuration_error(
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(
-    ("raw", "cause"),
-    [
-        (None, "key_missing"),
-        ("sk-proj-" + "NotAKey0Fake_" * 4 + " " + "NotAKey0Fake_" * 8, "key_malformed"),
-        ("sk-...", "key_malformed"),
-        ("sk-admin-" + "NotAKey0Fake_" * 6, "key_wrong_type"),
-        ("org-" + "NotAKey0Fake_" * 2, "key_wrong_type"),
-    ],
-    ids=["missing", "space-inside", "placeholder", "admin", "org-id"],
-)
+OFFLINE_CAUSES = [
+    (None, "key_missing"),
+    ("sk-proj-" + "NotAKey0Fake_" * 4 + " " + "NotAKey0Fake_" * 8, "key_malformed"),
+    ("sk-...", "key_malformed"),
+    ("sk-admin-" + "NotAKey0Fake_" * 6, "key_wrong_type"),
+    ("org-" + "NotAKey0Fake_" * 2, "key_wrong_type"),
+]
+OFFLINE_IDS = ["missing", "space-inside", "placeholder", "admin", "org-id"]
+
+
+@pytest.mark.parametrize(("raw", "cause"), OFFLINE_CAUSES, ids=OFFLINE_IDS)
+def test_offline_key_causes_live_against_the_fake(
+    clean_env: pytest.MonkeyPatch, fake: RunningFake, raw: str | None, cause: str
+) -> None:
+    # Without --offline, against the fake: the same cause, the network checks run, and
+    # a key that cannot work is never sent to OpenAI.
+    variables = {"OPENAI_API_KEY": raw} if raw is not None else {}
+    seen = len(fake.fake.requests)
+    code, report = run_doctor_cli(clean_env, OPENAI_BASE_URL=fake.base_url, **variables)
+    assert code == 1
+    assert [c["id"] for c in report["causes"]] == [cause]
+    assert check(report, "tcp")["status"] == "pass"
+    for name in ("models", "realtime_model", "realtime"):
+        assert check(report, name)["status"] == "skip"
+    assert len(fake.fake.requests) == seen
+
+
+@pytest.mark.parametrize(("raw", "cause"), OFFLINE_CAUSES, ids=OFFLINE_IDS)
 def test_offline_causes(clean_env: pytest.MonkeyPatch, raw: str | None, cause: str) -> None:
     variables = {"OPENAI_API_KEY": raw} if raw is not None else {}
     code, report = run_doctor_cli(clean_env, "--offline", **variables)

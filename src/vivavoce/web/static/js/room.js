@@ -361,6 +361,8 @@ function finish(message) {
   }
   show(ui.ended, true);
   ui.ended.scrollIntoView({ block: "nearest" });
+  // The controls that had focus are gone; the next step is the results.
+  if (!ui.resultsLink.hidden) ui.resultsLink.focus({ preventScroll: true });
 }
 
 function fail(code) {
@@ -403,6 +405,8 @@ async function begin() {
   state.player = new PcmPlayer(state.context, { onPlayingChange });
   show(ui.beginPanel, false);
   ui.mute.disabled = false; // a candidate may want to be muted while the interviewer speaks
+  // The focused Begin button is gone: keep keyboard users on the controls, not the page top.
+  ui.mute.focus();
   setPhase("starting");
   state.conn = new VoiceConnection(wsUrl(), {
     onOpen: ({ reconnected }) => {
