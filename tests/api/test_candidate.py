@@ -119,3 +119,9 @@ def test_interview_settings_from_settings(make_settings) -> None:  # type: ignor
         InterviewSettings.from_settings(settings, voice="Not A Voice!")
     with pytest.raises(ValidationError):
         InterviewSettings.from_settings(settings, surprise=1)
+
+
+def test_operator_values_with_stray_spaces_or_capitals_are_tidied(make_settings) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(VIVAVOCE_VOICE=" Marin ", VIVAVOCE_REALTIME_MODEL="gpt-realtime ")
+    s = InterviewSettings.from_settings(settings, language=" de-CH ")
+    assert (s.model, s.voice, s.language) == ("gpt-realtime", "marin", "de-CH")

@@ -74,6 +74,26 @@ async def test_public_url_is_used_for_the_link(make_api_client: Any) -> None:
     assert created["candidate_url"] == f"https://talk.example.org/i/{created['token']}"
 
 
+async def test_an_invalid_service_setting_is_the_operators_problem(make_api_client: Any) -> None:
+    tidy: ApiClient = await make_api_client(VIVAVOCE_VOICE=" Cedar")
+    assert (await _create(tidy))["settings"]["voice"] == "cedar"
+
+    client: ApiClient = await make_api_client(VIVAVOCE_REALTIME_MODEL="openai/gpt realtime")
+    response = await client.post("/api/interviews", json={"candidate": {"name": "A"}})
+    error = _assert_error(response, 503, "service_misconfigured")
+    assert "VIVAVOCE_REALTIME_MODEL" in error["message"]
+    # The operator can still pick a valid model per interview; a caller's own bad value
+    # stays the caller's 422.
+    chosen = await _create(client, settings={"model": "gpt-realtime-mini"})
+    assert chosen["settings"]["model"] == "gpt-realtime-mini"
+    bad = await client.post(
+        "/api/interviews",
+        json={"candidate": {"name": "A"}, "settings": {"voice": "Not A Voice!"}},
+        headers=client.admin_headers,
+    )
+    _assert_error(bad, 422, "invalid_input")
+
+
 async def test_open_interviews_off_needs_admin(make_api_client: Any) -> None:
     client: ApiClient = await make_api_client(VIVAVOCE_OPEN_INTERVIEWS="false")
     response = await client.post("/api/interviews", json={"candidate": {"name": "A"}})

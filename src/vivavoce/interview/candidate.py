@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
 )
 
@@ -197,6 +198,17 @@ class InterviewSettings(BaseModel):
     language: str = Field(default="en", pattern=LANGUAGE_PATTERN, description="BCP 47 language tag.")
     difficulty: Difficulty = "medium"
     max_duration_s: int = Field(ge=60, le=3500, description="Hard limit on the interview.")
+
+    @field_validator("model", "voice", "language", mode="before")
+    @classmethod
+    def _trim(cls, value: Any, info: ValidationInfo) -> Any:
+        # Operators paste values with stray spaces or capitals (VIVAVOCE_VOICE=" Marin"):
+        # voices are lower-case ids, and no model name or language tag has a space.
+        if isinstance(value, str):
+            value = value.strip()
+            if info.field_name == "voice":
+                value = value.lower()
+        return value
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Self:

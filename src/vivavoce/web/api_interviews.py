@@ -300,10 +300,39 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
         ) from None
 
 
+# The service setting each interview setting defaults to.
+_SETTING_VARIABLES = {
+    "model": "VIVAVOCE_REALTIME_MODEL",
+    "voice": "VIVAVOCE_VOICE",
+    "max_duration_s": "VIVAVOCE_MAX_INTERVIEW_SECONDS",
+}
+
+
+def _raise_if_misconfigured(exc: ValidationError, overrides: dict[str, Any]) -> None:
+    """A default taken from the service's own settings is invalid: that is the operator's
+    to fix, not the caller's, so it is a 503 naming the variable (never the value)."""
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        if name in _SETTING_VARIABLES and name not in overrides:
+            raise ApiError(
+                503,
+                "service_misconfigured",
+                f"The service's {_SETTING_VARIABLES[name]} is not valid ({error['msg']}); "
+                "the operator needs to fix it. Interviews cannot be created until then.",
+            ) from None
+
+
 # --- endpoints ---------------------------------------------------------------------------
 
 
-@router.post("/interviews", status_code=201, response_model=CreatedInterview)
+@router.post(
+    "/interviews",
+    status_code=201,
+    response_model=CreatedInterview,
+    responses={
+        503: {"model": ErrorBody, "description": "A service setting is not valid (named)"}
+    },
+)
 async def create_interview(
     body: CreateInterviewIn, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> CreatedInterview:
@@ -331,6 +360,7 @@ async def create_interview(
     try:
         settings = InterviewSettings.from_settings(runtime.settings, **overrides)
     except ValidationError as exc:
+        _raise_if_misconfigured(exc, overrides)
         raise ApiError(
             422,
             "invalid_input",
