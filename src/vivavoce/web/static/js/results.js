@@ -12,13 +12,14 @@ const base = `/api/interviews/${encodeURIComponent(id)}`;
 
 const POLL_MIN_MS = 1500;
 const POLL_MAX_MS = 10000;
-const STATUS_TEXT = {
-  pending: "Your interview is waiting to be evaluated…",
-  running: "Your interview is being evaluated…",
-};
-
 let turns = [];
 const operator = main.dataset.operator === "true";
+// The candidate reads about "your interview"; the operator about "the interview".
+const whose = operator ? "The" : "Your";
+const STATUS_TEXT = {
+  pending: `${whose} interview is waiting to be evaluated…`,
+  running: `${whose} interview is being evaluated…`,
+};
 let polling = false;
 
 function setState(value) {
@@ -286,12 +287,15 @@ async function pollEvaluation(delay = POLL_MIN_MS) {
   }
   setState("pending");
   show($("#evaluation-pending"), true);
-  setText($("#pending-text"), ev.message || STATUS_TEXT[status] || STATUS_TEXT.running);
+  // The API's message speaks to the candidate; the operator gets the plain status.
+  const ownText = STATUS_TEXT[status] || STATUS_TEXT.running;
+  setText($("#pending-text"), operator ? ownText : ev.message || ownText);
   if (typeof ev.progress === "number") $("#pending-progress").value = Math.round(ev.progress * 100);
   setTimeout(() => pollEvaluation(Math.min(delay * 1.5, POLL_MAX_MS)), delay);
 }
 
 async function main_() {
+  if (operator) setText($("#evaluation-pending h2"), "The interview is being evaluated…");
   let record;
   try {
     record = await loadSummary();
