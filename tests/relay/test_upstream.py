@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
@@ -70,3 +71,20 @@ async def test_nothing_listening_is_network_unreachable(fake_openai: RunningFake
         await open_upstream(sdk, "gpt-realtime")
     await sdk.close()
     assert failed.value.problem.code == "network_unreachable"
+
+
+async def test_keepalive_pings_upstream(fake_openai: RunningFake) -> None:
+    sdk = client(fake_openai)
+    upstream = await open_upstream(sdk, "gpt-realtime", keepalive_s=0.05)
+    try:
+        websocket = upstream._connection._connection  # the SDK's websockets connection
+        assert websocket.latency == 0  # nothing measured before the first ping's pong
+        for _ in range(200):  # hang guard only
+            if websocket.latency > 0:
+                break
+            await asyncio.sleep(0.01)
+        # websockets measures latency from its own keepalive ping and the fake's pong.
+        assert websocket.latency > 0
+    finally:
+        await upstream.close()
+        await sdk.close()

@@ -243,6 +243,56 @@ async def test_browser_drop_closes_upstream(make_app_server: MakeApp) -> None:
     assert (interview.status, interview.end_reason) == ("ended", "browser_disconnected")
 
 
+async def test_browser_that_stops_answering_pings_is_dropped(make_app_server: MakeApp) -> None:
+    # The server's keepalive pings (uvicorn's; 20 s in production) find a browser that is
+    # still "connected" but no longer there (a frozen tab, a dead network path).
+    app = make_app_server(ws_ping_interval=0.2)
+    fake = app.fake.fake  # type: ignore[union-attr]
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await final_ai_text(client)
+        await client.until("usage")
+        await client.until_audio(reply_audio_ms(app))  # nothing more is on its way
+        record = fake.last_session
+        client.ws.transport.pause_reading()  # pings go unanswered from here on
+        # Several ping timeouts' worth, so the server gives up on this browser. Reading
+        # again afterwards only lets the closing handshake finish at once (a browser
+        # that never returns is cut off by the server's close timeout, 10 s later).
+        await asyncio.sleep(1.5)
+        client.ws.transport.resume_reading()
+        assert await client.until_closed() == 1011
+        assert client.ws.close_reason == "keepalive ping timeout"
+        for _ in range(500):  # hang guard only
+            if record.close_code is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert record.closed_by == "client" and record.close_code == 1000
+    for _ in range(200):
+        interview, _ = await stored(app.database_url, started["interview_id"])
+        if interview.status != "live":
+            break
+        await asyncio.sleep(0.02)
+    assert (interview.status, interview.end_reason) == ("ended", "browser_disconnected")
+
+
+async def test_keepalive_pings_keep_a_quiet_interview_open(make_app_server: MakeApp) -> None:
+    app = make_app_server(ws_ping_interval=0.2)
+    async with voice_client(app.voice_url()) as client:
+        await client.start()
+        await final_ai_text(client)
+        await client.until("usage")
+        # Read everything sent: websockets stops reading (and answering pings) while
+        # unread messages pile up.
+        await client.until_audio(reply_audio_ms(app))
+        await asyncio.sleep(1.0)  # five pings' worth of silence, all answered
+        await client.send_json({"type": "ping"})
+        assert (await client.until("pong")) == {"type": "pong"}
+        assert client.ws.latency == 0  # the client itself never pinged: it only answered
+        await client.send_json({"type": "end_interview"})
+        ended = await client.until("interview_ended")
+    assert ended["reason"] == "candidate_ended"
+
+
 async def test_upstream_drop_ends_the_interview(make_app_server: MakeApp) -> None:
     app = make_app_server()
     fake = app.fake.fake  # type: ignore[union-attr]

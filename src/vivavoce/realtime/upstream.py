@@ -31,9 +31,19 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from vivavoce.interview.errors import UpstreamProblem
 
-__all__ = ["CONNECT_TIMEOUT_S", "Upstream", "UpstreamConnectError", "open_upstream"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "KEEPALIVE_S",
+    "Upstream",
+    "UpstreamConnectError",
+    "open_upstream",
+]
 
 CONNECT_TIMEOUT_S = 10.0
+# We ping OpenAI (and expect the pong) this often: a path that silently died (NAT
+# timeout, a proxy dropping idle sockets) then ends the session within ~2 × this instead
+# of leaving a candidate talking into nothing. OpenAI pings too; websockets answers.
+KEEPALIVE_S = 20.0
 
 _WS_OPTIONS: dict[str, Any] = {
     # Base64 audio barely compresses; deflate would only cost CPU on both ends.
@@ -41,8 +51,6 @@ _WS_OPTIONS: dict[str, Any] = {
     "max_size": 16 * 1024 * 1024,
     # A bounded receive queue: when we fall behind, TCP pushes back on OpenAI.
     "max_queue": 64,
-    "ping_interval": 20.0,
-    "ping_timeout": 20.0,
     # Closing must not hang on a peer that stopped answering (browser gone → upstream
     # closed within a second).
     "close_timeout": 1.0,
@@ -82,14 +90,19 @@ def _problem_from_status(exc: InvalidStatus) -> UpstreamProblem:
 
 
 async def open_upstream(
-    client: AsyncOpenAI, model: str, *, connect_timeout_s: float = CONNECT_TIMEOUT_S
+    client: AsyncOpenAI,
+    model: str,
+    *,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    keepalive_s: float = KEEPALIVE_S,
 ) -> Upstream:
-    """Open a Realtime session on ``model``.
+    """Open a Realtime session on ``model``, pinging it every ``keepalive_s`` seconds.
 
     Raises :class:`UpstreamConnectError` when the upgrade is refused (HTTP status), the
     server cannot be reached, or nothing answers within ``connect_timeout_s`` seconds.
     """
-    manager = client.realtime.connect(model=model, websocket_connection_options=_WS_OPTIONS)  # type: ignore[arg-type]
+    options = {**_WS_OPTIONS, "ping_interval": keepalive_s, "ping_timeout": keepalive_s}
+    manager = client.realtime.connect(model=model, websocket_connection_options=options)  # type: ignore[arg-type]
     try:
         async with asyncio.timeout(connect_timeout_s):
             connection = await manager.enter()

@@ -52,6 +52,7 @@ def serve_in_background(
     host: str = "127.0.0.1",
     port: int = 0,
     ws_max_size: int = 16 * 1024 * 1024,
+    ws_ping_interval: float | None = None,
     startup_timeout: float = 15.0,
 ) -> Iterator[BackgroundServer]:
     """Serve ``app`` until the ``with`` block ends. Raises RuntimeError if it cannot start."""
@@ -64,7 +65,9 @@ def serve_in_background(
         log_config=None,
         lifespan="on",
         ws_max_size=ws_max_size,
-        ws_ping_interval=None,
+        # Off unless asked for (keepalive tests): pings would only add noise elsewhere.
+        ws_ping_interval=ws_ping_interval,
+        ws_ping_timeout=ws_ping_interval,
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
