@@ -126,3 +126,24 @@ def test_empty_quotes_are_left_to_the_evidence_check(rubric: Rubric) -> None:
     data["questions"][0]["quotes"] = [""]  # type: ignore[index]
     parsed = parse_output(json.dumps(data), build_output_model(rubric))
     assert parsed.questions[0].quotes == [""]
+
+
+def test_every_question_must_cite_evidence(rubric: Rubric) -> None:
+    schema = type_to_text_format_param(build_output_model(rubric))["schema"]
+    item = schema["properties"]["questions"]["items"]
+    item = schema["$defs"][item["$ref"].rsplit("/", 1)[-1]] if "$ref" in item else item
+    assert (item["properties"]["quotes"]["minItems"], item["properties"]["quotes"]["maxItems"]) == (1, 3)
+    data = _valid([d.key for d in rubric.dimensions])
+    data["questions"][0]["quotes"] = []  # type: ignore[index]
+    with pytest.raises(MalformedOutput, match="first at questions.0.quotes"):
+        parse_output(json.dumps(data), build_output_model(rubric))
+
+
+def test_the_fake_never_quotes_what_was_not_said(rubric: Rubric) -> None:
+    # No answer at all: the schema still demands a quote, and the fake's filler is not
+    # the candidate's words (the evidence check counts it as invented).
+    schema = type_to_text_format_param(build_output_model(rubric))["schema"]
+    value = generate_output(schema, "[1] Interviewer: Hello, tell me about yourself.")
+    parsed = parse_output(json.dumps(value), build_output_model(rubric))
+    assert [len(q.quotes) for q in parsed.questions] == [1]
+    assert "no answer" in parsed.questions[0].quotes[0]

@@ -59,11 +59,22 @@ class QuestionFeedback(_Out):
     )
 
 
+class _QuestionOut(QuestionFeedback):
+    """A question as the model must write it: evidence is owed for every answer, so at
+    least one quote (the evidence check then decides whether it is real)."""
+
+    quotes: list[str] = Field(
+        min_length=1,
+        max_length=3,
+        description="Exact words of the candidate from the transcript (verbatim, no [number]).",
+    )
+
+
 class _EvaluationBase(_Out):
     summary: str = Field(description="Two or three sentences of overall feedback.")
     # At least one: the interview was only sent because the candidate answered questions
     # (see transcript.assess_sufficiency), so an empty list is a broken answer.
-    questions: list[QuestionFeedback] = Field(
+    questions: list[_QuestionOut] = Field(
         min_length=1,
         max_length=40,
         description="One entry per question the candidate answered, in order.",
