@@ -250,3 +250,26 @@ async def test_timestamps_in_other_zones_are_stored_as_utc(db: Database) -> None
     assert got is not None
     assert got.started_at == T0 and got.started_at.utcoffset() == timedelta(0)
     assert got.ended_at == T0 + timedelta(minutes=5)
+
+
+async def test_turn_text_postgresql_cannot_hold_is_dropped_not_fatal(db: Database) -> None:
+    # NUL and lone surrogates can arrive in a JSON transcript ("\u0000", "\ud800");
+    # PostgreSQL's text type refuses both, which would lose the whole turn.
+    interview_id = await _new(db)
+    async with db.session() as s:
+        turn = await store.add_turn(
+            s, interview_id=interview_id, sequence=0, speaker="candidate",
+            text="I used C\x00 and \ud800Rust \U0001f980 daily", started_at=None, ended_at=None,
+            audio_ms=None, item_id="item\x00-1", state="complete",
+        )
+        assert turn.text == "I used C and Rust \U0001f980 daily"
+        stored = await store.list_turns(s, interview_id)
+    assert [(t.text, t.item_id) for t in stored] == [("I used C and Rust \U0001f980 daily", "item-1")]
+    async with db.session() as s:
+        await store.mark_ended(
+            s, interview_id, status="failed", reason="upstream said \x00bye\udfff",
+            error_code="server_error\x00", at=T0,
+        )
+        ended = await store.get_interview(s, interview_id)
+    assert ended is not None
+    assert (ended.end_reason, ended.error_code) == ("upstream said bye", "server_error")

@@ -8,6 +8,7 @@ loses at most the turn in flight, and callers never hold a transaction open acro
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -46,6 +47,16 @@ class InterviewStateError(ValueError):
 
 class TurnConflict(ValueError):
     """A different turn (another upstream item) already holds that sequence number."""
+
+
+# NUL and lone surrogates: valid in a JSON string ("\u0000", "\ud800"), so they can reach
+# us in an upstream transcript, but PostgreSQL's text type refuses NUL and no UTF-8
+# encoder takes a surrogate. Storing the rest beats losing the whole turn.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: str | None) -> str | None:
+    return None if value is None else _UNSTORABLE.sub("", value)
 
 
 async def create_interview(
@@ -155,7 +166,12 @@ async def mark_ended(
     result = await s.execute(
         update(Interview)
         .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
-        .values(status=status, end_reason=reason, error_code=error_code, ended_at=at)
+        .values(
+            status=status,
+            end_reason=_storable(reason),
+            error_code=_storable(error_code),
+            ended_at=at,
+        )
     )
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
@@ -247,6 +263,8 @@ async def add_turn(
         raise ValueError(f"state must be one of {TURN_STATES}, not {state!r}")
     if sequence < 0:
         raise ValueError("sequence must not be negative")
+    text = _storable(text) or ""
+    item_id = _storable(item_id) or None
     for _attempt in range(2):
         existing = await _find_turn(s, interview_id, sequence, item_id)
         if existing is not None:
