@@ -119,6 +119,23 @@ async def test_interview_started_only_after_session_updated_and_no_early_audio(
     assert fake.last_session.audio_bytes_received == 300 * BYTES_PER_MS
 
 
+async def test_session_settings_reach_openai(make_app_server: MakeApp) -> None:
+    app = make_app_server(VIVAVOCE_TURN_DETECTION="semantic_vad", VIVAVOCE_VOICE="cedar",
+                          VIVAVOCE_TRANSCRIPTION_MODEL="gpt-4o-transcribe")
+    async with voice_client(app.voice_url()) as client:
+        await client.start()
+        await final_ai_text(client)  # a semantic-VAD session converses like any other
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    config = app.fake.fake.last_session.session_config  # type: ignore[union-attr]
+    audio_in, audio_out = config["audio"]["input"], config["audio"]["output"]
+    assert audio_in["turn_detection"]["type"] == "semantic_vad"
+    assert audio_in["transcription"]["model"] == "gpt-4o-transcribe"
+    assert audio_out["voice"] == "cedar"
+    assert audio_in["format"] == audio_out["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert config["output_modalities"] == ["audio"]
+
+
 @pytest.mark.parametrize(
     ("scenario", "code", "cause"),
     [
@@ -312,6 +329,45 @@ async def test_upstream_drop_ends_the_interview(make_app_server: MakeApp) -> Non
     assert ended["reason"] == "openai_unavailable"
     interview, turns = await stored(app.database_url, started["interview_id"])
     assert (interview.status, interview.error_code) == ("failed", "openai_unavailable")
+    assert turns and turns[0].speaker == "interviewer"
+
+
+@pytest.mark.parametrize(
+    ("close_code", "close_reason", "status", "reason"),
+    [
+        # OpenAI's own 60-minute cap: an orderly end, not a failure.
+        (1001, "Your session hit the maximum duration of 60 minutes.", "ended",
+         "upstream_session_limit"),
+        # A bare close 3000 (no error event first): classified from "<type>.<code>".
+        (3000, "server_error.server_error", "failed", "openai_unavailable"),
+    ],
+    ids=["1001-session-limit", "3000-server-error"],
+)
+async def test_upstream_close_codes_end_the_interview_with_their_reason(
+    make_app_server: MakeApp, close_code: int, close_reason: str, status: str, reason: str,
+) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await final_ai_text(client)
+        await client.until("usage")
+        await client.until_audio(reply_audio_ms(app))
+        fake.config.close_code, fake.config.close_reason = close_code, close_reason
+        fake.config.close_after_events = 1
+        await client.played_everything()
+        await client.say()
+        ended = await client.until("interview_ended")
+        assert await client.until_closed() == 1000
+    errors = client.of_type("error")
+    if status == "failed":
+        [error] = errors
+        assert (error["fatal"], error["code"], error["cause"]) == (True, "server_error", reason)
+    else:
+        assert errors == []
+    assert ended["reason"] == reason
+    interview, turns = await stored(app.database_url, started["interview_id"])
+    assert (interview.status, interview.end_reason) == (status, reason)
     assert turns and turns[0].speaker == "interviewer"
 
 
