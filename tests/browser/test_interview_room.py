@@ -196,22 +196,20 @@ def test_a_dropped_socket_reconnects_and_resumes_the_interview(
     assert "thank you for joining" in text and ANSWERS[0] in text
 
 
-def test_reopening_a_live_link_continues_the_interview(
+def test_reopening_a_live_link_continues_the_interview_and_takes_it_over(
     open_page: OpenPage, live_app: StartApp
 ) -> None:
     app = live_app(fake_config=FakeConfig(audio_pace=0.0, transcripts=list(ANSWERS)))
     created = app.create_interview()
-    tab = open_page()
-    page = tab.page
-    page.goto(created["candidate_url"])
-    page.get_by_role("button", name="Begin the interview").click()
-    page.get_by_role("button", name="Mute microphone").click()
-    page.wait_for_selector(".turn-interviewer[data-final=true]")
-    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
+    first = open_page()
+    first.page.goto(created["candidate_url"])
+    first.page.get_by_role("button", name="Begin the interview").click()
+    first.page.get_by_role("button", name="Mute microphone").click()
+    first.page.wait_for_selector(".turn-interviewer[data-final=true]")
+    wait_for(first.page, "document.querySelector('main').dataset.playing === 'false'")
 
-    # The tab is closed mid-interview; the link opened again offers to continue, with
-    # what was said so far and the clock still counting from the first start.
-    page.close()
+    # The link opened again elsewhere (a new tab or device; the first still connected)
+    # offers to continue, with what was said so far and the clock of the first start.
     tab = open_page()
     page = tab.page
     page.goto(created["candidate_url"])
@@ -221,13 +219,22 @@ def test_reopening_a_live_link_continues_the_interview(
     tab.snap("room-continue")
     page.get_by_role("button", name="Continue the interview").click()
     page.wait_for_selector("main[data-resumed='1'][data-phase=live]")
-    # The clock counts from the interview's first start, as the relay's does.
     with app.api() as client:
         started_at = client.get(f"/api/interviews/{created['id']}").json()["started_at"]
     started_ms = datetime.fromisoformat(started_at.replace("Z", "+00:00")).timestamp() * 1000
     assert abs(number(page, "data-clock-from") - started_ms) < 1000
     assert len(app.fake.fake.sessions) == 2
     assert "conversation.item.create" in app.fake.fake.sessions[-1].events_received
+
+    # The newest window took the interview over; the first one says so and stands down
+    # (no error, no results link, no reconnecting to fight over it).
+    first.page.wait_for_selector("main[data-replaced=true][data-phase=ended]")
+    assert "continues in another window" in first.page.locator("#ended-text").inner_text()
+    assert first.page.locator("#room-error").is_hidden()
+    assert first.page.locator("#results-link").is_hidden()
+    assert first.page.locator("#speaker-label").inner_text() == "The interview continues elsewhere"
+    first.snap("room-replaced")
+    assert page.locator("main").get_attribute("data-phase") == "live"
 
 
 def test_simulator_mode_is_unmissable_and_runs_an_interview(

@@ -52,6 +52,7 @@ const MESSAGES = {
   already_ended: "This interview has already finished.",
   already_connected: "This interview is already open in another window or tab. Close it there first.",
   interview_in_progress: "This interview is already open in another window or tab. Close it there first.",
+  replaced: "This interview continues in another window or tab.",
   start_timeout: "The interview did not start in time. Please try again.",
   network: "We lost the connection to the interview service. Check your internet connection and try again.",
   microphone_denied:

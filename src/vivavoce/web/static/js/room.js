@@ -73,6 +73,7 @@ const SPEAKER_TEXT = {
   thinking: "The interviewer is thinking…",
   reconnecting: "Reconnecting…",
   ended: "The interview is over",
+  moved: "The interview continues elsewhere",
   stopped: "The interview has stopped",
 };
 
@@ -247,10 +248,26 @@ const LOST_AND_ENDED =
   "The connection was lost, so the interview ended early. Everything you said until then " +
   "has been saved, and you still get your feedback.";
 
+// Reopened after a drop, but the relay will not resume it: its time is (nearly) up.
+const TIME_UP_ON_RETURN =
+  "There is too little time left to continue this interview, so it has ended. Everything " +
+  "you said has been saved, and you still get your feedback.";
+
 function onServerError(message) {
   const code = message.code || "error";
   if (code === "interview_not_available" && state.startedAt !== null) {
     finish({ message: LOST_AND_ENDED });
+    return;
+  }
+  if (code === "interview_not_available" && state.resumeStartedAt !== null) {
+    finish({ message: TIME_UP_ON_RETURN });
+    return;
+  }
+  if (code === "replaced") {
+    // The same link was opened elsewhere and took the interview over (protocol.md): not a
+    // problem and not the end; this window simply steps back.
+    finish({ message: message.message || candidateMessage(code) }, { results: false });
+    main.dataset.replaced = "true";
     return;
   }
   // The original protocol has no `fatal`: treat its errors as ending the interview
@@ -338,7 +355,7 @@ function resultsUrl() {
   return `/results/${encodeURIComponent(state.interviewId)}${query}`;
 }
 
-function finish(message) {
+function finish(message, { results = true } = {}) {
   if (state.phase === "ended") return;
   clearTimeout(state.timers.end);
   reportPosition(true);
@@ -353,7 +370,11 @@ function finish(message) {
   show(ui.controls, false); // nothing left to mute or end
   hideConnectionNotice();
   if (message && message.message) setText(ui.endedText, message.message);
-  if (state.interviewId) {
+  if (!results) {
+    setText($("#ended-heading"), "The interview moved");
+    setSpeaker("moved");
+  }
+  if (results && state.interviewId) {
     ui.resultsLink.href = resultsUrl();
     show(ui.resultsLink, true);
   } else {
