@@ -433,6 +433,22 @@ async def test_access_rules(make_app_server: MakeApp) -> None:
         assert (await client.until("error"))["code"] == "token_required"
 
 
+async def test_open_interviews_are_off_by_default_in_production(make_app_server: MakeApp) -> None:
+    # Dev (the other tests) lets an original client start from its candidateContext;
+    # production asks for an interview link unless the operator turns them on.
+    app = make_app_server(VIVAVOCE_ENV="production")
+    assert app.runtime.settings.allow_open_interviews is False
+    async with voice_client(app.voice_url(), refused=True) as client:
+        assert (await client.until("error"))["code"] == "token_required"
+        assert await client.until_closed() == 1008
+    app = make_app_server(VIVAVOCE_ENV="production", VIVAVOCE_OPEN_INTERVIEWS="1")
+    async with voice_client(app.voice_url()) as client:
+        started = await client.start()
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    assert started["interview_id"]
+
+
 async def test_bad_candidate_context_can_be_corrected(make_app_server: MakeApp) -> None:
     app = make_app_server()
     async with voice_client(app.voice_url()) as client:
