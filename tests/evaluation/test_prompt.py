@@ -11,7 +11,7 @@ from vivavoce.evaluation.prompt import build_prompt, candidate_level
 from vivavoce.evaluation.rubric import Rubric
 from vivavoce.evaluation.transcript import TranscriptLine
 from vivavoce.interview.candidate import CandidateContext
-from vivavoce.interview.instructions import LEVEL_GUIDANCE, build_instructions
+from vivavoce.interview.instructions import FIELD_FOCUS, LEVEL_GUIDANCE, build_instructions
 
 LINES = [TranscriptLine(n, speaker, text) for n, (speaker, text) in enumerate(GOOD_TRANSCRIPT, 1)]
 
@@ -57,3 +57,29 @@ def test_anchors_follow_the_level(rubric: Rubric) -> None:
     assert f"  5: {school_five}" not in graduate.instructions
     assert "Level: high school." in school.instructions
     assert "Level: graduate." in graduate.instructions
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"major": "Accounting"}, "finance"),
+        ({"major": "Mechanical Engineering"}, "engineering"),
+        ({"major": "History", "targetRole": "Software developer"}, "computer_science"),
+        ({}, "general"),
+    ],
+)
+def test_field_knowledge_is_judged_on_the_interviewers_focus(
+    given: dict[str, Any], field: str, rubric: Rubric
+) -> None:
+    context = CandidateContext.model_validate({"name": "Ada", **given})
+    assert context.bank_field == field
+    focus = FIELD_FOCUS[context.bank_field]
+    assert f"Technical focus: {focus}." in build_instructions(context)
+    prompt = build_prompt(rubric, LINES, candidate=context.model_dump(mode="json"))
+    assert f"- The interviewer's technical focus: {focus}." in prompt.instructions
+
+
+def test_an_unreadable_row_has_no_focus_line(rubric: Rubric) -> None:
+    prompt = build_prompt(rubric, LINES, candidate={"year": 4})
+    assert "technical focus" not in prompt.instructions
+    assert "Level: undergraduate late." in prompt.instructions
