@@ -195,3 +195,23 @@ async def test_a_broken_rubric_file_stops_the_start(start_app: Start, tmp_path: 
     broken.write_text("name: x\ndimensions:\n  - key: a\n    name: A\n    anchors: {1: only}\n")
     with pytest.raises(RubricError, match="line 5, dimensions.0.anchors"):
         await start_app(VIVAVOCE_RUBRIC_FILE=str(broken))
+
+
+async def test_a_low_confidence_evaluation_says_so_without_showing_invented_words(
+    db: Database, start_app: Start, behaviour: ResponsesBehaviour
+) -> None:
+    behaviour.faults.extend(["invented_quotes", "invented_quotes"])
+    client = await start_app()
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    admin = await _until_settled(client, interview_id)
+    assert (admin["status"], admin["low_confidence"]) == ("done", True)
+    assert admin["invented_quotes"] > 0 and admin["result"]["evidence"]["invented_examples"]
+
+    token = issue_interview_token(SECRET_KEY, interview_id)
+    mine = (await client.get(f"/api/interviews/{interview_id}/evaluation",
+                             headers={"Authorization": f"Bearer {token}"})).json()
+    assert mine["low_confidence"] is True and "with some care" in mine["message"]
+    assert mine["invented_quotes"] == admin["invented_quotes"]
+    assert "invented_examples" not in mine["result"]["evidence"]
+    assert mine["result"]["questions"] == admin["result"]["questions"]  # real quotes only
