@@ -221,6 +221,19 @@ def test_oversized_frame_is_refused() -> None:
     assert error["code"] == "audio_frame_too_large"
 
 
+def test_half_a_sample_is_refused_in_both_encodings() -> None:
+    # One odd frame would misalign every later sample upstream.
+    h = Harness()
+    h.go_live()
+    [error] = sent_json(h.s.browser_audio(bytes(481), T0))
+    assert (error["code"], error["fatal"]) == ("bad_audio", False)
+    odd = base64.b64encode(bytes(3)).decode()
+    [error] = sent_json(h.text({"type": "audio_chunk", "audio": odd}))
+    assert (error["code"], error["fatal"]) == ("bad_audio", False)
+    assert not of(h.s.browser_audio(bytes(481), T0), AppendAudio)
+    assert of(h.s.browser_audio(bytes(480), T0), AppendAudio)  # whole samples go through
+
+
 def test_second_start_is_refused_and_ping_answers() -> None:
     h = Harness()
     h.go_live()

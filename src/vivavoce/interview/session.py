@@ -278,6 +278,8 @@ class InterviewSession:
             return []  # before the start or during the goodbye, audio has no listener
         if len(pcm) > self.limits.max_frame_bytes:
             return [self._frame_too_large(len(pcm))]
+        if len(pcm) % 2:
+            return [self._odd_audio(len(pcm))]
         return self._candidate_audio(base64.b64encode(pcm).decode("ascii"), len(pcm))
 
     def browser_closed(self, now: float) -> list[Action]:
@@ -437,6 +439,13 @@ class InterviewSession:
             f"Audio frames must be at most {self.limits.max_frame_bytes} bytes; "
             f"this one had {size}.", code="audio_frame_too_large")
 
+    def _odd_audio(self, size: int) -> SendJson:
+        # OpenAI joins appended audio byte by byte: half a sample would shift every later
+        # sample by one byte and turn the rest of the candidate's speech into noise.
+        return self._bad_message(
+            f"Audio must be PCM16 (two bytes a sample); this frame had {size} bytes.",
+            code="bad_audio")
+
     def _audio_chunk(self, audio: Any, now: float) -> list[Action]:
         if self.phase in (Phase.IDLE, Phase.ENDING, Phase.ENDED):
             return []
@@ -451,6 +460,8 @@ class InterviewSession:
             size = len(binascii.a2b_base64(audio, strict_mode=True))
         except (binascii.Error, ValueError):
             return [self._bad_message('"audio" is not valid base64.', code="bad_audio")]
+        if size % 2:
+            return [self._odd_audio(size)]
         return self._candidate_audio(audio, size)
 
     def _candidate_audio(self, audio_b64: str, size: int) -> list[Action]:
