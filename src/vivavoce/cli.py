@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from vivavoce.config import Settings, load_settings
+from vivavoce.config import Settings, describe_settings_errors, load_settings
 
 __all__ = ["app", "main"]
 
@@ -33,9 +33,8 @@ def settings_or_exit(**overrides: Any) -> Settings:
         from vivavoce.redact import redact
 
         typer.echo("vivavoce: the configuration is not valid:", err=True)
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
-            typer.echo(f"  - {loc}: {redact(str(err.get('msg', '')))}", err=True)
+        for line in describe_settings_errors(exc):
+            typer.echo(f"  - {redact(line)}", err=True)
         raise typer.Exit(2) from None
 
 

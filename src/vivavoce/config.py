@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv.parser import parse_stream
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vivavoce.keys import KeyReport, inspect_key
@@ -38,6 +45,7 @@ __all__ = [
     "Conflict",
     "Settings",
     "SettingSource",
+    "describe_settings_errors",
     "detect_platform",
     "load_settings",
 ]
@@ -329,6 +337,19 @@ def detect_platform(environ: Mapping[str, str]) -> Platform:
 
 
 # Field name -> the variable names that can set it (first is the canonical one).
+def describe_settings_errors(exc: ValidationError) -> list[str]:
+    """One line per invalid setting, named by the variable an operator sets
+    (``OPENAI_ORG_ID: …``) rather than the internal field name."""
+    names = _variable_names()
+    lines: list[str] = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        if loc and loc[0] in names:
+            loc[0] = names[loc[0]][0]
+        lines.append(f"{'.'.join(loc) or 'settings'}: {err.get('msg', '')}")
+    return lines
+
+
 def _variable_names() -> dict[str, tuple[str, ...]]:
     names: dict[str, tuple[str, ...]] = {}
     for field_name, info in Settings.model_fields.items():

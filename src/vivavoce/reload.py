@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import SecretStr, ValidationError
 
 from vivavoce import metrics
-from vivavoce.config import Settings, load_settings
+from vivavoce.config import Settings, describe_settings_errors, load_settings
 from vivavoce.diagnosis.catalogue import CAUSES
 from vivavoce.diagnosis.offline import cause_for_key
 from vivavoce.keys import KeyReport, inspect_key
@@ -205,10 +205,7 @@ async def _reload(runtime: Runtime, trigger: Trigger, doctor: Doctor) -> ReloadR
         # slow network filesystem off the event loop.
         new = await asyncio.to_thread(loader)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ())) or 'settings'}: {err.get('msg', '')}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(describe_settings_errors(exc))
         return refused(f"The configuration is not valid any more ({problems}).")
     except Exception as exc:  # an unreadable .env, a broken loader: report, do not crash
         return refused(f"The settings could not be read again ({type(exc).__name__}: {exc}).")

@@ -253,7 +253,7 @@ def test_id_a_header_cannot_carry_is_a_clear_configuration_error(
     clean_env.setenv("OPENAI_ORG_ID", "org-\u00e9quipe")
     result = CliRunner().invoke(app, ["doctor", "--json"])
     assert result.exit_code == 2  # the checks could not run
-    assert "openai_org_id" in result.stderr and "character 5" in result.stderr
+    assert "OPENAI_ORG_ID:" in result.stderr and "character 5" in result.stderr
     assert "Traceback" not in result.output
 
 
