@@ -151,7 +151,7 @@ async def test_invalid_settings_are_refused(rotation: Rotation) -> None:
     response = await rotation.post()
     assert response.status_code == 422
     assert "not valid any more" in response.json()["error"]["message"]
-    assert "max_interview_seconds" in response.json()["error"]["message"]
+    assert "VIVAVOCE_MAX_INTERVIEW_SECONDS" in response.json()["error"]["message"]
     assert rotation.client.runtime.api_key == OLD
 
 
