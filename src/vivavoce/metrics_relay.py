@@ -7,8 +7,9 @@ started and ended (by the session's end reason), the live-interviews gauge, the 
 the candidate's ``start_interview`` to ``interview_started``, and the interview's tokens
 and estimated cost by model (counted when it ends, from the session's running totals).
 
-Per-frame and per-error counts need a call at the exact spot in the relay
-(``metrics.frames_relayed`` / ``metrics.upstream_error``); see docs/deploy.md.
+Frames and upstream errors are counted by the relay itself, where they happen
+(``metrics.frames_relayed`` / ``metrics.upstream_error``); evaluations by the evaluation
+runner (``metrics.evaluation_finished``, ``metrics.tokens_used``).
 """
 
 from __future__ import annotations
