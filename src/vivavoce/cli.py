@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated, Any
 
 import typer
@@ -52,6 +53,10 @@ def serve(
     from vivavoce.store.cli import migrate_or_exit
     from vivavoce.web.app import build_runtime, create_app
 
+    if hasattr(signal, "SIGHUP"):
+        # SIGHUP means "reload the key" once the app is up (web/ops.py installs that);
+        # until then it must not kill the process mid-migration.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = settings_or_exit(host=host, port=port)
     setup_logging(settings)
     problems = check_can_start(settings)

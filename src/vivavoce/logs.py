@@ -39,6 +39,7 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "interview_id",
     "iid",
     "_vivavoce_redacted",
+    "color_message",  # uvicorn's copy of the message with terminal colour codes
 }
 
 

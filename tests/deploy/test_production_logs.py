@@ -61,3 +61,15 @@ def test_development_keeps_text_logs_unless_asked(make_settings: MakeSettings) -
         make_settings(VIVAVOCE_ENV="production", VIVAVOCE_LOG_FORMAT="text").effective_log_format
         == "text"
     )
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_json_lines_leave_out_uvicorns_colour_copy(make_settings: MakeSettings) -> None:
+    stream = io.StringIO()
+    setup_logging(make_settings(VIVAVOCE_ENV="production"), stream=stream)
+    logging.getLogger("uvicorn.error").info(
+        "Started server", extra={"color_message": "\x1b[1mStarted\x1b[0m server"}
+    )
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert line["message"] == "Started server"
+    assert "color_message" not in line and "\x1b" not in stream.getvalue()
