@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
@@ -292,14 +292,7 @@ async def finish(db: Database, *, claim: Claim, outcome: Outcome, now: datetime 
     async with db.session() as s:
         result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
             update(Evaluation)
-            .where(
-                Evaluation.id == claim.evaluation_id,
-                Evaluation.status == "running",
-                Evaluation.attempts == claim.attempts,
-                # The lease end tells this claim from a later one with the same attempt
-                # number (after an operator's re-run reset the count).
-                Evaluation.next_attempt_at == claim.lease_until,
-            )
+            .where(*_still_ours(claim))
             .values(**values)
         )
         await s.commit()
@@ -339,20 +332,25 @@ async def load_material(db: Database, *, interview_id: str) -> InterviewMaterial
         )
 
 
+def _still_ours(claim: Claim) -> tuple[ColumnElement[bool], ...]:
+    """The conditions under which the job row still belongs to ``claim``."""
+    return (
+        Evaluation.id == claim.evaluation_id,
+        Evaluation.status == "running",
+        Evaluation.attempts == claim.attempts,
+        # The lease end tells this claim from a later one with the same attempt number
+        # (after an operator's re-run reset the count).
+        Evaluation.next_attempt_at == claim.lease_until,
+    )
+
+
 async def release(db: Database, *, claim: Claim) -> bool:
     """Hand a job back untouched (the worker is shutting down mid-job): it becomes due at
     once and the interrupted attempt does not count. False when the job was not ours."""
     async with db.session() as s:
         result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
             update(Evaluation)
-            .where(
-                Evaluation.id == claim.evaluation_id,
-                Evaluation.status == "running",
-                Evaluation.attempts == claim.attempts,
-                # The lease end tells this claim from a later one with the same attempt
-                # number (after an operator's re-run reset the count).
-                Evaluation.next_attempt_at == claim.lease_until,
-            )
+            .where(*_still_ours(claim))
             .values(status="pending", attempts=claim.attempts - 1, next_attempt_at=None)
         )
         await s.commit()
