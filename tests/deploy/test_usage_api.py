@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.fixtures.database import ApiClient
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store.interviews import add_usage, create_interview
-from vivavoce.store.models import Interview
+from vivavoce.store.models import Evaluation, Interview
 
 NOV1 = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
 
@@ -127,3 +127,87 @@ async def test_usage_page_explains_a_bad_range_and_needs_login(client: ApiClient
     page = await client.get("/admin/usage?since=2026-11-01")
     assert page.status_code == 303
     assert page.headers["location"].startswith("/admin/login?next=%2Fadmin%2Fusage")
+
+
+async def _evaluations(client: ApiClient) -> None:
+    """Evaluation rows as the job runner leaves them: one per interview, tokens and cost
+    summed over its attempts, the model set once it was called."""
+    async with client.runtime.db.session() as s:
+        ids = list(await s.scalars(select(Interview.id).order_by(Interview.created_at, Interview.model)))
+        older, nov1_realtime, nov1_mini, nov2_realtime = ids
+        s.add_all(
+            [
+                Evaluation(interview_id=nov1_realtime, status="done", model="gpt-5-mini",
+                           input_tokens=2000, output_tokens=500, cost_usd=0.002,
+                           created_at=NOV1 + timedelta(minutes=10)),
+                # A failed evaluation still spent what its attempts used.
+                Evaluation(interview_id=nov2_realtime, status="failed", model="gpt-5-mini",
+                           input_tokens=300, output_tokens=0, cost_usd=0.0003,
+                           created_at=NOV1 + timedelta(hours=1, minutes=10)),
+                # Still waiting for the model: nothing spent, no row in the report.
+                Evaluation(interview_id=nov1_mini, status="pending", created_at=NOV1),
+                Evaluation(interview_id=older, status="done", model="gpt-5-mini",
+                           input_tokens=10, output_tokens=10, cost_usd=5.0,
+                           created_at=NOV1 - timedelta(days=40)),
+            ]
+        )
+        await s.commit()
+
+
+async def test_usage_includes_what_evaluations_spent(client: ApiClient) -> None:
+    await _evaluations(client)
+    response = await client.get(
+        "/api/usage?since=2026-11-01&until=2026-11-30", headers=client.admin_headers
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert [(d["day"], d["model"], d["interviews"], d["evaluations"]) for d in body["days"]] == [
+        ("2026-11-01", "gpt-5-mini", 0, 1),
+        ("2026-11-01", "gpt-realtime", 1, 0),
+        ("2026-11-01", "gpt-realtime-mini", 1, 0),
+        ("2026-11-02", "gpt-5-mini", 0, 1),
+        ("2026-11-02", "gpt-realtime", 1, 0),
+    ]
+    evaluation_day = body["days"][0]
+    # An evaluation's tokens are text tokens.
+    assert evaluation_day["input_text_tokens"] == 2000
+    assert evaluation_day["output_text_tokens"] == 500
+    assert evaluation_day["input_audio_tokens"] == 0 and evaluation_day["total_tokens"] == 2500
+    assert evaluation_day["cost_usd"] == pytest.approx(0.002)
+    assert evaluation_day["evaluation_cost_usd"] == pytest.approx(0.002)
+    assert evaluation_day["interview_cost_usd"] == 0
+    assert body["days"][1]["interview_cost_usd"] == 0.5 and body["days"][1]["evaluation_cost_usd"] == 0
+    assert [(m["model"], m["evaluations"], m["total_tokens"]) for m in body["models"]] == [
+        ("gpt-realtime", 0, 150),
+        ("gpt-realtime-mini", 0, 10),
+        ("gpt-5-mini", 2, 2800),
+    ]
+    assert body["models"][2]["cost_usd"] == pytest.approx(0.0023)
+    totals = body["totals"]
+    assert (totals["interviews"], totals["evaluations"], totals["total_tokens"]) == (3, 2, 2960)
+    assert totals["cost_usd"] == pytest.approx(0.7623)
+    assert totals["interview_cost_usd"] == pytest.approx(0.76)
+    assert totals["evaluation_cost_usd"] == pytest.approx(0.0023)
+
+    page = await client.get(
+        "/admin/usage?since=2026-11-01&until=2026-11-30", headers=client.admin_headers
+    )
+    html = page.text
+    assert 'id="usage-evaluations">2<' in html
+    assert 'id="usage-cost">0.7623<' in html
+    assert 'id="usage-evaluation-cost">0.0023<' in html
+    assert html.count("<tr><td>2026-11-0") == 5
+
+
+async def test_evaluation_spend_outside_the_range_counts_on_its_own_day(client: ApiClient) -> None:
+    # The interview 40 days earlier was evaluated that day: the day shows both kinds of spend.
+    await _evaluations(client)
+    day = (NOV1 - timedelta(days=40)).date().isoformat()
+    body = (
+        await client.get(f"/api/usage?since={day}&until={day}", headers=client.admin_headers)
+    ).json()
+    assert [(d["model"], d["interviews"], d["evaluations"], d["cost_usd"]) for d in body["days"]] == [
+        ("gpt-5-mini", 0, 1, 5.0),
+        ("gpt-realtime", 1, 0, 9.0),
+    ]
+    assert body["totals"]["cost_usd"] == 14.0

@@ -5,7 +5,8 @@
   metrics are also served *without* a token on that port, for a scraper on a private
   network; do not publish that port.
 - ``GET /api/usage?since=YYYY-MM-DD&until=YYYY-MM-DD`` (admin) — tokens and estimated cost
-  by UTC day and by model, with totals; both dates inclusive, the last 30 days by default.
+  of interviews and their evaluations by UTC day and by model, with totals; both dates
+  inclusive, the last 30 days by default.
   ``/admin/usage`` shows the same as a page for the operator.
 - ``POST /api/admin/reload`` (admin) — re-read the OpenAI key and switch to it if the doctor
   passes (see :mod:`vivavoce.reload`); ``GET /api/admin/reload`` — the key in use (masked)
@@ -29,7 +30,7 @@ from vivavoce import metrics, metrics_relay
 from vivavoce.keys import inspect_key
 from vivavoce.reload import last_reload, reload_key
 from vivavoce.runtime import Runtime
-from vivavoce.store.usage import usage_summary
+from vivavoce.store.usage import TOKEN_FIELDS, usage_summary
 from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep, is_admin
 from vivavoce.web.errors import ApiError
 
@@ -51,13 +52,8 @@ router = APIRouter()
 DEFAULT_USAGE_DAYS = 30
 MAX_USAGE_DAYS = 366
 
-_TOKEN_FIELDS = (
-    "input_text_tokens",
-    "input_audio_tokens",
-    "input_cached_tokens",
-    "output_text_tokens",
-    "output_audio_tokens",
-)
+_COUNTS = ("interviews", "evaluations")
+_COSTS = ("cost_usd", "interview_cost_usd", "evaluation_cost_usd")
 _METRICS_SERVER = "ops.metrics_server"
 _SIGHUP = "ops.sighup_installed"
 _TASKS = "ops.reload_tasks"
@@ -69,16 +65,16 @@ async def metrics_endpoint(_: AdminDep) -> Response:
 
 
 def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
-    into["interviews"] = into.get("interviews", 0) + row["interviews"]
-    for name in _TOKEN_FIELDS:
+    for name in (*_COUNTS, *TOKEN_FIELDS):
         into[name] = into.get(name, 0) + row[name]
-    into["total_tokens"] = into.get("total_tokens", 0) + sum(row[n] for n in _TOKEN_FIELDS)
-    into["cost_usd"] = round(into.get("cost_usd", 0.0) + row["cost_usd"], 6)
+    into["total_tokens"] = into.get("total_tokens", 0) + sum(row[n] for n in TOKEN_FIELDS)
+    for name in _COSTS:
+        into[name] = round(into.get(name, 0.0) + row[name], 6)
 
 
 def _empty_totals() -> dict[str, Any]:
-    totals: dict[str, Any] = {"interviews": 0, **dict.fromkeys(_TOKEN_FIELDS, 0)}
-    totals.update(total_tokens=0, cost_usd=0.0)
+    totals: dict[str, Any] = dict.fromkeys((*_COUNTS, *TOKEN_FIELDS, "total_tokens"), 0)
+    totals.update(dict.fromkeys(_COSTS, 0.0))
     return totals
 
 
@@ -95,8 +91,8 @@ class UsageRangeError(ValueError):
 async def usage_report(
     session: AsyncSession, *, since: date | None = None, until: date | None = None
 ) -> dict[str, Any]:
-    """Tokens and estimated cost by UTC day and model, by model, and in total, for the
-    inclusive days ``since``..``until`` (default: the 30 days up to today). Raises
+    """Tokens and estimated cost (interviews and evaluations) by UTC day and model, by
+    model, and in total, for the inclusive days ``since``..``until`` (default: the 30 days up to today). Raises
     :class:`UsageRangeError` for a reversed or too long range."""
     last = until or datetime.now(UTC).date()
     first = since or last - timedelta(days=DEFAULT_USAGE_DAYS - 1)
