@@ -340,10 +340,11 @@ async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
     try:
         await enqueue_evaluation(runtime.db, interview_id)
     except InterviewNotEvaluable as exc:
-        log.info("interview %s not queued for evaluation: %s", interview_id, exc)
+        log.info("interview %s not queued for evaluation: %s", interview_id, exc,
+                 extra={"interview_id": interview_id})
     except Exception as exc:
         log.warning("could not queue interview %s for evaluation: %s", interview_id,
-                    redact(repr(exc)))
+                    redact(repr(exc)), extra={"interview_id": interview_id})
 
 
 def _turn_record(turn: Turn) -> TurnRecord:
