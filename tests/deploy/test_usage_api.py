@@ -87,6 +87,9 @@ BAD_RANGES = [
     ("since=2020-01-01&until=2026-11-01", 400, "range_too_long"),
     ("since=yesterday", 422, "invalid_input"),
     ("until=2026-13-45", 422, "invalid_input"),
+    # The calendar's ends: a clear refusal, not an overflow.
+    ("since=9999-12-31&until=9999-12-31", 400, "invalid_range"),
+    ("until=9999-12-31", 400, "invalid_range"),
 ]
 
 
@@ -99,6 +102,13 @@ async def test_bad_ranges_and_strangers_get_clear_errors(client: ApiClient) -> N
     assert response.json()["error"]["code"] == "unauthorized"
     wrong = await client.get("/api/usage", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
+    # The first days of the calendar are a valid, empty range (the default 30 days are
+    # cut at year 1).
+    early = await client.get("/api/usage?until=0001-01-05", headers=client.admin_headers)
+    assert early.status_code == 200
+    assert (early.json()["since"], early.json()["totals"]["interviews"]) == ("0001-01-01", 0)
+    page = await client.get("/admin/usage?until=9999-12-31", headers=client.admin_headers)
+    assert page.status_code == 400 and "must be before 9999-12-31" in page.text
 
 
 async def test_usage_page_shows_the_same_numbers(client: ApiClient) -> None:

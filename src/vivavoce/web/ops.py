@@ -95,7 +95,13 @@ async def usage_report(
     model, and in total, for the inclusive days ``since``..``until`` (default: the 30 days up to today). Raises
     :class:`UsageRangeError` for a reversed or too long range."""
     last = until or datetime.now(UTC).date()
-    first = since or last - timedelta(days=DEFAULT_USAGE_DAYS - 1)
+    # Counted back by ordinal so that a day near year 1 cannot overflow (a 500).
+    first = since or date.fromordinal(max(1, last.toordinal() - (DEFAULT_USAGE_DAYS - 1)))
+    if last >= date.max:
+        # The query ends at midnight after 'until', which does not exist for date.max.
+        raise UsageRangeError(
+            "invalid_range", f"'until' must be before {date.max.isoformat()}.", first, last
+        )
     if first > last:
         raise UsageRangeError(
             "invalid_range", f"'since' ({first}) is after 'until' ({last}).", first, last
