@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from vivavoce.store.database import Database
 from vivavoce.store.interviews import get_interview, list_interviews, list_turns
 from vivavoce.store.models import Interview, Turn
 
-__all__ = ["only_interview", "stored"]
+__all__ = ["only_interview", "stored", "stored_after_live"]
 
 
 async def stored(database_url: str, interview_id: str) -> tuple[Interview, list[Turn]]:
@@ -29,3 +31,14 @@ async def only_interview(database_url: str) -> Interview:
             return page[0]
     finally:
         await db.dispose()
+
+
+async def stored_after_live(database_url: str, interview_id: str) -> Interview:
+    """The stored interview once it is no longer ``live`` (the relay stores the end just
+    after the sockets close). Polls with a hang guard of a few seconds, no timing assert."""
+    for _ in range(200):
+        interview, _ = await stored(database_url, interview_id)
+        if interview.status != "live":
+            break
+        await asyncio.sleep(0.02)
+    return interview

@@ -16,7 +16,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.fixtures.app_server import RunningApp
-from tests.relay.stored import only_interview, stored
+from tests.relay.stored import only_interview, stored, stored_after_live
 from tests.relay.voice_client import BYTES_PER_MS, CONTEXT, VoiceClient, speech, voice_client
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.tokens import issue_interview_token
@@ -252,11 +252,7 @@ async def test_browser_drop_closes_upstream(make_app_server: MakeApp) -> None:
             break
         await asyncio.sleep(0.01)
     assert record.closed_by == "client" and record.close_code == 1000
-    for _ in range(200):
-        interview, _ = await stored(app.database_url, started["interview_id"])
-        if interview.status != "live":
-            break
-        await asyncio.sleep(0.02)
+    interview = await stored_after_live(app.database_url, started["interview_id"])
     assert (interview.status, interview.end_reason) == ("ended", "browser_disconnected")
 
 
@@ -284,11 +280,7 @@ async def test_browser_that_stops_answering_pings_is_dropped(make_app_server: Ma
                 break
             await asyncio.sleep(0.01)
         assert record.closed_by == "client" and record.close_code == 1000
-    for _ in range(200):
-        interview, _ = await stored(app.database_url, started["interview_id"])
-        if interview.status != "live":
-            break
-        await asyncio.sleep(0.02)
+    interview = await stored_after_live(app.database_url, started["interview_id"])
     assert (interview.status, interview.end_reason) == ("ended", "browser_disconnected")
 
 
