@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from pydantic import ValidationError
 
-from vivavoce.config import detect_platform, load_settings
-from vivavoce.keys import fingerprint
+from vivavoce.config import Settings, describe_settings_errors, detect_platform, load_settings
+from vivavoce.keys import fingerprint, inspect_key
+from vivavoce.reload import reload_key, set_settings_loader
+from vivavoce.runtime import Runtime
+from vivavoce.store.database import Database
 from vivavoce.testing.scenarios import scenario_key
 
 KEY_ENV = scenario_key("ok", "env")
@@ -111,8 +116,106 @@ def test_key_file_that_is_not_utf8_is_read_for_the_key_checks(tmp_path: Path) ->
     key_file.write_bytes(b"\xef\xbb\xbf\x93" + KEY_FILE.encode() + b"\n")
     settings = load_settings({"OPENAI_API_KEY_FILE": str(key_file)}, env_file=None)
     assert settings.openai_api_key is not None
-    # BOM dropped; the cp1252 quote becomes U+FFFD for inspect_key to point at.
-    assert settings.openai_api_key.get_secret_value() == "\ufffd" + KEY_FILE + "\n"
+    # BOM and the file's final line end dropped; the cp1252 quote becomes U+FFFD for
+    # inspect_key to point at.
+    assert settings.openai_api_key.get_secret_value() == "\ufffd" + KEY_FILE
+
+
+@dataclass(frozen=True)
+class KeyShape:
+    id: str
+    source: Literal["file", "env"]
+    content: str  # {key} stands for the key
+    kept: str  # what the settings keep (and inspect_key sees)
+    warnings: tuple[str, ...]  # the key findings above "info"
+
+
+KEY_SHAPES = [
+    # A text file's one final line end is its shape, not part of the key: no finding.
+    KeyShape("file-newline", "file", "{key}\n", "{key}", ()),
+    KeyShape("file-crlf", "file", "{key}\r\n", "{key}", ()),
+    KeyShape("file-no-newline", "file", "{key}", "{key}", ()),
+    KeyShape("file-bom-newline", "file", "\ufeff{key}\n", "{key}", ()),
+    # Only one line end goes; anything else around the key is still reported.
+    KeyShape("file-two-newlines", "file", "{key}\n\n", "{key}\n", ("surrounding_whitespace",)),
+    KeyShape("file-two-crlf", "file", "{key}\r\n\r\n", "{key}\r\n", ("surrounding_whitespace",)),
+    KeyShape("file-trailing-space", "file", "{key} \n", "{key} ", ("surrounding_whitespace",)),
+    KeyShape("file-leading-spaces", "file", "  {key}\n", "  {key}", ("surrounding_whitespace",)),
+    KeyShape("file-leading-newline", "file", "\n{key}\n", "\n{key}", ("surrounding_whitespace",)),
+    KeyShape("file-bare-cr", "file", "{key}\r", "{key}\r", ("surrounding_whitespace",)),
+    KeyShape("file-only-newline", "file", "\n", "", ("empty",)),
+    # A variable's value has no "end of file": any whitespace in it is reported.
+    KeyShape("env-newline", "env", "{key}\n", "{key}\n", ("surrounding_whitespace",)),
+    KeyShape("env-crlf", "env", "{key}\r\n", "{key}\r\n", ("surrounding_whitespace",)),
+    KeyShape("env-trailing-space", "env", "{key} ", "{key} ", ("surrounding_whitespace",)),
+]
+
+
+def _load_key_shape(shape: KeyShape, tmp_path: Path) -> Settings:
+    content = shape.content.format(key=KEY_FILE)
+    if shape.source == "env":
+        return load_settings({"OPENAI_API_KEY": content}, env_file=None)
+    key_file = tmp_path / "openai_key"
+    key_file.write_bytes(content.encode("utf-8"))
+    return load_settings({"OPENAI_API_KEY_FILE": str(key_file)}, env_file=None)
+
+
+def _warnings(raw: str | None) -> list[str]:
+    return sorted(f.code for f in inspect_key(raw).findings if f.severity != "info")
+
+
+@pytest.mark.parametrize("shape", KEY_SHAPES, ids=[s.id for s in KEY_SHAPES])
+def test_key_shapes_from_a_file_and_the_environment(shape: KeyShape, tmp_path: Path) -> None:
+    settings = _load_key_shape(shape, tmp_path)
+    assert settings.openai_api_key is not None
+    raw = settings.openai_api_key.get_secret_value()
+    assert raw == shape.kept.format(key=KEY_FILE)
+    assert _warnings(raw) == sorted(shape.warnings)
+    if shape.kept.strip():
+        assert inspect_key(raw).normalised == KEY_FILE
+
+
+def test_key_file_and_variable_differing_by_a_newline_are_not_a_conflict(tmp_path: Path) -> None:
+    key_file = write(tmp_path / "openai_key", KEY_FILE + "\n")
+    settings = load_settings(
+        {"OPENAI_API_KEY_FILE": str(key_file), "OPENAI_API_KEY": KEY_FILE}, env_file=None
+    )
+    assert settings.conflicts == []
+
+
+async def test_a_reload_re_reads_the_rotated_file_without_a_finding(tmp_path: Path) -> None:
+    """The reload path reads the file again through the same loader; a rotated secret
+    that ends with a line end must come back clean, one with more must not."""
+    key_file = write(tmp_path / "openai_key", KEY_FILE + "\n")
+    env = {"OPENAI_API_KEY_FILE": str(key_file), "VIVAVOCE_DATA_DIR": str(tmp_path / "data")}
+    settings = load_settings(env, env_file=None)
+    runtime = Runtime(
+        settings=settings,
+        db=Database("sqlite+aiosqlite:///:memory:"),
+        admin_token="reload-admin-token-0123456789",
+        admin_token_generated=False,
+        secret_key="s" * 32,
+        api_key=KEY_FILE,
+    )
+    reread: list[Settings] = []
+
+    def loader() -> Settings:
+        reread.append(load_settings(env, env_file=None))
+        return reread[-1]
+
+    async def doctor(candidate: Settings, key: str) -> dict[str, Any]:
+        return {"ok": True, "checks": [], "causes": []}
+
+    set_settings_loader(runtime, loader)
+    rotated = scenario_key("ok", "rotated")
+    for content, warnings in ((rotated + "\r\n", []), (rotated + "\n\n", ["surrounding_whitespace"])):
+        key_file.write_bytes(content.encode())
+        result = await reload_key(runtime, doctor=doctor)
+        assert result.applied, result.message
+        assert runtime.api_key == rotated
+        assert reread[-1].openai_api_key is not None
+        assert _warnings(reread[-1].openai_api_key.get_secret_value()) == warnings
+    await runtime.db.dispose()
 
 
 def test_unreadable_key_file_leaves_no_key(tmp_path: Path) -> None:
@@ -260,3 +363,72 @@ def test_log_format_follows_environment() -> None:
     assert load_settings({}, env_file=None).effective_log_format == "text"
     production = load_settings({"VIVAVOCE_ENV": "production"}, env_file=None)
     assert production.effective_log_format == "json"
+
+
+@pytest.mark.parametrize(
+    ("environ", "setting", "effective"),
+    [
+        # Unset: Railway's proxy is the only way in there; elsewhere only loopback.
+        ({}, None, ["127.0.0.1", "::1"]),
+        ({"RAILWAY_ENVIRONMENT": "production"}, None, ["*"]),
+        ({"RAILWAY_PROJECT_ID": "p", "VIVAVOCE_ENV": "development"}, None, ["*"]),
+        ({"VIVAVOCE_IN_DOCKER": "1"}, None, ["127.0.0.1", "::1"]),
+        ({"VIVAVOCE_FORWARDED_ALLOW_IPS": ""}, None, ["127.0.0.1", "::1"]),  # empty = unset
+        ({"VIVAVOCE_FORWARDED_ALLOW_IPS": " , "}, None, ["127.0.0.1", "::1"]),
+        # Set: used as given, on Railway too, in canonical form.
+        ({"VIVAVOCE_FORWARDED_ALLOW_IPS": "10.0.0.5"}, ["10.0.0.5"], ["10.0.0.5"]),
+        (
+            {"VIVAVOCE_FORWARDED_ALLOW_IPS": " 172.18.0.0/16 , 10.1.2.3,fd00::/8 "},
+            ["172.18.0.0/16", "10.1.2.3", "fd00::/8"],
+            ["172.18.0.0/16", "10.1.2.3", "fd00::/8"],
+        ),
+        (  # host bits in a network are what the operator meant: the network
+            {"VIVAVOCE_FORWARDED_ALLOW_IPS": "172.18.0.7/16,0:0:0:0:0:0:0:1,::1"},
+            ["172.18.0.0/16", "::1"],
+            ["172.18.0.0/16", "::1"],
+        ),
+        ({"VIVAVOCE_FORWARDED_ALLOW_IPS": "*"}, ["*"], ["*"]),
+        (
+            {"VIVAVOCE_FORWARDED_ALLOW_IPS": "10.0.0.5", "RAILWAY_ENVIRONMENT": "production"},
+            ["10.0.0.5"],
+            ["10.0.0.5"],
+        ),
+    ],
+)
+def test_forwarded_allow_ips_parsing_and_defaults(
+    environ: dict[str, str], setting: list[str] | None, effective: list[str]
+) -> None:
+    settings = load_settings(environ, env_file=None)
+    assert settings.forwarded_allow_ips == setting
+    assert settings.effective_forwarded_allow_ips == effective
+    expected_words = "any address" if effective == ["*"] else ", ".join(effective)
+    assert settings.describe_forwarded_allow_ips() == expected_words
+    if "VIVAVOCE_FORWARDED_ALLOW_IPS" in environ:
+        assert settings.source_of("forwarded_allow_ips").name == "VIVAVOCE_FORWARDED_ALLOW_IPS"
+
+
+def test_forwarded_allow_ips_from_dotenv(tmp_path: Path) -> None:
+    env_file = write(tmp_path / ".env", "VIVAVOCE_FORWARDED_ALLOW_IPS=192.168.1.10\n")
+    settings = load_settings({}, env_file=env_file)
+    assert settings.effective_forwarded_allow_ips == ["192.168.1.10"]
+    assert settings.source_of("forwarded_allow_ips").location == f"{env_file} line 1"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("proxy", "'proxy' is not an IP address or a network"),  # a host name never matches
+        ("localhost", "'localhost' is not an IP address"),
+        ("10.0.0.1/33", "'10.0.0.1/33' is not an IP address or a network"),
+        ("[::1]", "'[::1]' is not an IP address"),
+        ("10.0.0.1;10.0.0.2", "'10.0.0.1;10.0.0.2' is not an IP address"),
+        ("10.0.0.1, 300.1.1.1", "'300.1.1.1' is not an IP address"),
+        ("*, 10.0.0.1", "'*' trusts every address, so it must be given alone"),
+    ],
+)
+def test_invalid_forwarded_allow_ips_is_named_by_its_variable(value: str, says: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        load_settings({"VIVAVOCE_FORWARDED_ALLOW_IPS": value}, env_file=None)
+    [line] = describe_settings_errors(caught.value)
+    assert line.startswith("VIVAVOCE_FORWARDED_ALLOW_IPS: ")
+    assert says in line

@@ -3,8 +3,9 @@
 In the spirit of the seed guide's "what a healthy start looks like": is the key set
 (masked, where it came from, its type, anything wrong with it, values set twice),
 which realtime model, which database (password hidden), which mode — real OpenAI or
-the built-in simulator, impossible to miss — and where it listens. In development a
-generated admin token is printed here, once; it is never logged.
+the built-in simulator, impossible to miss — where it listens, and whose
+X-Forwarded-For/-Proto it believes. In development a generated admin token is printed
+here, once; it is never logged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from vivavoce import __version__
+from vivavoce.config import Settings
 from vivavoce.keys import inspect_key
 from vivavoce.openai_client import base_url_for
 from vivavoce.redact import redact
@@ -66,6 +68,25 @@ def _key_lines(runtime: Runtime) -> list[str]:
     return lines
 
 
+def _proxy_lines(settings: Settings) -> list[str]:
+    source = settings.source_of("forwarded_allow_ips")
+    if source.kind != "default":
+        where = source.describe()
+    else:
+        where = "default on Railway" if settings.platform == "railway" else "default"
+    lines = [
+        f"    proxy headers X-Forwarded-For/-Proto believed from "
+        f"{settings.describe_forwarded_allow_ips()} ({where})"
+    ]
+    if settings.effective_forwarded_allow_ips == ["*"] and settings.platform != "railway":
+        lines.append(
+            "      ! any client can claim another address or https: right only if nothing "
+            "but your proxy can reach this port (else set VIVAVOCE_FORWARDED_ALLOW_IPS to "
+            "the proxy's address)"
+        )
+    return lines
+
+
 def render_banner(runtime: Runtime) -> str:
     """The banner text (several lines, no trailing newline). Never contains the key."""
     s = runtime.settings
@@ -81,6 +102,7 @@ def render_banner(runtime: Runtime) -> str:
     # An IPv6 address needs brackets in a URL ("::" would read as http://:::8000).
     host = f"[{s.host}]" if ":" in s.host else s.host
     lines.append(f"    listening     http://{host}:{s.port}")
+    lines += _proxy_lines(s)
     # Belt and braces: nothing above should hold a key, but redact anyway (not the
     # admin token below: printing it is the point).
     lines = [redact(line) for line in lines]

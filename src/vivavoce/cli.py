@@ -73,8 +73,11 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # X-Forwarded-For/-Proto are believed from these peers only (the setting; unset:
+        # any on Railway, loopback elsewhere): a port clients reach directly must not let
+        # them claim another address or https.
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=settings.effective_forwarded_allow_ips,
         ws_max_size=1024 * 1024,
     )
 

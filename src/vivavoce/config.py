@@ -4,7 +4,8 @@ Values are read by pydantic-settings from, in order of precedence:
 
 1. the process environment (what Railway's Variables tab or ``docker run -e`` sets);
 2. a ``.env`` file in the working directory;
-3. for the OpenAI key only, ``OPENAI_API_KEY_FILE`` (a mounted secret);
+3. for the OpenAI key only, ``OPENAI_API_KEY_FILE`` (a mounted secret; the one line end a
+   text file ends with is not part of the key);
 4. the defaults below.
 
 On top of what pydantic-settings does we record, for every field, *where* its value came
@@ -19,6 +20,7 @@ The OpenAI key is kept raw (as found) in :attr:`Settings.openai_api_key`; use
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -221,6 +223,12 @@ class Settings(BaseSettings):
         description="Also serve /metrics, without the admin token, on this port (unset = off).",
         validation_alias=AliasChoices("VIVAVOCE_METRICS_PORT", "metrics_port"),
     )
+    forwarded_allow_ips: list[str] | None = Field(
+        default=None,
+        description="Peers whose X-Forwarded-For/-Proto are believed: IPs, CIDR networks or "
+        "'*'; unset = '*' on Railway, loopback otherwise.",
+        validation_alias=AliasChoices("VIVAVOCE_FORWARDED_ALLOW_IPS", "forwarded_allow_ips"),
+    )
 
     # Filled by load_settings(); not settings themselves.
     platform: Platform = "local"
@@ -262,6 +270,41 @@ class Settings(BaseSettings):
                     f"character {position} is {ascii(char)}"
                 )
         return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: Any) -> Any:
+        """Comma-separated text or a list -> canonical addresses and networks (empty means
+        unset). uvicorn quietly keeps an entry it cannot parse as a name no peer ever has
+        (a host name, ``10.0.0.1/33``), so the headers would silently never be believed:
+        refused here instead. Raises ValueError."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value  # pydantic reports the wrong type
+        entries = [str(item).strip() for item in items if str(item).strip()]
+        if not entries:
+            return None
+        if "*" in entries:
+            if len(entries) > 1:
+                raise ValueError("'*' trusts every address, so it must be given alone")
+            return ["*"]
+        canonical: list[str] = []
+        for entry in entries:
+            try:
+                parsed: Any = (
+                    ipaddress.ip_network(entry, strict=False)
+                    if "/" in entry
+                    else ipaddress.ip_address(entry)
+                )
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or a network such as 10.0.0.0/8 "
+                    "(host names never match: the proxy's address is compared); give "
+                    "addresses and networks separated by commas, or '*'"
+                ) from None
+            if str(parsed) not in canonical:
+                canonical.append(str(parsed))
+        return canonical
 
     @classmethod
     def settings_customise_sources(
@@ -310,6 +353,20 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.is_production else "text"
+
+    @property
+    def effective_forwarded_allow_ips(self) -> list[str]:
+        """The peers whose X-Forwarded-For/-Proto uvicorn believes (``["*"]``: any). Unset:
+        any on Railway (only Railway's proxy reaches the service), else loopback only,
+        uvicorn's own default, so a port reachable directly cannot be lied to."""
+        if self.forwarded_allow_ips is not None:
+            return self.forwarded_allow_ips
+        return ["*"] if self.platform == "railway" else ["127.0.0.1", "::1"]
+
+    def describe_forwarded_allow_ips(self) -> str:
+        """Those peers in words, for the banner and the doctor."""
+        peers = self.effective_forwarded_allow_ips
+        return "any address" if peers == ["*"] else ", ".join(peers)
 
     def source_of(self, name: str) -> SettingSource:
         return self.sources.get(name, SettingSource("default", name, "default"))
@@ -402,6 +459,15 @@ def _read_dotenv(path: Path) -> tuple[dict[str, tuple[str, int]], str | None]:
     return found, problem
 
 
+def _without_final_line_end(text: str) -> str:
+    """``text`` without one final ``\\n`` or ``\\r\\n`` (only one)."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith("\n"):
+        return text[:-1]
+    return text
+
+
 @dataclass
 class _Found:
     source: SettingSource
@@ -472,6 +538,10 @@ def load_settings(
         except OSError:
             key_file_value = None  # the doctor reports an unreadable key file
         else:
+            # A text file ends with one line end (`echo sk-… > key`, Docker and Kubernetes
+            # secrets): that is the file's shape, not part of the key, so it goes without
+            # a finding. Anything more (a blank line, a trailing space) is still reported.
+            key_file_value = _without_final_line_end(key_file_value)
             # Lowest precedence: a key in the environment or .env wins over the file.
             trace.by_field.setdefault("openai_api_key", []).append(
                 _Found(SettingSource("file", "OPENAI_API_KEY_FILE", str(key_path)), key_file_value)

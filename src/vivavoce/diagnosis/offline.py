@@ -45,6 +45,7 @@ def check_configuration(settings: Settings) -> Check:
         parts.append(f"OPENAI_ORG_ID {settings.openai_org_id}")
     if settings.openai_project_id:
         parts.append(f"OPENAI_PROJECT_ID {settings.openai_project_id}")
+    parts.append(f"proxy headers believed from {settings.describe_forwarded_allow_ips()}")
     status: CheckStatus = "pass"
     key_file = settings.openai_api_key_file
     if key_file is not None:
