@@ -11,7 +11,7 @@
 # source tree). See docs/deploy.md.
 
 ARG PYTHON_VERSION=3.12
-ARG UV_VERSION=0.13
+ARG UV_VERSION=0.13.9
 
 FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv
 
