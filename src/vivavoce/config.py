@@ -195,6 +195,12 @@ class Settings(BaseSettings):
         description="Base URL used in candidate links; unset = derived from the request.",
         validation_alias=AliasChoices("VIVAVOCE_PUBLIC_URL", "public_url"),
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (résumé uploads have their own limit).",
+        validation_alias=AliasChoices("VIVAVOCE_MAX_BODY_BYTES", "max_body_bytes"),
+    )
     prices_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("VIVAVOCE_PRICES_FILE", "prices_file")
     )

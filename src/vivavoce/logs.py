@@ -6,6 +6,11 @@ loggers propagate here). Every record passes through :class:`~vivavoce.redact.
 RedactingFilter`. JSON lines carry the ``interview_id`` of the interview being served
 when the relay has set :data:`interview_id_var`.
 
+Interview tokens are masked too, in every line both formatters write (uvicorn's access
+lines and WebSocket lines included): a token is the candidate's whole credential, and a
+log reader must not be able to open the interview with it. See
+:func:`mask_interview_tokens`.
+
 No per-frame logging anywhere: one line per event that matters (connect, end, error).
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -25,6 +31,7 @@ __all__ = [
     "JsonFormatter",
     "TextFormatter",
     "interview_id_var",
+    "mask_interview_tokens",
     "setup_logging",
 ]
 
@@ -32,6 +39,13 @@ __all__ = [
 interview_id_var: ContextVar[str | None] = ContextVar("vivavoce_interview_id", default=None)
 
 _HANDLER_NAME = "vivavoce"
+
+# Where an interview token travels in a URL: the candidate link ``/i/{token}`` and the
+# ``token`` query parameter (the room, the results page, the API, ``/voice``). A token is
+# URL-safe base64 with a dot (itsdangerous); percent escapes are taken in too.
+_LINK_TOKEN_RE = re.compile(r"(/i/)([A-Za-z0-9_\-.~%]{5,})")
+_QUERY_TOKEN_RE = re.compile(r"([?&]token=)([^&#\s\"'<>]+)")
+
 # Standard LogRecord attributes: anything else on a record came from ``extra=``.
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -41,6 +55,25 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "_vivavoce_redacted",
     "color_message",  # uvicorn's copy of the message with terminal colour codes
 }
+
+
+def _mask_token(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)[:4]}…"
+
+
+def mask_interview_tokens(text: str) -> str:
+    """``text`` with each interview token in a URL cut to its first 4 characters and "…"
+    (``/i/eyJp…``, ``?token=eyJp…``): enough to tell a link from a missing one, useless
+    for opening the interview. Idempotent; never raises."""
+    if "/i/" not in text and "token=" not in text:
+        return text
+    text = _LINK_TOKEN_RE.sub(_mask_token, text)
+    return _QUERY_TOKEN_RE.sub(_mask_token, text)
+
+
+def _clean(text: str) -> str:
+    """What every piece of a written line goes through: key redaction, token masking."""
+    return mask_interview_tokens(redact(text))
 
 
 class _InterviewIdFilter(logging.Filter):
@@ -60,20 +93,20 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": _clean(record.getMessage()),
         }
         interview_id = getattr(record, "interview_id", None)
         if interview_id:
             entry["interview_id"] = interview_id
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value if isinstance(value, int | float | bool | None) else redact(
+                entry[key] = value if isinstance(value, int | float | bool | None) else _clean(
                     str(value)
                 )
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            entry["exception"] = redact(record.exc_text)
+            entry["exception"] = _clean(record.exc_text)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -86,7 +119,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         interview_id = getattr(record, "interview_id", None)
         record.iid = f" [{interview_id}]" if interview_id else ""
-        return redact(super().format(record))
+        return _clean(super().format(record))
 
 
 def setup_logging(settings: Settings, *, stream: TextIO | None = None) -> logging.Handler:

@@ -12,7 +12,7 @@ from vivavoce import __version__
 from vivavoce.config import Settings, load_settings
 from vivavoce.runtime import Runtime, dev_secret_key, resolve_admin_token
 from vivavoce.store.database import Database
-from vivavoce.web import api_evaluation, api_interviews, health, ops, pages, voice
+from vivavoce.web import api_evaluation, api_interviews, health, limits, ops, pages, voice
 from vivavoce.web.errors import install_error_handlers
 
 __all__ = ["create_app"]
@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     for module in _FEATURES:
         module.install(app, runtime)
+    # Last, so it is the outermost middleware: no body is read before the limit applies.
+    limits.install(app, runtime.settings)
     return app
 
 
