@@ -12,7 +12,8 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.fixtures.fake_openai import RunningFake
 from tests.testing.conftest import SdkFactory
-from tests.testing.realtime_helpers import collect_until, collect_until_closed
+from tests.testing.realtime_helpers import Collected, collect_until, collect_until_closed
+from vivavoce.interview.session import RESUME_INSTRUCTIONS
 from vivavoce.testing.fake_audio import BYTES_PER_MS, tone
 from vivavoce.testing.realtime_ws import MAX_DURATION_REASON
 from vivavoce.testing.scenarios import scenario_key
@@ -64,6 +65,64 @@ async def test_spoken_turn_gets_a_full_reply(fake_openai: RunningFake, sdk: SdkF
     assert record.user_transcripts == [heard]
     assert [(r.status, r.text) for r in record.responses] == [("completed", reply)]
     assert record.events_received.count("input_audio_buffer.append") == len(_chunks(speech))
+
+
+def _reply_shape(got: Collected) -> list[str]:
+    """The kinds of event of one reply, in the order each first appears."""
+    kinds = got.types
+    return list(dict.fromkeys(kinds[kinds.index("response.created"):]))
+
+
+async def test_a_resumed_session_continues_instead_of_greeting_again(
+    fake_openai: RunningFake, sdk: SdkFactory
+) -> None:
+    fake_openai.fake.config.transcripts = ["I study physics and build telescopes."]
+    speech = tone(900) + b"\x00" * (400 * BYTES_PER_MS)
+    async with sdk(scenario_key("ok")).realtime.connect(model="gpt-realtime") as conn:
+        await conn.session.update(session=_SESSION)  # type: ignore[arg-type]
+        await collect_until(conn, "session.updated")
+        await conn.response.create()
+        first = await collect_until(conn, "rate_limits.updated")
+        for chunk in _chunks(speech):
+            await conn.input_audio_buffer.append(audio=chunk)
+        second = await collect_until(conn, "rate_limits.updated")
+    greeting = first.first("response.output_audio_transcript.done").transcript
+    question = second.first("response.output_audio_transcript.done").transcript
+    answered = "My telescope mount kept slipping, so I redesigned the gears."
+
+    # The connection dropped; a new session is given the conversation so far the way the
+    # relay seeds a resumed interview, then asked for its first reply.
+    earlier = [("assistant", greeting), ("user", "I study physics and build telescopes."),
+               ("assistant", question), ("user", answered)]
+    async with sdk(scenario_key("ok")).realtime.connect(model="gpt-realtime") as conn:
+        await conn.session.update(session=_SESSION)  # type: ignore[arg-type]
+        await collect_until(conn, "session.updated")
+        previous = "root"
+        for n, (role, text) in enumerate(earlier):
+            part = {"type": "input_text" if role == "user" else "output_text", "text": text}
+            await conn.conversation.item.create(
+                previous_item_id=previous,
+                item={"id": f"vvhist_{n}", "type": "message", "role": role,
+                      "content": [part]},
+            )
+            previous = f"vvhist_{n}"
+        seeded = await collect_until(conn, "conversation.item.done", count=len(earlier))
+        await conn.response.create(response={"instructions": RESUME_INSTRUCTIONS})
+        resumed = await collect_until(conn, "rate_limits.updated", into=seeded)
+    welcome = resumed.first("response.output_audio_transcript.done").transcript
+    assert greeting.startswith("Hello, and thank you for joining")
+    assert welcome.startswith("Welcome back") and "thank you for joining" not in welcome.lower()
+    # It goes on to a question not asked before the drop.
+    tail = welcome.split(". ", 1)[1]
+    assert tail and tail not in greeting and tail not in question
+    # The same events and shapes as any reply; the seeded items kept their ids and order.
+    assert _reply_shape(resumed) == _reply_shape(first)
+    added = [e for e in resumed.of("conversation.item.added") if e.item.role == "assistant"]
+    assert [e.item.id for e in added] == ["vvhist_0", "vvhist_2", added[-1].item.id]
+    assert added[-1].previous_item_id == "vvhist_3"
+    record = fake_openai.fake.last_session
+    assert [r.text for r in record.responses] == [welcome]
+    assert record.events_received.count("conversation.item.create") == len(earlier)
 
 
 async def test_paced_reply_can_be_cancelled_and_truncated_within_sent_audio(fake_openai: RunningFake, sdk: SdkFactory) -> None:

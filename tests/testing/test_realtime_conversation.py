@@ -384,3 +384,97 @@ def test_late_transcription_is_not_lost_when_the_reply_is_refused() -> None:
     events = append(conv, tone(500) + silence(300))
     assert of(events, "conversation.item.input_audio_transcription.completed")
     assert of(events, "error")[0]["error"]["code"] == "rate_limit_exceeded"
+
+
+# --- a session that continues an earlier conversation (a resumed interview) ---------------
+
+ANSWERS = ["I study physics.", "I built a telescope mount.", "The gears slipped.", "I asked a mentor."]
+
+
+def fresh_lines(turns: int) -> list[str]:
+    """The default interviewer's lines of an uninterrupted session: the opening line and
+    the replies to ``turns`` spoken answers (ANSWERS, in order)."""
+    conv = configured(FakeConfig(audio_pace=0, transcripts=list(ANSWERS)))
+    send(conv, type="response.create")
+    drain(conv)
+    for _ in range(turns):
+        append(conv, tone(500) + silence(300))
+        drain(conv)
+    return [r.text for r in conv.responses]
+
+
+def seeded(earlier: list[tuple[str, str]], transcripts: list[str]) -> Conversation:
+    """A new session given ``earlier`` (role, text) as items first, as the relay does."""
+    conv = configured(FakeConfig(audio_pace=0, transcripts=transcripts))
+    previous = "root"
+    for n, (role, text) in enumerate(earlier):
+        kind = "input_text" if role == "user" else "output_text"
+        send(conv, type="conversation.item.create", previous_item_id=previous,
+             item={"id": f"hist_{n}", "type": "message", "role": role,
+                   "content": [{"type": kind, "text": text}]})
+        previous = f"hist_{n}"
+    return conv
+
+
+def test_a_session_seeded_with_answered_turns_welcomes_back_and_asks_the_next_question() -> None:
+    fresh = fresh_lines(3)
+    conv = seeded([("assistant", fresh[0]), ("user", ANSWERS[0]),
+                   ("assistant", fresh[1]), ("user", ANSWERS[1])], transcripts=ANSWERS[2:])
+    send(conv, type="response.create", response={"instructions": "Welcome them back."})
+    welcome = of(drain(conv), "response.output_audio_transcript.done")[0]["transcript"]
+    assert welcome.startswith("Welcome back") and "thank you for joining" not in welcome.lower()
+    question = welcome.removeprefix("Welcome back, let's continue with the next question. ")
+    assert question != welcome
+    # The question the uninterrupted session asked next, and none asked before the drop.
+    assert fresh[2].endswith(question)
+    assert not any(question in line for line in fresh[:2])
+    # Later replies go on from there, word for word as without the drop.
+    append(conv, tone(500) + silence(300))
+    drain(conv)
+    assert conv.responses[-1].text == fresh[3]
+
+
+def test_a_question_left_unanswered_by_the_drop_is_asked_again_once() -> None:
+    fresh = fresh_lines(2)
+    conv = seeded([("assistant", fresh[0]), ("user", ANSWERS[0]), ("assistant", fresh[1])],
+                  transcripts=ANSWERS[1:])
+    send(conv, type="response.create")
+    drain(conv)
+    welcome = conv.responses[0].text
+    question = welcome.removeprefix("Welcome back. Let's pick up where we stopped: ")
+    assert question != welcome and fresh[1].endswith(question)
+    append(conv, tone(500) + silence(300))
+    drain(conv)
+    assert conv.responses[-1].text == fresh[2]
+    # Only the greeting was kept: its question is asked again, without the greeting.
+    greeted = seeded([("assistant", fresh[0])], transcripts=[])
+    send(greeted, type="response.create")
+    drain(greeted)
+    line = greeted.responses[0].text
+    assert line.startswith("Welcome back") and "about yourself" in line and line != fresh[0]
+
+
+def test_only_items_created_before_the_first_response_are_earlier_turns() -> None:
+    seen: list[ConversationView] = []
+
+    def responder(view: ConversationView) -> str:
+        seen.append(view)
+        return "Noted."
+
+    conv = seeded([("system", "Be kind."), ("user", "Hello")], transcripts=[])
+    conv.config.responder = responder
+    send(conv, type="response.create")
+    drain(conv)
+    send(conv, type="conversation.item.create",
+         item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Later"}]})
+    send(conv, type="response.create")
+    drain(conv)
+    assert seen[0].earlier_turns == (("system", "Be kind."), ("user", "Hello"))
+    assert seen[1].earlier_turns == seen[0].earlier_turns
+    assert seen[1].history[-2:] == (("assistant", "Noted."), ("user", "Later"))
+    # Speech before the first reply is this session's own turn, not an earlier one: the
+    # opening line is the greeting; a system message alone carries no conversation over.
+    for conv in (configured(FakeConfig(audio_pace=0)), seeded([("system", "Be kind.")], [])):
+        append(conv, tone(500) + silence(300))
+        drain(conv)
+        assert conv.responses[0].text.startswith("Hello, and thank you for joining")

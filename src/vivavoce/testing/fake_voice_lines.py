@@ -32,15 +32,39 @@ def default_transcript(user_turn: int) -> str:
 
 
 def default_responder(view: ConversationView) -> str:
-    """A deterministic interviewer line from the turn count and the last answer."""
-    if view.assistant_turns == 0:
+    """A deterministic interviewer line from the turn count and the last answer.
+
+    A session that continues an earlier conversation (``view.earlier_turns``: a resumed
+    interview) is not greeted again: its first line welcomes the candidate back and
+    repeats the open question or asks the next one, and later lines go on from there.
+    """
+    earlier = [(role, text) for role, text in view.earlier_turns if role in ("user", "assistant")]
+    # The interviewer speaks first, so an earlier conversation had its opening line even
+    # when it was not carried over (cut short before a word of it was kept).
+    asked = max(1, sum(role == "assistant" for role, _ in earlier)) if earlier else 0
+    # A question left unanswered by the drop is asked again, not counted twice.
+    unanswered = bool(earlier) and (earlier[-1][0] == "assistant" or not earlier[-1][1].strip())
+    asked += view.assistant_turns - unanswered
+    if view.assistant_turns == 0 and earlier:
+        if unanswered:
+            return f"Welcome back. Let's pick up where we stopped: {_question(asked)}"
+        return f"Welcome back, let's continue with the next question. {_question(asked)}"
+    if asked == 0:
         return (
             "Hello, and thank you for joining today. To start, could you tell me a "
             "little about yourself?"
         )
-    question = _QUESTIONS[(view.assistant_turns - 1) % len(_QUESTIONS)]
+    question = _question(asked)
     heard = (view.last_user_transcript or "").strip()
     if not heard:
         return f"Take your time. {question}"
     snippet = " ".join(heard.split()[:6]).rstrip(".,;:!?")
     return f"Thank you. You said {snippet}. {question}"
+
+
+def _question(asked: int) -> str:
+    """The question of the interviewer's line after ``asked`` earlier ones (the opening
+    line, ``asked == 0``, asks the candidate about themselves)."""
+    if asked == 0:
+        return "Could you tell me a little about yourself?"
+    return _QUESTIONS[(asked - 1) % len(_QUESTIONS)]

@@ -114,6 +114,10 @@ class ConversationView:
     response_instructions: str | None
     history: tuple[tuple[str, str], ...]
     """``(role, text)`` of every message so far, in order."""
+    earlier_turns: tuple[tuple[str, str], ...] = ()
+    """``(role, text)`` of the messages the client created before this session's first
+    response: a conversation carried over from an earlier session (a resumed interview
+    seeds its stored turns this way). Empty in a fresh session."""
 
 
 @dataclass
@@ -158,6 +162,9 @@ class Conversation:
         self._last_usage: dict[str, int] | None = None
         self._idle_armed = False
         self._idle_since: float | None = None
+        # Ids of the messages the client created before the first response: the
+        # structural sign that this session continues an earlier conversation.
+        self._carried_over: set[str] = set()
 
     # ------------------------------------------------------------------ public API
 
@@ -387,6 +394,8 @@ class Conversation:
             created_by_client=True,
         )
         self.items.append(item)
+        if not self.responses and item.type == "message":
+            self._carried_over.add(item.id)
         return self._item_added_done(item)
 
     def _on_conversation_item_retrieve(self, event: Event, client_id: str | None) -> list[Event]:
@@ -610,6 +619,10 @@ class Conversation:
             instructions=str(self.session.get("instructions", "")),
             response_instructions=response_instructions,
             history=tuple((i.role or i.type, i.transcript or "") for i in self.items),
+            earlier_turns=tuple(
+                (i.role or i.type, i.transcript or "")
+                for i in self.items if i.id in self._carried_over
+            ),
         )
 
     def _start_response(
