@@ -46,7 +46,14 @@ from vivavoce.testing.fake_rest import fake_of, guard
 if TYPE_CHECKING:
     from vivavoce.testing.fake_openai import FakeOpenAI
 
-__all__ = ["FAULTS", "ResponsesBehaviour", "generate_output", "responses_behaviour", "router"]
+__all__ = [
+    "FAULTS",
+    "ResponsesBehaviour",
+    "generate_output",
+    "responses_behaviour",
+    "router",
+    "shorten",
+]
 
 router = APIRouter()
 
@@ -62,6 +69,7 @@ FAULTS = (
 
 _LINE = re.compile(r"^\[(\d+)\] (Interviewer|Candidate): (.*)$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"\w+")
 _INVENTED = (
     "I single-handedly tripled the company's revenue in my first week",
@@ -189,6 +197,29 @@ def _format_of(body: dict[str, Any]) -> dict[str, Any] | None:
 # --- content derived from the transcript --------------------------------------------------
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, never cut inside a word.
+
+    A text that fits is returned with its spacing tidied. A longer one ends after the
+    last whole sentence that fits, when that keeps at least half of ``limit``, otherwise
+    after the last whole word; an ellipsis (``…``) then shows that more was said. Only a
+    single word longer than ``limit`` is cut inside.
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    # A sentence ends at . ! or ? (and a closing quote or bracket) before the next one
+    # begins; "e.g. the" is no end. " …" after it must fit too.
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= limit - 2]
+    if ends and ends[-1] >= limit // 2:
+        return text[: ends[-1]] + " …"
+    room = text[: limit - 1]  # one character is kept for the ellipsis
+    cut = len(room) if text[len(room)] == " " else room.rfind(" ")
+    if cut <= 0:
+        return room + "…"
+    return room[:cut].rstrip(" ,;:-–—") + "…"
+
+
 @dataclass
 class _Pair:
     question_turn: int
@@ -250,9 +281,9 @@ class _Content:
         pair = self.current
         n = len(self.pairs)
         if name == "question" and pair:
-            return pair.question[:200]
+            return shorten(pair.question, 200)
         if name == "answer_summary" and pair:
-            return f"You answered: {pair.answer[:160]}"
+            return f"You answered: {shorten(pair.answer, 160)}"
         if name == "strong" and pair:
             return f"You spoke to the question directly ({len(_WORD.findall(pair.answer))} words)."
         if name == "improve" and pair:
