@@ -1,6 +1,6 @@
-// Error codes from /voice and the API, in words a candidate understands. The server's own
-// message and its operator hint are written for the operator; candidate screens never show
-// them, only the code as a reference to pass on.
+// Error codes and causes from /voice and the API, in words a candidate understands. The
+// server's operator hint is never shown on a candidate screen, only the cause (or code) as
+// a reference to pass on.
 
 const SETUP_PROBLEM =
   "The interview service is not set up correctly at the moment, so the interview cannot run. " +
@@ -66,9 +66,73 @@ const MESSAGES = {
 
 const GENERIC = "Something went wrong with the interview. Please try again in a minute.";
 
+// While the interview goes on (an `error` with `fatal: false`), words that say to carry
+// on; "try again" would send the candidate away from an interview that is still running.
+const BUSY_FOR_A_MOMENT = "The interviewer is busy for a moment. Please pause briefly, then carry on.";
+const HICCUP = "The interviewer had a brief technical hiccup. Please carry on.";
+const GOING_ON = new Map([
+  [BUSY, BUSY_FOR_A_MOMENT],
+  [OUTAGE, HICCUP],
+]);
+
+// The server's `cause` (the doctor's cause ids, protocol.md) says what went wrong more
+// precisely than OpenAI's `code`. Listed here are the causes the room can word better
+// than the server's generic sentence: trouble between the service and OpenAI, which is
+// neither the candidate's connection ("the connection was lost" suggests it is) nor
+// cured by trying again with a link the failed interview has used up. Causes the
+// operator fixes in the configuration (key, quota, access, model, region) are not
+// listed: the server words those itself, knowing what becomes of the link.
+const CAUSES = {
+  rate_limited: {
+    stopped:
+      "The AI interviewer is too busy right now, so the interview had to stop. This is not " +
+      "something you did. Please tell the person who invited you.",
+    goingOn: BUSY_FOR_A_MOMENT,
+  },
+  openai_unavailable: {
+    stopped:
+      "The AI service behind the interviewer is having trouble right now, so the interview " +
+      "had to stop. This is not your internet connection or anything you did. Please tell " +
+      "the person who invited you.",
+    goingOn: HICCUP,
+  },
+  network_unreachable: {
+    stopped:
+      "The interview service cannot reach the AI interviewer right now, so the interview " +
+      "had to stop. This is not your internet connection or anything you did. Please tell " +
+      "the person who invited you.",
+    goingOn: HICCUP,
+  },
+};
+
 /** The candidate-facing sentence for an error code (never the server's operator text). */
 export function candidateMessage(code) {
   return MESSAGES[code] || GENERIC;
+}
+
+/** The cause id of a server `error` message (top level, or `details.cause` as the first
+ * vivavoce servers sent it), or "". */
+export function causeOf(error) {
+  const cause = error.cause || (error.details && error.details.cause);
+  return typeof cause === "string" ? cause : "";
+}
+
+/**
+ * The words for a server `error` message ({code, cause, message, fatal}): by its cause
+ * where the room has better words for it, else the server's own sentence for a cause it
+ * named, else by its code, else the server's sentence, else a generic one. The operator
+ * `hint` is never used.
+ */
+export function serverErrorMessage(error) {
+  const fatal = error.fatal !== false;
+  const cause = causeOf(error);
+  const server = typeof error.message === "string" ? error.message.trim() : "";
+  const byCause = Object.hasOwn(CAUSES, cause) ? CAUSES[cause] : null;
+  if (byCause) return fatal ? byCause.stopped : byCause.goingOn;
+  if (cause && server) return server;
+  const byCode = Object.hasOwn(MESSAGES, error.code) ? MESSAGES[error.code] : null;
+  if (byCode) return fatal ? byCode : GOING_ON.get(byCode) || server || byCode;
+  return server || GENERIC;
 }
 
 /** Whether the problem is the operator's to fix (retrying will not help the candidate). */

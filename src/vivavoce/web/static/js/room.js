@@ -2,7 +2,7 @@
 
 import { $, show, setText, formatClock } from "./dom.js";
 import { api } from "./api.js";
-import { candidateMessage } from "./candidate-errors.js";
+import { candidateMessage, causeOf, serverErrorMessage } from "./candidate-errors.js";
 import { openMicrophone, MicrophoneError } from "./microphone.js";
 import { PcmPlayer } from "./player.js";
 import { VoiceConnection } from "./voice-connection.js";
@@ -89,12 +89,15 @@ function refreshSpeaker() {
   else setSpeaker(ui.speaker.dataset.speaker === "thinking" ? "thinking" : "listening");
 }
 
-function showError(code, serverMessage, { fatal = true } = {}) {
-  // The server's `message` is written for the candidate; its `hint` is for the operator
-  // and never shown here.
-  setText(ui.errorText, serverMessage || candidateMessage(code));
-  setText(ui.errorRef, code ? `Reference for the organiser: ${code}` : "");
+function showError(code, words, { fatal = true, cause = "" } = {}) {
+  // `words` are chosen for the candidate (serverErrorMessage); a server error's `hint` is
+  // for the operator and never shown here. The reference names the cause when there is
+  // one: it is what `vivavoce doctor` and the operator's setup page call the problem.
+  setText(ui.errorText, words || candidateMessage(code));
+  const reference = cause || code;
+  setText(ui.errorRef, reference ? `Reference for the organiser: ${reference}` : "");
   ui.error.dataset.code = code || "";
+  ui.error.dataset.cause = cause;
   ui.error.classList.toggle("transient", !fatal);
   show(ui.error, true);
   clearTimeout(state.timers.notice);
@@ -273,7 +276,7 @@ function onServerError(message) {
   // The original protocol has no `fatal`: treat its errors as ending the interview
   // unless the interview is live and the server says it can go on.
   const fatal = message.fatal !== false;
-  showError(code, message.message, { fatal });
+  showError(code, serverErrorMessage(message), { fatal, cause: causeOf(message) });
   if (fatal) {
     clearTimeout(state.timers.start);
     stopAudio();
