@@ -16,6 +16,7 @@ __all__ = [
     "Action",
     "AddUsage",
     "AppendAudio",
+    "AttemptFailed",
     "ClearBrowserAudio",
     "CloseBrowser",
     "CloseUpstream",
@@ -124,6 +125,18 @@ class EndInterview:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptFailed:
+    """A link's attempt failed for a reason the operator fixes (see
+    ``interview.errors.CONFIGURATION_CAUSES``): the interview is not ended (it stays
+    ``created``, or ``live`` and resumable); the store only records why, for the
+    operator, until it goes live again."""
+
+    reason: str
+    error_code: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CloseUpstream:
     pass
 
@@ -164,6 +177,7 @@ Action = (
     | PersistTurn
     | AddUsage
     | EndInterview
+    | AttemptFailed
     | CloseUpstream
     | CloseBrowser
     | UpstreamError

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 __all__ = [
     "CANDIDATE_MESSAGES",
+    "CONFIGURATION_CAUSES",
     "ErrorDescriber",
     "ErrorVerdict",
     "ProblemPhase",
@@ -55,6 +56,27 @@ class ErrorVerdict:
 
 ErrorDescriber = Callable[[UpstreamProblem], ErrorVerdict]
 
+# Causes (the doctor's ids) that the operator fixes in the service's configuration: the
+# key, its account, project or permissions, the model, the region. Nothing the candidate
+# does causes them and waiting does not cure them, but once the operator has fixed them
+# (a key reload: ``POST /api/admin/reload`` or SIGHUP) the same interview works. So a
+# link's interview that fails for one of these is not over: it stays unstarted, or
+# resumable if it was live, and the same link tries again. OpenAI's transient troubles
+# (rate limits, outages, the network) are not here: see the catalogue's ``fatal`` flag.
+CONFIGURATION_CAUSES = frozenset({
+    "key_missing",
+    "key_malformed",
+    "key_invalid",
+    "key_wrong_type",
+    "no_realtime_access",
+    "insufficient_permissions",
+    "org_project_mismatch",
+    "account_deactivated",
+    "quota_exhausted",
+    "model_unavailable",
+    "region_unsupported",
+})
+
 # Words for the candidate. They never blame the candidate, never show the key, and say
 # whether to wait or stop.
 CANDIDATE_MESSAGES = {
@@ -71,6 +93,18 @@ CANDIDATE_MESSAGES = {
     "timeout": (
         "The interviewer could not be reached just now, so the interview cannot go on. "
         "Please try again in a few minutes."
+    ),
+    # A link's interview stopped by a configuration problem (CONFIGURATION_CAUSES): the
+    # link stays valid.
+    "retry_later": (
+        "The interview service is not available right now, so the interview cannot start. "
+        "Nothing you did caused this; please let the organiser know and try again later "
+        "with the same link."
+    ),
+    "retry_resume": (
+        "The interview service is not available right now, so the interview cannot go on. "
+        "Nothing you did caused this, and what you said so far has been saved; please let "
+        "the organiser know and open the same link again later to continue."
     ),
 }
 

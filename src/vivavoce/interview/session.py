@@ -12,6 +12,12 @@ sent, waiting for ``session.updated``) → ``live`` → ``ending`` (spoken wrap-
 time limit) → ``ended``. Candidate audio is never forwarded before ``live``; audio that
 arrives while starting is kept (bounded) and sent once the session is configured.
 
+A link's interview (``resumable``) outlives its connection: a browser drop leaves it as
+it is in the store, and so does a failure whose cause the operator fixes in the
+configuration (``errors.CONFIGURATION_CAUSES``: the key, its account, the model…): the
+browser is told to come back later with the same link, and the store only records why
+(:class:`~vivavoce.interview.actions.AttemptFailed`). Open interviews end either way.
+
 Events arrive as dicts rather than the SDK's pydantic models: audio deltas are most of
 the traffic, and building a model per delta would cost more than the relay itself.
 Handlers read only the fields they need, with ``.get`` so an odd event cannot crash an
@@ -33,6 +39,7 @@ from vivavoce.interview.actions import (
     Action,
     AddUsage,
     AppendAudio,
+    AttemptFailed,
     ClearBrowserAudio,
     CloseBrowser,
     CloseUpstream,
@@ -50,6 +57,7 @@ from vivavoce.interview.actions import (
 )
 from vivavoce.interview.errors import (
     CANDIDATE_MESSAGES,
+    CONFIGURATION_CAUSES,
     ErrorDescriber,
     ErrorVerdict,
     ProblemPhase,
@@ -61,6 +69,7 @@ from vivavoce.pricing import TokenUsage
 
 __all__ = [
     "BYTES_PER_MS",
+    "REMOVED_REASON",
     "RESUME_INSTRUCTIONS",
     "SESSION_UPDATE_EVENT_ID",
     "WRAP_UP_INSTRUCTIONS",
@@ -73,6 +82,8 @@ __all__ = [
 BYTES_PER_MS = 48
 
 SESSION_UPDATE_EVENT_ID = "vivavoce_session_update"
+# The interview_ended reason when the operator deleted the interview while it ran.
+REMOVED_REASON = "removed_by_operator"
 WRAP_UP_EVENT_ID = "vivavoce_wrap_up"
 
 RESUME_INSTRUCTIONS = (
@@ -303,6 +314,17 @@ class InterviewSession:
             return []
         verdict = ErrorVerdict(code, None, True, message, hint)
         return self._fail(verdict, UpstreamProblem(phase="session", code=code), now)
+
+    def removed(self, now: float) -> list[Action]:
+        """The interview's record was deleted (by the operator) while this connection
+        served it: end it, tell the browser, close upstream, and store nothing more (the
+        adapter drops any store action from here on; none is asked for)."""
+        if self.phase is Phase.ENDED:
+            return []
+        actions = self._finish(
+            "ended", REMOVED_REASON, None, now, store_end=False,
+            message="The organiser has removed this interview, so it has ended.")
+        return [a for a in actions if not isinstance(a, PersistTurn)]
 
     # ------------------------------------------------------------- adapter outcomes
     def prepared(
@@ -896,17 +918,42 @@ class InterviewSession:
         # OpenAI's own code when it gave one (metrics group by it), else the verdict's.
         return UpstreamError(problem.code or verdict.code, verdict.cause, verdict.fatal)
 
+    def _retryable(self, verdict: ErrorVerdict) -> bool:
+        """Whether this failure leaves a link's interview for the same link to try again:
+        the operator fixes the cause in the configuration (a real end, the goodbye at the
+        time limit included, and open interviews are not retried)."""
+        return (self.resumable and verdict.cause in CONFIGURATION_CAUSES
+                and self.phase in (Phase.CONNECTING, Phase.CONFIGURING, Phase.LIVE))
+
     def _fail(self, verdict: ErrorVerdict, problem: UpstreamProblem, now: float) -> list[Action]:
+        retry = self._retryable(verdict)
+        # A retry continues the interview when there is something to go on from (it was
+        # live, or this attempt was a resumption); otherwise it starts it.
+        went_live = self.phase is Phase.LIVE or self.resumed
+        link: str | None = None
+        if retry:
+            link = "kept, " + ("resumable" if went_live else "can start") + (
+                " once the configuration is fixed")
         log = Log("error", "the interview cannot go on", {
             "code": verdict.code, "cause": verdict.cause, "phase": problem.phase,
             "status": problem.status, "close_code": problem.close_code,
             "close_reason": problem.close_reason, "upstream_event_id": problem.event_id,
             "request_id": problem.request_id, "detail": problem.message,
+            "link": link,
         })
-        actions: list[Action] = [SendJson(browser_error(verdict)), log]
+        if not retry:
+            actions: list[Action] = [SendJson(browser_error(verdict)), log]
+            actions += self._finish("failed", verdict.cause or verdict.code, verdict.code,
+                                    now, message="The interview has ended because of a "
+                                                 "problem on our side.")
+            return actions
+        words = CANDIDATE_MESSAGES["retry_resume" if went_live else "retry_later"]
+        verdict = ErrorVerdict(verdict.code, verdict.cause, verdict.fatal, words, verdict.hint)
+        actions = [SendJson(browser_error(verdict)), log]
         actions += self._finish("failed", verdict.cause or verdict.code, verdict.code, now,
-                                message="The interview has ended because of a problem on "
-                                        "our side.")
+                                message="The interview has stopped because of a problem "
+                                        "on our side. Your link stays valid: try it again "
+                                        "later.", store_end=False, retryable=True)
         return actions
 
     def _finish(
@@ -919,7 +966,11 @@ class InterviewSession:
         message: str = "The interview has ended.",
         notify: bool = True,
         store_end: bool = True,
+        retryable: bool = False,
     ) -> list[Action]:
+        """End this connection's interview. ``store_end`` False: the store keeps it as it
+        is (a link's drop); ``retryable``: the store records why this attempt failed but
+        does not end it, and the browser is told the same link works again later."""
         if self.phase is Phase.ENDED:
             return []
         self.phase = Phase.ENDED
@@ -937,11 +988,16 @@ class InterviewSession:
                     self.transcript.resolve(reply.item_id, text=text, state="partial",
                                             ended_at=now, audio_ms=audio)
         actions: list[Action] = [PersistTurn(t) for t in self.transcript.release_all()]
-        if self.interview_id is not None and store_end:
+        if self.interview_id is not None and retryable:
+            actions.append(AttemptFailed(reason, error_code, now))
+        elif self.interview_id is not None and store_end:
             actions.append(EndInterview(status, reason, error_code, now))
         if notify:
-            actions.append(SendJson({"type": "interview_ended", "message": message,
-                                     "reason": reason, "interview_id": self.interview_id}))
+            ended: dict[str, Any] = {"type": "interview_ended", "message": message,
+                                     "reason": reason, "interview_id": self.interview_id}
+            if retryable:
+                ended["retryable"] = True
+            actions.append(SendJson(ended))
         actions += [CloseUpstream(), CloseBrowser(1000, reason[:100])]
         return actions
 

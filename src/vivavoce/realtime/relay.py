@@ -34,6 +34,7 @@ from vivavoce.interview.actions import (
     Action,
     AddUsage,
     AppendAudio,
+    AttemptFailed,
     ClearBrowserAudio,
     CloseBrowser,
     CloseUpstream,
@@ -57,6 +58,7 @@ from vivavoce.redact import redact
 __all__ = [
     "BrowserGone",
     "BrowserSocket",
+    "InterviewGone",
     "RelayHooks",
     "RelayLimits",
     "VoiceRelay",
@@ -68,6 +70,11 @@ log = logging.getLogger("vivavoce.relay")
 
 class BrowserGone(Exception):
     """The browser socket closed."""
+
+
+class InterviewGone(Exception):
+    """Raised by :meth:`RelayHooks.persist`: the interview's record no longer exists (the
+    operator deleted it, on this instance or another), so nothing can be stored for it."""
 
 
 class BrowserSocket(Protocol):
@@ -123,7 +130,8 @@ class RelayHooks(Protocol):
         ...
 
     async def persist(self, relay: VoiceRelay, action: Action) -> None:
-        """Carry out one database action (MarkLive, PersistTurn, AddUsage, EndInterview)."""
+        """Carry out one database action (MarkLive, PersistTurn, AddUsage, EndInterview,
+        AttemptFailed). Raises InterviewGone when the interview's record was deleted."""
         ...
 
     def log_fields(self, relay: VoiceRelay) -> dict[str, Any]:
@@ -190,6 +198,8 @@ class VoiceRelay:
         # a second: a Prometheus label lookup per frame would cost more than the frame).
         self._frames_to_openai = 0
         self._frames_to_browser = 0
+        # Set when the interview's record was deleted: nothing more is written for it.
+        self.record_gone = False
 
     # ------------------------------------------------------------------ public
     async def run(self) -> None:
@@ -227,6 +237,17 @@ class VoiceRelay:
         self.feed(self.session.browser_closed(self.clock()))
         self._finished.set()
 
+    def remove(self) -> None:
+        """The operator is deleting this interview: stop writing to the store at once
+        (pending writes are dropped, nothing more is attempted), tell the browser the
+        interview was removed, and stop; the upstream socket is closed on the way out.
+        The deletion waits for :attr:`done` before it takes the rows away."""
+        if self.done.is_set():
+            return
+        self._stop_writing()
+        self.feed(self.session.removed(self.clock()))
+        self._finished.set()
+
     @property
     def backlog_bytes(self) -> int:
         """AI audio queued for the browser (the state machine reads it at barge-in)."""
@@ -251,8 +272,10 @@ class VoiceRelay:
                 self.to_upstream.put_control(json.dumps(action.event, separators=(",", ":")))
         elif isinstance(action, ClearBrowserAudio):
             self.to_browser.clear_audio()
-        elif isinstance(action, MarkLive | PersistTurn | AddUsage | EndInterview):
-            self._db_queue.put_nowait(action)
+        elif isinstance(action, MarkLive | PersistTurn | AddUsage | EndInterview
+                        | AttemptFailed):
+            if not self.record_gone:
+                self._db_queue.put_nowait(action)
             if isinstance(action, MarkLive):
                 _notify("live", self)
         elif isinstance(action, PrepareInterview):
@@ -405,13 +428,36 @@ class VoiceRelay:
         self.feed(self.session.upstream_closed(upstream.close_code, upstream.close_reason,
                                                self.clock()))
 
+    def _stop_writing(self) -> None:
+        """No more database writes for this interview: drop the queued ones (keeping the
+        shutdown's end marker, if it is already there)."""
+        self.record_gone = True
+        stop = False
+        while not self._db_queue.empty():
+            stop = stop or self._db_queue.get_nowait() is None
+        if stop:
+            self._db_queue.put_nowait(None)
+
     async def _db_writer(self) -> None:
         while True:
             action = await self._db_queue.get()
             if action is None:
                 return
+            if self.record_gone:
+                continue
             try:
                 await self.hooks.persist(self, action)
+            except InterviewGone:
+                # Deleted under us (by the operator on another instance, or before this
+                # instance could stop the relay): one line, and the interview ends here.
+                self._stop_writing()
+                log.warning("interview %s no longer exists in the database (deleted by "
+                            "the operator); it has been ended and nothing more is stored",
+                            self.session.interview_id,
+                            extra={"interview_id": self.session.interview_id})
+                if not self._finished.is_set():
+                    self.feed(self.session.removed(self.clock()))
+                    self._finished.set()
             except Exception as exc:
                 # One failed write must not end the interview (the next turn may well
                 # succeed); the operator sees it.

@@ -33,6 +33,7 @@ __all__ = [
     "list_turns",
     "mark_ended",
     "mark_live",
+    "record_failed_attempt",
 ]
 
 
@@ -131,7 +132,9 @@ async def _require(s: AsyncSession, interview_id: str) -> Interview:
 
 async def mark_live(s: AsyncSession, interview_id: str, *, at: datetime) -> None:
     """Status ``live``; ``started_at`` keeps the first start (a resumed interview goes
-    live again). Raises InterviewNotFound, or InterviewStateError once it has ended."""
+    live again). A failed attempt's record (see :func:`record_failed_attempt`) is cleared:
+    this attempt works. Raises InterviewNotFound, or InterviewStateError once it has
+    ended."""
     result = await s.execute(
         update(Interview)
         .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
@@ -139,6 +142,8 @@ async def mark_live(s: AsyncSession, interview_id: str, *, at: datetime) -> None
         .values(
             status="live",
             started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
+            end_reason=None,
+            error_code=None,
         )
     )
     await s.commit()
@@ -172,6 +177,26 @@ async def mark_ended(
             error_code=_storable(error_code),
             ended_at=at,
         )
+    )
+    await s.commit()
+    if getattr(result, "rowcount", 0) == 0:
+        await _require(s, interview_id)
+        return False
+    return True
+
+
+async def record_failed_attempt(
+    s: AsyncSession, interview_id: str, *, reason: str, error_code: str | None = None
+) -> bool:
+    """Record why an attempt at a ``created`` or ``live`` interview failed without ending
+    it (a link tries again once the operator has fixed the cause): ``end_reason`` and
+    ``error_code`` hold it, the status and ``ended_at`` stay, until :func:`mark_live`
+    clears it or an end replaces it. Returns False, changing nothing, when the interview
+    has already ended. Raises InterviewNotFound."""
+    result = await s.execute(
+        update(Interview)
+        .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
+        .values(end_reason=_storable(reason), error_code=_storable(error_code))
     )
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:

@@ -41,6 +41,7 @@ from vivavoce.tokens import (
 from vivavoce.web import api_resume
 from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep, bearer_token, is_admin
 from vivavoce.web.errors import ApiError
+from vivavoce.web.voice import stop_relay_for_deletion
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -459,10 +460,12 @@ async def get_transcript(
 async def delete_interview(
     interview_id: str,
     _admin: AdminDep,
+    runtime: RuntimeDep,
     session: SessionDep,
     force: Annotated[bool, Query(description="Delete even while it is live.")] = False,
 ) -> Response:
-    """Delete the interview and everything about it (operator only)."""
+    """Delete the interview and everything about it (operator only). A live one (with
+    ``force``) is first ended on this instance: its candidate is told it was removed."""
     interview = await _load(session, interview_id)
     if interview.status == "live" and not force:
         raise ApiError(
@@ -470,7 +473,12 @@ async def delete_interview(
             "interview_live",
             "The interview is live. End it first, or repeat with ?force=true.",
         )
-    await store.delete_interview(session, interview.id)
+    found = interview.id
+    # No transaction held open while the relay stops (it may take a few seconds).
+    await session.rollback()
+    # Any status: a link still connecting has a relay too, which would write to it.
+    await stop_relay_for_deletion(runtime, found)
+    await store.delete_interview(session, found)
     return Response(status_code=204)
 
 

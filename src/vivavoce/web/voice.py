@@ -10,7 +10,8 @@ Who may connect:
   entries are ignored — the original allowed any ``*.vercel.app``, which anyone can
   host). With no list: same-origin always, any origin outside production. No ``Origin``
   (not a browser) is allowed: the token is what protects an interview.
-* ``/voice?token=…`` runs the interview that token was issued for (once);
+* ``/voice?token=…`` runs the interview that token was issued for (once; a failure the
+  operator must fix, such as a revoked key, leaves it for the same link to try again);
 * without a token an original client may start an interview from its
   ``candidateContext`` when ``settings.allow_open_interviews`` (dev default).
 
@@ -38,6 +39,7 @@ from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
 from vivavoce.interview.actions import (
     Action,
     AddUsage,
+    AttemptFailed,
     EndInterview,
     MarkLive,
     PersistTurn,
@@ -52,7 +54,13 @@ from vivavoce.logs import interview_id_var
 from vivavoce.openai_client import make_async_client
 from vivavoce.pricing import PriceTable, TokenUsage, default_price_table, load_price_table
 from vivavoce.realtime.errors import make_error_describer
-from vivavoce.realtime.relay import BrowserGone, RelayLimits, VoiceRelay, wall_clock
+from vivavoce.realtime.relay import (
+    BrowserGone,
+    InterviewGone,
+    RelayLimits,
+    VoiceRelay,
+    wall_clock,
+)
 from vivavoce.realtime.session_config import session_update
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError, open_upstream
 from vivavoce.redact import redact
@@ -74,6 +82,7 @@ __all__ = [
     "on_startup",
     "origin_allowed",
     "router",
+    "stop_relay_for_deletion",
 ]
 
 log = logging.getLogger("vivavoce.voice")
@@ -307,6 +316,16 @@ class ServiceHooks:
         interview_id = relay.session.interview_id
         if interview_id is None:
             return
+        try:
+            await self._persist(interview_id, action)
+        except store.InterviewNotFound:
+            raise InterviewGone(interview_id) from None
+        if isinstance(action, EndInterview):
+            await _start_evaluation(self.runtime, interview_id)
+
+    async def _persist(self, interview_id: str, action: Action) -> None:
+        """One store action. Raises store.InterviewNotFound when the record is gone (a
+        turn's insert then fails its foreign key, an update finds no row)."""
         async with self.runtime.db.session() as s:
             if isinstance(action, PersistTurn):
                 t = action.turn
@@ -328,8 +347,9 @@ class ServiceHooks:
                 await store.mark_ended(s, interview_id, status=action.status,
                                        reason=action.reason, error_code=action.error_code,
                                        at=wall_clock(action.at))
-        if isinstance(action, EndInterview):
-            await _start_evaluation(self.runtime, interview_id)
+            elif isinstance(action, AttemptFailed):
+                await store.record_failed_attempt(s, interview_id, reason=action.reason,
+                                                  error_code=action.error_code)
 
 
 async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
@@ -372,6 +392,27 @@ def _forget(runtime: Runtime, interview_id: str, relay: VoiceRelay) -> None:
     opened = _open_interviews(runtime)
     if opened.get(interview_id) is relay:
         del opened[interview_id]
+
+
+async def stop_relay_for_deletion(runtime: Runtime, interview_id: str) -> bool:
+    """Before the operator's delete takes an interview's rows away: end the relay serving
+    it on this instance, if any (the browser is told the interview was removed, the
+    upstream socket closes, nothing more is written) and wait until it has stopped, so
+    no write of it races the delete. True when a relay was stopped in time.
+
+    Relays on other instances find out at their next write (``InterviewGone``)."""
+    relay = _open_interviews(runtime).get(interview_id)
+    if relay is None:
+        return False
+    relay.remove()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(relay.limits.flush_timeout_s
+                                   + relay.limits.db_drain_timeout_s + 5):
+            await relay.done.wait()
+    if not relay.done.is_set():
+        log.warning("the relay of interview %s did not stop in time; deleting it anyway",
+                    interview_id, extra={"interview_id": interview_id})
+    return relay.done.is_set()
 
 
 def _key_missing() -> UpstreamProblem:
@@ -463,7 +504,9 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 
 async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
     """End interviews left ``live`` by a browser that never came back (resumable drops,
-    or an instance that died), once their time is well past. Returns how many."""
+    or an instance that died), once their time is well past: as ``failed`` with the
+    recorded cause when the last attempt failed on the configuration, else ``ended``
+    (``browser_disconnected``). Returns how many."""
     current = time.time() if now is None else now
     ended = 0
     async with runtime.db.session() as s:
@@ -473,9 +516,14 @@ async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None
             started = interview.started_at.timestamp() if interview.started_at else current
             if current - started < limit + ABANDONED_AFTER_S:
                 continue
-            if await store.mark_ended(s, interview.id, status="ended",
-                                      reason="browser_disconnected",
-                                      at=wall_clock(current)):
+            # A link whose last attempt failed for a configuration problem (recorded by
+            # record_failed_attempt) and never came back ends as failed for that cause.
+            failed = interview.error_code is not None and interview.end_reason is not None
+            if await store.mark_ended(
+                    s, interview.id, status="failed" if failed else "ended",
+                    reason=(interview.end_reason or "") if failed else "browser_disconnected",
+                    error_code=interview.error_code if failed else None,
+                    at=wall_clock(current)):
                 ended += 1
     if ended:
         log.info("ended %d interview(s) whose browser never came back", ended)

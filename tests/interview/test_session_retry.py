@@ -1,0 +1,173 @@
+"""A link's interview that fails for a configuration cause is kept for the same link, and
+an interview removed by the operator ends without another store write (state machine
+only: plain values, the real describer and cause catalogue)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from vivavoce.diagnosis.catalogue import CAUSES
+from vivavoce.interview.actions import (
+    Action,
+    AddUsage,
+    AttemptFailed,
+    CloseBrowser,
+    CloseUpstream,
+    EndInterview,
+    MarkLive,
+    PersistTurn,
+    SendJson,
+)
+from vivavoce.interview.errors import CANDIDATE_MESSAGES, CONFIGURATION_CAUSES, UpstreamProblem
+from vivavoce.interview.session import REMOVED_REASON, InterviewSession, Limits, Phase
+from vivavoce.realtime.errors import make_error_describer
+
+T0 = 1_000_000.0
+UPDATE = {"type": "session.update", "session": {"type": "realtime", "instructions": "x"}}
+STORE_ACTIONS = (MarkLive, PersistTurn, AddUsage, EndInterview, AttemptFailed)
+
+
+def of(actions: list[Action], kind: type) -> list[Any]:
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def sent(actions: list[Action]) -> list[dict[str, Any]]:
+    return [a.message for a in actions if isinstance(a, SendJson)]
+
+
+def session(*, resumable: bool) -> InterviewSession:
+    s = InterviewSession(model="gpt-realtime", describe_error=make_error_describer("local"),
+                         limits=Limits(max_duration_s=600, idle_timeout_s=60),
+                         resumable=resumable)
+    s.connected(T0)
+    s.browser_text(json.dumps({"type": "start_interview"}), T0)
+    s.prepared("iv-1", UPDATE, T0)
+    return s
+
+
+def live(*, resumable: bool) -> InterviewSession:
+    s = session(resumable=resumable)
+    s.upstream_opened(T0)
+    s.upstream_event({"type": "session.updated"}, T0)
+    # The greeting is half spoken when things go wrong.
+    for event in (
+        {"type": "response.created", "response": {"id": "r1"}},
+        {"type": "response.output_item.added", "response_id": "r1",
+         "item": {"id": "a1", "type": "message", "role": "assistant"}},
+        {"type": "response.output_audio_transcript.delta", "item_id": "a1",
+         "delta": "Hello and welcome"},
+    ):
+        s.upstream_event(event, T0)
+    assert s.phase is Phase.LIVE
+    return s
+
+
+def test_every_fatal_cause_of_the_catalogue_is_a_configuration_cause() -> None:
+    # A new fatal cause must be sorted deliberately: either the operator fixes it (the
+    # link is kept) or it is transient (add it to the catalogue as not fatal).
+    assert CONFIGURATION_CAUSES.issubset(CAUSES)
+    assert {c for c in CAUSES if CAUSES[c].fatal} == CONFIGURATION_CAUSES
+    assert {"rate_limited", "network_unreachable", "openai_unavailable"}.isdisjoint(
+        CONFIGURATION_CAUSES)
+
+
+@pytest.mark.parametrize(
+    ("problem", "cause"),
+    [
+        (UpstreamProblem("connect", status=401, code="invalid_api_key"), "key_invalid"),
+        (UpstreamProblem("connect", status=403), "no_realtime_access"),
+        (UpstreamProblem("connect", code="key_missing"), "key_missing"),
+    ],
+)
+def test_a_link_that_cannot_connect_stays_unstarted(problem: UpstreamProblem, cause: str) -> None:
+    s = session(resumable=True)
+    out = s.upstream_connect_failed(problem, T0)
+    assert of(out, EndInterview) == []
+    [attempt] = of(out, AttemptFailed)
+    assert (attempt.reason, attempt.error_code) == (cause, problem.code or cause)
+    error, ended = sent(out)
+    assert (error["type"], error["fatal"], error["cause"]) == ("error", True, cause)
+    assert error["message"] == CANDIDATE_MESSAGES["retry_later"] and error["hint"]
+    assert "same link" in error["message"]
+    assert (ended["type"], ended["reason"], ended["retryable"]) == (
+        "interview_ended", cause, True)
+    assert of(out, CloseUpstream) and of(out, CloseBrowser)
+    assert s.phase is Phase.ENDED
+
+
+def test_a_configuration_error_while_configuring_keeps_the_link() -> None:
+    s = session(resumable=True)
+    s.upstream_opened(T0)
+    out = s.upstream_closed(3000, "insufficient_quota.insufficient_quota", T0)
+    assert of(out, EndInterview) == []
+    assert [(a.reason, a.error_code) for a in of(out, AttemptFailed)] == [
+        ("quota_exhausted", "insufficient_quota")]
+
+
+def test_a_key_revoked_mid_interview_leaves_it_resumable_with_what_was_said() -> None:
+    s = live(resumable=True)
+    out = s.upstream_closed(3000, "invalid_request_error.invalid_api_key", T0 + 5)
+    assert of(out, EndInterview) == []
+    assert [(a.reason, a.error_code) for a in of(out, AttemptFailed)] == [
+        ("key_invalid", "invalid_api_key")]
+    # The half-spoken greeting is stored before the failure is recorded.
+    kinds = [type(a) for a in out if isinstance(a, STORE_ACTIONS)]
+    assert kinds == [PersistTurn, AttemptFailed]
+    assert of(out, PersistTurn)[0].turn.text == "Hello and welcome"
+    error = sent(out)[0]
+    assert error["message"] == CANDIDATE_MESSAGES["retry_resume"]
+    assert sent(out)[-1]["retryable"] is True
+
+
+def test_a_failed_response_for_quota_mid_interview_keeps_the_link() -> None:
+    s = live(resumable=True)
+    out = s.upstream_event({"type": "response.done", "response": {
+        "id": "r1", "status": "failed", "output": [],
+        "status_details": {"type": "failed", "error": {"type": "insufficient_quota",
+                                                       "code": "insufficient_quota"}}}}, T0)
+    assert of(out, EndInterview) == [] and len(of(out, AttemptFailed)) == 1
+
+
+def test_open_interviews_transient_causes_and_the_goodbye_still_end_as_failed() -> None:
+    # An open interview (no link) cannot come back: a key problem ends it as before.
+    s = session(resumable=False)
+    out = s.upstream_connect_failed(UpstreamProblem("connect", status=401), T0)
+    assert of(out, AttemptFailed) == []
+    [end] = of(out, EndInterview)
+    assert (end.status, end.reason) == ("failed", "key_invalid")
+    assert "retryable" not in sent(out)[-1]
+    # OpenAI's own trouble is not the operator's configuration: unchanged.
+    s = live(resumable=True)
+    out = s.upstream_closed(1011, "Internal server error", T0)
+    assert of(out, AttemptFailed) == []
+    assert [(e.status, e.reason) for e in of(out, EndInterview)] == [
+        ("failed", "openai_unavailable")]
+    # Nor does the start timeout keep it (no cause: the network path).
+    s = session(resumable=True)
+    out = s.tick(T0 + 60)
+    assert of(out, AttemptFailed) == [] and of(out, EndInterview)[0].status == "failed"
+    # During the goodbye at the time limit, the interview is over either way.
+    s = live(resumable=True)
+    s.tick(T0 + 600)
+    assert s.phase is Phase.ENDING
+    out = s.upstream_event({"type": "error", "error": {
+        "type": "invalid_request_error", "code": "invalid_api_key"}}, T0 + 601)
+    assert of(out, AttemptFailed) == []
+    assert [(e.status, e.reason) for e in of(out, EndInterview)] == [("failed", "key_invalid")]
+
+
+def test_removed_ends_the_interview_without_storing_anything() -> None:
+    s = live(resumable=True)
+    out = s.removed(T0 + 3)
+    assert [a for a in out if isinstance(a, STORE_ACTIONS)] == []
+    ended = sent(out)[-1]
+    assert (ended["type"], ended["reason"], ended["interview_id"]) == (
+        "interview_ended", REMOVED_REASON, "iv-1")
+    assert "removed" in ended["message"]
+    assert of(out, CloseUpstream) and of(out, CloseBrowser)
+    assert s.phase is Phase.ENDED and s.removed(T0 + 4) == []
+    # Nothing else comes out of it afterwards.
+    assert s.upstream_closed(1000, "", T0 + 5) == []
