@@ -207,6 +207,35 @@ class Settings(BaseSettings):
     rubric_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("VIVAVOCE_RUBRIC_FILE", "rubric_file")
     )
+    # Résumé parsing runs in separate processes (vivavoce.resume.isolated): these bound
+    # how long, how much memory and how many at once.
+    resume_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="A résumé still being parsed after this long is given up (process killed).",
+        validation_alias=AliasChoices("VIVAVOCE_RESUME_TIMEOUT_SECONDS", "resume_timeout_seconds"),
+    )
+    resume_memory_mb: int = Field(
+        default=512,
+        ge=128,
+        description="Address-space limit of each résumé-parsing process, in MiB.",
+        validation_alias=AliasChoices("VIVAVOCE_RESUME_MEMORY_MB", "resume_memory_mb"),
+    )
+    resume_parallel: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="How many résumés are parsed at once (each in its own process).",
+        validation_alias=AliasChoices("VIVAVOCE_RESUME_PARALLEL", "resume_parallel"),
+    )
+    resume_queue_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=120,
+        description="How long an upload waits for a free parsing slot before 503 busy.",
+        validation_alias=AliasChoices("VIVAVOCE_RESUME_QUEUE_SECONDS", "resume_queue_seconds"),
+    )
     log_format: Literal["text", "json"] | None = Field(
         default=None,
         description="Unset = json in production, text otherwise.",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api import resume_files as files
+from tests.api import resume_parsers as parsers
 from tests.fixtures.database import ApiClient
 from vivavoce.interview.candidate import RESUME_MAX
 from vivavoce.resume import MAX_BYTES, ResumeError, guess_fields, read_resume, sniff
@@ -211,23 +214,73 @@ async def test_endpoint_auth_when_interviews_are_closed(make_api_client: Any) ->
 
 
 async def test_endpoint_gives_up_on_a_file_that_takes_too_long(
-    api_client: ApiClient, monkeypatch: pytest.MonkeyPatch
+    make_api_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import threading
+    from vivavoce.web import api_resume
+
+    client: ApiClient = await make_api_client(VIVAVOCE_RESUME_TIMEOUT_SECONDS="0.5")
+    # A parser busy for ever on a hostile file, run where read_resume would be.
+    monkeypatch.setattr(api_resume, "read_resume", parsers.spin_forever)
+    pid_file = tmp_path / "spin"
+    response = await _upload(client, "cv.pdf", str(pid_file).encode())
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "too_complex"
+    assert response.json()["error"]["message"].startswith("This file takes too long to read.")
+    with pytest.raises(ProcessLookupError):  # killed, not left running
+        os.kill(int(pid_file.read_text()), 0)
+
+
+async def test_endpoint_memory_limit(
+    make_api_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from vivavoce.web import api_resume
+
+    client: ApiClient = await make_api_client(VIVAVOCE_RESUME_MEMORY_MB="256")
+    monkeypatch.setattr(api_resume, "read_resume", parsers.hog_memory)
+    response = await _upload(client, "cv.pdf", str(tmp_path / "hog").encode())
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "too_much_memory"
+
+
+async def test_endpoint_busy_when_every_slot_is_taken(
+    make_api_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import anyio
 
     from vivavoce.web import api_resume
 
-    release = threading.Event()
+    client: ApiClient = await make_api_client(
+        VIVAVOCE_RESUME_PARALLEL="1", VIVAVOCE_RESUME_QUEUE_SECONDS="0"
+    )
+    monkeypatch.setattr(api_resume, "read_resume", parsers.wait_for_go)
+    slow = tmp_path / "slow"
+    first: list[Any] = []
 
-    def stuck(data: bytes) -> Any:
-        release.wait(10)  # a parser busy on a hostile file
-        return None
+    async def upload_slowly() -> None:
+        first.append(await _upload(client, "cv.pdf", str(slow).encode()))
 
-    monkeypatch.setattr(api_resume, "read_resume", stuck)
-    monkeypatch.setattr(api_resume, "EXTRACT_TIMEOUT_S", 0.2)
-    try:
-        response = await _upload(api_client, "cv.pdf", files.text_pdf())
-    finally:
-        release.set()
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "too_complex"
+    async with anyio.create_task_group() as group:
+        group.start_soon(upload_slowly)
+        with anyio.fail_after(10):
+            while not slow.exists():
+                await anyio.sleep(0.02)
+        busy = await _upload(client, "cv.pdf", str(tmp_path / "other").encode())
+        (tmp_path / "slow.go").touch()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+    assert busy.json()["error"]["code"] == "busy"
+    assert "Try again" in busy.json()["error"]["message"]
+    assert not (tmp_path / "other").exists()  # never parsed
+    assert first[0].status_code == 200 and first[0].json()["text"] == "parsed slow"
+
+
+async def test_shutdown_stops_the_parser_processes(api_client: ApiClient) -> None:
+    from vivavoce.web import api_resume
+
+    assert (await _upload(api_client, "cv.txt", b"Grace Hopper\nSkills: COBOL")).status_code == 200
+    reader = api_client.runtime.extras[api_resume.READER_KEY]
+    hosts = [host._proc.pid for host in reader._idle if host._proc is not None]
+    assert len(hosts) == 1
+    os.kill(hosts[0], 0)  # running until shutdown
+    await api_resume.on_shutdown(api_client.app, api_client.runtime)
+    with pytest.raises(ProcessLookupError):
+        os.kill(hosts[0], 0)

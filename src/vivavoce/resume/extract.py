@@ -1,8 +1,11 @@
 """Text out of a PDF, DOCX or plain-text résumé, with a clear error for everything else.
 
-Blocking and CPU-bound (pypdf, python-docx): callers in the event loop run
-:func:`read_resume` in a worker thread. Inputs are bounded before parsing (size, pages,
-uncompressed DOCX size) so a hostile file cannot make the server work for long.
+Blocking and CPU-bound (pypdf, python-docx). Inputs are bounded before parsing (size,
+pages, uncompressed DOCX size), but a hostile file can still keep a parser busy or make
+it allocate without end: the server runs :func:`read_resume` through
+:class:`vivavoce.resume.isolated.ResumeReader` (a separate process, killed at a deadline,
+memory-limited), never in its own process. A MemoryError is let through, not reported as
+a corrupt file, so that the reader can say what happened.
 """
 
 from __future__ import annotations
@@ -128,7 +131,7 @@ def _pdf_text(data: bytes) -> tuple[str, int]:
         parts = []
         for page in reader.pages[:MAX_PAGES]:
             parts.append(page.extract_text() or "")
-    except ResumeError:
+    except (ResumeError, MemoryError):
         raise
     except FileNotDecryptedError:
         raise ResumeError(422, "pdf_encrypted", "This PDF is password-protected. " + _PASTE_INSTEAD) from None
@@ -157,7 +160,7 @@ def _docx_text(data: bytes) -> str:
                     if cell.text not in cells:  # merged cells repeat their text
                         cells.append(cell.text)
                 lines.append(" | ".join(cells))
-    except ResumeError:
+    except (ResumeError, MemoryError):
         raise
     except Exception as exc:  # zipfile, lxml and python-docx errors all mean "corrupt"
         log.info("unreadable DOCX résumé: %s", type(exc).__name__)

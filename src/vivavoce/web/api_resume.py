@@ -10,24 +10,35 @@ from typing import Literal
 
 import anyio
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from vivavoce.resume import MAX_BYTES, ResumeError, ResumeFields, guess_fields, read_resume
+from vivavoce.resume import (
+    MAX_BYTES,
+    ReaderLimits,
+    ResumeError,
+    ResumeFields,
+    ResumeReader,
+    guess_fields,
+    read_resume,
+)
 from vivavoce.runtime import Runtime
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web.deps import RuntimeDep, bearer_token, is_admin
-from vivavoce.web.errors import ApiError
+from vivavoce.web.errors import ApiError, error_body
 
-__all__ = ["EXTRACT_TIMEOUT_S", "ResumeOut", "install", "router"]
+__all__ = ["READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
 
 router = APIRouter(prefix="/api", tags=["resume"])
 
 # Multipart framing adds a little to the file itself.
 _ENVELOPE = 64 * 1024
-# A real résumé takes well under a second; a file built to be slow gets cut off.
-EXTRACT_TIMEOUT_S = 20.0
+# Where install() keeps the app's ResumeReader (runtime.extras).
+READER_KEY = "resume_reader"
+# A busy answer says when to try again: about what a typical parse takes, with margin.
+_RETRY_AFTER_S = 5
 
 
 class ResumeOut(BaseModel):
@@ -108,11 +119,12 @@ _UPLOAD_SCHEMA = {
             401: "Not allowed",
             413: "File too large",
             415: "Not a PDF, DOCX or text file",
-            422: "Encrypted, damaged or text-less file, or no file",
+            422: "Encrypted, damaged, text-less, too slow or too memory-hungry file, or no file",
+            503: "Too many résumés being read at once (busy, with Retry-After), or none can be",
         }.items()
     },
 )
-async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut:
+async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JSONResponse:
     """Extract text from a résumé (judged by content, not by its name or type) and guess
     name, field, level and skills for the candidate to correct."""
     if not _allowed(request, runtime):
@@ -137,21 +149,20 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut:
         await form.close()
     if len(data) > MAX_BYTES:
         raise _too_large()
+    reader: ResumeReader = runtime.extras[READER_KEY]
     try:
-        # pypdf and python-docx block: keep them off the event loop, and give up on a
-        # file that keeps them busy too long (the thread finishes on its own; the
-        # candidate gets an answer now).
-        with anyio.fail_after(EXTRACT_TIMEOUT_S):
-            result = await anyio.to_thread.run_sync(read_resume, data, abandon_on_cancel=True)
+        # In a separate process, killed at the deadline, memory-limited, a few at once
+        # (vivavoce.resume.isolated); the event loop only awaits it.
+        result = await reader.read(data, parse=read_resume)
     except ResumeError as exc:
+        if exc.code == "busy":
+            # ApiError carries no headers; the body is the same one error shape.
+            return JSONResponse(
+                error_body(exc.code, exc.message),
+                status_code=exc.status,
+                headers={"Retry-After": str(_RETRY_AFTER_S)},
+            )
         raise ApiError(exc.status, exc.code, exc.message) from None
-    except TimeoutError:
-        raise ApiError(
-            422,
-            "too_complex",
-            "This file takes too long to read. Paste your résumé text instead, or save it "
-            "as a simpler PDF.",
-        ) from None
     fields = guess_fields(result.text)
     return ResumeOut(
         kind=result.kind,
@@ -165,3 +176,13 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut:
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
+    # Its parser processes start on the first upload and stop when the reader is
+    # collected or the server exits (each one ends when its stdin closes).
+    runtime.extras[READER_KEY] = ResumeReader(ReaderLimits.from_settings(runtime.settings))
+
+
+async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
+    """Stop the parser processes now rather than when the reader is collected."""
+    reader = runtime.extras.get(READER_KEY)
+    if isinstance(reader, ResumeReader):
+        await anyio.to_thread.run_sync(reader.close)
