@@ -284,3 +284,32 @@ async def test_shutdown_stops_the_parser_processes(api_client: ApiClient) -> Non
     await api_resume.on_shutdown(api_client.app, api_client.runtime)
     with pytest.raises(ProcessLookupError):
         os.kill(hosts[0], 0)
+
+
+async def test_the_apps_shutdown_stops_the_parser_processes(
+    migrated_database_url: str, make_settings: Any
+) -> None:
+    """What uvicorn does at exit (the lifespan's end) stops them too, not only a direct call."""
+    import httpx
+
+    from tests.fixtures.database import make_runtime
+    from vivavoce.store.database import Database
+    from vivavoce.web import api_resume
+    from vivavoce.web.app import create_app
+
+    runtime = make_runtime(make_settings(VIVAVOCE_SIMULATOR="1"), Database(migrated_database_url))
+    app = create_app(runtime=runtime)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http:
+            uploaded = await http.post(
+                "/api/resume", files={"file": ("cv.txt", b"Grace Hopper\nSkills: COBOL")}
+            )
+        assert uploaded.status_code == 200, uploaded.text
+        reader = runtime.extras[api_resume.READER_KEY]
+        hosts = [host._proc.pid for host in reader._idle if host._proc is not None]
+        assert len(hosts) == 1
+        os.kill(hosts[0], 0)
+    with pytest.raises(ProcessLookupError):
+        os.kill(hosts[0], 0)

@@ -492,4 +492,5 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    return None
+    # The résumé parser processes belong to the upload route installed above.
+    await api_resume.on_shutdown(app, runtime)
