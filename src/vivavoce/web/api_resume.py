@@ -29,12 +29,12 @@ from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web.deps import RuntimeDep, bearer_token, is_admin
 from vivavoce.web.errors import ApiError, error_body
 
-__all__ = ["READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
+__all__ = ["MULTIPART_ENVELOPE", "READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
 
 router = APIRouter(prefix="/api", tags=["resume"])
 
 # Multipart framing adds a little to the file itself.
-_ENVELOPE = 64 * 1024
+MULTIPART_ENVELOPE = 64 * 1024
 # Where install() keeps the app's ResumeReader (runtime.extras).
 READER_KEY = "resume_reader"
 # A busy answer says when to try again: about what a typical parse takes, with margin.
@@ -73,7 +73,7 @@ def _bounded(request: Request) -> Request:
         message = await request.receive()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
-            if received > MAX_BYTES + _ENVELOPE:
+            if received > MAX_BYTES + MULTIPART_ENVELOPE:
                 raise _too_large()
         return message
 
@@ -132,7 +132,7 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JS
             401, "unauthorized", "Uploading a résumé needs an interview token or the admin token."
         )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES + _ENVELOPE:
+    if declared.isdigit() and int(declared) > MAX_BYTES + MULTIPART_ENVELOPE:
         raise _too_large()  # before reading a byte of it
     form = await _bounded(request).form(max_files=1, max_fields=5)
     try:

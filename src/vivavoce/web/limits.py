@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vivavoce.config import Settings
 from vivavoce.resume import MAX_BYTES as RESUME_MAX_BYTES
-from vivavoce.web.api_resume import _ENVELOPE as RESUME_ENVELOPE
+from vivavoce.web.api_resume import MULTIPART_ENVELOPE as RESUME_ENVELOPE
 from vivavoce.web.errors import error_body
 
 __all__ = [
