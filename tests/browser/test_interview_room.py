@@ -129,15 +129,16 @@ def test_invalid_key_shows_the_candidate_a_plain_message(
     page = tab.page
     page.goto(created["candidate_url"])
     page.get_by_role("button", name="Begin the interview").click()
-    page.wait_for_selector("main[data-phase=failed]")
+    # The link is kept for after the organiser's fix (tests/browser/test_room_retry.py).
+    page.wait_for_selector("main[data-phase=retry]")
     assert page.locator("#room-error").get_attribute("data-code") == "invalid_api_key"
     text = page.locator("#room-error-text").inner_text().lower()
     assert "nothing you did" in text or "not something you did" in text
-    # Plain words: no key, no operator hint, no OpenAI jargon; no pointless "Try again".
+    # Plain words: no key, no operator hint, no OpenAI jargon.
     for word in ("sk-", "openai_api_key", "api key", "401", "invalid_request_error", "doctor"):
         assert word not in text
-    assert page.get_by_role("button", name="Try again").is_hidden()
-    assert page.locator("#speaker-label").inner_text() == "The interview has stopped"
+    assert page.locator("#speaker-label").inner_text() == (
+        "The interview is paused — your link still works")
     assert app.key not in page.content()
     assert low_contrast(page) == []
     tab.snap("room-invalid-key")
@@ -305,10 +306,14 @@ def test_the_room_shows_the_interviews_own_limit_and_warns_before_the_end(
     page.wait_for_selector("main[data-phase=ended]")
 
 
-def test_openai_closing_mid_interview_keeps_the_candidate_informed(
+def test_a_final_failure_mid_interview_keeps_the_candidate_informed(
     open_page: OpenPage, live_app: StartApp
 ) -> None:
-    app = live_app(fake_config=FakeConfig(audio_pace=0.0, close_after_s=1.5))
+    # OpenAI closes the live session for a reason without a cause of the catalogue (a
+    # policy violation): the interview is over, what was said is kept. (OpenAI's own
+    # trouble keeps a link for later instead: tests/browser/test_room_retry.py.)
+    app = live_app(fake_config=FakeConfig(audio_pace=0.0, close_after_s=1.5, close_code=1008,
+                                          close_reason="policy violation"))
     created = app.create_interview()
     tab = open_page()
     page = tab.page
@@ -323,4 +328,5 @@ def test_openai_closing_mid_interview_keeps_the_candidate_informed(
     link = page.get_by_role("link", name="See your results")
     assert link.is_visible()
     assert created["id"] in (link.get_attribute("href") or "")
+    assert page.locator("#retry-panel").is_hidden()
     tab.snap("room-upstream-closed")

@@ -35,11 +35,12 @@ def record_server_errors(page: Any) -> list[dict[str, Any]]:
     return errors
 
 
-def test_openai_trouble_is_worded_by_its_cause_not_as_a_lost_connection(
+def test_openai_trouble_is_not_worded_as_a_lost_connection_and_keeps_the_link(
     open_page: OpenPage, live_app: StartApp
 ) -> None:
     # OpenAI accepts the socket and closes it at once (1011): code and message are the
-    # generic ones, the cause says it was OpenAI's trouble.
+    # generic ones, the cause says it was OpenAI's trouble, and the link is kept for a
+    # later try (`retryable`), so the server's words say when to come back.
     app = live_app(scenario="outage")
     created = app.create_interview()
     tab = open_page()
@@ -47,24 +48,26 @@ def test_openai_trouble_is_worded_by_its_cause_not_as_a_lost_connection(
     sent = record_server_errors(page)
     page.goto(created["candidate_url"])
     page.get_by_role("button", name="Begin the interview").click()
-    page.wait_for_selector("main[data-phase=failed]")
+    page.wait_for_selector("main[data-phase=retry]")
     assert len(sent) == 1
     error = sent[0]
     assert error["cause"] == "openai_unavailable" and error["fatal"] is True
+    assert error["retryable"] is True
     assert error["hint"]  # the operator's words exist, and stay off the page
 
     panel = page.locator("#room-error")
     assert panel.get_attribute("data-cause") == "openai_unavailable"
     assert panel.get_attribute("data-code") == error["code"]
     text = page.locator("#room-error-text").inner_text()
-    assert "having trouble" in text and "not your internet connection" in text
-    assert text != error["message"]
-    assert "try again" not in text.lower()  # the interview is failed: its link will not
+    assert text == error["message"]
+    assert "not your internet connection" in text
+    assert "same link" in text and "few minutes" in text
     reference = page.locator("#room-error-ref").inner_text()
     assert reference == "Reference for the organiser: openai_unavailable"
     content = page.content()
     assert error["hint"] not in content and app.key not in content
-    assert page.get_by_role("button", name="Try again").is_hidden()
+    assert page.get_by_role("button", name="Try again").is_visible()
+    assert page.locator("#results-link").is_hidden()
     assert low_contrast(page) == []
     tab.snap("room-openai-trouble")
 
@@ -134,6 +137,11 @@ def test_the_words_choose_cause_then_code_then_the_servers_sentence(
         {"code": "mystery", "hint": hint},
         # 9: a cause that is no key of ours is no cause to word
         {"code": "mystery", "cause": "constructor", "message": said},
+        # 10: a link kept for later: the server's sentence (it says when to come back),
+        # not the room's "had to stop" for the cause; 11: without one, a retry sentence
+        {"code": "server_error", "cause": "openai_unavailable", "message": said,
+         "retryable": True},
+        {"code": "server_error", "cause": "openai_unavailable", "retryable": True},
     ]
     got = tab.page.evaluate(WORDS, cases)
     words = [g["words"] for g in got]
@@ -147,4 +155,6 @@ def test_the_words_choose_cause_then_code_then_the_servers_sentence(
     assert words[7] == said
     assert words[8] == got[8]["byCode"] and words[8]
     assert words[9] == said
+    assert words[10] == said
+    assert "same link" in words[11] and words[11] != words[0]
     assert not any(hint in w for w in words)

@@ -1,5 +1,7 @@
 """Over real sockets (client ↔ app ↔ fake OpenAI): a configuration failure does not burn
-the candidate's link, and deleting a live interview stops its relay.
+the candidate's link, nor does OpenAI's own passing trouble (an outage, a session dropped
+mid-interview, a start that does not finish in time); deleting a live interview stops
+its relay.
 
 Key rotation is done the way an operator does it: the key source changes and
 ``POST /api/admin/reload`` runs the doctor against the fake, then switches the key.
@@ -197,8 +199,10 @@ async def test_key_revoked_mid_interview_resumes_on_the_same_link_after_the_fix(
     resumed_session = fake.last_session
     assert resumed_session is not revoked_session
     assert resumed_session.key_fingerprint == fingerprint(GOOD)
-    # The new session was given the conversation so far.
-    assert resumed_session.events_received.count("conversation.item.create") == len(before)
+    # The new session was given the conversation so far (the turns with words: a reply
+    # cut off before its first word is stored, but there is nothing in it to give).
+    said = [t for t in before if t.text.strip()]
+    assert resumed_session.events_received.count("conversation.item.create") == len(said)
     interview, turns = await stored(app.database_url, interview_id)
     assert (interview.status, interview.end_reason, interview.error_code) == (
         "ended", "candidate_ended", None)
@@ -220,11 +224,185 @@ async def test_open_interview_with_an_invalid_key_still_fails(make_app_server: M
         "failed", "key_invalid", "invalid_api_key")
 
 
-async def test_abandoned_link_after_a_configuration_failure_ends_as_failed(
+# ------------------------------------------------------------ OpenAI's own trouble
+
+
+async def _attempt_kept(client: VoiceClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a failed attempt to its end: the error and interview_ended, both retryable."""
+    error = await client.until("error")
+    ended = await client.until("interview_ended")
+    await client.until_closed()
+    assert (error["fatal"], error["retryable"], ended["retryable"]) == (True, True, True)
+    assert ended["reason"] == error["cause"]
+    return error, ended
+
+
+async def test_link_that_met_an_openai_outage_starts_once_it_is_over(
+    make_app_server: MakeApp, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="vivavoce")
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    interview_id, token = await _link(app)
+    fake.config.force_scenario = "outage"  # OpenAI accepts the socket, then closes 1011
+    async with voice_client(app.voice_url(token)) as client:
+        await client.send_json({"type": "start_interview"})
+        error, ended = await _attempt_kept(client)
+    assert (error["code"], error["cause"]) == ("openai_unavailable", "openai_unavailable")
+    assert error["message"] == CANDIDATE_MESSAGES["retry_soon"]
+    assert fake.last_session.close_code == 1011
+    [line] = [r.getMessage() for r in caplog.records
+              if r.name == "vivavoce.relay" and "cannot go on" in r.getMessage()]
+    assert "cause=openai_unavailable" in line and "link=kept, can start on a later try" in line
+    interview, turns = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.end_reason, interview.error_code) == (
+        "created", "openai_unavailable", "openai_unavailable")
+    assert interview.started_at is None and turns == []
+    one, listed = await _operator_view(app, interview_id)
+    assert (one["status"], one["end_reason"], listed["end_reason"]) == (
+        "created", "openai_unavailable", "openai_unavailable")
+
+    # The outage is over: the same link starts the interview, nothing changed here.
+    fake.config.force_scenario = None
+    async with voice_client(app.voice_url(token)) as client:
+        started = await client.start({})
+        assert started["interview_id"] == interview_id and started["resumed"] is False
+        await _hold_a_conversation(client)
+    interview, turns = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.end_reason, interview.error_code) == (
+        "ended", "candidate_ended", None)
+    assert [t.speaker for t in turns] == ["interviewer", "candidate", "interviewer"]
+
+
+async def test_openai_dropping_a_live_interview_leaves_it_resumable(
+    make_app_server: MakeApp,
+) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    interview_id, token = await _link(app)
+    async with voice_client(app.voice_url(token)) as client:
+        await client.start({})
+        await client.until("usage")
+        await client.say()
+        await client.until("student_transcription")
+        await client.until("usage")
+        # OpenAI drops the session with a server error (1011) at its next event.
+        fake.config.close_after_events = 0
+        with contextlib.suppress(ConnectionClosed):  # the close may beat the last frames
+            await client.say()
+        error, ended = await _attempt_kept(client)
+    dropped = fake.last_session
+    assert (dropped.closed_by, dropped.close_code) == ("server", 1011)
+    fake.config.close_after_events = None
+    assert error["cause"] == "openai_unavailable"
+    assert error["message"] == CANDIDATE_MESSAGES["retry_soon_resume"]
+
+    async def settled() -> bool:
+        interview, turns = await stored(app.database_url, interview_id)
+        return interview.end_reason == "openai_unavailable" and len(turns) >= 3
+
+    await _wait_for(settled)
+    interview, before = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.error_code) == ("live", "openai_unavailable")
+    assert interview.ended_at is None
+
+    async with voice_client(app.voice_url(token)) as client:
+        started = await client.start({})
+        assert started["resumed"] is True and started["interview_id"] == interview_id
+        await _hold_a_conversation(client)
+    resumed = fake.last_session
+    assert resumed is not dropped
+    said = [t for t in before if t.text.strip()]  # a reply cut before its first word: none
+    assert resumed.events_received.count("conversation.item.create") == len(said) >= 2
+    interview, turns = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.end_reason, interview.error_code) == (
+        "ended", "candidate_ended", None)
+    assert [t.sequence for t in turns] == list(range(len(turns)))
+    assert len(turns) > len(before)
+
+
+@pytest.mark.parametrize(
+    ("slow", "cause"),
+    [("connect", "network_unreachable"), ("configure", "openai_unavailable")],
+    ids=["socket-not-opened-in-time", "session-not-configured-in-time"],
+)
+async def test_a_start_that_does_not_finish_in_time_keeps_the_link(
+    make_app_server: MakeApp, slow: str, cause: str,
+) -> None:
+    from vivavoce.interview.session import Limits
+    from vivavoce.realtime.relay import RelayLimits
+    from vivavoce.web.voice import LIMITS_KEY, RELAY_LIMITS_KEY
+
+    app = make_app_server(extras={
+        LIMITS_KEY: Limits(start_timeout_s=1.0),
+        RELAY_LIMITS_KEY: RelayLimits(tick_s=0.05, connect_timeout_s=0.3)})
+    fake = app.fake.fake  # type: ignore[union-attr]
+    interview_id, token = await _link(app)
+    if slow == "connect":
+        # The upgrade itself is answered late: the connect timeout (0.3 s) fires.
+        fake.config.force_scenario = "slow"
+        fake.config.slow_delay_s = 1.0
+    else:
+        # The socket opens, but OpenAI does not configure the session within the start
+        # timeout (1 s).
+        fake.config.session_updated_delay_s = 3.0
+    async with voice_client(app.voice_url(token)) as client:
+        await client.send_json({"type": "start_interview"})
+        error, _ = await _attempt_kept(client)
+    assert (error["code"], error["cause"]) == ("upstream_timeout", cause)
+    assert error["message"] == CANDIDATE_MESSAGES["retry_soon"]
+    interview, _ = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.end_reason, interview.error_code) == (
+        "created", cause, "upstream_timeout")
+
+    fake.config.force_scenario = None
+    fake.config.session_updated_delay_s = 0.0
+    async with voice_client(app.voice_url(token)) as client:
+        started = await client.start({})
+        assert started["interview_id"] == interview_id and started["resumed"] is False
+        await _hold_a_conversation(client)
+    interview, _ = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.end_reason) == ("ended", "candidate_ended")
+
+
+async def test_open_interview_meeting_an_outage_still_fails(make_app_server: MakeApp) -> None:
+    app = make_app_server(api_key=scenario_key("outage"))
+    async with voice_client(app.voice_url()) as client:
+        await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
+        error = await client.until("error")
+        ended = await client.until("interview_ended")
+        await client.until_closed()
+    assert error["cause"] == "openai_unavailable"
+    assert "retryable" not in error and "retryable" not in ended
+    assert "same link" not in error["message"]
+    interview = await only_interview(app.database_url)
+    assert (interview.status, interview.end_reason) == ("failed", "openai_unavailable")
+
+
+async def test_a_refused_session_configuration_still_uses_the_link_up(
+    make_app_server: MakeApp,
+) -> None:
+    # OpenAI refuses our session.update (an unknown voice): no catalogue cause, so the
+    # interview cannot be started right by trying again; it ends as failed.
+    app = make_app_server(VIVAVOCE_VOICE="nobody")
+    interview_id, token = await _link(app)
+    async with voice_client(app.voice_url(token)) as client:
+        await client.send_json({"type": "start_interview"})
+        error = await client.until("error")
+        ended = await client.until("interview_ended")
+        await client.until_closed()
+    assert (error["fatal"], error["cause"]) == (True, None)
+    assert "retryable" not in error and "retryable" not in ended
+    interview, _ = await stored(app.database_url, interview_id)
+    assert interview.status == "failed"
+
+
+async def test_abandoned_link_after_a_failed_attempt_ends_as_failed(
     migrated_database_url: str, make_settings: Callable[..., Any],
 ) -> None:
-    # A live link whose key was revoked and whose candidate never came back: the sweeper
-    # ends it with the recorded cause, not as an ordinary drop.
+    # A live link whose key was revoked, or whose session OpenAI dropped, and whose
+    # candidate never came back: the sweeper ends it with the recorded cause, not as an
+    # ordinary drop.
     from datetime import UTC, datetime
 
     from vivavoce.interview.candidate import CandidateContext, InterviewSettings
@@ -236,24 +414,29 @@ async def test_abandoned_link_after_a_configuration_failure_ends_as_failed(
         settings = InterviewSettings(model="gpt-realtime", voice="marin", max_duration_s=600)
         ids = []
         async with db.session() as s:
-            for name in ("Revoked", "Dropped"):
+            for name in ("Revoked", "Outage", "Dropped"):
                 created = await store.create_interview(
                     s, candidate=CandidateContext(name=name), settings=settings)
                 await store.mark_live(s, created.id, at=datetime.now(UTC))
                 ids.append(created.id)
             await store.record_failed_attempt(s, ids[0], reason="key_invalid",
                                               error_code="invalid_api_key")
+            await store.record_failed_attempt(s, ids[1], reason="openai_unavailable",
+                                              error_code="openai_unavailable")
         runtime = make_runtime(make_settings(), db)
         assert await end_abandoned_interviews(runtime, now=time.time()) == 0
-        assert await end_abandoned_interviews(runtime, now=time.time() + 7200) == 2
+        assert await end_abandoned_interviews(runtime, now=time.time() + 7200) == 3
         async with db.session() as s:
             revoked = await store.get_interview(s, ids[0])
-            dropped = await store.get_interview(s, ids[1])
+            outage = await store.get_interview(s, ids[1])
+            dropped = await store.get_interview(s, ids[2])
     finally:
         await db.dispose()
-    assert revoked is not None and dropped is not None
+    assert revoked is not None and outage is not None and dropped is not None
     assert (revoked.status, revoked.end_reason, revoked.error_code) == (
         "failed", "key_invalid", "invalid_api_key")
+    assert (outage.status, outage.end_reason, outage.error_code) == (
+        "failed", "openai_unavailable", "openai_unavailable")
     assert (dropped.status, dropped.end_reason, dropped.error_code) == (
         "ended", "browser_disconnected", None)
 

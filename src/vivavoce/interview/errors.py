@@ -18,6 +18,8 @@ from typing import Any, Literal
 __all__ = [
     "CANDIDATE_MESSAGES",
     "CONFIGURATION_CAUSES",
+    "RETRYABLE_CAUSES",
+    "TRANSIENT_CAUSES",
     "ErrorDescriber",
     "ErrorVerdict",
     "ProblemPhase",
@@ -59,10 +61,7 @@ ErrorDescriber = Callable[[UpstreamProblem], ErrorVerdict]
 # Causes (the doctor's ids) that the operator fixes in the service's configuration: the
 # key, its account, project or permissions, the model, the region. Nothing the candidate
 # does causes them and waiting does not cure them, but once the operator has fixed them
-# (a key reload: ``POST /api/admin/reload`` or SIGHUP) the same interview works. So a
-# link's interview that fails for one of these is not over: it stays unstarted, or
-# resumable if it was live, and the same link tries again. OpenAI's transient troubles
-# (rate limits, outages, the network) are not here: see the catalogue's ``fatal`` flag.
+# (a key reload: ``POST /api/admin/reload`` or SIGHUP) the same interview works.
 CONFIGURATION_CAUSES = frozenset({
     "key_missing",
     "key_malformed",
@@ -76,6 +75,23 @@ CONFIGURATION_CAUSES = frozenset({
     "model_unavailable",
     "region_unsupported",
 })
+
+# Causes that pass by themselves: OpenAI's own trouble (an outage, a server error, a
+# session it opened but did not configure in time), the network between this server and
+# OpenAI (unreachable, or lost mid-session), its rate limits. The catalogue marks them
+# not fatal; nothing needs fixing, a later try works.
+TRANSIENT_CAUSES = frozenset({
+    "openai_unavailable",
+    "network_unreachable",
+    "rate_limited",
+})
+
+# The one list of causes that do not use a link up. A link's interview that fails for
+# one of these is not over: it stays unstarted, or resumable if it was live, and the same
+# link tries again later. Failures without a catalogue cause (a session configuration
+# OpenAI refused, an error it does not explain, our own limits) stay final, as does
+# anything that ends an open interview (it has no link to come back with).
+RETRYABLE_CAUSES = CONFIGURATION_CAUSES | TRANSIENT_CAUSES
 
 # Words for the candidate. They never blame the candidate, never show the key, and say
 # whether to wait or stop.
@@ -95,7 +111,7 @@ CANDIDATE_MESSAGES = {
         "Please try again in a few minutes."
     ),
     # A link's interview stopped by a configuration problem (CONFIGURATION_CAUSES): the
-    # link stays valid.
+    # link stays valid, and the organiser has something to fix.
     "retry_later": (
         "The interview service is not available right now, so the interview cannot start. "
         "Nothing you did caused this; please let the organiser know and try again later "
@@ -106,12 +122,26 @@ CANDIDATE_MESSAGES = {
         "Nothing you did caused this, and what you said so far has been saved; please let "
         "the organiser know and open the same link again later to continue."
     ),
+    # ... stopped by OpenAI's passing trouble (TRANSIENT_CAUSES): the link stays valid,
+    # and waiting is all it takes.
+    "retry_soon": (
+        "The AI interviewer cannot be reached right now, so the interview cannot start. "
+        "This is not your internet connection or anything you did; please try again in a "
+        "few minutes with the same link."
+    ),
+    "retry_soon_resume": (
+        "The AI interviewer cannot be reached right now, so the interview cannot go on. "
+        "This is not your internet connection or anything you did, and what you said so far "
+        "has been saved; please open the same link again in a few minutes to continue."
+    ),
 }
 
 
-def browser_error(verdict: ErrorVerdict) -> dict[str, Any]:
-    """The browser ``error`` message for a verdict (original fields plus extensions)."""
-    return {
+def browser_error(verdict: ErrorVerdict, *, retryable: bool = False) -> dict[str, Any]:
+    """The browser ``error`` message for a verdict (original fields plus extensions).
+    ``retryable``: a link's interview stopped for a cause in :data:`RETRYABLE_CAUSES`;
+    the same link works again later (``interview_ended`` says so too)."""
+    message: dict[str, Any] = {
         "type": "error",
         "code": verdict.code,
         "message": verdict.message,
@@ -123,3 +153,6 @@ def browser_error(verdict: ErrorVerdict) -> dict[str, Any]:
         "cause": verdict.cause,
         "details": {"cause": verdict.cause} if verdict.cause else None,
     }
+    if retryable:
+        message["retryable"] = True
+    return message

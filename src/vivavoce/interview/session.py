@@ -13,10 +13,12 @@ time limit) → ``ended``. Candidate audio is never forwarded before ``live``; a
 arrives while starting is kept (bounded) and sent once the session is configured.
 
 A link's interview (``resumable``) outlives its connection: a browser drop leaves it as
-it is in the store, and so does a failure whose cause the operator fixes in the
-configuration (``errors.CONFIGURATION_CAUSES``: the key, its account, the model…): the
-browser is told to come back later with the same link, and the store only records why
-(:class:`~vivavoce.interview.actions.AttemptFailed`). Open interviews end either way.
+it is in the store, and so does a failure with a cause in ``errors.RETRYABLE_CAUSES`` —
+one the operator fixes in the configuration (the key, its account, the model…) or one
+that passes by itself (OpenAI's outage, the network to it, a session not started in
+time): the browser is told to come back later with the same link, and the store only
+records why (:class:`~vivavoce.interview.actions.AttemptFailed`). Open interviews end
+either way.
 
 Events arrive as dicts rather than the SDK's pydantic models: audio deltas are most of
 the traffic, and building a model per delta would cost more than the relay itself.
@@ -58,6 +60,7 @@ from vivavoce.interview.actions import (
 from vivavoce.interview.errors import (
     CANDIDATE_MESSAGES,
     CONFIGURATION_CAUSES,
+    RETRYABLE_CAUSES,
     ErrorDescriber,
     ErrorVerdict,
     ProblemPhase,
@@ -399,6 +402,12 @@ class InterviewSession:
                                 message="The interview reached its maximum length. Thank you!")
         phase: ProblemPhase = "session" if self.phase in (Phase.LIVE, Phase.ENDING) else "configure"
         problem = UpstreamProblem(phase=phase, close_code=code, close_reason=reason)
+        if code == 1006:
+            # Closed without a close frame (the adapter's code for it): our keepalive
+            # went unanswered or the connection broke. The network path to OpenAI was
+            # lost, as when a connect cannot reach it: name that cause (our own code).
+            problem = UpstreamProblem(phase=phase, close_code=code, close_reason=reason,
+                                      code="network_unreachable")
         if code == 3000 and reason and "." in reason:
             # The reason is always "<type>.<code>" for in-band failures.
             error_type, _, error_code = reason.partition(".")
@@ -424,14 +433,7 @@ class InterviewSession:
         if self.phase in _STARTING:
             started = self.start_requested_at or now
             if now - started >= self.limits.start_timeout_s:
-                problem = UpstreamProblem(phase="connect" if self.phase is Phase.CONNECTING
-                                          else "configure", code="timeout")
-                verdict = ErrorVerdict("upstream_timeout", None, True,
-                                       CANDIDATE_MESSAGES["timeout"],
-                                       "The Realtime API did not configure the session in "
-                                       f"{self.limits.start_timeout_s:.0f} s; check the "
-                                       "network path to OpenAI (vivavoce doctor).")
-                return self._fail(verdict, problem, now)
+                return self._start_timed_out(now)
             return []
         if self.phase is Phase.LIVE and self.live_at is not None:
             if now - self.live_at >= self.limits.max_duration_s:
@@ -450,6 +452,26 @@ class InterviewSession:
                 return self._finish("ended", "time_limit", None, now,
                                     message="The interview time is up. Thank you!")
         return []
+
+    def _start_timed_out(self, now: float) -> list[Action]:
+        """No ``session.updated`` within the start timeout. Named by the catalogue's cause
+        (what the doctor calls it, and what a link's retry keys on): a Realtime socket
+        that never opened is the network path to OpenAI, as a connect that times out; a
+        socket OpenAI opened but did not configure is OpenAI's own trouble."""
+        limit = f"{self.limits.start_timeout_s:.0f} s"
+        if self.phase is Phase.CONNECTING:
+            problem = UpstreamProblem(phase="connect", code="timeout")
+            cause = "network_unreachable"
+            hint = (f"The Realtime API did not answer within {limit}; check the network "
+                    "path to OpenAI (vivavoce doctor).")
+        else:
+            problem = UpstreamProblem(phase="configure", code="timeout")
+            cause = "openai_unavailable"
+            hint = (f"OpenAI opened the Realtime session but did not configure it within "
+                    f"{limit}; OpenAI may be having trouble (https://status.openai.com/).")
+        verdict = ErrorVerdict("upstream_timeout", cause, True,
+                               CANDIDATE_MESSAGES["timeout"], hint)
+        return self._fail(verdict, problem, now)
 
     # --------------------------------------------------------------- browser helpers
     def _bad_message(self, text: str, *, code: str = "bad_message") -> SendJson:
@@ -920,9 +942,10 @@ class InterviewSession:
 
     def _retryable(self, verdict: ErrorVerdict) -> bool:
         """Whether this failure leaves a link's interview for the same link to try again:
-        the operator fixes the cause in the configuration (a real end, the goodbye at the
-        time limit included, and open interviews are not retried)."""
-        return (self.resumable and verdict.cause in CONFIGURATION_CAUSES
+        its cause is in ``RETRYABLE_CAUSES`` (the operator fixes it, or it passes by
+        itself). A real end, the goodbye at the time limit included, failures without a
+        catalogue cause, and open interviews are not retried."""
+        return (self.resumable and verdict.cause in RETRYABLE_CAUSES
                 and self.phase in (Phase.CONNECTING, Phase.CONFIGURING, Phase.LIVE))
 
     def _fail(self, verdict: ErrorVerdict, problem: UpstreamProblem, now: float) -> list[Action]:
@@ -930,10 +953,11 @@ class InterviewSession:
         # A retry continues the interview when there is something to go on from (it was
         # live, or this attempt was a resumption); otherwise it starts it.
         went_live = self.phase is Phase.LIVE or self.resumed
+        configuration = verdict.cause in CONFIGURATION_CAUSES
         link: str | None = None
         if retry:
             link = "kept, " + ("resumable" if went_live else "can start") + (
-                " once the configuration is fixed")
+                " once the configuration is fixed" if configuration else " on a later try")
         log = Log("error", "the interview cannot go on", {
             "code": verdict.code, "cause": verdict.cause, "phase": problem.phase,
             "status": problem.status, "close_code": problem.close_code,
@@ -947,9 +971,12 @@ class InterviewSession:
                                     now, message="The interview has ended because of a "
                                                  "problem on our side.")
             return actions
-        words = CANDIDATE_MESSAGES["retry_resume" if went_live else "retry_later"]
+        if configuration:
+            words = CANDIDATE_MESSAGES["retry_resume" if went_live else "retry_later"]
+        else:
+            words = CANDIDATE_MESSAGES["retry_soon_resume" if went_live else "retry_soon"]
         verdict = ErrorVerdict(verdict.code, verdict.cause, verdict.fatal, words, verdict.hint)
-        actions = [SendJson(browser_error(verdict)), log]
+        actions = [SendJson(browser_error(verdict, retryable=True)), log]
         actions += self._finish("failed", verdict.cause or verdict.code, verdict.code, now,
                                 message="The interview has stopped because of a problem "
                                         "on our side. Your link stays valid: try it again "

@@ -11,7 +11,8 @@ Who may connect:
   host). With no list: same-origin always, any origin outside production. No ``Origin``
   (not a browser) is allowed: the token is what protects an interview.
 * ``/voice?token=…`` runs the interview that token was issued for (once; a failure the
-  operator must fix, such as a revoked key, leaves it for the same link to try again);
+  operator must fix, such as a revoked key, or OpenAI's passing trouble, such as an
+  outage, leaves it for the same link to try again);
 * without a token an original client may start an interview from its
   ``candidateContext`` when ``settings.allow_open_interviews`` (dev default).
 
@@ -505,8 +506,9 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
     """End interviews left ``live`` by a browser that never came back (resumable drops,
     or an instance that died), once their time is well past: as ``failed`` with the
-    recorded cause when the last attempt failed on the configuration, else ``ended``
-    (``browser_disconnected``). Returns how many."""
+    recorded cause when the last attempt failed for a retryable cause (the
+    configuration, OpenAI's outage…), else ``ended`` (``browser_disconnected``).
+    Returns how many."""
     current = time.time() if now is None else now
     ended = 0
     async with runtime.db.session() as s:
@@ -516,7 +518,7 @@ async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None
             started = interview.started_at.timestamp() if interview.started_at else current
             if current - started < limit + ABANDONED_AFTER_S:
                 continue
-            # A link whose last attempt failed for a configuration problem (recorded by
+            # A link whose last attempt failed for a retryable cause (recorded by
             # record_failed_attempt) and never came back ends as failed for that cause.
             failed = interview.error_code is not None and interview.end_reason is not None
             if await store.mark_ended(

@@ -78,10 +78,11 @@ const GOING_ON = new Map([
 // The server's `cause` (the doctor's cause ids, protocol.md) says what went wrong more
 // precisely than OpenAI's `code`. Listed here are the causes the room can word better
 // than the server's generic sentence: trouble between the service and OpenAI, which is
-// neither the candidate's connection ("the connection was lost" suggests it is) nor
-// cured by trying again with a link the failed interview has used up. Causes the
-// operator fixes in the configuration (key, quota, access, model, region) are not
-// listed: the server words those itself, knowing what becomes of the link.
+// not the candidate's connection ("the connection was lost" suggests it is). These words
+// are for an interview the failure has used up (the server ended it); one kept for the
+// same link is marked `retryable` and worded by the server, which knows when to come
+// back. Causes the operator fixes in the configuration (key, quota, access, model,
+// region) are not listed: the server words those itself.
 const CAUSES = {
   rate_limited: {
     stopped:
@@ -117,16 +118,23 @@ export function causeOf(error) {
   return typeof cause === "string" ? cause : "";
 }
 
+// A link's interview stopped but kept for the same link, when the server has no words.
+const COME_BACK_LATER =
+  "The interview cannot go on right now. This is not something you did, and your link " +
+  "still works: please try again later with the same link.";
+
 /**
- * The words for a server `error` message ({code, cause, message, fatal}): by its cause
- * where the room has better words for it, else the server's own sentence for a cause it
- * named, else by its code, else the server's sentence, else a generic one. The operator
- * `hint` is never used.
+ * The words for a server `error` message ({code, cause, message, fatal, retryable}): for
+ * an interview kept for the same link (`retryable`), the server's sentence (it says when
+ * to come back); otherwise by its cause where the room has better words for it, else the
+ * server's own sentence for a cause it named, else by its code, else the server's
+ * sentence, else a generic one. The operator `hint` is never used.
  */
 export function serverErrorMessage(error) {
   const fatal = error.fatal !== false;
   const cause = causeOf(error);
   const server = typeof error.message === "string" ? error.message.trim() : "";
+  if (fatal && error.retryable === true) return server || COME_BACK_LATER;
   const byCause = Object.hasOwn(CAUSES, cause) ? CAUSES[cause] : null;
   if (byCause) return fatal ? byCause.stopped : byCause.goingOn;
   if (cause && server) return server;

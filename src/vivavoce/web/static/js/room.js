@@ -32,6 +32,10 @@ const ui = {
   errorText: $("#room-error-text"),
   errorRef: $("#room-error-ref"),
   retry: $("#retry-button"),
+  retryPanel: $("#retry-panel"),
+  retryText: $("#retry-text"),
+  retryLink: $("#retry-link"),
+  retryAgain: $("#retry-again-button"),
   ended: $("#ended-panel"),
   endedText: $("#ended-text"),
   resultsLink: $("#results-link"),
@@ -75,6 +79,7 @@ const SPEAKER_TEXT = {
   ended: "The interview is over",
   moved: "The interview continues elsewhere",
   stopped: "The interview has stopped",
+  paused: "The interview is paused — your link still works",
 };
 
 function setSpeaker(who) {
@@ -158,8 +163,12 @@ function reportPosition(force = false) {
   state.conn.send({ type: "playback_position", ms });
 }
 
+function isOver() {
+  return state.phase === "ended" || state.phase === "failed" || state.phase === "retry";
+}
+
 function onAudio(buffer) {
-  if (state.phase === "ended" || state.phase === "failed" || !state.player) return;
+  if (isOver() || !state.player) return;
   state.player.enqueue(buffer);
   main.dataset.aiSamples = String(state.player.stats.samplesScheduled);
 }
@@ -237,7 +246,8 @@ function onJson(message) {
       break;
     case "interview_ended":
     case "session_ended":
-      finish(message);
+      if (message.retryable === true) offerRetry();
+      else finish(message);
       break;
     default:
       break; // the protocol grows: ignore what we do not know
@@ -277,6 +287,10 @@ function onServerError(message) {
   // unless the interview is live and the server says it can go on.
   const fatal = message.fatal !== false;
   showError(code, serverErrorMessage(message), { fatal, cause: causeOf(message) });
+  if (fatal && message.retryable === true) {
+    offerRetry();
+    return;
+  }
   if (fatal) {
     clearTimeout(state.timers.start);
     stopAudio();
@@ -389,6 +403,49 @@ function finish(message, { results = true } = {}) {
   if (!ui.resultsLink.hidden) ui.resultsLink.focus({ preventScroll: true });
 }
 
+/** The link's own address, to keep: the page's, without a fragment. */
+function linkAddress() {
+  return location.href.split("#")[0];
+}
+
+/**
+ * The server stopped this attempt but kept the interview for the same link (`retryable`
+ * on `error` and `interview_ended`, protocol.md): the organiser fixes the service, or
+ * OpenAI's trouble passes. Not the final ended state: no results, but the link's address
+ * to keep and "Try again", which reloads the page (it then offers to begin, or to
+ * continue an interview that had gone live).
+ */
+function offerRetry() {
+  if (state.phase === "retry") return;
+  clearTimeout(state.timers.start);
+  clearTimeout(state.timers.end);
+  stopAudio();
+  state.transcript.dropEmptyDrafts();
+  setPhase("retry");
+  setSpeaker("paused");
+  window.removeEventListener("beforeunload", warnBeforeLeaving);
+  if (state.conn) state.conn.finish();
+  ui.mute.disabled = true;
+  ui.end.disabled = true;
+  show(ui.controls, false);
+  hideConnectionNotice();
+  show(ui.ended, false);
+  show(ui.retry, false);
+  ui.error.dataset.retryable = "true";
+  const wasLive = state.startedAt !== null || state.resumeStartedAt !== null;
+  setText(
+    ui.retryText,
+    wasLive
+      ? "What you said so far has been saved. Open this same link again later to continue where you stopped."
+      : "Open this same link again later to start it.",
+  );
+  ui.retryLink.value = linkAddress();
+  show(ui.retryPanel, true);
+  ui.retryPanel.scrollIntoView({ block: "nearest" });
+  // The controls that had focus are gone; the next step is to come back.
+  ui.retryAgain.focus({ preventScroll: true });
+}
+
 function fail(code) {
   stopAudio();
   if (state.conn) state.conn.finish();
@@ -464,7 +521,7 @@ async function begin() {
     },
     onLost: ({ code, reason, gaveUp }) => {
       hideConnectionNotice();
-      if (state.phase === "ended" || state.phase === "failed") return;
+      if (isOver()) return;
       if (state.phase === "ending") {
         finish(null);
         return;
@@ -549,6 +606,9 @@ ui.begin.addEventListener("click", begin);
 ui.mute.addEventListener("click", toggleMute);
 ui.end.addEventListener("click", endInterview);
 ui.retry.addEventListener("click", () => location.reload());
+ui.retryAgain.addEventListener("click", () => location.reload());
+// One click selects the whole address, ready to copy.
+ui.retryLink.addEventListener("focus", () => ui.retryLink.select());
 setSpeaker("idle");
 show(ui.resultsLink, false);
 loadInterview();
