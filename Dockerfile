@@ -37,7 +37,13 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # --- runtime -------------------------------------------------------------------------
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
-RUN groupadd --system --gid 10001 vivavoce \
+# tini is PID 1: it forwards signals (SIGTERM to stop, SIGHUP to re-read the key) and reaps
+# orphaned processes (a résumé parser's child whose host was killed), which a Python
+# server as PID 1 would leave as zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 vivavoce \
  && useradd --system --uid 10001 --gid vivavoce --home-dir /app --no-create-home \
       --shell /usr/sbin/nologin vivavoce \
  && mkdir -p /app /data \
@@ -62,4 +68,5 @@ EXPOSE 8000
 # image has no curl; Python's standard library does the request.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/readyz' % os.environ.get('PORT', '8000'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
+ENTRYPOINT ["tini", "--"]
 CMD ["vivavoce", "serve"]

@@ -1,10 +1,11 @@
 """The deployment files say what the platforms need: Docker, Railway, Procfile.
 
-Docker is not available to the tests (no daemon), so the image is checked in three ways
-instead of being built: its instructions are parsed for the essentials; its health check
+Most machines running the tests have no container engine, so here the image is checked
+without being built: its instructions are parsed for the essentials; its health check
 command is run against a real server; and its install recipe (``uv sync --frozen
 --no-dev --no-editable``) is replayed into a fresh environment whose ``vivavoce serve``
-must come up from another directory, honouring ``PORT``.
+must come up from another directory, honouring ``PORT``. A built image is run by
+``test_image.py`` (when ``VIVAVOCE_IMAGE`` names one).
 """
 
 from __future__ import annotations
@@ -63,9 +64,13 @@ def healthcheck_command() -> list[str]:
     return parsed
 
 
-def serve_args(command: str) -> list[str]:
-    """The arguments after ``vivavoce serve`` in a start command (shell-style)."""
+def serve_args(command: str, *, init: bool = False) -> list[str]:
+    """The arguments after ``vivavoce serve`` in a start command (shell-style); ``init``:
+    the command must start with the image's init, ``tini --``."""
     words = shlex.split(command)
+    if init:
+        assert words[:2] == ["tini", "--"], command
+        words = words[2:]
     assert words[:2] == ["vivavoce", "serve"], command
     return words[2:]
 
@@ -102,6 +107,17 @@ def test_image_listens_on_port_from_the_environment() -> None:
     assert command == ["vivavoce", "serve"]  # no --port: PORT decides
 
 
+def test_image_runs_the_service_under_an_init() -> None:
+    """PID 1 is tini (installed in the runtime stage): signals reach the server and
+    orphaned parser processes are reaped."""
+    stage = final_stage()
+    [entrypoint] = [args for word, args in stage if word == "ENTRYPOINT"]
+    assert json.loads(entrypoint) == ["tini", "--"]
+    runs = " ".join(args for word, args in stage if word == "RUN")
+    assert re.search(r"apt-get install -y --no-install-recommends [^&]*\btini\b", runs)
+    assert "rm -rf /var/lib/apt/lists/*" in runs
+
+
 def test_image_health_check_probes_readyz_on_port() -> None:
     command = healthcheck_command()
     assert command[:2] == ["python", "-c"]
@@ -131,7 +147,8 @@ def test_railway_config() -> None:
     assert isinstance(deploy["restartPolicyMaxRetries"], int)
     # Railway's parser rejects numbers given as strings here.
     assert isinstance(deploy["drainingSeconds"], int) and deploy["drainingSeconds"] > 0
-    args = serve_args(deploy["startCommand"])
+    # Railway's start command replaces the image's ENTRYPOINT, so it names tini itself.
+    args = serve_args(deploy["startCommand"], init=True)
     # Railway sets PORT and the image sets VIVAVOCE_HOST=0.0.0.0; vivavoce reads both, so
     # an operator can still change them with a variable (e.g. VIVAVOCE_HOST=:: for
     # Railway's IPv6 private network).

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ from tests.deploy.processes import free_port
 from tests.fixtures.database import _postgres_database
 from tests.fixtures.fake_openai import RunningFake, running_fake
 from tests.relay.voice_client import voice_client
+from vivavoce.keys import fingerprint
 from vivavoce.testing import scenario_key
 
 IMAGE = os.environ.get("VIVAVOCE_IMAGE", "")
@@ -84,13 +86,13 @@ def _env_args(env: dict[str, str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def container(env: dict[str, str]) -> Iterator[Container]:
+def container(env: dict[str, str], *, options: tuple[str, ...] = ()) -> Iterator[Container]:
     """Start the image detached on a free port (through ``PORT``) and yield once
     ``/healthz`` answers; remove it afterwards."""
     port = free_port()
     name = f"vivavoce-check-{uuid.uuid4().hex[:10]}"
     started = engine(
-        "run", "-d", "--name", name, "--network", "host", *RUN_ARGS,
+        "run", "-d", "--name", name, "--network", "host", *RUN_ARGS, *options,
         *_env_args({"PORT": str(port), **env}), IMAGE,
     )
     assert started.returncode == 0, started.stderr
@@ -122,6 +124,7 @@ def image_config() -> dict[str, Any]:
 def test_image_runs_unprivileged_and_checks_readyz(image_config: dict[str, Any]) -> None:
     config = image_config["Config"]
     assert config["User"] == "vivavoce:vivavoce"
+    assert config["Entrypoint"] == ["tini", "--"]
     assert config["Cmd"] == ["vivavoce", "serve"]
     assert "8000/tcp" in config["ExposedPorts"]
     assert config["Env"] and "PORT=8000" in config["Env"]
@@ -142,6 +145,12 @@ def test_development_defaults(image_config: dict[str, Any]) -> None:
         checked = box.exec(*health["Test"][1:])
         assert checked.returncode == 0, checked.stderr
         assert box.exec("id", "-u").stdout.strip() == "10001"
+        # tini is PID 1 and the server its child (signals forwarded, orphans reaped).
+        assert box.exec("cat", "/proc/1/comm").stdout.strip() == "tini"
+        children = box.exec("cat", "/proc/1/task/1/children").stdout.split()
+        assert len(children) == 1
+        server = box.exec("cat", f"/proc/{children[0]}/cmdline").stdout
+        assert "vivavoce" in server and "serve" in server
         assert "vivavoce.db" in box.exec("ls", "/data").stdout
         # The code and its environment are not writable by the service's user.
         assert box.exec("touch", "/app/.venv/x").returncode != 0
@@ -234,3 +243,38 @@ async def test_production_interview_on_postgres(fake: RunningFake, postgres_url:
         assert lines, logs
         assert all(isinstance(json.loads(line), dict) for line in lines)
         assert any(json.loads(line).get("interview_id") == interview["id"] for line in lines)
+
+
+def test_sighup_through_tini_rotates_a_mounted_key(fake: RunningFake, tmp_path: Path) -> None:
+    """The key file is rewritten in place and the container is sent SIGHUP, as
+    docs/deploy.md tells operators: tini passes it on and new interviews use the new key."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o755)
+    key_file = secrets / "openai_api_key"
+    old, new = scenario_key("ok"), scenario_key("ok", "rotated")
+    key_file.write_text(old + "\n", encoding="utf-8")
+    key_file.chmod(0o644)  # readable by the image's uid 10001
+    env = {
+        "OPENAI_API_KEY_FILE": "/run/secrets/openai_api_key",
+        "OPENAI_BASE_URL": fake.base_url,
+        "VIVAVOCE_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    mount = ("-v", f"{secrets}:/run/secrets:ro")
+    with container(env, options=mount) as box:
+        state = httpx.get(f"{box.url}/api/admin/reload", headers=admin, timeout=10).json()
+        assert state["key"]["fingerprint"] == fingerprint(old)
+        key_file.write_text(new + "\n", encoding="utf-8")
+        sent = engine("kill", "--signal", "HUP", box.name)
+        assert sent.returncode == 0, sent.stderr
+        deadline = time.monotonic() + 30
+        while (last := state["last_reload"]) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            state = httpx.get(f"{box.url}/api/admin/reload", headers=admin, timeout=10).json()
+        assert last is not None, box.logs()
+        assert last["trigger"] == "sighup", last
+        assert last["applied"] and last["changed"], last
+        assert state["key"]["fingerprint"] == fingerprint(new)
+        assert box.running()  # SIGHUP did not stop it
+        logs = box.logs()
+        assert old not in logs and new not in logs
