@@ -3,8 +3,11 @@
 With ``settings.use_simulator`` (no key outside production, or ``VIVAVOCE_SIMULATOR=1``)
 the relay talks to the fake OpenAI server — the one the tests use — in *interviewer
 mode*: its responder greets the candidate, then asks the question-bank questions the
-interview was configured with, one per candidate turn. Its voice is a synthetic tone,
-and every line it speaks, every page and every log line says it is the simulator.
+interview was configured with, one per candidate turn. A resumed link interview (its
+Realtime session seeded with the stored turns) is not greeted again: the simulator
+welcomes the candidate back and goes on with the question that was open or the next
+one, as the fake's default interviewer does. Its voice is a synthetic tone, and every
+line it speaks, every page and every log line says it is the simulator.
 
 The fake runs on its own loopback server (127.0.0.1, a free port) started with the app,
 rather than mounted inside our app. That works however the app is served (any bind
@@ -18,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from dataclasses import dataclass
 
 from vivavoce.testing import BackgroundServer, serve_in_background
 from vivavoce.testing.fake_config import FakeConfig
@@ -61,8 +65,33 @@ def questions_from_instructions(instructions: str) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Earlier:
+    """The conversation carried over from an earlier session (a resumed interview)."""
+
+    resumed: bool
+    answered: int
+    """Candidate turns with words in them: counted as ``view.user_turns`` counts them."""
+    open_question: bool
+    """It ended on a question whose answer never came (or had no words in it)."""
+
+    @classmethod
+    def of(cls, view: ConversationView) -> _Earlier:
+        turns = [(role, text.strip()) for role, text in view.earlier_turns
+                 if role in ("user", "assistant")]
+        if not turns:
+            return cls(resumed=False, answered=0, open_question=False)
+        last_role, last_text = turns[-1]
+        return cls(
+            resumed=True,
+            answered=sum(role == "user" and bool(text) for role, text in turns),
+            open_question=last_role == "assistant" or not last_text,
+        )
+
+
 def interviewer_responder(view: ConversationView) -> str:
-    """What the simulated interviewer says next: one bank question per candidate turn."""
+    """What the simulated interviewer says next: one bank question per candidate turn,
+    counting the turns of an earlier session when the interview resumed."""
     questions = questions_from_instructions(view.instructions) or [
         "Tell me about yourself and what you are studying.",
         "Describe a project you are proud of.",
@@ -73,10 +102,19 @@ def interviewer_responder(view: ConversationView) -> str:
     if view.response_instructions and "time for this interview is up" in view.response_instructions:
         return (f"Our time is up. Thank you{name}, that was the end of the interview. "
                 "This was the vivavoce simulator. Goodbye!")
+    earlier = _Earlier.of(view)
+    index = earlier.answered + view.user_turns
+    if view.assistant_turns == 0 and earlier.resumed:
+        welcome = f"Welcome back{name}! This is still the vivavoce simulator."
+        if index >= len(questions):
+            return (f"{welcome} Those were all my questions. You can end the interview "
+                    "whenever you are ready.")
+        if earlier.open_question:
+            return f"{welcome} Let's pick up where we stopped: {questions[index]}"
+        return f"{welcome} Let's continue with the next question: {questions[index]}"
     if view.assistant_turns == 0:
         return (f"Hello{name}! I am the vivavoce simulator, standing in for an AI "
                 f"interviewer. First question: {questions[0]}")
-    index = view.user_turns
     if view.last_user_transcript == "":
         # An idle nudge: repeat the question still open.
         return f"Take your time. The question was: {questions[min(index, len(questions) - 1)]}"

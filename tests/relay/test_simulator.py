@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -9,9 +10,18 @@ import pytest
 
 from tests.fixtures.app_server import RunningApp
 from tests.relay.stored import stored
-from tests.relay.voice_client import voice_client
-from vivavoce.simulator import SIMULATOR_NOTICE, interviewer_responder
+from tests.relay.voice_client import VoiceClient, voice_client
+from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.simulator import (
+    SIMULATOR_NOTICE,
+    Simulator,
+    interviewer_responder,
+    questions_from_instructions,
+)
+from vivavoce.store.database import Database
+from vivavoce.store.interviews import create_interview
 from vivavoce.testing.realtime_conversation import ConversationView
+from vivavoce.tokens import issue_interview_token
 
 
 async def final_text(client) -> str:  # type: ignore[no-untyped-def]
@@ -81,3 +91,111 @@ def test_responder_walks_the_questions_then_stops() -> None:
     goodbye = interviewer_responder(view(
         assistant_turns=3, response_instructions="The time for this interview is up."))
     assert "simulator" in goodbye
+
+
+def test_a_resumed_conversation_is_welcomed_back_not_greeted_again() -> None:
+    greeting = interviewer_responder(view())
+    asked = ("assistant", greeting)
+    answer = ("user", "I study maths.")
+    second = ("assistant", "Thank you. Next question: Q two?")
+    # The drop came after an answer: the next question, welcomed back, still the simulator.
+    line = interviewer_responder(view(earlier_turns=(asked, answer)))
+    assert line.startswith("Welcome back, Ada!") and "simulator" in line
+    assert line.endswith("Let's continue with the next question: Q two?")
+    assert "Hello" not in line and "First question" not in line
+    # The drop came after a question: that question again, once.
+    assert interviewer_responder(view(earlier_turns=(asked, answer, second))).endswith(
+        "Let's pick up where we stopped: Q two?")
+    assert interviewer_responder(view(earlier_turns=(asked,))).endswith(
+        "Let's pick up where we stopped: Q one?")
+    # An answer with no words in it answered nothing.
+    assert interviewer_responder(view(earlier_turns=(asked, ("user", " ")))).endswith(
+        "Let's pick up where we stopped: Q one?")
+    # Everything was asked and answered before the drop.
+    done = interviewer_responder(view(earlier_turns=(asked, answer, second, ("user", "Yes."))))
+    assert done.startswith("Welcome back, Ada!") and "all my questions" in done
+    # Later turns of the resumed session count the earlier answers too.
+    later = view(assistant_turns=1, user_turns=1, last_user_transcript="Yes.",
+                 earlier_turns=(asked, answer, second))
+    assert "all my questions" in interviewer_responder(later)
+    nudge = view(assistant_turns=1, user_turns=0, last_user_transcript="",
+                 earlier_turns=(asked, answer))
+    assert interviewer_responder(nudge) == "Take your time. The question was: Q two?"
+    # A system message alone carries no conversation over: a fresh greeting.
+    assert interviewer_responder(view(earlier_turns=(("system", "Be kind."),))) == greeting
+
+
+async def _hear_out(client: VoiceClient, simulator: Simulator) -> None:
+    """Wait for the whole reply to be heard (speaking earlier would interrupt it)."""
+    await client.until("usage")
+    await client.until_audio(sum(r.audio_ms for r in simulator.fake.last_session.responses))
+    await client.played_everything()
+
+
+async def _link_interview(app: RunningApp) -> tuple[str, str]:
+    """A link (token) interview for Grace, stored the way the operator's API stores it."""
+    db = Database(app.database_url)
+    try:
+        async with db.session() as s:
+            created = await create_interview(
+                s, candidate=CandidateContext(name="Grace", major="Finance"),
+                settings=InterviewSettings.from_settings(app.runtime.settings))
+    finally:
+        await db.dispose()
+    return created.id, issue_interview_token(app.runtime.secret_key, created.id)
+
+
+async def test_a_dropped_link_interview_on_the_simulator_continues_where_it_stopped(
+    make_app_server: Callable[..., RunningApp],
+) -> None:
+    app = make_app_server(api_key="", VIVAVOCE_SIMULATOR="1", OPENAI_BASE_URL="")
+    app.runtime.api_key = None
+    interview_id, token = await _link_interview(app)
+    async with voice_client(app.voice_url(token)) as client:
+        started = await client.start({})
+        assert started["simulator"] is True and started["resumed"] is False
+        simulator = app.runtime.extras["simulator"]
+        greeting = await final_text(client)
+        await _hear_out(client, simulator)
+        await client.say()
+        await client.until("student_transcription")
+        asked = await final_text(client)
+        await client.until("usage")
+        client.ws.transport.abort()  # the candidate's network drops
+    first_session = simulator.fake.last_session
+    for _ in range(500):  # hang guard: the relay stores the turns and closes upstream
+        interview, turns = await stored(app.database_url, interview_id)
+        if first_session.close_code is not None and len(turns) == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert interview.status == "live" and [t.speaker for t in turns] == [
+        "interviewer", "candidate", "interviewer"]
+    questions = questions_from_instructions(first_session.session_config["instructions"])
+    assert len(questions) >= 3
+    assert greeting.endswith(f"First question: {questions[0]}")
+    assert asked == f"Thank you. Next question: {questions[1]}"
+
+    # The same link again: the interview resumes, and the simulator goes on with the
+    # question the drop left open instead of greeting and starting over.
+    async with voice_client(app.voice_url(token)) as client:
+        started = await client.start({})
+        assert started["resumed"] is True and started["interview_id"] == interview_id
+        assert started["simulator"] is True
+        welcome = await final_text(client)
+        await _hear_out(client, simulator)
+        await client.say()
+        await client.until("student_transcription")
+        following = await final_text(client)
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    resumed_session = simulator.fake.last_session
+    assert resumed_session is not first_session and not app.fake.fake.sessions  # type: ignore[union-attr]
+    assert welcome == ("Welcome back, Grace! This is still the vivavoce simulator. "
+                       f"Let's pick up where we stopped: {questions[1]}")
+    assert "Hello" not in welcome and questions[0] not in welcome
+    # The answer to it counts after the earlier one: the third question, not the second.
+    assert following == f"Thank you. Next question: {questions[2]}"
+    interview, turns = await stored(app.database_url, interview_id)
+    assert (interview.status, interview.end_reason) == ("ended", "candidate_ended")
+    assert [t.sequence for t in turns] == list(range(len(turns)))
+    assert [t.text for t in turns if t.speaker == "interviewer"][-2:] == [welcome, following]
