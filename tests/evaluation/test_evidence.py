@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from vivavoce.evaluation.evidence import check_evidence, find_quote, normalise
-from vivavoce.evaluation.output import DimensionAssessment, ParsedEvaluation, QuestionFeedback
+from vivavoce.evaluation.output import (
+    MAX_QUOTE,
+    DimensionAssessment,
+    ParsedEvaluation,
+    QuestionFeedback,
+)
 from vivavoce.evaluation.transcript import TranscriptLine
 
 LINES = [
@@ -78,3 +83,47 @@ def test_invented_quotes_are_dropped_and_counted() -> None:
 def test_no_quotes_means_nothing_invented() -> None:
     report = check_evidence(_evaluation([]), LINES)
     assert (report.checked, report.invented, report.invented_share) == (0, 0, 0.0)
+
+
+# --- quotes longer than is shown ----------------------------------------------------------
+
+LONG_ANSWER = (
+    "Last spring I led a team of four students building a course scheduling app for our "
+    "faculty, and I split the work into two-week sprints with a short demo at the end of "
+    "each one, so that the lecturers who would use it could tell us early what was wrong. "
+    "I also set up automated tests for the timetable rules, because the first version "
+    "broke every time somebody changed a room, and a broken timetable means students "
+    "missing labs. We shipped on time and three hundred students used it in the first "
+    "month, which was more than the faculty expected."
+)
+LONG_LINES = [
+    TranscriptLine(1, "interviewer", "Tell me about a project you are proud of."),
+    TranscriptLine(2, "candidate", LONG_ANSWER),
+]
+
+
+def test_a_long_true_quote_is_kept_and_shown_shortened_between_words() -> None:
+    assert len(LONG_ANSWER) > MAX_QUOTE
+    report = check_evidence(_evaluation([LONG_ANSWER]), LONG_LINES)
+    assert (report.checked, report.invented) == (1, 0)
+    [shown] = report.quotes[0]
+    assert shown.turn == 2 and len(shown.text) <= MAX_QUOTE and shown.text.endswith("…")
+    kept = shown.text.removesuffix("…").rstrip()
+    assert LONG_ANSWER.startswith(kept) and LONG_ANSWER[len(kept)] == " "
+    # The ellipsis does not make the shown quote look invented: checked again, it is found
+    # in the same turn.
+    assert find_quote(shown.text, LONG_LINES) == 2
+
+
+def test_words_made_up_beyond_what_is_shown_still_count_as_invented() -> None:
+    # The first MAX_QUOTE characters are the candidate's; what follows is not. Shortening
+    # first would have hidden the invention.
+    padded = LONG_ANSWER.replace(" which was more", " and the dean gave me an award, which was more")
+    assert padded.index("dean") > MAX_QUOTE
+    report = check_evidence(_evaluation([padded, "three hundred students used it"]), LONG_LINES)
+    assert (report.checked, report.invented) == (2, 1)
+    assert [q.text for q in report.quotes[0]] == ["three hundred students used it"]
+    example = report.invented_examples[0]
+    assert len(example) <= 120 and example.endswith("…")
+    kept = example.removesuffix("…").rstrip()
+    assert padded.startswith(kept) and padded[len(kept)] in " ,;:"

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from openai.lib._parsing._responses import type_to_text_format_param
 
-from vivavoce.evaluation.output import MalformedOutput, build_output_model, parse_output
+from vivavoce.evaluation.output import (
+    MAX_QUOTE,
+    MAX_TEXT,
+    MalformedOutput,
+    build_output_model,
+    parse_output,
+)
 from vivavoce.evaluation.rubric import Rubric, parse_rubric
 from vivavoce.testing.fake_responses import _strict_problem, generate_output
 
@@ -70,11 +77,37 @@ def test_not_json_is_malformed(rubric: Rubric) -> None:
         parse_output('{"summary": "cut off', build_output_model(rubric))
 
 
-def test_long_texts_are_trimmed(rubric: Rubric) -> None:
+LONG_TEXT = " ".join(f"Point {i} matters, and so does everything after it;" for i in range(200))
+
+
+def _cut_between_words(original: str, short: str, limit: int) -> None:
+    assert len(short) <= limit and short.endswith("…")
+    kept = short.removesuffix("…").rstrip()
+    assert original.startswith(kept) and len(kept) > limit // 2
+    assert re.match(r"[,;:]*\s", original[len(kept):])
+
+
+def test_long_texts_are_shortened_between_words(rubric: Rubric) -> None:
     data = _valid([d.key for d in rubric.dimensions])
-    data["summary"] = "word " * 2000
+    data["summary"] = LONG_TEXT
+    data["strengths"][0] = "  " + LONG_TEXT  # type: ignore[index]
+    data["dimensions"]["evidence"]["justification"] = LONG_TEXT  # type: ignore[index]
+    data["questions"][0]["improve"] = LONG_TEXT  # type: ignore[index]
+    data["practice_plan"][2] = "Practise.\nThen practise again."  # type: ignore[index]
     parsed = parse_output(json.dumps(data), build_output_model(rubric))
-    assert len(parsed.summary) <= 2000 and parsed.summary.endswith("…")
+    for text in (parsed.summary, parsed.strengths[0], parsed.questions[0].improve,
+                 parsed.dimensions["evidence"].justification):
+        _cut_between_words(LONG_TEXT, text, MAX_TEXT)
+    # What fits is only stripped: its line break stays.
+    assert parsed.practice_plan[2] == "Practise.\nThen practise again."
+
+
+def test_quotes_are_kept_whole_for_the_evidence_check(rubric: Rubric) -> None:
+    # The check must judge every word the model quoted (evidence.py shortens what it keeps).
+    data = _valid([d.key for d in rubric.dimensions])
+    data["questions"][0]["quotes"] = [" " + LONG_TEXT + " "]  # type: ignore[index]
+    parsed = parse_output(json.dumps(data), build_output_model(rubric))
+    assert len(LONG_TEXT) > MAX_QUOTE and parsed.questions[0].quotes == [LONG_TEXT]
 
 
 def test_fake_output_follows_the_schema(rubric: Rubric) -> None:

@@ -6,6 +6,12 @@ quote with an ellipsis (``…`` or ``...``) matches when its pieces appear in th
 one turn. Only the candidate's turns count: a quote is shown as the candidate's own words,
 so a line of the interviewer's is not evidence. Quotes that match no candidate turn are
 invented: they are dropped and counted.
+
+The whole quote is checked, as the model wrote it; only a kept quote is then shortened
+for display (``MAX_QUOTE`` characters, after a whole sentence or word, with an ellipsis).
+So a true quote is never called invented for its length, words made up after the first
+``MAX_QUOTE`` characters are still caught, and what is shown, ellipsis included, still
+matches the turn it came from.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vivavoce.evaluation.output import ParsedEvaluation, QuestionFeedback
+from vivavoce.evaluation.output import MAX_QUOTE, ParsedEvaluation, QuestionFeedback
 from vivavoce.evaluation.transcript import TranscriptLine
+from vivavoce.text import shorten
 
 __all__ = ["CheckedQuote", "EvidenceReport", "check_evidence", "find_quote", "normalise"]
 
@@ -65,7 +72,7 @@ def find_quote(quote: str, lines: Sequence[TranscriptLine]) -> int | None:
 
 @dataclass(frozen=True)
 class CheckedQuote:
-    text: str
+    text: str  # as shown: at most MAX_QUOTE characters
     turn: int  # the sequence number of the turn it was found in
 
 
@@ -103,7 +110,7 @@ def check_evidence(
         invented += len(non_empty) - real
         for quote in non_empty:
             if find_quote(quote, lines) is None and len(examples) < 5:
-                examples.append(quote[:120])
+                examples.append(shorten(quote, 120))
     return EvidenceReport(kept, checked, invented, examples)
 
 
@@ -114,5 +121,5 @@ def _check_question(
     for quote in question.quotes:
         turn = find_quote(quote, lines) if _pieces(quote) else None
         if turn is not None:
-            out.append(CheckedQuote(quote.strip(), turn))
+            out.append(CheckedQuote(shorten(quote, MAX_QUOTE), turn))
     return out

@@ -6,8 +6,10 @@ or invent a dimension. The model never gives an overall score; our code computes
 (:mod:`vivavoce.evaluation.scoring`).
 
 Only constraints OpenAI's strict structured output understands are put in the schema
-(``minimum``/``maximum``, ``minItems``/``maxItems``); string lengths are trimmed by
-:func:`parse_output` instead.
+(``minimum``/``maximum``, ``minItems``/``maxItems``); string lengths are enforced by
+:func:`parse_output` instead, which shortens over-long texts at a word boundary
+(:func:`vivavoce.text.shorten`). Quotes are left as written: the evidence check judges
+the whole quote, then shortens what it keeps (``MAX_QUOTE``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from vivavoce.evaluation.rubric import Rubric
+from vivavoce.text import shorten
 
 __all__ = [
+    "MAX_QUOTE",
     "MAX_TEXT",
     "DimensionAssessment",
     "MalformedOutput",
@@ -29,7 +33,7 @@ __all__ = [
 ]
 
 MAX_TEXT = 2_000  # characters kept of any one text field the model writes
-MAX_QUOTE = 400
+MAX_QUOTE = 400  # characters shown of one quote (shortened after it is checked)
 
 
 class MalformedOutput(ValueError):
@@ -119,9 +123,8 @@ def build_output_model(rubric: Rubric) -> type[BaseModel]:
     return model
 
 
-def _trim(text: str, limit: int = MAX_TEXT) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _trim(text: str) -> str:
+    return shorten(text, MAX_TEXT)
 
 
 def _blank_fields(parsed: ParsedEvaluation) -> list[str]:
@@ -138,7 +141,10 @@ def _blank_fields(parsed: ParsedEvaluation) -> list[str]:
 
 
 def parse_output(text: str, output_model: type[BaseModel]) -> ParsedEvaluation:
-    """Check the model's text against ``output_model``; trim over-long texts.
+    """Check the model's text against ``output_model``; shorten over-long texts after a
+    whole sentence or word, with an ellipsis. Quotes keep every word the model wrote
+    (only their outer whitespace goes): :func:`vivavoce.evaluation.evidence.check_evidence`
+    must judge all of a quote, not the part that would be shown.
 
     Raises :class:`MalformedOutput` (with a short reason, never the whole text) when it is
     not JSON of the right shape, or leaves a piece of feedback empty (three strengths,
@@ -176,7 +182,7 @@ def parse_output(text: str, output_model: type[BaseModel]) -> ParsedEvaluation:
                 answer_summary=_trim(q.answer_summary),
                 strong=_trim(q.strong),
                 improve=_trim(q.improve),
-                quotes=[_trim(quote, MAX_QUOTE) for quote in q.quotes],
+                quotes=[quote.strip() for quote in q.quotes],
             )
             for q in parsed.questions
         ],

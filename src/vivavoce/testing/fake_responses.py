@@ -42,6 +42,7 @@ from vivavoce.testing.fake_access import Endpoint
 from vivavoce.testing.fake_errors import FakeError, FakeOpenAIError
 from vivavoce.testing.fake_models import MODELS
 from vivavoce.testing.fake_rest import fake_of, guard
+from vivavoce.text import shorten as shorten_text
 
 if TYPE_CHECKING:
     from vivavoce.testing.fake_openai import FakeOpenAI
@@ -69,7 +70,6 @@ FAULTS = (
 
 _LINE = re.compile(r"^\[(\d+)\] (Interviewer|Candidate): (.*)$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"\w+")
 _INVENTED = (
     "I single-handedly tripled the company's revenue in my first week",
@@ -198,26 +198,12 @@ def _format_of(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def shorten(text: str, limit: int) -> str:
-    """``text`` in at most ``limit`` characters, never cut inside a word.
-
-    A text that fits is returned with its spacing tidied. A longer one ends after the
-    last whole sentence that fits, when that keeps at least half of ``limit``, otherwise
-    after the last whole word; an ellipsis (``…``) then shows that more was said. Only a
-    single word longer than ``limit`` is cut inside.
-    """
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    # A sentence ends at . ! or ? (and a closing quote or bracket) before the next one
-    # begins; "e.g. the" is no end. " …" after it must fit too.
-    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= limit - 2]
-    if ends and ends[-1] >= limit // 2:
-        return text[: ends[-1]] + " …"
-    room = text[: limit - 1]  # one character is kept for the ellipsis
-    cut = len(room) if text[len(room)] == " " else room.rfind(" ")
-    if cut <= 0:
-        return room + "…"
-    return room[:cut].rstrip(" ,;:-–—") + "…"
+    """``text`` with its spacing tidied, in at most ``limit`` characters, never cut inside
+    a word: after the last whole sentence that fits when that keeps at least half of
+    ``limit``, otherwise after the last whole word, with an ellipsis (``…``) to show that
+    more was said (:func:`vivavoce.text.shorten`, which the product's evaluation uses
+    too). Only a single word longer than ``limit`` is cut inside."""
+    return shorten_text(" ".join(text.split()), limit)
 
 
 @dataclass
