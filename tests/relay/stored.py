@@ -1,14 +1,36 @@
-"""Read what the app stored, from the test's own event loop (a separate engine)."""
+"""Read what the app stored, and store a link interview as the operator's API does, from
+the test's own event loop (a separate engine)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
+from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store.database import Database
-from vivavoce.store.interviews import get_interview, list_interviews, list_turns
+from vivavoce.store.interviews import create_interview, get_interview, list_interviews, list_turns
 from vivavoce.store.models import Interview, Turn
+from vivavoce.tokens import issue_interview_token
 
-__all__ = ["only_interview", "stored", "stored_after_live"]
+if TYPE_CHECKING:
+    from tests.fixtures.app_server import RunningApp
+
+__all__ = ["link_interview", "only_interview", "stored", "stored_after_live"]
+
+
+async def link_interview(
+    app: RunningApp, name: str = "Grace", major: str = "Finance"
+) -> tuple[str, str]:
+    """A link (token) interview, stored the way the operator's API stores it: (id, token)."""
+    db = Database(app.database_url)
+    try:
+        async with db.session() as s:
+            created = await create_interview(
+                s, candidate=CandidateContext(name=name, major=major),
+                settings=InterviewSettings.from_settings(app.runtime.settings))
+    finally:
+        await db.dispose()
+    return created.id, issue_interview_token(app.runtime.secret_key, created.id)
 
 
 async def stored(database_url: str, interview_id: str) -> tuple[Interview, list[Turn]]:

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.fixtures.app_server import RunningApp
 from tests.fixtures.database import ADMIN_TOKEN, make_runtime
-from tests.relay.stored import only_interview, stored
+from tests.relay.stored import link_interview, only_interview, stored
 from tests.relay.voice_client import CONTEXT, VoiceClient, voice_client
 from vivavoce.config import load_settings
 from vivavoce.interview.errors import CANDIDATE_MESSAGES
@@ -31,27 +31,10 @@ from vivavoce.keys import fingerprint
 from vivavoce.reload import set_settings_loader
 from vivavoce.store.database import Database
 from vivavoce.testing.scenarios import scenario_key
-from vivavoce.tokens import issue_interview_token
 
 MakeApp = Callable[..., RunningApp]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 GOOD = scenario_key("ok", "rotated")
-
-
-async def _link(app: RunningApp, name: str = "Grace") -> tuple[str, str]:
-    """A link interview, created the way the API stores it."""
-    from vivavoce.interview.candidate import CandidateContext, InterviewSettings
-    from vivavoce.store.interviews import create_interview
-
-    db = Database(app.database_url)
-    try:
-        async with db.session() as s:
-            created = await create_interview(
-                s, candidate=CandidateContext(name=name, major="Finance"),
-                settings=InterviewSettings.from_settings(app.runtime.settings))
-    finally:
-        await db.dispose()
-    return created.id, issue_interview_token(app.runtime.secret_key, created.id)
 
 
 async def _rotate_key(app: RunningApp, tmp_path: Path, key: str) -> None:
@@ -109,7 +92,7 @@ async def test_link_that_failed_on_an_invalid_key_starts_after_the_key_is_fixed(
     bad = scenario_key("invalid")
     app = make_app_server(api_key=bad)
     fake = app.fake.fake  # type: ignore[union-attr]
-    interview_id, token = await _link(app)
+    interview_id, token = await link_interview(app)
 
     async with voice_client(app.voice_url(token)) as client:
         await client.send_json({"type": "start_interview"})
@@ -155,7 +138,7 @@ async def test_key_revoked_mid_interview_resumes_on_the_same_link_after_the_fix(
     first_key = scenario_key("ok", "about-to-be-revoked")
     app = make_app_server(api_key=first_key)
     fake = app.fake.fake  # type: ignore[union-attr]
-    interview_id, token = await _link(app)
+    interview_id, token = await link_interview(app)
 
     async with voice_client(app.voice_url(token)) as client:
         await client.start({})
@@ -243,7 +226,7 @@ async def test_link_that_met_an_openai_outage_starts_once_it_is_over(
     caplog.set_level(logging.INFO, logger="vivavoce")
     app = make_app_server()
     fake = app.fake.fake  # type: ignore[union-attr]
-    interview_id, token = await _link(app)
+    interview_id, token = await link_interview(app)
     fake.config.force_scenario = "outage"  # OpenAI accepts the socket, then closes 1011
     async with voice_client(app.voice_url(token)) as client:
         await client.send_json({"type": "start_interview"})
@@ -279,7 +262,7 @@ async def test_openai_dropping_a_live_interview_leaves_it_resumable(
 ) -> None:
     app = make_app_server()
     fake = app.fake.fake  # type: ignore[union-attr]
-    interview_id, token = await _link(app)
+    interview_id, token = await link_interview(app)
     async with voice_client(app.voice_url(token)) as client:
         await client.start({})
         await client.until("usage")
@@ -337,7 +320,7 @@ async def test_a_start_that_does_not_finish_in_time_keeps_the_link(
         LIMITS_KEY: Limits(start_timeout_s=1.0),
         RELAY_LIMITS_KEY: RelayLimits(tick_s=0.05, connect_timeout_s=0.3)})
     fake = app.fake.fake  # type: ignore[union-attr]
-    interview_id, token = await _link(app)
+    interview_id, token = await link_interview(app)
     if slow == "connect":
         # The upgrade itself is answered late: the connect timeout (0.3 s) fires.
         fake.config.force_scenario = "slow"
@@ -385,7 +368,7 @@ async def test_a_refused_session_configuration_still_uses_the_link_up(
     # OpenAI refuses our session.update (an unknown voice): no catalogue cause, so the
     # interview cannot be started right by trying again; it ends as failed.
     app = make_app_server(VIVAVOCE_VOICE="nobody")
-    interview_id, token = await _link(app)
+    interview_id, token = await link_interview(app)
     async with voice_client(app.voice_url(token)) as client:
         await client.send_json({"type": "start_interview"})
         error = await client.until("error")
@@ -453,7 +436,7 @@ async def test_forced_delete_stops_the_live_relay_first(
     fake = app.fake.fake  # type: ignore[union-attr]
     token = None
     if link:
-        _, token = await _link(app)
+        _, token = await link_interview(app)
     async with voice_client(app.voice_url(token)) as client:
         started = await client.start({} if link else CONTEXT)
         interview_id = started["interview_id"]

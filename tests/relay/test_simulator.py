@@ -9,19 +9,15 @@ from collections.abc import Callable
 import pytest
 
 from tests.fixtures.app_server import RunningApp
-from tests.relay.stored import stored
+from tests.relay.stored import link_interview, stored
 from tests.relay.voice_client import VoiceClient, voice_client
-from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.simulator import (
     SIMULATOR_NOTICE,
     Simulator,
     interviewer_responder,
     questions_from_instructions,
 )
-from vivavoce.store.database import Database
-from vivavoce.store.interviews import create_interview
 from vivavoce.testing.realtime_conversation import ConversationView
-from vivavoce.tokens import issue_interview_token
 
 
 async def final_text(client) -> str:  # type: ignore[no-untyped-def]
@@ -132,25 +128,12 @@ async def _hear_out(client: VoiceClient, simulator: Simulator) -> None:
     await client.played_everything()
 
 
-async def _link_interview(app: RunningApp) -> tuple[str, str]:
-    """A link (token) interview for Grace, stored the way the operator's API stores it."""
-    db = Database(app.database_url)
-    try:
-        async with db.session() as s:
-            created = await create_interview(
-                s, candidate=CandidateContext(name="Grace", major="Finance"),
-                settings=InterviewSettings.from_settings(app.runtime.settings))
-    finally:
-        await db.dispose()
-    return created.id, issue_interview_token(app.runtime.secret_key, created.id)
-
-
 async def test_a_dropped_link_interview_on_the_simulator_continues_where_it_stopped(
     make_app_server: Callable[..., RunningApp],
 ) -> None:
     app = make_app_server(api_key="", VIVAVOCE_SIMULATOR="1", OPENAI_BASE_URL="")
     app.runtime.api_key = None
-    interview_id, token = await _link_interview(app)
+    interview_id, token = await link_interview(app)
     async with voice_client(app.voice_url(token)) as client:
         started = await client.start({})
         assert started["simulator"] is True and started["resumed"] is False

@@ -16,10 +16,9 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.fixtures.app_server import RunningApp
-from tests.relay.stored import only_interview, stored, stored_after_live
+from tests.relay.stored import link_interview, only_interview, stored, stored_after_live
 from tests.relay.voice_client import BYTES_PER_MS, CONTEXT, VoiceClient, speech, voice_client
 from vivavoce.testing.scenarios import scenario_key
-from vivavoce.tokens import issue_interview_token
 
 MakeApp = Callable[..., RunningApp]
 
@@ -379,24 +378,12 @@ async def test_turns_persisted_on_sqlite_and_postgres(
 
 
 async def test_token_client_runs_its_own_interview(make_app_server: MakeApp) -> None:
-    from vivavoce.interview.candidate import CandidateContext, InterviewSettings
-    from vivavoce.store.database import Database
-    from vivavoce.store.interviews import create_interview
-
     app = make_app_server(VIVAVOCE_OPEN_INTERVIEWS="0")
     # The app migrates at start-up; create the interview the way the API would.
-    db = Database(app.database_url)
-    try:
-        async with db.session() as s:
-            created = await create_interview(
-                s, candidate=CandidateContext(name="Grace", major="Engineering"),
-                settings=InterviewSettings.from_settings(app.runtime.settings))
-    finally:
-        await db.dispose()
-    token = issue_interview_token(app.runtime.secret_key, created.id)
+    interview_id, token = await link_interview(app, major="Engineering")
     async with voice_client(app.voice_url(token)) as client:
         started = await client.start({})
-        assert started["interview_id"] == created.id
+        assert started["interview_id"] == interview_id
         await client.send_json({"type": "end_interview"})
         await client.until_closed()
     assert "Grace" in app.fake.fake.last_session.session_config["instructions"]  # type: ignore[union-attr]
@@ -570,22 +557,6 @@ async def test_upstream_that_does_not_answer_times_out(make_app_server: MakeApp)
     assert (await only_interview(app.database_url)).status == "failed"
 
 
-async def _token_interview(app: RunningApp, name: str = "Grace") -> tuple[str, str]:
-    from vivavoce.interview.candidate import CandidateContext, InterviewSettings
-    from vivavoce.store.database import Database
-    from vivavoce.store.interviews import create_interview
-
-    db = Database(app.database_url)
-    try:
-        async with db.session() as s:
-            created = await create_interview(
-                s, candidate=CandidateContext(name=name, major="Finance"),
-                settings=InterviewSettings.from_settings(app.runtime.settings))
-    finally:
-        await db.dispose()
-    return created.id, issue_interview_token(app.runtime.secret_key, created.id)
-
-
 async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: MakeApp) -> None:
     import time
 
@@ -603,7 +574,7 @@ async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: 
         return default_responder(view)
 
     fake.config.responder = responder
-    interview_id, token = await _token_interview(app)
+    interview_id, token = await link_interview(app)
     async with voice_client(app.voice_url(token)) as client:
         await client.start({})
         await final_ai_text(client)
@@ -644,7 +615,7 @@ async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: 
     assert turns[3].speaker == "interviewer" and turns[3].text == welcome
 
     # A live interview whose browser never returns is ended once its time is long past.
-    abandoned_id, abandoned_token = await _token_interview(app, "Ada")
+    abandoned_id, abandoned_token = await link_interview(app, "Ada")
     async with voice_client(app.voice_url(abandoned_token)) as client:
         await client.start({})
         client.ws.transport.abort()
@@ -669,7 +640,7 @@ async def test_newest_connection_of_a_link_takes_the_interview_over(
     make_app_server: MakeApp,
 ) -> None:
     app = make_app_server()
-    interview_id, token = await _token_interview(app)
+    interview_id, token = await link_interview(app)
     async with voice_client(app.voice_url(token)) as first:
         await first.start({})
         await final_ai_text(first)
