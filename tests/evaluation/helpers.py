@@ -9,7 +9,7 @@ from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store import interviews as store
 from vivavoce.store.database import Database
 
-__all__ = ["GOOD_TRANSCRIPT", "SHORT_TRANSCRIPT", "make_interview"]
+__all__ = ["GOOD_TRANSCRIPT", "LONG_ANSWER", "SHORT_TRANSCRIPT", "make_interview"]
 
 Speaker = Literal["interviewer", "candidate"]
 
@@ -72,3 +72,15 @@ async def make_interview(
         if status in ("ended", "failed"):
             await store.mark_ended(s, interview_id, status=status, reason="test", at=now)
     return interview_id
+
+
+# An answer longer than a quote is shown (MAX_QUOTE), all of it true.
+LONG_ANSWER = (
+    "Last spring I led a team of four students building a course scheduling app for our "
+    "faculty, and I split the work into two-week sprints with a short demo at the end of "
+    "each one, so that the lecturers who would use it could tell us early what was wrong. "
+    "I also set up automated tests for the timetable rules, because the first version "
+    "broke every time somebody changed a room, and a broken timetable means students "
+    "missing labs. We shipped on time and three hundred students used it in the first "
+    "month, which was more than the faculty expected."
+)

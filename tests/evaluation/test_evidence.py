@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.evaluation.helpers import LONG_ANSWER
 from vivavoce.evaluation.evidence import check_evidence, find_quote, normalise
 from vivavoce.evaluation.output import (
     MAX_QUOTE,
@@ -87,15 +88,6 @@ def test_no_quotes_means_nothing_invented() -> None:
 
 # --- quotes longer than is shown ----------------------------------------------------------
 
-LONG_ANSWER = (
-    "Last spring I led a team of four students building a course scheduling app for our "
-    "faculty, and I split the work into two-week sprints with a short demo at the end of "
-    "each one, so that the lecturers who would use it could tell us early what was wrong. "
-    "I also set up automated tests for the timetable rules, because the first version "
-    "broke every time somebody changed a room, and a broken timetable means students "
-    "missing labs. We shipped on time and three hundred students used it in the first "
-    "month, which was more than the faculty expected."
-)
 LONG_LINES = [
     TranscriptLine(1, "interviewer", "Tell me about a project you are proud of."),
     TranscriptLine(2, "candidate", LONG_ANSWER),

@@ -13,7 +13,7 @@ import httpx
 import openai
 
 from tests.evaluation.conftest import FAST, settle
-from tests.evaluation.helpers import GOOD_TRANSCRIPT, Speaker, make_interview
+from tests.evaluation.helpers import GOOD_TRANSCRIPT, LONG_ANSWER, Speaker, make_interview
 from tests.fixtures.fake_openai import RunningFake
 from vivavoce.evaluation.jobs import enqueue_evaluation
 from vivavoce.evaluation.output import MAX_QUOTE, MAX_TEXT
@@ -23,15 +23,6 @@ from vivavoce.store.database import Database
 from vivavoce.testing.fake_responses import ResponsesBehaviour
 from vivavoce.testing.scenarios import scenario_key
 
-LONG_ANSWER = (
-    "Last spring I led a team of four students building a course scheduling app for our "
-    "faculty, and I split the work into two-week sprints with a short demo at the end of "
-    "each one, so that the lecturers who would use it could tell us early what was wrong. "
-    "I also set up automated tests for the timetable rules, because the first version "
-    "broke every time somebody changed a room, and a broken timetable means students "
-    "missing labs. We shipped on time and three hundred students used it in the first "
-    "month, which was more than the faculty expected."
-)
 TRANSCRIPT: list[tuple[Speaker, str]] = [
     GOOD_TRANSCRIPT[0], ("candidate", LONG_ANSWER), *GOOD_TRANSCRIPT[2:],
 ]
