@@ -42,7 +42,8 @@ FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 # server as PID 1 would leave as zombies.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && groupadd --system --gid 10001 vivavoce \
  && useradd --system --uid 10001 --gid vivavoce --home-dir /app --no-create-home \
       --shell /usr/sbin/nologin vivavoce \

@@ -132,7 +132,7 @@ def test_image_runs_unprivileged_and_checks_readyz(image_config: dict[str, Any])
     assert health is not None, "no HEALTHCHECK (podman keeps it only with --format docker)"
     assert health["Test"][0] == "CMD" and "/readyz" in " ".join(health["Test"])
     # "Small": a slim Python base plus the locked runtime dependencies, nothing else.
-    assert image_config["Size"] < 600 * 1024 * 1024, image_config["Size"]
+    assert image_config["Size"] < 400 * 1000 * 1000, image_config["Size"]
 
 
 def test_development_defaults(image_config: dict[str, Any]) -> None:
