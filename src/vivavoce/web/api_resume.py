@@ -13,7 +13,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
 from vivavoce.resume import (
     MAX_BYTES,
@@ -29,12 +28,10 @@ from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web.deps import RuntimeDep, bearer_token, is_admin
 from vivavoce.web.errors import ApiError, error_body
 
-__all__ = ["MULTIPART_ENVELOPE", "READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
+__all__ = ["READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
 
 router = APIRouter(prefix="/api", tags=["resume"])
 
-# Multipart framing adds a little to the file itself.
-MULTIPART_ENVELOPE = 64 * 1024
 # Where install() keeps the app's ResumeReader (runtime.extras).
 READER_KEY = "resume_reader"
 # A busy answer says when to try again: about what a typical parse takes, with margin.
@@ -61,23 +58,6 @@ def _allowed(request: Request, runtime: Runtime) -> bool:
     except InvalidInterviewToken:
         return False
     return True
-
-
-def _bounded(request: Request) -> Request:
-    """The same request, but reading more than the limit raises 413 — for uploads sent
-    without a Content-Length (chunked), which the check above cannot catch."""
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > MAX_BYTES + MULTIPART_ENVELOPE:
-                raise _too_large()
-        return message
-
-    return Request(request.scope, receive)
 
 
 def _too_large() -> ApiError:
@@ -131,10 +111,9 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JS
         raise ApiError(
             401, "unauthorized", "Uploading a résumé needs an interview token or the admin token."
         )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES + MULTIPART_ENVELOPE:
-        raise _too_large()  # before reading a byte of it
-    form = await _bounded(request).form(max_files=1, max_fields=5)
+    # The request as a whole (Content-Length, or counted while chunks arrive) is bounded
+    # by vivavoce.web.limits before this runs; here only the file itself is measured.
+    form = await request.form(max_files=1, max_fields=5)
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):

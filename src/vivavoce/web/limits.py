@@ -33,10 +33,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vivavoce.config import Settings
 from vivavoce.resume import MAX_BYTES as RESUME_MAX_BYTES
-from vivavoce.web.api_resume import MULTIPART_ENVELOPE as RESUME_ENVELOPE
 from vivavoce.web.errors import error_body
 
 __all__ = [
+    "MULTIPART_ENVELOPE",
     "RESUME_BODY_LIMIT",
     "BodyLimit",
     "BodyLimitMiddleware",
@@ -45,9 +45,11 @@ __all__ = [
     "install",
 ]
 
-# The largest request the résumé route itself accepts (the file and its multipart
-# framing); the route keeps its own checks too.
-RESUME_BODY_LIMIT = RESUME_MAX_BYTES + RESUME_ENVELOPE
+# Multipart framing adds a little to the file itself.
+MULTIPART_ENVELOPE = 64 * 1024
+# The largest request the résumé route accepts (the file and its framing); the route
+# itself measures only the file.
+RESUME_BODY_LIMIT = RESUME_MAX_BYTES + MULTIPART_ENVELOPE
 
 
 @dataclass(frozen=True)
