@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.evaluation.transcript import TranscriptLine
 from vivavoce.store.database import Database
@@ -91,6 +92,19 @@ async def get_evaluation(db: Database, *, interview_id: str) -> Evaluation | Non
         return row
 
 
+async def _evaluable_interview(s: AsyncSession, interview_id: str) -> Interview:
+    """The interview, if it exists and is over; else raises InterviewNotEvaluable."""
+    interview = await s.get(Interview, interview_id)
+    if interview is None:
+        raise InterviewNotEvaluable("not_found", f"No interview {interview_id}.")
+    if interview.status not in EVALUABLE_INTERVIEW_STATUSES:
+        raise InterviewNotEvaluable(
+            "not_ended",
+            f"The interview is {interview.status}; it can be evaluated once it has ended.",
+        )
+    return interview
+
+
 async def enqueue_evaluation(db: Database, interview_id: str) -> Evaluation:
     """Create the interview's pending evaluation job, unless it already has one.
 
@@ -103,14 +117,7 @@ async def enqueue_evaluation(db: Database, interview_id: str) -> Evaluation:
     if existing is not None:
         return existing
     async with db.session() as s:
-        interview = await s.get(Interview, interview_id)
-        if interview is None:
-            raise InterviewNotEvaluable("not_found", f"No interview {interview_id}.")
-        if interview.status not in EVALUABLE_INTERVIEW_STATUSES:
-            raise InterviewNotEvaluable(
-                "not_ended",
-                f"The interview is {interview.status}; it can be evaluated once it has ended.",
-            )
+        await _evaluable_interview(s, interview_id)
         row = Evaluation(interview_id=interview_id, status="pending", attempts=0)
         s.add(row)
         try:
@@ -162,14 +169,7 @@ async def request_rerun(db: Database, *, interview_id: str, now: datetime | None
     """
     now = now or utcnow()
     async with db.session() as s:
-        interview = await s.get(Interview, interview_id)
-        if interview is None:
-            raise InterviewNotEvaluable("not_found", f"No interview {interview_id}.")
-        if interview.status not in EVALUABLE_INTERVIEW_STATUSES:
-            raise InterviewNotEvaluable(
-                "not_ended",
-                f"The interview is {interview.status}; it can be evaluated once it has ended.",
-            )
+        await _evaluable_interview(s, interview_id)
         row = await s.scalar(select(Evaluation).where(Evaluation.interview_id == interview_id))
         if row is None:
             row = Evaluation(interview_id=interview_id)
