@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import BankField, BankLevel, clean_text
 from vivavoce.store.models import Question
-from vivavoce.store.question_bank import builtin_questions
+from vivavoce.store.question_bank import BuiltinQuestion, builtin_questions
 
 __all__ = [
     "CATEGORIES",
@@ -46,6 +46,11 @@ CATEGORIES: tuple[str, ...] = (
 QUESTION_MAX = 1000
 
 
+def _row(q: QuestionIn | BuiltinQuestion, source: str) -> Question:
+    return Question(field=q.field, level=q.level, category=q.category,
+                    difficulty=q.difficulty, text=q.text, source=source)
+
+
 async def seed_builtin_questions(s: AsyncSession) -> int:
     """Insert the built-in bank when the database has none yet; returns how many were
     added (0 when already seeded, so calling it at every start is cheap)."""
@@ -54,17 +59,7 @@ async def seed_builtin_questions(s: AsyncSession) -> int:
     )
     if present:
         return 0
-    rows = [
-        Question(
-            field=q.field,
-            level=q.level,
-            category=q.category,
-            difficulty=q.difficulty,
-            text=q.text,
-            source="builtin",
-        )
-        for q in builtin_questions()
-    ]
+    rows = [_row(q, "builtin") for q in builtin_questions()]
     s.add_all(rows)
     await s.commit()
     return len(rows)
@@ -244,16 +239,7 @@ async def import_questions(s: AsyncSession, questions: Sequence[QuestionIn]) -> 
         if key in existing:
             continue
         existing.add(key)
-        s.add(
-            Question(
-                field=q.field,
-                level=q.level,
-                category=q.category,
-                difficulty=q.difficulty,
-                text=q.text,
-                source="imported",
-            )
-        )
+        s.add(_row(q, "imported"))
         added += 1
     await s.commit()
     return added
