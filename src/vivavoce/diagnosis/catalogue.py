@@ -393,4 +393,8 @@ def classify_openai_error(
             return "openai_unavailable"
     if close_code in (1011, 1012, 1013, 1014):
         return "openai_unavailable"
+    if close_code == 1006:
+        # Closed without a close frame: a keepalive went unanswered or the connection
+        # broke. The network path to OpenAI was lost, as when a connect cannot reach it.
+        return "network_unreachable"
     return None

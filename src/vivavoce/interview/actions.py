@@ -126,8 +126,8 @@ class EndInterview:
 
 @dataclass(frozen=True, slots=True)
 class AttemptFailed:
-    """A link's attempt failed for a reason the operator fixes (see
-    ``interview.errors.CONFIGURATION_CAUSES``): the interview is not ended (it stays
+    """A link's attempt failed for a cause that does not use the link up (see
+    ``interview.errors.RETRYABLE_CAUSES``): the interview is not ended (it stays
     ``created``, or ``live`` and resumable); the store only records why, for the
     operator, until it goes live again."""
 

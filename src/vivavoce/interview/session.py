@@ -402,12 +402,6 @@ class InterviewSession:
                                 message="The interview reached its maximum length. Thank you!")
         phase: ProblemPhase = "session" if self.phase in (Phase.LIVE, Phase.ENDING) else "configure"
         problem = UpstreamProblem(phase=phase, close_code=code, close_reason=reason)
-        if code == 1006:
-            # Closed without a close frame (the adapter's code for it): our keepalive
-            # went unanswered or the connection broke. The network path to OpenAI was
-            # lost, as when a connect cannot reach it: name that cause (our own code).
-            problem = UpstreamProblem(phase=phase, close_code=code, close_reason=reason,
-                                      code="network_unreachable")
         if code == 3000 and reason and "." in reason:
             # The reason is always "<type>.<code>" for in-band failures.
             error_type, _, error_code = reason.partition(".")
