@@ -13,7 +13,10 @@ from sqlalchemy import inspect, text
 from vivavoce.store.database import Database, UnsupportedDatabase
 from vivavoce.store.models import Base
 
-TABLES = {"interviews", "turns", "evaluations", "questions"}
+TABLES = {
+    "interviews", "turns", "evaluations", "questions",
+    "webhook_endpoints", "webhook_events", "webhook_deliveries", "webhook_attempts",
+}
 
 
 async def _tables(db: Database) -> set[str]:

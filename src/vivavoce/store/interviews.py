@@ -61,11 +61,24 @@ def _storable(value: str | None) -> str | None:
 
 
 async def create_interview(
-    s: AsyncSession, *, candidate: CandidateContext, settings: InterviewSettings
+    s: AsyncSession,
+    *,
+    candidate: CandidateContext,
+    settings: InterviewSettings,
+    interview_id: str | None = None,
+    note: str | None = None,
+    reference: str | None = None,
+    token_nonce: str | None = None,
+    token_expires_at: datetime | None = None,
 ) -> Interview:
-    """Store a new interview in status ``created`` and return it."""
+    """Store a new interview in status ``created`` and return it (the operator's note and
+    reference, and the link's nonce and expiry, when given)."""
     interview = Interview(
-        id=str(uuid.uuid4()),
+        id=interview_id or str(uuid.uuid4()),
+        note=_storable(note),
+        reference=_storable(reference),
+        token_nonce=token_nonce,
+        token_expires_at=token_expires_at,
         status="created",
         created_at=utcnow(),
         candidate=candidate.model_dump(mode="json"),

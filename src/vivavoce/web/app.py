@@ -12,7 +12,16 @@ from vivavoce import __version__
 from vivavoce.config import Settings, load_settings
 from vivavoce.runtime import Runtime, dev_secret_key, resolve_admin_token
 from vivavoce.store.database import Database
-from vivavoce.web import api_evaluation, api_interviews, health, limits, ops, pages, voice
+from vivavoce.web import (
+    api_evaluation,
+    api_interviews,
+    api_invites,
+    health,
+    limits,
+    ops,
+    pages,
+    voice,
+)
 from vivavoce.web.errors import install_error_handlers
 
 __all__ = ["create_app"]
@@ -70,4 +79,4 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 # Each feature module exposes install(app, runtime), on_startup(app, runtime) and
 # on_shutdown(app, runtime); the order is the order routes are matched in.
-_FEATURES = (health, api_interviews, api_evaluation, voice, ops, pages)
+_FEATURES = (health, api_interviews, api_invites, api_evaluation, voice, ops, pages)
