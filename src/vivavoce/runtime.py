@@ -10,10 +10,13 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vivavoce.config import Settings
 from vivavoce.store.database import Database
+
+if TYPE_CHECKING:
+    from vivavoce.webhooks.worker import WebhookWorker
 
 __all__ = ["Runtime", "dev_secret_key", "resolve_admin_token"]
 
@@ -30,6 +33,8 @@ class Runtime:
     # The normalised OpenAI key new interviews use (None = none configured). Replaced on
     # reload; live interviews keep the key they started with.
     api_key: str | None = None
+    # The webhook deliverer (vivavoce.webhooks), started by web/api_webhooks.py.
+    webhooks: WebhookWorker | None = None
     # Filled by feature modules at startup (evaluation worker, simulator, caches…).
     extras: dict[str, Any] = field(default_factory=dict)
 

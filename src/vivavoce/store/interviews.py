@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store.models import SPEAKERS, TURN_STATES, Interview, Turn, UTCDateTime, utcnow
+from vivavoce.store.outbox import add_event
 
 __all__ = [
     "InterviewNotFound",
@@ -148,17 +149,30 @@ async def mark_live(s: AsyncSession, interview_id: str, *, at: datetime) -> None
     live again). A failed attempt's record (see :func:`record_failed_attempt`) is cleared:
     this attempt works. Raises InterviewNotFound, or InterviewStateError once it has
     ended."""
-    result = await s.execute(
+    can_go_live = (Interview.id == interview_id, Interview.status.in_(("created", "live")))
+    # The first start (compare-and-set on started_at IS NULL) is the one reported to
+    # webhooks, in this same transaction; a resumed interview goes live without an event.
+    first = await s.execute(
         update(Interview)
-        .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
-        # Typed, so the value is converted to UTC like any other timestamp on SQLite.
-        .values(
-            status="live",
-            started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
-            end_reason=None,
-            error_code=None,
-        )
+        .where(*can_go_live, Interview.started_at.is_(None))
+        .values(status="live", started_at=at, end_reason=None, error_code=None)
     )
+    if getattr(first, "rowcount", 0) == 1:
+        result = first
+        add_event(s, "interview.started", {"id": interview_id, "state": "live", "scores": None},
+                  interview_id=interview_id, at=at)
+    else:
+        result = await s.execute(
+            update(Interview)
+            .where(*can_go_live)
+            # Typed, so the value is converted to UTC like any other timestamp on SQLite.
+            .values(
+                status="live",
+                started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
+                end_reason=None,
+                error_code=None,
+            )
+        )
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
         interview = await _require(s, interview_id)
@@ -191,6 +205,10 @@ async def mark_ended(
             ended_at=at,
         )
     )
+    if getattr(result, "rowcount", 0) == 1:
+        add_event(s, "interview.ended", {"id": interview_id, "state": status,
+                                         "end_reason": _storable(reason), "scores": None},
+                  interview_id=interview_id, at=at)
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
         await _require(s, interview_id)

@@ -272,6 +272,8 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    # Retries stop here (a day after it was queued, or after the operator's "send again").
+    give_up_at: Mapped[datetime]
 
 
 class WebhookAttempt(Base):

@@ -16,6 +16,7 @@ from vivavoce.web import (
     api_evaluation,
     api_interviews,
     api_invites,
+    api_webhooks,
     health,
     limits,
     ops,
@@ -79,4 +80,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 # Each feature module exposes install(app, runtime), on_startup(app, runtime) and
 # on_shutdown(app, runtime); the order is the order routes are matched in.
-_FEATURES = (health, api_interviews, api_invites, api_evaluation, voice, ops, pages)
+_FEATURES = (
+    health, api_interviews, api_invites, api_evaluation, api_webhooks, voice, ops, pages
+)

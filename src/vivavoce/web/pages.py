@@ -160,6 +160,13 @@ async def admin_setup(request: Request, runtime: RuntimeDep) -> Response:
     return render(request, "admin_setup.html", page="admin_setup")
 
 
+@router.get("/admin/webhooks", response_class=HTMLResponse)
+async def admin_webhooks(request: Request, runtime: RuntimeDep) -> Response:
+    if not is_admin(request, runtime):
+        return pages_login.redirect_to_login(request)
+    return render(request, "admin_webhooks.html", page="admin_webhooks")
+
+
 @router.get("/favicon.ico")
 async def favicon() -> FileResponse:
     # Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon so

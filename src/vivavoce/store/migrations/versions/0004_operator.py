@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.Column("delivered_at", TS, nullable=True),
+        sa.Column("give_up_at", TS, nullable=False),
         sa.CheckConstraint(
             "status IN ('pending', 'sending', 'delivered', 'failed')",
             name=op.f("ck_webhook_deliveries_status"),

@@ -1,0 +1,31 @@
+"""Webhook signing secrets (Standard Webhooks): ``whsec_`` then base64 of 24–64 random
+bytes. Checked here once for the settings and the operator's pages alike."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+
+__all__ = ["generate_webhook_secret", "webhook_secret_problem"]
+
+_PREFIX = "whsec_"
+
+
+def webhook_secret_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot sign webhooks (never quoting it), or None when it can."""
+    if not secret.startswith(_PREFIX):
+        return "must start with whsec_ (a Standard Webhooks secret: whsec_ and base64)"
+    body = secret[len(_PREFIX):]
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return "must be whsec_ followed by base64 (A–Z, a–z, 0–9, +, /)"
+    if not 24 <= len(raw) <= 64:
+        return f"must hold 24 to 64 bytes after whsec_ (it holds {len(raw)})"
+    return None
+
+
+def generate_webhook_secret() -> str:
+    """A new secret, 32 random bytes."""
+    return _PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
