@@ -15,7 +15,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
-from openai.types.realtime import ConversationItemCreateEventParam
+from openai.types.realtime import ConversationItemCreateEventParam, RealtimeClientEventParam
 
 from vivavoce.interview import browser_messages
 from vivavoce.interview.actions import (
@@ -24,13 +24,18 @@ from vivavoce.interview.actions import (
     PersistTurn,
     SendAudio,
     SendJson,
-    SendUpstream,
     TurnRecord,
 )
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, Reply
 from vivavoce.interview.transcript import Transcript
 
-__all__ = ["Conversation", "as_str"]
+__all__ = ["RESUME_INSTRUCTIONS", "Conversation", "as_str"]
+
+RESUME_INSTRUCTIONS = (
+    "The connection dropped for a moment and the candidate has just reconnected. In one "
+    "short sentence, welcome them back, then continue the interview where it stopped: "
+    "repeat the last question if it was not answered, otherwise ask the next one."
+)
 
 
 def as_str(value: Any) -> str | None:
@@ -48,6 +53,21 @@ class Conversation:
         self.history: list[TurnRecord] = []
         self._client_items: set[str] = set()
         self._speech_started: dict[str, float] = {}
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any], float], list[Action]]]:
+        """The Realtime events this module handles, by type."""
+        return {
+            "input_audio_buffer.committed": self.committed,
+            "conversation.item.added": self.item_added,
+            "conversation.item.created": self.item_added,
+            "conversation.item.input_audio_transcription.delta": self.input_delta,
+            "conversation.item.input_audio_transcription.completed": self.input_done,
+            "conversation.item.input_audio_transcription.failed": self.input_failed,
+            "response.output_item.added": self.output_item_added,
+            "response.output_audio.delta": self.audio_delta,
+            "response.output_audio_transcript.delta": self.transcript_delta,
+            "response.output_audio_transcript.done": self.transcript_done,
+        }
 
     def resume(self, history: list[TurnRecord]) -> None:
         """The interview's stored turns: seeded into the new session, numbering goes on."""
@@ -104,11 +124,11 @@ class Conversation:
                                             audio_ms=reply.heard_ms)
         return [PersistTurn(t) for t in self.transcript.release_all()]
 
-    def history_events(self) -> list[Action]:
-        """The stored turns as conversation items, in order, with ids of our own (their
-        echoes, ``conversation.item.added``, are then recognised and not taken for new
-        turns)."""
-        actions: list[Action] = []
+    def opening_events(self, *, resumed: bool) -> list[RealtimeClientEventParam]:
+        """The session is configured: a resumed interview's stored turns as conversation
+        items, in order, with ids of our own (their echoes, ``conversation.item.added``,
+        are then recognised and not taken for new turns), then the AI speaks first."""
+        events: list[RealtimeClientEventParam] = []
         previous = "root"
         for turn in self.history:
             item_id = f"vvhist_{turn.sequence}"  # unique within the new Realtime session
@@ -121,9 +141,14 @@ class Conversation:
                 {"id": item_id, "type": "message", "role": "assistant",
                  "content": [{"type": "output_text", "text": turn.text}]},
             }
-            actions.append(SendUpstream(event))
+            events.append(event)
             previous = item_id
-        return actions
+        if resumed:
+            events.append({"type": "response.create",
+                           "response": {"instructions": RESUME_INSTRUCTIONS}})
+        else:
+            events.append({"type": "response.create"})
+        return events
 
     def committed(self, event: dict[str, Any], now: float) -> list[Action]:
         item_id = as_str(event.get("item_id"))

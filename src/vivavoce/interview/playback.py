@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BYTES_PER_MS", "Playback", "Reply", "spoken_part"]
+from openai.types.realtime import ConversationItemTruncateEventParam
+
+__all__ = ["BYTES_PER_MS", "Playback", "Reply", "spoken_part", "truncate_event"]
 
 # PCM16 mono at 24 kHz: 24 samples of 2 bytes per millisecond.
 BYTES_PER_MS = 48
@@ -151,3 +153,9 @@ class Playback:
         if self._play_at:
             self._play_ms = min(self._stream_ms, self._play_ms + (now - self._play_at) * 1000)
         self._play_at = now
+
+
+def truncate_event(reply: Reply) -> ConversationItemTruncateEventParam:
+    """Tell OpenAI where ``reply`` was cut, so the model knows what was heard."""
+    return {"type": "conversation.item.truncate", "item_id": reply.item_id,
+            "content_index": 0, "audio_end_ms": reply.heard_ms}

@@ -7,15 +7,11 @@ opened or failed, a socket closed) and a clock tick. Every input takes ``now`` (
 seconds) and returns a list of :mod:`~vivavoce.interview.actions` for the adapter to
 carry out in order. Nothing here awaits, sleeps or reads a clock.
 
-The phases and their legal transitions are in :mod:`~vivavoce.interview.phase`; an
-input in a phase that does not take it is answered with one ``Log`` action. The rules
-live in collaborators: :mod:`~vivavoce.interview.browser_input` (what a browser may
-send), :mod:`~vivavoce.interview.playback` (play head, barge-in cut),
-:mod:`~vivavoce.interview.time_limits` (start, idle, wrap-up),
-:mod:`~vivavoce.interview.failure_policy` (errors, a link's retry) and
-:mod:`~vivavoce.interview.browser_messages` (every message the browser gets). Candidate
-audio is never forwarded before ``live``; audio that arrives while starting is kept
-(bounded) and sent once the session is configured.
+Phases and their legal transitions: :mod:`~vivavoce.interview.phase`; an input in a
+phase that does not take it is answered with one ``Log`` action. The rules live in
+collaborators (docs/architecture.md lists them): browser_input, conversation, playback,
+time_limits, failure_policy, browser_messages. Candidate audio is never forwarded before
+``live``; audio that arrives while starting is kept (bounded), sent once configured.
 
 Events arrive as dicts rather than the SDK's pydantic models: audio deltas are most of
 the traffic, and building a model per delta would cost more than the relay itself.
@@ -30,7 +26,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from openai.types.realtime import (
-    RealtimeClientEventParam,
     SessionUpdateEventParam,
 )
 
@@ -54,7 +49,7 @@ from vivavoce.interview.actions import (
     TurnRecord,
 )
 from vivavoce.interview.browser_input import Audio, Rejected, StartBuffer
-from vivavoce.interview.conversation import Conversation, as_str
+from vivavoce.interview.conversation import RESUME_INSTRUCTIONS, Conversation, as_str
 from vivavoce.interview.errors import ErrorDescriber, ErrorVerdict, ProblemPhase, UpstreamProblem
 from vivavoce.interview.failure_policy import (
     FailurePolicy,
@@ -70,8 +65,8 @@ from vivavoce.interview.failure_policy import (
     upstream_error,
 )
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
-from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part
-from vivavoce.interview.time_limits import Due, Limits, TimeLimits
+from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part, truncate_event
+from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
 from vivavoce.pricing import TokenUsage
 
 __all__ = [
@@ -89,19 +84,6 @@ __all__ = [
 SESSION_UPDATE_EVENT_ID = "vivavoce_session_update"
 # The interview_ended reason when the operator deleted the interview while it ran.
 REMOVED_REASON = "removed_by_operator"
-WRAP_UP_EVENT_ID = "vivavoce_wrap_up"
-
-RESUME_INSTRUCTIONS = (
-    "The connection dropped for a moment and the candidate has just reconnected. In one "
-    "short sentence, welcome them back, then continue the interview where it stopped: "
-    "repeat the last question if it was not answered, otherwise ask the next one."
-)
-
-WRAP_UP_INSTRUCTIONS = (
-    "The time for this interview is up. In two or three short sentences, thank the "
-    "candidate warmly by name if you know it, tell them the interview is now over and "
-    "that they will receive feedback, and say goodbye. Do not ask another question."
-)
 
 _STARTING = (Phase.CONNECTING, Phase.CONFIGURING)
 _TIME_UP = "The interview time is up. Thank you!"
@@ -140,21 +122,13 @@ class InterviewSession:
         self._conv = Conversation(self._play, self._time.activity)
         self.usage = TokenUsage()
         self.cost_usd: float | None = None
+        # speech_started is dispatched by upstream_event itself (it takes the backlog).
         self._upstream_handlers: dict[str, Handler] = {
+            **self._conv.handlers(),
             "session.updated": self._on_session_updated,
             "error": self._on_error,
             "input_audio_buffer.speech_stopped": self._on_speech_stopped,
-            "input_audio_buffer.committed": self._conv.committed,
-            "conversation.item.added": self._conv.item_added,
-            "conversation.item.created": self._conv.item_added,
-            "conversation.item.input_audio_transcription.delta": self._conv.input_delta,
-            "conversation.item.input_audio_transcription.completed": self._conv.input_done,
-            "conversation.item.input_audio_transcription.failed": self._conv.input_failed,
             "response.created": self._on_response_created,
-            "response.output_item.added": self._conv.output_item_added,
-            "response.output_audio.delta": self._conv.audio_delta,
-            "response.output_audio_transcript.delta": self._conv.transcript_delta,
-            "response.output_audio_transcript.done": self._conv.transcript_done,
             "response.done": self._on_response_done,
         }
 
@@ -166,14 +140,6 @@ class InterviewSession:
     @property
     def limits(self) -> Limits:
         return self._time.limits
-
-    @property
-    def resumable(self) -> bool:
-        return self._policy.resumable
-
-    @property
-    def resumed(self) -> bool:
-        return self._policy.resumed
 
     @property
     def dropped_start_audio_bytes(self) -> int:
@@ -398,18 +364,15 @@ class InterviewSession:
             return ignored  # later updates (none are sent today) change nothing here
         self._go(Phase.LIVE)
         self._time.went_live(now)
-        actions: list[Action] = self._conv.history_events()
         # The AI speaks first; the audio the candidate sent meanwhile follows it.
-        if self.resumed:
-            actions.append(SendUpstream({"type": "response.create",
-                                         "response": {"instructions": RESUME_INSTRUCTIONS}}))
-        else:
-            actions.append(SendUpstream({"type": "response.create"}))
+        actions: list[Action] = [SendUpstream(e) for e in
+                                 self._conv.opening_events(resumed=self._policy.resumed)]
         actions.extend(AppendAudio(chunk) for chunk in self._start_buffer.take())
         actions += [
             MarkLive(now),
             SendJson(browser_messages.interview_started(
-                interview_id=self.interview_id, simulator=self.simulator, resumed=self.resumed)),
+                interview_id=self.interview_id, simulator=self.simulator,
+                resumed=self._policy.resumed)),
             Log("info", "interview live", {"model": self.model}),
         ]
         return actions
@@ -438,10 +401,7 @@ class InterviewSession:
                                  ClearBrowserAudio(), SendJson(browser_messages.ai_audio_clear())]
         reply = self._play.barge_in(now, backlog_bytes)
         if reply is not None and reply.cut_at_ms is not None:
-            actions.append(SendUpstream({"type": "conversation.item.truncate",
-                                         "item_id": reply.item_id, "content_index": 0,
-                                         "audio_end_ms": reply.cut_at_ms}))
-            actions += self._conv.cut(reply)
+            actions += [SendUpstream(truncate_event(reply)), *self._conv.cut(reply)]
         return actions
 
     def _on_speech_stopped(self, event: dict[str, Any], now: float) -> list[Action]:
@@ -481,13 +441,7 @@ class InterviewSession:
     # ------------------------------------------------------------- limits and end
     def _wrap_up(self, now: float) -> list[Action]:
         self._go(Phase.ENDING)
-        self._time.wrap_up_requested(now)
-        events: list[RealtimeClientEventParam] = []
-        if self._play.responding is not None:
-            events.append({"type": "response.cancel"})
-        events += [{"type": "input_audio_buffer.clear"},
-                   {"type": "response.create", "event_id": WRAP_UP_EVENT_ID,
-                    "response": {"instructions": WRAP_UP_INSTRUCTIONS}}]
+        events = self._time.wrap_up(now, responding=self._play.responding is not None)
         return [*(SendUpstream(e) for e in events),
                 Log("info", "time limit reached; the interviewer is wrapping up",
                     {"max_duration_s": self.limits.max_duration_s})]

@@ -13,10 +13,20 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from openai.types.realtime import RealtimeClientEventParam
+
 from vivavoce.interview.phase import Phase
 from vivavoce.interview.playback import BYTES_PER_MS
 
-__all__ = ["Due", "Limits", "TimeLimits", "time_left"]
+__all__ = ["WRAP_UP_EVENT_ID", "WRAP_UP_INSTRUCTIONS", "Due", "Limits", "TimeLimits", "time_left"]
+
+WRAP_UP_EVENT_ID = "vivavoce_wrap_up"
+
+WRAP_UP_INSTRUCTIONS = (
+    "The time for this interview is up. In two or three short sentences, thank the "
+    "candidate warmly by name if you know it, tell them the interview is now over and "
+    "that they will receive feedback, and say goodbye. Do not ask another question."
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +95,17 @@ class TimeLimits:
     def activity(self, now: float) -> None:
         self.last_activity = now
 
-    def wrap_up_requested(self, now: float) -> None:
+    def wrap_up(self, now: float, *, responding: bool) -> list[RealtimeClientEventParam]:
+        """The duration is over: the events that ask the interviewer for its goodbye
+        (a response in progress is cancelled first, the candidate's pending audio too)."""
         self._wrap_requested_at = now
+        events: list[RealtimeClientEventParam] = []
+        if responding:
+            events.append({"type": "response.cancel"})
+        events += [{"type": "input_audio_buffer.clear"},
+                   {"type": "response.create", "event_id": WRAP_UP_EVENT_ID,
+                    "response": {"instructions": WRAP_UP_INSTRUCTIONS}}]
+        return events
 
     def response_created(self, response_id: str | None) -> None:
         # The first response after the wrap-up was asked for is the goodbye.
