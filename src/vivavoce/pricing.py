@@ -8,8 +8,8 @@ once and bill reasoning tokens at the text-output price (OpenAI bills reasoning 
 output text).
 
 :class:`PriceTable` is the editable price list (``src/vivavoce/data/prices.yaml``, dated;
-``VIVAVOCE_PRICES_FILE`` points at a replacement). Models match the longest table entry
-they start with, so dated variants are priced like their family.
+``VIVAVOCE_PRICES_FILE`` points at a replacement). Dated variants are priced like their
+family (:func:`vivavoce.model_names.family_entry`, shared with the evaluation's prices).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vivavoce.model_names import family_entry
 
 __all__ = [
     "ModelPrices",
@@ -136,11 +138,9 @@ class PriceTable:
     source: str
 
     def prices_for(self, model: str) -> ModelPrices | None:
-        """The entry for ``model``: exact, else the longest entry it starts with."""
-        if model in self.models:
-            return self.models[model]
-        best = max((name for name in self.models if model.startswith(name)), key=len, default=None)
-        return self.models[best] if best is not None else None
+        """The entry for ``model``: exact, else its family's (see ``model_names``)."""
+        entry = family_entry(model, self.models)
+        return self.models[entry] if entry is not None else None
 
     def cost(self, model: str, usage: TokenUsage) -> float | None:
         """Cost in ``currency`` of ``usage`` on ``model`` (None when the model is unknown)."""

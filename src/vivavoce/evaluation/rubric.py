@@ -28,11 +28,11 @@ __all__ = [
     "AnchorScore",
     "Dimension",
     "EvidencePolicy",
-    "ModelPrice",
-    "PriceTable",
     "Rubric",
     "RubricError",
     "SufficiencyPolicy",
+    "TextModelPrice",
+    "TextPriceTable",
     "load_rubric",
     "parse_rubric",
 ]
@@ -92,17 +92,19 @@ class SufficiencyPolicy(_Strict):
     min_candidate_words: int = Field(default=40, ge=0, le=100_000)
 
 
-class ModelPrice(_Strict):
-    """USD per one million tokens."""
+class TextModelPrice(_Strict):
+    """USD per one million tokens of a text model (the evaluation's)."""
 
     input: float = Field(ge=0)
     cached_input: float = Field(ge=0)
     output: float = Field(ge=0)
 
 
-class PriceTable(_Strict):
+class TextPriceTable(_Strict):
+    """The text models' prices (the Realtime ones are ``pricing.PriceTable``)."""
+
     as_of: str = ""
-    models: dict[str, ModelPrice] = Field(default_factory=dict)
+    models: dict[str, TextModelPrice] = Field(default_factory=dict)
 
 
 class Rubric(_Strict):
@@ -114,7 +116,7 @@ class Rubric(_Strict):
     dimensions: list[Dimension] = Field(min_length=1, max_length=12)
     evidence: EvidencePolicy = Field(default_factory=EvidencePolicy)
     insufficient: SufficiencyPolicy = Field(default_factory=SufficiencyPolicy)
-    prices: PriceTable = Field(default_factory=PriceTable)
+    prices: TextPriceTable = Field(default_factory=TextPriceTable)
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Rubric:
