@@ -21,10 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from vivavoce.model_names import family_entry
+from vivavoce.yaml_models import YamlFileError, load_yaml_model, read_yaml_text
 
 __all__ = [
     "ModelPrices",
@@ -125,8 +125,9 @@ class _PriceFile(BaseModel):
     models: dict[str, ModelPrices] = Field(min_length=1)
 
 
-class PriceFileError(ValueError):
-    """The price file cannot be read or is not a valid price table (message says where)."""
+class PriceFileError(YamlFileError):
+    """The price file cannot be read or is not a valid price table (message says where:
+    file, line, field)."""
 
 
 @dataclass(frozen=True)
@@ -159,17 +160,7 @@ class PriceTable:
 
 
 def _parse(text: str, source: str) -> PriceTable:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PriceFileError(f"{source} is not valid YAML: {exc}") from None
-    try:
-        parsed = _PriceFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors()
-        )
-        raise PriceFileError(f"{source} is not a valid price table: {problems}") from None
+    parsed = load_yaml_model(_PriceFile, text, source=source, error=PriceFileError)
     return PriceTable(parsed.as_of, parsed.currency, parsed.per_tokens, parsed.models, source)
 
 
@@ -180,10 +171,7 @@ def load_price_table(path: Path | None = None) -> PriceTable:
     """
     if path is None:
         return default_price_table()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PriceFileError(f"cannot read the price file {path}: {exc.strerror}") from None
+    text = read_yaml_text(Path(path), what="price file", error=PriceFileError)
     return _parse(text, str(path))
 
 

@@ -192,7 +192,7 @@ async def test_jobs_left_by_a_restart_are_picked_up(db: Database, start_app: Sta
 async def test_a_broken_rubric_file_stops_the_start(start_app: Start, tmp_path: Path) -> None:
     broken = tmp_path / "rubric.yaml"
     broken.write_text("name: x\ndimensions:\n  - key: a\n    name: A\n    anchors: {1: only}\n")
-    with pytest.raises(RubricError, match="line 5, dimensions.0.anchors"):
+    with pytest.raises(RubricError, match="line 5: dimensions.0.anchors: "):
         await start_app(VIVAVOCE_RUBRIC_FILE=str(broken))
 
 
