@@ -25,7 +25,6 @@ from vivavoce.store.models import Evaluation, utcnow
 from vivavoce.testing.fake_responses import ResponsesBehaviour, responses_behaviour
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.tokens import issue_interview_token
-from vivavoce.web.api_evaluation import EXTRA_OPTIONS
 from vivavoce.web.app import create_app
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -47,7 +46,7 @@ async def start_app(
             # Disposed even when the start fails (the lifespan only disposes after a start).
             stack.push_async_callback(database.dispose)
             runtime = make_runtime(settings, database, api_key=scenario_key("ok"))
-            runtime.extras[EXTRA_OPTIONS] = FAST
+            runtime.options.evaluation = FAST
             app = create_app(runtime=runtime)
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -98,7 +97,7 @@ async def test_simulator_mode_evaluates_against_the_simulator(
     await enqueue_evaluation(db, interview_id)
     body = await _until_settled(client, interview_id)
     assert body["status"] == "done", body["error"]
-    simulator = client.runtime.extras["simulator"]  # type: ignore[attr-defined]
+    simulator = client.runtime.simulator  # type: ignore[attr-defined]
     assert len(responses_behaviour(simulator.fake).requests) == 1
     assert behaviour.requests == []  # not the OpenAI stand-in of the other tests
 
@@ -193,7 +192,7 @@ async def test_jobs_left_by_a_restart_are_picked_up(db: Database, start_app: Sta
 async def test_a_broken_rubric_file_stops_the_start(start_app: Start, tmp_path: Path) -> None:
     broken = tmp_path / "rubric.yaml"
     broken.write_text("name: x\ndimensions:\n  - key: a\n    name: A\n    anchors: {1: only}\n")
-    with pytest.raises(RubricError, match="line 5, dimensions.0.anchors"):
+    with pytest.raises(RubricError, match="line 5: dimensions.0.anchors: "):
         await start_app(VIVAVOCE_RUBRIC_FILE=str(broken))
 
 

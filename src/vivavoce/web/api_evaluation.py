@@ -7,7 +7,7 @@
 
 :func:`on_startup` loads the rubric (``VIVAVOCE_RUBRIC_FILE`` or the shipped one; a broken
 file stops the start with the line at fault) and starts the worker, which also picks up
-jobs left by a restart. ``runtime.extras["evaluation.options"]`` may hold
+jobs left by a restart. ``runtime.options.evaluation`` may hold
 :class:`~vivavoce.evaluation.runner.EvaluationOptions` (tests shrink the delays).
 """
 
@@ -42,8 +42,6 @@ from vivavoce.web.errors import ApiError
 from vivavoce.web.voice import ensure_simulator
 
 __all__ = [
-    "EXTRA_OPTIONS",
-    "EXTRA_WORKER",
     "EvaluationOut",
     "client_factory",
     "install",
@@ -51,9 +49,6 @@ __all__ = [
     "on_startup",
     "router",
 ]
-
-EXTRA_OPTIONS = "evaluation.options"
-EXTRA_WORKER = "evaluation.worker"
 
 router = APIRouter(prefix="/api", tags=["evaluation"], responses=ERROR_RESPONSES)
 
@@ -207,16 +202,15 @@ async def _simulator_base_url(runtime: Runtime) -> str:
     """The built-in simulator's REST base URL, starting it if no interview has yet.
 
     The simulator belongs to the relay (web/voice.py starts it lazily and keeps it in
-    ``runtime.extras``); we use its starter so there is only ever one. Raises CallFailure
+    ``runtime.simulator``); we use its starter so there is only ever one. Raises CallFailure
     (transient) when it cannot be started.
     """
     try:
         await ensure_simulator(runtime)
-        simulator = runtime.extras.get("simulator")
-        base_url = getattr(simulator, "base_url", None)
+        base_url = runtime.simulator.base_url if runtime.simulator is not None else None
     except RuntimeError:  # it could not start, or stopped meanwhile
         base_url = None
-    if not isinstance(base_url, str):
+    if base_url is None:
         raise CallFailure(
             "connection",
             "The built-in simulator is not running, so the evaluation cannot run yet.",
@@ -266,9 +260,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     """Load the rubric (raises RubricError naming the line at fault) and start the worker."""
     rubric = load_rubric(runtime.settings.rubric_file)
-    options = runtime.extras.get(EXTRA_OPTIONS)
-    if not isinstance(options, EvaluationOptions):
-        options = EvaluationOptions()
+    options = runtime.options.evaluation or EvaluationOptions()
     worker = EvaluationWorker(
         runtime.db,
         rubric=rubric,
@@ -276,11 +268,11 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
         client_factory=client_factory(runtime, options),
         options=options,
     )
-    runtime.extras[EXTRA_WORKER] = worker
+    runtime.evaluation_worker = worker
     worker.start()
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    worker = runtime.extras.pop(EXTRA_WORKER, None)
-    if isinstance(worker, EvaluationWorker):
+    worker, runtime.evaluation_worker = runtime.evaluation_worker, None
+    if worker is not None:
         await worker.stop()

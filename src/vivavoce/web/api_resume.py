@@ -28,12 +28,10 @@ from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web.deps import RuntimeDep, bearer_token, is_admin
 from vivavoce.web.errors import ApiError, error_body
 
-__all__ = ["READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
+__all__ = ["ResumeOut", "install", "on_shutdown", "router"]
 
 router = APIRouter(prefix="/api", tags=["resume"])
 
-# Where install() keeps the app's ResumeReader (runtime.extras).
-READER_KEY = "resume_reader"
 # A busy answer says when to try again: about what a typical parse takes, with margin.
 _RETRY_AFTER_S = 5
 
@@ -128,7 +126,8 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JS
         await form.close()
     if len(data) > MAX_BYTES:
         raise _too_large()
-    reader: ResumeReader = runtime.extras[READER_KEY]
+    reader = runtime.resume_reader
+    assert reader is not None  # install() made it before the first request
     try:
         # In a separate process, killed at the deadline, memory-limited, a few at once
         # (vivavoce.resume.isolated); the event loop only awaits it.
@@ -157,11 +156,11 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
     # Its parser processes start on the first upload and stop when the reader is
     # collected or the server exits (each one ends when its stdin closes).
-    runtime.extras[READER_KEY] = ResumeReader(ReaderLimits.from_settings(runtime.settings))
+    runtime.resume_reader = ResumeReader(ReaderLimits.from_settings(runtime.settings))
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the parser processes now rather than when the reader is collected."""
-    reader = runtime.extras.get(READER_KEY)
-    if isinstance(reader, ResumeReader):
+    reader = runtime.resume_reader
+    if reader is not None:
         await anyio.to_thread.run_sync(reader.close)
