@@ -24,6 +24,7 @@ from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import pages_login
 from vivavoce.web.deps import RuntimeDep, is_admin
 from vivavoce.web.pages_security import page_headers
+from vivavoce.web.security import session_of
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "install", "on_shutdown", "on_startup", "render"]
 
@@ -48,7 +49,9 @@ def render(
     """Render one page with the context every page needs (mode banner, operator state)."""
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
+    session = session_of(request)
     base = {
+        "csrf_token": session.csrf if session is not None else "",
         "simulator": settings.use_simulator,
         "realtime_model": settings.realtime_model,
         "operator": is_admin(request, runtime),
