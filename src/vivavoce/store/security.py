@@ -106,7 +106,7 @@ async def bump(
     statement = insert(RateCounter).values(
         kind=kind, subject=subject, count=1, first_at=now, last_at=now, blocked_until=None
     )
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[RateCounter.kind, RateCounter.subject],
         set_={
             "count": case((stale, 1), else_=RateCounter.count + 1),
@@ -114,7 +114,7 @@ async def bump(
             "last_at": now,
         },
     ).returning(RateCounter.count, RateCounter.first_at)
-    count, first_at = (await session.execute(statement)).one()
+    count, first_at = (await session.execute(upsert)).one()
     await session.commit()
     return int(count), first_at
 

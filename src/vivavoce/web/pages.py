@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from vivavoce import __version__
 from vivavoce.runtime import Runtime
+from vivavoce.secret_strength import secret_warnings
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import pages_login
 from vivavoce.web.deps import RuntimeDep, is_admin
@@ -160,7 +161,14 @@ async def admin_interviews(request: Request, runtime: RuntimeDep) -> Response:
 async def admin_setup(request: Request, runtime: RuntimeDep) -> Response:
     if not is_admin(request, runtime):
         return pages_login.redirect_to_login(request)
-    return render(request, "admin_setup.html", page="admin_setup")
+    settings = runtime.settings
+    warnings = secret_warnings(settings)
+    if settings.allow_open_interviews:
+        warnings.append(
+            "Open interviews are ON: anyone who reaches this service can start interviews "
+            "without a link, billed to your OpenAI key (VIVAVOCE_OPEN_INTERVIEWS)."
+        )
+    return render(request, "admin_setup.html", page="admin_setup", security_warnings=warnings)
 
 
 @router.get("/favicon.ico")
