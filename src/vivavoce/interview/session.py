@@ -847,7 +847,8 @@ class InterviewSession:
         if reply.cut_at_ms is not None:
             text = spoken_part(reply.text, reply.cut_at_ms, reply.received_ms)
             self.transcript.resolve(reply.item_id, text=text, state="interrupted",
-                                    ended_at=now, audio_ms=reply.cut_at_ms)
+                                    ended_at=now, audio_ms=reply.cut_at_ms,
+                                    full_text=reply.text)
         else:
             self.transcript.resolve(reply.item_id, text=reply.text, state="complete",
                                     ended_at=now, audio_ms=round(reply.sent_ms))
@@ -904,7 +905,8 @@ class InterviewSession:
                 if reply.done:
                     text = spoken_part(reply.text, cut, reply.received_ms)
                     record = self.transcript.amend(reply.item_id, text=text,
-                                                   state="interrupted", audio_ms=cut)
+                                                   state="interrupted", audio_ms=cut,
+                                                   full_text=reply.text)
                     if record is not None:
                         actions.append(PersistTurn(record))
         # The browser's stream now ends at what it received; its play head jumps there.
