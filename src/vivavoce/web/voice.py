@@ -302,7 +302,8 @@ class ServiceHooks:
                     text=t.text,
                     started_at=wall_clock(t.started_at) if t.started_at else None,
                     ended_at=wall_clock(t.ended_at) if t.ended_at else None,
-                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state)
+                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state,
+                    full_text=t.full_text)
             elif isinstance(action, AddUsage):
                 u = action.usage
                 await store.add_usage(
@@ -310,7 +311,8 @@ class ServiceHooks:
                     input_cached=u.input_cached, output_text=u.output_text,
                     output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
             elif isinstance(action, MarkLive):
-                await store.mark_live(s, interview_id, at=wall_clock(action.at))
+                await store.mark_live(s, interview_id, at=wall_clock(action.at),
+                                      simulated=self.simulator)
             elif isinstance(action, EndInterview):
                 await store.mark_ended(s, interview_id, status=action.status,
                                        reason=action.reason, error_code=action.error_code,
