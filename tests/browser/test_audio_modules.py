@@ -144,3 +144,48 @@ def test_transcript_settles_deltas_into_final_lines_in_order(app_page: Any) -> N
         {"speaker": "interviewer", "final": "true", "text": "Hello, welcome.", "drafts": 0},
         {"speaker": "candidate", "final": "true", "text": "I am Ada.", "drafts": 0},
     ]
+
+
+FOLLOW = """
+async () => {
+  const { LiveTranscript } = await import("/static/js/transcript.js");
+  const box = document.createElement("div");
+  box.style.height = "120px";
+  box.style.overflowY = "auto";
+  const list = document.createElement("ol");
+  box.append(list);
+  document.body.append(box);
+  const t = new LiveTranscript(list, { scroller: box });
+  const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  // Is the newest text of the last line inside the box's visible area?
+  const lastInView = () => {
+    const line = list.lastElementChild.getBoundingClientRect();
+    const view = box.getBoundingClientRect();
+    return line.bottom <= view.bottom + 1 && line.bottom > view.top;
+  };
+  const pageScroll = window.scrollY;
+  for (let i = 0; i < 8; i++) t.final(i % 2 ? "candidate" : "interviewer", `Line ${i}.`);
+  // One long line growing delta by delta, taller than the box: its newest words show.
+  for (let i = 0; i < 40; i++) t.delta("interviewer", `word${i} `);
+  await frame();
+  const following = lastInView();
+  // The reader scrolls up to reread: new words do not pull them back down...
+  box.scrollTop = 0;
+  await frame();
+  t.delta("interviewer", "more words ");
+  await frame();
+  const leftAlone = box.scrollTop === 0;
+  // ...until they come back to the bottom.
+  box.scrollTop = box.scrollHeight;
+  await frame();
+  t.final("interviewer", "The end of a long question?");
+  t.candidateStarted();
+  await frame();
+  return { following, leftAlone, followsAgain: lastInView(), pageScrolled: window.scrollY !== pageScroll };
+}
+"""
+
+
+def test_transcript_keeps_the_current_line_in_view(app_page: Any) -> None:
+    out = app_page.evaluate(FOLLOW)
+    assert out == {"following": True, "leftAlone": True, "followsAgain": True, "pageScrolled": False}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp, low_contrast
+from tests.browser.conftest import BrowserPage, LiveApp, end_interview, low_contrast
 from vivavoce.testing.fake_openai import FakeConfig
 
 pytestmark = pytest.mark.browser
@@ -75,12 +75,15 @@ def test_a_full_interview_from_the_start_page_to_the_results(
     assert session.audio_bytes_received <= number(page, "data-mic-bytes")
     finals = page.locator(".turn-candidate[data-final=true] .text").all_inner_texts()
     assert finals[0] == ANSWERS[0]
+    # With a real interviewer the candidate's lines are theirs: no simulator note.
+    assert page.locator(".turn-candidate .who").first.inner_text() == "You"
+    assert page.locator("#simulator-note").count() == 0
     tab.snap("room-live")
     page.get_by_role("button", name="Mute microphone").click()  # the pressed state too
     assert low_contrast(page) == []
     page.get_by_role("button", name="Unmute microphone").click()
 
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
     results = page.get_by_role("link", name="See your results")
     assert results.is_visible()
@@ -191,7 +194,7 @@ def test_a_dropped_socket_reconnects_and_resumes_the_interview(
     page.get_by_role("button", name="Unmute microphone").click()
     page.wait_for_selector(".turn-candidate[data-final=true]", timeout=30_000)
     assert resumed.audio_bytes_received > 0
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
     assert page.locator("#controls").is_hidden()
     with app.api() as client:
@@ -259,6 +262,14 @@ def test_simulator_mode_is_unmissable_and_runs_an_interview(
     page.wait_for_selector("main[data-phase=live]")
     page.wait_for_selector(".turn-interviewer[data-final=true]", timeout=30_000)
     wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) > 0")
+    # The room says the candidate's lines are examples, not their words, and labels them.
+    note = page.locator("#simulator-note")
+    assert note.is_visible()
+    assert "not transcribed" in note.inner_text() and "examples" in note.inner_text()
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
+    page.get_by_role("button", name="Unmute microphone").click()
+    page.wait_for_selector(".turn-candidate[data-final=true]", timeout=30_000)
+    assert page.locator(".turn-candidate .who").first.inner_text() == "You (example line)"
     tab.snap("room-simulator")
     # Nothing went to the test's fake OpenAI server: the simulator answered.
     assert app.fake.fake.sessions == []
@@ -282,6 +293,20 @@ def test_the_room_works_from_the_keyboard(open_page: OpenPage, live_app: StartAp
     page.wait_for_selector("main[data-phase=live]")
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "end-button"
+    # Ending asks first, in a modal dialog that starts on the safe choice; Escape keeps
+    # the interview going and gives focus back to the End button.
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="End the interview now?")
+    dialog.wait_for()
+    assert page.evaluate("() => document.activeElement.id") == "end-cancel"
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("() => document.activeElement.id") == "end-button"
+    assert page.locator("main").get_attribute("data-phase") == "live"
+    page.keyboard.press("Enter")
+    dialog.wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "end-confirm"
     page.keyboard.press("Enter")
     page.wait_for_selector("main[data-phase=ended]")
     # ... and then to the results, the one thing left to do.
@@ -302,7 +327,7 @@ def test_the_room_shows_the_interviews_own_limit_and_warns_before_the_end(
     page.get_by_role("button", name="Mute microphone").click()
     page.wait_for_selector("main[data-phase=live]")
     page.get_by_text("About one minute left").wait_for()
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
 
 
