@@ -3,6 +3,7 @@ Realtime server, and back to the page's AudioContext."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -103,6 +104,19 @@ def test_barge_in_stops_playback_at_once(open_page: OpenPage, live_app: StartApp
     created = app.create_interview()
     tab = open_page()
     page = tab.page
+    positions: list[int] = []
+
+    def relay(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, str) and '"playback_position"' in message:
+                positions.append(int(json.loads(message)["ms"]))
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket(re.compile(r"/voice"), relay)
     page.goto(created["candidate_url"])
     page.get_by_role("button", name="Begin the interview").click()
     page.get_by_role("button", name="Mute microphone").click()
@@ -117,6 +131,10 @@ def test_barge_in_stops_playback_at_once(open_page: OpenPage, live_app: StartApp
     heard_ms = number(page, "data-heard-before-clear-ms")
     scheduled_ms = number(page, "data-ai-samples") / 24
     assert 0 < heard_ms < scheduled_ms - 5_000
+    # The play head sent to the relay is what was heard, not what was rendered ahead of
+    # the speaker: the last position before the cut is at most a report or two behind.
+    before_cut = [p for p in positions if p <= heard_ms]
+    assert before_cut and heard_ms - max(before_cut) < 400
     # The relay cut the interviewer's item near what was heard.
     truncates = [e for e in app.fake.fake.sessions[-1].events_received if e == "conversation.item.truncate"]
     assert truncates

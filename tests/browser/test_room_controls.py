@@ -10,6 +10,8 @@ import pytest
 
 from tests.browser.conftest import BrowserPage, LiveApp, low_contrast
 from vivavoce.testing.fake_openai import FakeConfig
+from vivavoce.web.assets import VersionedStaticFiles
+from vivavoce.web.pages import STATIC
 
 pytestmark = pytest.mark.browser
 
@@ -96,3 +98,30 @@ def test_ending_asks_first_and_can_be_called_off(
     dialog.get_by_role("button", name="Yes, end it").click()
     page.wait_for_selector("main[data-phase=ended]")
     assert dialog.is_hidden()
+
+
+def test_every_module_and_worklet_comes_from_the_releases_path(
+    open_page: OpenPage, live_app: StartApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Worklet modules are fetched from the audio thread's scope, which neither
+    # Playwright's request events nor the page's resource timing see: record what the
+    # app's static files served instead (the server runs in this process).
+    served: list[str] = []
+    original = VersionedStaticFiles.file_response
+
+    def recording(self: Any, full_path: Any, stat_result: Any, scope: Any,
+                  status_code: int = 200) -> Any:
+        served.append(scope["path"])
+        return original(self, full_path, stat_result, scope, status_code)
+
+    monkeypatch.setattr(VersionedStaticFiles, "file_response", recording)
+    app = live_app(fake_config=FakeConfig(audio_pace=0.0))
+    created = app.create_interview()
+    tab = open_page()
+    begin_live(tab.page, created["candidate_url"])
+    scripts = [path for path in served if path.endswith(".js")]
+    names = {path.rsplit("/", 1)[1] for path in scripts}
+    # The entry, its imports and both worklets (loaded at Begin).
+    assert {"room.js", "dom.js", "player.js", "capture-worklet.js",
+            "playback-worklet.js"} <= names, scripts
+    assert all(path.startswith(f"{STATIC}/js/") for path in scripts), scripts

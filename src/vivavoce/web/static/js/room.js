@@ -498,14 +498,16 @@ async function begin() {
     state.context = state.context || new Ctx({ latencyHint: "interactive" });
     if (state.context.state === "suspended") await state.context.resume();
     state.mic = await openMicrophone({ context: state.context, onFrame, onLevel });
+    state.player = await PcmPlayer.open(state.context, { onPlayingChange });
   } catch (error) {
+    if (state.mic) state.mic.stop();
+    state.mic = null;
     setPhase("ready");
     setSpeaker("idle");
     showError(error instanceof MicrophoneError ? error.code : "audio_unsupported");
     ui.begin.disabled = false;
     return;
   }
-  state.player = new PcmPlayer(state.context, { onPlayingChange });
   show(ui.beginPanel, false);
   ui.mute.disabled = false; // a candidate may want to be muted while the interviewer speaks
   // The focused Begin button is gone: keep keyboard users on the controls, not the page top.
