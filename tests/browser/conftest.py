@@ -62,6 +62,9 @@ def browser(mic_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 "--no-first-run",
                 "--disable-component-update",
                 "--disable-sync",
+                # Resolve nothing but loopback: Chromium looks up its update and account
+                # hosts even with background networking off (shared/BROWSER-TESTS.md).
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             ],
         )
         try:
