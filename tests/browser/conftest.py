@@ -215,6 +215,13 @@ def login(page: Any, base_url: str, next_path: str = "/admin/interviews") -> Non
     page.wait_for_url(f"{base_url}{next_path}")
 
 
+def end_interview(page: Any) -> None:
+    """End a live interview as a candidate does: "End interview", then confirm."""
+    page.get_by_role("button", name="End interview").click()
+    page.get_by_role("dialog", name="End the interview now?").get_by_role(
+        "button", name="Yes, end it").click()
+
+
 def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str]]) -> None:
     """Store ``turns`` ((speaker, text) in order) for the interview and mark it ended, as
     the relay does, through the store on the app's own database."""
