@@ -189,6 +189,7 @@ def test_list_words_filters_sort_and_export(open_page: OpenPage, live_app: Start
     page.get_by_label("Score at least").fill("50")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_function("() => document.querySelectorAll('#interviews-body tr').length === 1")
+    page.wait_for_selector("main[data-state=ready]")
     assert page.locator(f"tr[data-id='{grace['id']}']").count() == 1
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
@@ -202,8 +203,9 @@ def test_list_words_filters_sort_and_export(open_page: OpenPage, live_app: Start
     page.get_by_label("Score at least").fill("")
     page.get_by_label("Search by name").fill("zed")
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_function("() => document.querySelectorAll('#interviews-body tr').length === 1")
-    assert page.locator(f"tr[data-id='{zed['id']}']").count() == 1
+    page.locator(f"tr[data-id='{zed['id']}']").wait_for()
+    page.wait_for_selector("main[data-state=ready]")
+    assert page.locator("#interviews-body tr").count() == 1
     page.get_by_label("Search by name").fill("")
     page.get_by_label("Status").select_option("ended")
     page.get_by_role("button", name="Filter").click()

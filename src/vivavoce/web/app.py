@@ -13,6 +13,7 @@ from vivavoce.config import Settings, load_settings
 from vivavoce.runtime import Runtime, dev_secret_key, resolve_admin_token
 from vivavoce.store.database import Database
 from vivavoce.web import (
+    api_docs,
     api_evaluation,
     api_interviews,
     api_invites,
@@ -24,6 +25,7 @@ from vivavoce.web import (
     voice,
 )
 from vivavoce.web.errors import install_error_handlers
+from vivavoce.web.security import SecurityMiddleware
 
 __all__ = ["create_app"]
 
@@ -68,11 +70,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         summary="Live AI voice interviews over the OpenAI Realtime API.",
         lifespan=lifespan,
+        # web/api_docs.py serves these without a CDN (and operator-only in production).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
     for module in _FEATURES:
         module.install(app, runtime)
+    # Sessions, CSRF, limits on guessing, headers: inside the body limit, outside routes.
+    app.add_middleware(SecurityMiddleware, runtime=runtime)
     # Last, so it is the outermost middleware: no body is read before the limit applies.
     limits.install(app, runtime.settings)
     return app
@@ -81,5 +89,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 # Each feature module exposes install(app, runtime), on_startup(app, runtime) and
 # on_shutdown(app, runtime); the order is the order routes are matched in.
 _FEATURES = (
-    health, api_interviews, api_invites, api_evaluation, api_webhooks, voice, ops, pages
+    health, api_interviews, api_invites, api_evaluation, api_webhooks, voice, ops, api_docs,
+    pages,
 )

@@ -54,25 +54,14 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
-    for part in _header(scope, b"cookie").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
-    return None
-
-
 class LinkGuard:
     def __init__(self, app: ASGIApp, *, runtime: Runtime, page: PageRenderer) -> None:
         self.app = app
         self.runtime = runtime
         self.page = page
 
-    def _is_admin(self, scope: Scope, bearer: str | None) -> bool:
-        token = bearer or _cookie(scope, "vivavoce_admin")
-        return bool(token) and hmac.compare_digest(
-            str(token).encode(), self.runtime.admin_token.encode()
-        )
+    def _is_admin(self, bearer: str) -> bool:
+        return hmac.compare_digest(bearer.encode(), self.runtime.admin_token.encode())
 
     def _token(self, scope: Scope) -> tuple[str | None, str | None]:
         """(token, where): ``path``, ``query`` or ``bearer``."""
@@ -116,7 +105,7 @@ class LinkGuard:
         if token is None or len(token) > 2048:
             await self.app(scope, receive, send)
             return
-        if where == "bearer" and self._is_admin(scope, token):
+        if where == "bearer" and self._is_admin(token):
             await self.app(scope, receive, send)
             return
         if not await self._superseded(token):
