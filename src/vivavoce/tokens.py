@@ -86,13 +86,11 @@ def new_nonce() -> str:
 def token_nonce(secret_key: str, token: str) -> str | None:
     """The nonce a validly signed token carries (None: issued without one). Raises
     InvalidInterviewToken."""
-    _payload(secret_key, token)
-    data = _serializer(secret_key).loads(token)
-    nonce = data.get("n")
+    nonce = _data(secret_key, token).get("n")
     return nonce if isinstance(nonce, str) else None
 
 
-def _payload(secret_key: str, token: str) -> tuple[str, int]:
+def _data(secret_key: str, token: str) -> dict[str, object]:
     try:
         data = _serializer(secret_key).loads(token)
     except BadSignature:
@@ -105,7 +103,12 @@ def _payload(secret_key: str, token: str) -> tuple[str, int]:
         or not isinstance(data.get("e"), int)
     ):
         raise InvalidInterviewToken("invalid", "This interview link is not valid. Ask for a new link.")
-    return data["i"], data["e"]
+    return data
+
+
+def _payload(secret_key: str, token: str) -> tuple[str, int]:
+    data = _data(secret_key, token)
+    return str(data["i"]), int(data["e"])  # type: ignore[call-overload]
 
 
 def verify_interview_token(secret_key: str, token: str, *, now: float | None = None) -> str:

@@ -211,3 +211,24 @@ def test_list_words_filters_sort_and_export(open_page: OpenPage, live_app: Start
     page.get_by_role("button", name="Filter").click()
     page.wait_for_function("() => document.querySelectorAll('#interviews-body tr').length === 2")
     tab.snap("admin-interviews-filtered")
+
+
+def test_the_results_page_prints_as_a_document(open_page: OpenPage, live_app: StartApp) -> None:
+    app = live_app()
+    grace = app.create_interview(name="Grace Hopper")
+    finish_interview(app, grace["id"], [("interviewer", "Tell me about compilers."),
+                                        ("candidate", "I wrote the first one.")])
+    tab = open_page()
+    page = tab.page
+    login(page, app.url)
+    page.goto(f"{app.url}/results/{grace['id']}")
+    page.get_by_text("I wrote the first one.").wait_for()
+    assert page.locator(".site-header nav").is_visible()
+    page.emulate_media(media="print")
+    # Content only: no navigation, buttons or mode banner on paper; the transcript stays.
+    assert page.locator(".site-header nav").is_hidden()
+    assert page.locator("#download-transcript").is_hidden()
+    assert page.get_by_text("I wrote the first one.").is_visible()
+    background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
+    page.pdf(path=str(tab.snap("results-print").with_suffix(".pdf")))
