@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from vivavoce.config import Platform
+
 __all__ = [
     "CAUSES",
     "STATUS_PAGE",
     "Cause",
-    "Phase",
-    "Platform",
+    "CallChannel",
     "classify_openai_error",
     "fix_steps",
     "hint_for",
@@ -28,8 +29,9 @@ __all__ = [
     "split_close_reason",
 ]
 
-Platform = Literal["railway", "docker", "local"]
-Phase = Literal["rest", "realtime_upgrade", "realtime"]
+# Where the failing call went: a REST request, the Realtime WebSocket's upgrade, or an
+# open Realtime session. (Not the interview's Phase: that is interview.session.Phase.)
+CallChannel = Literal["rest", "realtime_upgrade", "realtime"]
 
 STATUS_PAGE = "https://status.openai.com/"
 KEYS_PAGE = "https://platform.openai.com/api-keys"
@@ -325,7 +327,7 @@ def classify_openai_error(
     message: str | None = None,
     close_code: int | None = None,
     close_reason: str | None = None,
-    phase: Phase = "rest",
+    phase: CallChannel = "rest",
 ) -> str | None:
     """The cause id for an error OpenAI returned, or None when it is none of ours.
 

@@ -102,6 +102,8 @@ class TurnRecord:
     audio_ms: int | None
     item_id: str | None
     state: Literal["complete", "interrupted", "partial"]
+    full_text: str | None = None
+    """An interrupted interviewer turn's whole text (``text`` is what was heard)."""
 
 
 @dataclass(frozen=True, slots=True)

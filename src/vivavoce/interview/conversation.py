@@ -83,7 +83,8 @@ class Conversation:
         if not reply.done or reply.cut_at_ms is None:
             return []
         record = self.transcript.amend(reply.item_id, text=reply.heard_text(),
-                                       state="interrupted", audio_ms=reply.cut_at_ms)
+                                       state="interrupted", audio_ms=reply.cut_at_ms,
+                                       full_text=reply.text)
         return [] if record is None else [PersistTurn(record)]
 
     def response_done(self, response: dict[str, Any], response_id: str | None,
@@ -109,7 +110,8 @@ class Conversation:
                 self.transcript.resolve(
                     reply.item_id, text=reply.heard_text(), ended_at=now,
                     state="complete" if reply.cut_at_ms is None else "interrupted",
-                    audio_ms=reply.heard_ms)
+                    audio_ms=reply.heard_ms,
+                    full_text=None if reply.cut_at_ms is None else reply.text)
         return [PersistTurn(t) for t in self.transcript.release()]
 
     def finish(self, now: float) -> list[Action]:

@@ -72,9 +72,7 @@ from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 
 __all__ = [
-    "LIMITS_KEY",
     "QUESTIONS_PER_INTERVIEW",
-    "RELAY_LIMITS_KEY",
     "ServiceHooks",
     "end_abandoned_interviews",
     "ensure_simulator",
@@ -92,14 +90,6 @@ router = APIRouter()
 QUESTIONS_PER_INTERVIEW = 8
 SWEEP_EVERY_S = 60.0
 
-# Keys in runtime.extras. "voice.limits" / "voice.relay_limits" may be set (before the
-# app starts) to change the interview's or the relay's bounds, e.g. in tests.
-_CLIENTS = "voice.clients"
-_PRICES = "voice.prices"
-_SIMULATOR = "simulator"
-_SWEEPER = "voice.sweeper"
-LIMITS_KEY = "voice.limits"
-RELAY_LIMITS_KEY = "voice.relay_limits"
 
 
 def _origin_of(url: str) -> str:
@@ -160,7 +150,7 @@ class ServiceHooks:
         self.runtime = runtime
         self.settings = runtime.settings
         self.token_interview_id = interview_id
-        simulator = runtime.extras.get(_SIMULATOR)
+        simulator = runtime.simulator
         self.simulator = simulator is not None
         self.base_url: str | None = simulator.base_url if simulator is not None else None
         if self.simulator:
@@ -170,7 +160,7 @@ class ServiceHooks:
         else:
             self.api_key = runtime.api_key
         self.model = self.settings.realtime_model
-        self.prices: PriceTable = runtime.extras.get(_PRICES) or default_price_table()
+        self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
         return self.prices.cost(self.model, usage)
@@ -277,8 +267,7 @@ class ServiceHooks:
     def _client(self) -> AsyncOpenAI:
         if not self.api_key:
             raise UpstreamConnectError(_key_missing())
-        clients: dict[tuple[str, str | None], AsyncOpenAI] = self.runtime.extras.setdefault(
-            _CLIENTS, {})
+        clients = self.runtime.openai_clients
         cache_key = (self.api_key, self.base_url)
         client = clients.get(cache_key)
         if client is None:
@@ -313,7 +302,8 @@ class ServiceHooks:
                     text=t.text,
                     started_at=wall_clock(t.started_at) if t.started_at else None,
                     ended_at=wall_clock(t.ended_at) if t.ended_at else None,
-                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state)
+                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state,
+                    full_text=t.full_text)
             elif isinstance(action, AddUsage):
                 u = action.usage
                 await store.add_usage(
@@ -321,7 +311,8 @@ class ServiceHooks:
                     input_cached=u.input_cached, output_text=u.output_text,
                     output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
             elif isinstance(action, MarkLive):
-                await store.mark_live(s, interview_id, at=wall_clock(action.at))
+                await store.mark_live(s, interview_id, at=wall_clock(action.at),
+                                      simulated=self.simulator)
             elif isinstance(action, EndInterview):
                 await store.mark_ended(s, interview_id, status=action.status,
                                        reason=action.reason, error_code=action.error_code,
@@ -374,8 +365,7 @@ def _open_interviews(runtime: Runtime) -> dict[str, VoiceRelay]:
     """Interviews this instance is serving right now, and the relay serving each (a link
     opened again takes its interview over). Another instance cannot be seen from here:
     see docs/architecture.md."""
-    opened: dict[str, VoiceRelay] = runtime.extras.setdefault("voice.open_interviews", {})
-    return opened
+    return runtime.open_interviews
 
 
 def _forget(runtime: Runtime, interview_id: str, relay: VoiceRelay) -> None:
@@ -450,8 +440,8 @@ async def voice(websocket: WebSocket) -> None:
                           "again in a few minutes.", close=1011)
             return
     hooks = ServiceHooks(runtime, interview_id=interview_id)
-    relay_limits: RelayLimits = runtime.extras.get(RELAY_LIMITS_KEY) or RelayLimits()
-    limits: Limits = runtime.extras.get(LIMITS_KEY) or Limits(
+    relay_limits = runtime.options.relay_limits or RelayLimits()
+    limits = runtime.options.interview_limits or Limits(
         max_duration_s=float(settings.max_interview_seconds),
         idle_timeout_s=float(settings.idle_timeout_seconds))
     session = InterviewSession(
@@ -479,13 +469,12 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     """Load the price table (a broken price file stops the start with its reason) and
     start the sweeper of abandoned interviews."""
     settings = runtime.settings
-    runtime.extras[_PRICES] = load_price_table(settings.prices_file)
+    runtime.prices = load_price_table(settings.prices_file)
     if settings.use_simulator:
         from vivavoce.simulator import SIMULATOR_NOTICE
 
         log.warning("%s", SIMULATOR_NOTICE)
-    runtime.extras[_SWEEPER] = asyncio.create_task(_sweep_forever(runtime),
-                                                   name="voice-sweeper")
+    runtime.sweeper = asyncio.create_task(_sweep_forever(runtime), name="voice-sweeper")
 
 
 async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
@@ -519,26 +508,25 @@ async def _sweep_forever(runtime: Runtime) -> None:
 async def ensure_simulator(runtime: Runtime) -> None:
     """Start the simulator on the first interview that needs it (not at start-up, so
     apps that never open /voice — API tests, one-off commands — do not pay for it)."""
-    if _SIMULATOR in runtime.extras:
+    if runtime.simulator is not None:
         return
-    lock: asyncio.Lock = runtime.extras.setdefault("voice.simulator_lock", asyncio.Lock())
-    async with lock:
-        if _SIMULATOR not in runtime.extras:
+    async with runtime.simulator_lock:
+        if runtime.simulator is None:
             from vivavoce.simulator import Simulator
 
             simulator = Simulator()
             await simulator.start()
-            runtime.extras[_SIMULATOR] = simulator
+            runtime.simulator = simulator
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the sweeper, close the OpenAI clients and stop the simulator."""
-    sweeper = runtime.extras.pop(_SWEEPER, None)
-    if isinstance(sweeper, asyncio.Task):
+    sweeper, runtime.sweeper = runtime.sweeper, None
+    if sweeper is not None:
         sweeper.cancel()
         await asyncio.gather(sweeper, return_exceptions=True)
-    clients: dict[Any, AsyncOpenAI] = runtime.extras.pop(_CLIENTS, {})
+    clients, runtime.openai_clients = runtime.openai_clients, {}
     await asyncio.gather(*(c.close() for c in clients.values()), return_exceptions=True)
-    simulator = runtime.extras.pop(_SIMULATOR, None)
+    simulator, runtime.simulator = runtime.simulator, None
     if simulator is not None:
         await simulator.stop()
