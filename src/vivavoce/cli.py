@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from vivavoce import secret_cli
 from vivavoce.cli_settings import settings_or_exit
 from vivavoce.diagnosis import cli as diagnosis_cli
 from vivavoce.store import cli as store_cli
@@ -73,6 +74,7 @@ def serve(
 
 # Each area keeps its own commands next to its code.
 diagnosis_cli.register(app)
+secret_cli.register(app)
 store_cli.register(app)
 testing_cli.register(app)
 

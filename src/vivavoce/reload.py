@@ -14,8 +14,11 @@ New interviews read ``runtime.api_key`` when they start; live interviews keep th
 started with, so nothing is interrupted. A refused reload changes nothing: the service
 keeps the key it had, and the result names the cause and the fix.
 
-Only the key moves. Everything else (database, ports, secrets) needs a restart, because
-changing it under running connections cannot be done safely.
+The key moves, and so does the admin token: a changed ``VIVAVOCE_ADMIN_TOKEN`` is taken
+at once (unless production would refuse it as trivially weak) and every operator session
+is ended, on every instance, since sessions are rows in the database (issue 14). Everything
+else (database, ports, the signing key) needs a restart, because changing it under
+running connections cannot be done safely.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from vivavoce.diagnosis.catalogue import CAUSES
 from vivavoce.diagnosis.offline import cause_for_key
 from vivavoce.keys import KeyReport, inspect_key
 from vivavoce.redact import redact, register_secret
+from vivavoce.secret_strength import weakness
+from vivavoce.store.database import Database
+from vivavoce.store.security import delete_all_sessions
 
 __all__ = [
     "Doctor",
@@ -100,6 +106,9 @@ class ReloadTarget(Protocol):
     settings: Settings
     api_key: str | None
     reload: ReloadState
+    db: Database
+    admin_token: str
+    admin_token_generated: bool
 
 
 def set_settings_loader(runtime: ReloadTarget, loader: SettingsLoader) -> None:
@@ -176,6 +185,7 @@ async def reload_key(
     was refused (``applied`` False) and the running key stays in use.
     """
     async with runtime.reload.lock:
+        await _rotate_admin_token(runtime)
         result = await _reload(runtime, trigger, doctor or _default_doctor)
         runtime.reload.last = result
     metrics.key_reload(result.applied)
@@ -184,6 +194,33 @@ async def reload_key(
     else:
         log.warning("key reload (%s) refused: %s", trigger, result.message)
     return result
+
+
+async def _rotate_admin_token(runtime: ReloadTarget) -> None:
+    """Take a changed admin token and end every operator session. Never raises."""
+    loader = runtime.reload.loader
+    try:
+        new = await asyncio.to_thread(loader)
+    except Exception:  # reported by the key reload, which reads the same settings
+        return
+    token = new.admin_token.get_secret_value().strip() if new.admin_token else ""
+    if not token or token == runtime.admin_token:
+        return
+    if runtime.settings.is_production and (len(token) < 16 or weakness(token)):
+        log.warning("the new VIVAVOCE_ADMIN_TOKEN is too weak for production; the old one "
+                    "stays in use (generate one with `vivavoce secret`)")
+        return
+    register_secret(token)
+    runtime.admin_token = token
+    runtime.admin_token_generated = False
+    try:
+        async with runtime.db.session() as db:
+            ended = await delete_all_sessions(db)
+    except Exception as exc:  # the new token is in force; old sessions fail its check
+        log.warning("could not delete the operator sessions (%s); they stay unusable "
+                    "because they were made with the old token", type(exc).__name__)
+        return
+    log.warning("the admin token changed: %d operator session(s) ended", ended)
 
 
 async def _reload(runtime: ReloadTarget, trigger: Trigger, doctor: Doctor) -> ReloadResult:

@@ -63,6 +63,9 @@ def browser(mic_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 "--no-first-run",
                 "--disable-component-update",
                 "--disable-sync",
+                # Resolve nothing but loopback: Chromium looks up its update and account
+                # hosts even with background networking off (shared/BROWSER-TESTS.md).
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             ],
         )
         try:
@@ -210,6 +213,13 @@ def login(page: Any, base_url: str, next_path: str = "/admin/interviews") -> Non
     page.get_by_label("Admin token").fill(ADMIN_TOKEN)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}{next_path}")
+
+
+def end_interview(page: Any) -> None:
+    """End a live interview as a candidate does: "End interview", then confirm."""
+    page.get_by_role("button", name="End interview").click()
+    page.get_by_role("dialog", name="End the interview now?").get_by_role(
+        "button", name="Yes, end it").click()
 
 
 def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str]]) -> None:

@@ -52,7 +52,7 @@ router = APIRouter()
 DEFAULT_USAGE_DAYS = 30
 MAX_USAGE_DAYS = 366
 
-_COUNTS = ("interviews", "evaluations")
+_COUNTS = ("interviews", "simulated_interviews", "evaluations")
 _COSTS = ("cost_usd", "interview_cost_usd", "evaluation_cost_usd")
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import random
 import time
@@ -37,6 +36,7 @@ from pydantic import ValidationError
 
 from vivavoce.config import Settings
 from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
+from vivavoce.interview import browser_messages, resume_policy
 from vivavoce.interview.actions import (
     Action,
     AddUsage,
@@ -88,11 +88,6 @@ log = logging.getLogger("vivavoce.voice")
 router = APIRouter()
 
 QUESTIONS_PER_INTERVIEW = 8
-# A dropped interview with less time than this left is not resumed: it is over.
-MIN_RESUME_S = 30
-# Interviews still "live" this long after their time ran out lost their browser for good
-# (no instance can be serving them: every relay enforces the limit).
-ABANDONED_AFTER_S = 180
 SWEEP_EVERY_S = 60.0
 
 
@@ -182,7 +177,7 @@ class ServiceHooks:
         now = relay.clock
         session = relay.session
         history: list[TurnRecord] = []
-        remaining_s: float | None = None
+        started_at: float | None = None
         async with self.runtime.db.session() as s:
             if self.token_interview_id is not None:
                 if not await self._previous_connection_gone(relay, self.token_interview_id):
@@ -192,17 +187,17 @@ class ServiceHooks:
                         fatal=True))
                     return
                 interview = await store.get_interview(s, self.token_interview_id)
-                refusal = self._refusal(interview, now())
-                if refusal is not None or interview is None:
-                    code, message = refusal or ("interview_not_found", "")
-                    relay.feed(session.prepare_failed(code, message, now(), fatal=True))
+                decision = resume_policy.decide(
+                    None if interview is None else _stored(interview), now())
+                if isinstance(decision, resume_policy.Refuse) or interview is None:
+                    refusal = (decision if isinstance(decision, resume_policy.Refuse)
+                               else resume_policy.NOT_FOUND)
+                    relay.feed(session.prepare_failed(refusal.code, refusal.message, now(),
+                                                      fatal=True))
                     return
-                if interview.status == "live":
+                if isinstance(decision, resume_policy.Resume):
                     # Resuming after a drop: the clock keeps running from the first start.
-                    started = interview.started_at.timestamp() if interview.started_at else now()
-                    limit = float(InterviewSettings.model_validate(
-                        interview.settings).max_duration_s)
-                    remaining_s = started + limit - now()
+                    started_at = decision.started_at
                     history = [_turn_record(t) for t in await store.list_turns(s, interview.id)
                                if t.text.strip()]
                 candidate = CandidateContext.model_validate(interview.candidate)
@@ -229,12 +224,6 @@ class ServiceHooks:
                 limit=QUESTIONS_PER_INTERVIEW, rng=random.Random(interview.id))
         interview_id_var.set(interview.id)
         self.model = interview_settings.model
-        session.model = interview_settings.model
-        max_duration = min(session.limits.max_duration_s,
-                           float(interview_settings.max_duration_s))
-        if remaining_s is not None:
-            max_duration = min(max_duration, remaining_s)
-        session.limits = dataclasses.replace(session.limits, max_duration_s=max_duration)
         instructions = build_instructions(
             candidate, [q.text for q in questions], language=interview_settings.language,
             max_minutes=max(1, round(float(interview_settings.max_duration_s) / 60)),
@@ -246,7 +235,10 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         _open_interviews(self.runtime)[interview.id] = relay
-        relay.feed(session.prepared(interview.id, event, now(), history=history))
+        relay.feed(session.prepared(
+            interview.id, event, now(), model=interview_settings.model,
+            limit_s=float(interview_settings.max_duration_s), started_at=started_at,
+            history=history))
         if session.interview_id is None:
             _forget(self.runtime, interview.id, relay)
             if self.token_interview_id is not None:
@@ -273,20 +265,6 @@ class ServiceHooks:
                                        + other.limits.db_drain_timeout_s + 5):
                 await other.done.wait()
         return other.done.is_set()
-
-    def _refusal(self, interview: Interview | None, now: float) -> tuple[str, str] | None:
-        """Why a token's interview cannot run now (code, words), or None."""
-        if interview is None:
-            return "interview_not_found", "This interview no longer exists."
-        if interview.status == "created":
-            return None
-        if interview.status == "live":
-            started = interview.started_at.timestamp() if interview.started_at else now
-            limit = InterviewSettings.model_validate(interview.settings).max_duration_s
-            if now - started < limit - MIN_RESUME_S:
-                return None
-        return ("interview_not_available",
-                "This interview has already taken place. Ask for a new link.")
 
     def _client(self) -> AsyncOpenAI:
         if not self.api_key:
@@ -326,7 +304,8 @@ class ServiceHooks:
                     text=t.text,
                     started_at=wall_clock(t.started_at) if t.started_at else None,
                     ended_at=wall_clock(t.ended_at) if t.ended_at else None,
-                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state)
+                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state,
+                    full_text=t.full_text)
             elif isinstance(action, AddUsage):
                 u = action.usage
                 await store.add_usage(
@@ -334,7 +313,8 @@ class ServiceHooks:
                     input_cached=u.input_cached, output_text=u.output_text,
                     output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
             elif isinstance(action, MarkLive):
-                await store.mark_live(s, interview_id, at=wall_clock(action.at))
+                await store.mark_live(s, interview_id, at=wall_clock(action.at),
+                                      simulated=self.simulator)
             elif isinstance(action, EndInterview):
                 await store.mark_ended(s, interview_id, status=action.status,
                                        reason=action.reason, error_code=action.error_code,
@@ -357,6 +337,17 @@ async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
     except Exception as exc:
         log.warning("could not queue interview %s for evaluation: %s", interview_id,
                     redact(repr(exc)), extra={"interview_id": interview_id})
+
+
+def _stored(interview: Interview) -> resume_policy.StoredInterview:
+    """The row as the resume rules read it."""
+    return resume_policy.StoredInterview(
+        id=interview.id, status=interview.status,
+        started_at=interview.started_at.timestamp() if interview.started_at else None,
+        limit_s=float(InterviewSettings.model_validate(interview.settings).max_duration_s),
+        # Recorded by record_failed_attempt for a retryable cause (not ended then).
+        last_failure=(interview.end_reason, interview.error_code)
+        if interview.error_code is not None and interview.end_reason is not None else None)
 
 
 def _turn_record(turn: Turn) -> TurnRecord:
@@ -414,9 +405,7 @@ def _key_missing() -> UpstreamProblem:
 async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int = 1008) -> None:
     # The client may already be gone; there is nobody left to tell then.
     with contextlib.suppress(Exception):
-        await websocket.send_json({"type": "error", "code": code, "message": message,
-                                   "hint": None, "fatal": True, "cause": None,
-                                   "details": None})
+        await websocket.send_json(browser_messages.error(code, message, fatal=True))
         await websocket.close(close, code)
 
 
@@ -457,13 +446,11 @@ async def voice(websocket: WebSocket) -> None:
     limits = runtime.options.interview_limits or Limits(
         max_duration_s=float(settings.max_interview_seconds),
         idle_timeout_s=float(settings.idle_timeout_seconds))
-    relay: VoiceRelay
     session = InterviewSession(
         model=settings.realtime_model,
         describe_error=make_error_describer(settings.platform),
         limits=limits,
         price=hooks.price,
-        browser_backlog_bytes=lambda: relay.backlog_bytes,
         simulator=hooks.simulator,
         # Only a link can come back: an open interview has nothing to reconnect with.
         resumable=interview_id is not None,
@@ -494,27 +481,17 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 
 async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
     """End interviews left ``live`` by a browser that never came back (resumable drops,
-    or an instance that died), once their time is well past: as ``failed`` with the
-    recorded cause when the last attempt failed for a retryable cause (the
-    configuration, OpenAI's outage…), else ``ended`` (``browser_disconnected``).
-    Returns how many."""
+    or an instance that died), by :func:`resume_policy.abandoned`'s rule. Returns how
+    many."""
     current = time.time() if now is None else now
     ended = 0
     async with runtime.db.session() as s:
         live, _ = await store.list_interviews(s, status="live", limit=1000)
         for interview in live:
-            limit = InterviewSettings.model_validate(interview.settings).max_duration_s
-            started = interview.started_at.timestamp() if interview.started_at else current
-            if current - started < limit + ABANDONED_AFTER_S:
-                continue
-            # A link whose last attempt failed for a retryable cause (recorded by
-            # record_failed_attempt) and never came back ends as failed for that cause.
-            failed = interview.error_code is not None and interview.end_reason is not None
-            if await store.mark_ended(
-                    s, interview.id, status="failed" if failed else "ended",
-                    reason=(interview.end_reason or "") if failed else "browser_disconnected",
-                    error_code=interview.error_code if failed else None,
-                    at=wall_clock(current)):
+            end = resume_policy.abandoned(_stored(interview), current)
+            if end is not None and await store.mark_ended(
+                    s, interview.id, status=end.status, reason=end.reason,
+                    error_code=end.error_code, at=wall_clock(current)):
                 ended += 1
     if ended:
         log.info("ended %d interview(s) whose browser never came back", ended)
