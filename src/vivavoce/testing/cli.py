@@ -6,6 +6,10 @@ from typing import Annotated
 
 import typer
 
+from vivavoce.testing.fake_config import FakeConfig
+from vivavoce.testing.fake_openai import FakeOpenAI
+from vivavoce.testing.scenarios import SCENARIOS
+
 __all__ = ["fake_openai", "register"]
 
 
@@ -28,10 +32,6 @@ def fake_openai(
     as sk-test-ok-1 (sk-test-revoked-1, sk-test-noquota-1, … select failures).
     """
     import uvicorn
-
-    from vivavoce.testing.fake_config import FakeConfig
-    from vivavoce.testing.fake_openai import FakeOpenAI
-    from vivavoce.testing.scenarios import SCENARIOS
 
     if scenario is not None and scenario not in SCENARIOS:
         typer.echo(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}", err=True)
