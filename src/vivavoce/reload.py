@@ -28,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import SecretStr, ValidationError
 
@@ -38,13 +38,15 @@ from vivavoce.diagnosis.catalogue import CAUSES
 from vivavoce.diagnosis.offline import cause_for_key
 from vivavoce.keys import KeyReport, inspect_key
 from vivavoce.redact import redact, register_secret
-from vivavoce.runtime import Runtime
 from vivavoce.secret_strength import weakness
+from vivavoce.store.database import Database
 from vivavoce.store.security import delete_all_sessions
 
 __all__ = [
     "Doctor",
     "ReloadResult",
+    "ReloadState",
+    "ReloadTarget",
     "SettingsLoader",
     "last_reload",
     "reload_key",
@@ -59,11 +61,6 @@ SettingsLoader = Callable[[], Settings]
 # Runs the live checks for ``settings`` with ``api_key``; returns the doctor's JSON shape
 # ({"ok", "checks", "causes", "key"}).
 Doctor = Callable[[Settings, str], Awaitable[dict[str, Any]]]
-
-_LOADER = "reload.settings_loader"
-_LOCK = "reload.lock"
-_LAST = "reload.last"
-
 
 @dataclass(frozen=True)
 class ReloadResult:
@@ -91,15 +88,37 @@ class ReloadResult:
         }
 
 
-def set_settings_loader(runtime: Runtime, loader: SettingsLoader) -> None:
+@dataclass
+class ReloadState:
+    """What reloads keep on one running service (``Runtime.reload``)."""
+
+    # Where reloads read the settings from (tests and embedders; default load_settings).
+    loader: SettingsLoader = load_settings
+    # One reload at a time.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last: ReloadResult | None = None
+
+
+class ReloadTarget(Protocol):
+    """What a reload reads and switches: ``vivavoce.runtime.Runtime`` (a protocol, so this
+    module sits below the runtime that holds its state)."""
+
+    settings: Settings
+    api_key: str | None
+    reload: ReloadState
+    db: Database
+    admin_token: str
+    admin_token_generated: bool
+
+
+def set_settings_loader(runtime: ReloadTarget, loader: SettingsLoader) -> None:
     """Where reloads read the settings from (tests and embedders; default load_settings)."""
-    runtime.extras[_LOADER] = loader
+    runtime.reload.loader = loader
 
 
-def last_reload(runtime: Runtime) -> ReloadResult | None:
+def last_reload(runtime: ReloadTarget) -> ReloadResult | None:
     """The outcome of the latest reload on this instance (None = none since start)."""
-    result: ReloadResult | None = runtime.extras.get(_LAST)
-    return result
+    return runtime.reload.last
 
 
 async def _default_doctor(settings: Settings, api_key: str) -> dict[str, Any]:
@@ -134,14 +153,6 @@ def _key_json(report: KeyReport, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _lock(runtime: Runtime) -> asyncio.Lock:
-    lock = runtime.extras.get(_LOCK)
-    if not isinstance(lock, asyncio.Lock):
-        lock = asyncio.Lock()
-        runtime.extras[_LOCK] = lock
-    return lock
-
-
 def _with_key(old: Settings, new: Settings, key: str) -> Settings:
     """The running settings with the key and its companions taken from ``new``; the rest
     (base URL, models, database…) stays as it runs."""
@@ -167,16 +178,16 @@ def _with_key(old: Settings, new: Settings, key: str) -> Settings:
 
 
 async def reload_key(
-    runtime: Runtime, *, trigger: Trigger = "api", doctor: Doctor | None = None
+    runtime: ReloadTarget, *, trigger: Trigger = "api", doctor: Doctor | None = None
 ) -> ReloadResult:
     """Re-read the OpenAI key, run the doctor on it, and use it for new interviews if it
     passes. Never raises for a bad configuration or a failing key: the result says why it
     was refused (``applied`` False) and the running key stays in use.
     """
-    async with _lock(runtime):
+    async with runtime.reload.lock:
         await _rotate_admin_token(runtime)
         result = await _reload(runtime, trigger, doctor or _default_doctor)
-        runtime.extras[_LAST] = result
+        runtime.reload.last = result
     metrics.key_reload(result.applied)
     if result.applied:
         log.info("key reload (%s): %s", trigger, result.message)
@@ -185,9 +196,9 @@ async def reload_key(
     return result
 
 
-async def _rotate_admin_token(runtime: Runtime) -> None:
+async def _rotate_admin_token(runtime: ReloadTarget) -> None:
     """Take a changed admin token and end every operator session. Never raises."""
-    loader: SettingsLoader = runtime.extras.get(_LOADER, load_settings)
+    loader = runtime.reload.loader
     try:
         new = await asyncio.to_thread(loader)
     except Exception:  # reported by the key reload, which reads the same settings
@@ -212,10 +223,10 @@ async def _rotate_admin_token(runtime: Runtime) -> None:
     log.warning("the admin token changed: %d operator session(s) ended", ended)
 
 
-async def _reload(runtime: Runtime, trigger: Trigger, doctor: Doctor) -> ReloadResult:
+async def _reload(runtime: ReloadTarget, trigger: Trigger, doctor: Doctor) -> ReloadResult:
     now = datetime.now(UTC)
     previous = inspect_key(runtime.api_key).fingerprint if runtime.api_key else None
-    loader: SettingsLoader = runtime.extras.get(_LOADER, load_settings)
+    loader = runtime.reload.loader
 
     def refused(message: str, **extra: Any) -> ReloadResult:
         return ReloadResult(

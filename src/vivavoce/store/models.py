@@ -41,6 +41,7 @@ __all__ = [
     "Base",
     "Evaluation",
     "Interview",
+    "Money",
     "OperatorSession",
     "Question",
     "RateCounter",
@@ -133,6 +134,8 @@ class Interview(Base):
     output_text_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     output_audio_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost_usd: Mapped[float] = mapped_column(Money, default=0.0, server_default="0")
+    # Ran against the built-in simulator: its tokens are the fake's and cost nothing.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Turn(Base):
@@ -156,6 +159,9 @@ class Turn(Base):
     audio_ms: Mapped[int | None] = mapped_column(Integer)
     item_id: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="complete")
+    # An interviewer turn cut short: the whole text it was saying (``text`` is what was
+    # heard), so the results show the whole question.
+    full_text: Mapped[str | None] = mapped_column(Text)
 
 
 class Evaluation(Base):

@@ -30,12 +30,10 @@ from vivavoce.web import resume_guard
 from vivavoce.web.deps import RuntimeDep
 from vivavoce.web.errors import ApiError, error_body
 
-__all__ = ["READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
+__all__ = ["ResumeOut", "install", "on_shutdown", "router"]
 
 router = APIRouter(prefix="/api", tags=["resume"])
 
-# Where install() keeps the app's ResumeReader (runtime.extras).
-READER_KEY = "resume_reader"
 # A busy answer says when to try again: about what a typical parse takes, with margin.
 _RETRY_AFTER_S = 5
 
@@ -122,7 +120,8 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JS
     known = await resume_guard.known_reject(runtime, digest)
     if known is not None:
         raise known
-    reader: ResumeReader = runtime.extras[READER_KEY]
+    reader = runtime.resume_reader
+    assert reader is not None  # install() made it before the first request
     try:
         # In a separate process, killed at the deadline, memory-limited, a few at once
         # (vivavoce.resume.isolated); the event loop only awaits it.
@@ -152,11 +151,11 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
     # Its parser processes start on the first upload and stop when the reader is
     # collected or the server exits (each one ends when its stdin closes).
-    runtime.extras[READER_KEY] = ResumeReader(ReaderLimits.from_settings(runtime.settings))
+    runtime.resume_reader = ResumeReader(ReaderLimits.from_settings(runtime.settings))
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the parser processes now rather than when the reader is collected."""
-    reader = runtime.extras.get(READER_KEY)
-    if isinstance(reader, ResumeReader):
+    reader = runtime.resume_reader
+    if reader is not None:
         await anyio.to_thread.run_sync(reader.close)
