@@ -342,8 +342,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("VIVAVOCE_HOST", "host"))
     allow_insecure: bool = Field(
         default=False,
-        description="Let development mode listen on a non-loopback address (unsafe: open "
-        "interviews, résumé uploads without login, generated secrets).",
+        description="Let development mode listen on a non-loopback address (unsafe: "
+        "generated secrets, a printed admin token, unchecked configuration).",
         validation_alias=AliasChoices("VIVAVOCE_ALLOW_INSECURE", "allow_insecure"),
     )
     port: int = Field(
