@@ -130,6 +130,31 @@ class Settings(BaseSettings):
         ge=10,
         validation_alias=AliasChoices("VIVAVOCE_IDLE_TIMEOUT_SECONDS", "idle_timeout_seconds"),
     )
+    # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
+    voice_start_deadline_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="A /voice connection that has not started an interview by then is closed.",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_VOICE_START_DEADLINE_SECONDS", "voice_start_deadline_seconds"
+        ),
+    )
+    voice_max_unstarted_per_address: int = Field(
+        default=300,
+        ge=1,
+        description="/voice connections not yet started, per client address (a classroom "
+        "behind one NAT address must fit).",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_VOICE_MAX_UNSTARTED_PER_ADDRESS", "voice_max_unstarted_per_address"
+        ),
+    )
+    voice_max_connections: int = Field(
+        default=2000,
+        ge=1,
+        description="/voice connections open at once on one process.",
+        validation_alias=AliasChoices("VIVAVOCE_VOICE_MAX_CONNECTIONS", "voice_max_connections"),
+    )
     simulator: bool | None = Field(
         default=None,
         description="Force the built-in simulator on or off; unset = on when no key (dev only).",
@@ -285,8 +310,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("VIVAVOCE_HOST", "host"))
     allow_insecure: bool = Field(
         default=False,
-        description="Let development mode listen on a non-loopback address (unsafe: open "
-        "interviews, résumé uploads without login, generated secrets).",
+        description="Let development mode listen on a non-loopback address (unsafe: "
+        "generated secrets, a printed admin token, unchecked configuration).",
         validation_alias=AliasChoices("VIVAVOCE_ALLOW_INSECURE", "allow_insecure"),
     )
     port: int = Field(
