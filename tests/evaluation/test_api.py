@@ -22,7 +22,7 @@ from vivavoce.evaluation.jobs import claim_next, enqueue_evaluation
 from vivavoce.evaluation.rubric import RubricError
 from vivavoce.store.database import Database
 from vivavoce.store.models import Evaluation, utcnow
-from vivavoce.testing.fake_responses import ResponsesBehaviour, responses_behaviour
+from vivavoce.testing.fake_responses import ResponsesBehaviour
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.tokens import issue_interview_token
 from vivavoce.web.api_evaluation import EXTRA_OPTIONS
