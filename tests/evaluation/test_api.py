@@ -25,7 +25,6 @@ from vivavoce.store.models import Evaluation, utcnow
 from vivavoce.testing.fake_responses import ResponsesBehaviour
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.tokens import issue_interview_token
-from vivavoce.web.api_evaluation import EXTRA_OPTIONS
 from vivavoce.web.app import create_app
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -47,7 +46,7 @@ async def start_app(
             # Disposed even when the start fails (the lifespan only disposes after a start).
             stack.push_async_callback(database.dispose)
             runtime = make_runtime(settings, database, api_key=scenario_key("ok"))
-            runtime.extras[EXTRA_OPTIONS] = FAST
+            runtime.options.evaluation = FAST
             app = create_app(runtime=runtime)
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -100,7 +99,7 @@ async def test_simulator_mode_is_evaluated_offline_and_says_so(
     assert body["status"] == "done", body["error"]
     # No model was asked: neither the OpenAI stand-in nor a simulator's /v1/responses.
     assert behaviour.requests == []
-    assert "simulator" not in client.runtime.extras  # type: ignore[attr-defined]
+    assert client.runtime.simulator is None  # type: ignore[attr-defined]
     assert body["method"] == "offline"
     assert body["method_label"] == "offline evaluation — rule-based, no AI"
     assert body["model"] == "offline" and body["cost_usd"] == 0 and body["input_tokens"] == 0
@@ -222,7 +221,7 @@ async def test_jobs_left_by_a_restart_are_picked_up(db: Database, start_app: Sta
 async def test_a_broken_rubric_file_stops_the_start(start_app: Start, tmp_path: Path) -> None:
     broken = tmp_path / "rubric.yaml"
     broken.write_text("name: x\ndimensions:\n  - key: a\n    name: A\n    anchors: {1: only}\n")
-    with pytest.raises(RubricError, match="line 5, dimensions.0.anchors"):
+    with pytest.raises(RubricError, match="line 5: dimensions.0.anchors: "):
         await start_app(VIVAVOCE_RUBRIC_FILE=str(broken))
 
 

@@ -7,7 +7,7 @@
 
 :func:`on_startup` loads the rubric (``VIVAVOCE_RUBRIC_FILE`` or the shipped one; a broken
 file stops the start with the line at fault) and starts the worker, which also picks up
-jobs left by a restart. ``runtime.extras["evaluation.options"]`` may hold
+jobs left by a restart. ``runtime.options.evaluation`` may hold
 :class:`~vivavoce.evaluation.runner.EvaluationOptions` (tests shrink the delays).
 """
 
@@ -42,8 +42,6 @@ from vivavoce.web.deps import AdminDep, RuntimeDep, is_admin
 from vivavoce.web.errors import ApiError
 
 __all__ = [
-    "EXTRA_OPTIONS",
-    "EXTRA_WORKER",
     "EvaluationOut",
     "client_factory",
     "install",
@@ -51,9 +49,6 @@ __all__ = [
     "on_startup",
     "router",
 ]
-
-EXTRA_OPTIONS = "evaluation.options"
-EXTRA_WORKER = "evaluation.worker"
 
 router = APIRouter(prefix="/api", tags=["evaluation"], responses=ERROR_RESPONSES)
 
@@ -275,9 +270,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     """Load the rubric (raises RubricError naming the line at fault) and start the worker."""
     rubric = load_rubric(runtime.settings.rubric_file)
-    options = runtime.extras.get(EXTRA_OPTIONS)
-    if not isinstance(options, EvaluationOptions):
-        options = EvaluationOptions()
+    options = runtime.options.evaluation or EvaluationOptions()
     worker = EvaluationWorker(
         runtime.db,
         rubric=rubric,
@@ -287,11 +280,11 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
         # The simulator mode is evaluated offline (asked per job: a reload may change it).
         offline=lambda: runtime.settings.use_simulator,
     )
-    runtime.extras[EXTRA_WORKER] = worker
+    runtime.evaluation_worker = worker
     worker.start()
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    worker = runtime.extras.pop(EXTRA_WORKER, None)
-    if isinstance(worker, EvaluationWorker):
+    worker, runtime.evaluation_worker = runtime.evaluation_worker, None
+    if worker is not None:
         await worker.stop()
