@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from vivavoce.store.database import Database, UnsupportedDatabase
 from vivavoce.store.models import Base
 
-TABLES = {"interviews", "turns", "evaluations", "questions"}
+TABLES = {"interviews", "turns", "evaluations", "questions", "instances"}
 
 
 async def _tables(db: Database) -> set[str]:
