@@ -25,7 +25,13 @@ from vivavoce.evaluation.jobs import (
     wakeup_event,
 )
 from vivavoce.evaluation.rubric import Rubric
-from vivavoce.evaluation.runner import ClientFactory, EvaluationOptions, backoff_delay, run_claim
+from vivavoce.evaluation.runner import (
+    ClientFactory,
+    EvaluationOptions,
+    OfflineSwitch,
+    backoff_delay,
+    run_claim,
+)
 from vivavoce.redact import redact
 from vivavoce.store.database import Database
 from vivavoce.store.models import utcnow
@@ -46,8 +52,11 @@ class EvaluationWorker:
         model: str,
         client_factory: ClientFactory,
         options: EvaluationOptions | None = None,
+        offline: OfflineSwitch | None = None,
     ) -> None:
+        """``offline``: asked per job whether to evaluate offline (the simulator mode)."""
         self.db = db
+        self.offline: OfflineSwitch = offline or (lambda: False)
         self.rubric = rubric
         self.model = model
         self.client_factory = client_factory
@@ -101,6 +110,7 @@ class EvaluationWorker:
                 rubric=self.rubric,
                 model=self.model,
                 client_factory=self.client_factory,
+                offline=self.offline,
                 options=self.options,
             )
         except asyncio.CancelledError:

@@ -1,7 +1,7 @@
 """Leases: a heartbeat row per running instance, and the owner of each live interview.
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0005 (chained after main's migrations when it was merged in)
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
