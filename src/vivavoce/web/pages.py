@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from vivavoce import __version__
+from vivavoce.resume.fields import LEVEL_OPTIONS
 from vivavoce.runtime import Runtime
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import pages_login
@@ -73,7 +74,8 @@ def not_found(request: Request, what: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 async def start_page(request: Request) -> HTMLResponse:
-    return render(request, "start.html", page="start")
+    # The level words the résumé guesses use are the form's own (resume/fields.py).
+    return render(request, "start.html", page="start", levels=LEVEL_OPTIONS)
 
 
 def link_problem(request: Request, message: str, *, expired: bool = False) -> HTMLResponse:
