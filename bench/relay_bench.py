@@ -1,14 +1,27 @@
-"""Relay latency and throughput, measured with the fake OpenAI server's ECHO mode.
+"""Relay latency, CPU and memory at hundreds of interviews, against the fake's ECHO mode.
 
-    uv run python bench/relay_bench.py --clients 1,10,50 --seconds 5
+    uv run python bench/relay_bench.py --clients 50,200,500 --seconds 15
+    uv run python bench/relay_bench.py --storm 200            # 200 starts within 2 s
+    uv run python bench/relay_bench.py --clients 200 --relay-url ws://127.0.0.1:9000/voice \
+        --relay-pid 4242 --fake-port 9100                     # another relay (e.g. the Node one)
 
-Three processes, as in production: the fake (``vivavoce fake-openai --echo``, which
+Three kinds of process, as in production: the fake (``vivavoce fake-openai --echo``, which
 sends every appended audio chunk straight back as ``response.output_audio.delta``), the
-relay (``vivavoce serve``) and this one, the simulated browsers. Each browser sends
-20 ms PCM frames at real time (as a microphone does) to ``/voice`` and times each
-frame's round trip: browser → relay → fake → relay → browser. The same is measured
-against the fake directly (no relay), so the difference is what the relay adds. The CPU
-column is the relay process's CPU time over wall time (100 % = one core).
+relay (``vivavoce serve``; every process of it is counted, workers included) and this one,
+the simulated browsers. Each browser starts an interview, waits for the greeting to pass,
+then sends PCM frames at real time (as a microphone does) and times each frame's round
+trip: browser → relay → fake → relay → browser. The same browsers then run against the
+fake directly, so the difference is what the relay adds ("added" columns). Every level
+gets a fresh relay and a fresh fake, so memory is measured from a clean start.
+
+Columns: starts that failed (no ``interview_started`` within 15 s), frames lost (sent but
+never echoed back), added latency per frame at p50/p99 (relay minus direct at the same
+percentile), the relay's CPU over the steady window summed over all of its processes
+(100 % = one core), its RSS growth per interview, and this driver's own CPU (so a
+saturated driver is seen, not mistaken for a slow relay).
+
+``--json`` prints one JSON object per level instead of a table (the test suite's smoke
+run reads it).
 """
 
 from __future__ import annotations
@@ -24,7 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +50,11 @@ from vivavoce.testing.scenarios import scenario_key
 BYTES_PER_MS = 48
 MAGIC = bytes([0x11, 0x00, 0x22, 0x00])  # two quiet samples: never speech to the VAD
 KEY = scenario_key("ok", "bench")
+START_TIMEOUT_S = 15.0
+PROBE = 2**31
+
+Send = Callable[[bytes], Awaitable[None]]
+Receive = Callable[[], Awaitable[bytes | None]]
 
 
 def frame(n: int, ms: int) -> bytes:
@@ -67,30 +87,85 @@ def start(args: list[str], port: int, env: dict[str, str] | None = None) -> subp
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             return process
         except OSError:
+            if process.poll() is not None:
+                break
             time.sleep(0.02)
     process.kill()
     raise RuntimeError(f"vivavoce {args[0]} did not start")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+# --- /proc readings of a whole process tree ---------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with suppress(OSError):
+            kids += [int(p) for p in (task / "children").read_text().split()]
+    return kids
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every descendant (uvicorn workers, résumé parser hosts…)."""
+    seen, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo += _children(p)
+    return seen
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes (Linux /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+# --- one simulated browser --------------------------------------------------------------
+
+@dataclass
 class Window:
-    """Every client measures in the same window, so the server's CPU is read around the
-    steady state only (not connecting, greetings or teardown)."""
+    """Every client measures in the same window, so CPU is read around the steady state
+    only (not connecting, greetings or teardown). Clients whose start failed still pass
+    the barriers, so one failure does not hang the rest."""
 
-    def __init__(self, clients: int) -> None:
-        self.start = asyncio.Barrier(clients + 1)
-        self.end = asyncio.Barrier(clients + 1)
+    clients: int
+    start: asyncio.Barrier = field(init=False)
+    end: asyncio.Barrier = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = asyncio.Barrier(self.clients + 1)
+        self.end = asyncio.Barrier(self.clients + 1)
 
 
-PROBE = 2**31
+@dataclass
+class ClientResult:
+    started: bool = False
+    start_ms: float | None = None
+    passed_start: bool = False
+    passed_end: bool = False
+    sent: int = 0
+    rtts: list[float] = field(default_factory=list)
 
 
-async def settle(send: Any, receive: Any, frame_ms: int) -> None:
+async def settle(send: Send, receive: Receive, frame_ms: int) -> None:
     """Send one probe frame and wait for its echo: audio is relayed in order, so once it
     is back, nothing sent before it (the greeting) is still on its way."""
     await send(frame(PROBE, frame_ms))
@@ -100,135 +175,274 @@ async def settle(send: Any, receive: Any, frame_ms: int) -> None:
             return
 
 
-async def paced_echo(
-    send: Any, receive: Any, seconds: float, frame_ms: int, window: Window
-) -> list[float]:
-    """Send real-time paced frames; return each frame's round trip in ms."""
-    await settle(send, receive, frame_ms)
+async def paced_echo(send: Send, receive: Receive, seconds: float, frame_ms: int,
+                     window: Window, result: ClientResult) -> None:
+    """Send real-time paced frames; record each frame's round trip in ms."""
     await window.start.wait()
+    result.passed_start = True
     sent_at: dict[int, float] = {}
-    rtts: list[float] = []
     total = int(seconds * 1000 / frame_ms)
 
     async def reader() -> None:
-        while len(rtts) < total:
+        while len(result.rtts) < total:
             data = await receive()
             n = frame_number(data) if data is not None else None
             if n is not None and n in sent_at:
-                rtts.append((time.perf_counter() - sent_at.pop(n)) * 1000)
+                result.rtts.append((time.perf_counter() - sent_at.pop(n)) * 1000)
 
     task = asyncio.create_task(reader())
-    start = time.perf_counter()
+    begin = time.perf_counter()
     for n in range(total):
         sent_at[n] = time.perf_counter()
         await send(frame(n, frame_ms))
-        delay = start + (n + 1) * frame_ms / 1000 - time.perf_counter()
+        result.sent += 1
+        delay = begin + (n + 1) * frame_ms / 1000 - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-    await asyncio.wait_for(task, 30)
+    with suppress(TimeoutError):  # what never came back is counted as lost
+        await asyncio.wait_for(task, 10)
     await window.end.wait()
-    return rtts
+    result.passed_end = True
 
 
-async def via_relay(url: str, seconds: float, frame_ms: int, window: Window) -> list[float]:
-    async with connect(url, max_size=None) as ws:
-        await ws.recv()  # connected
-        await ws.send(json.dumps({"type": "start_interview",
-                                  "candidateContext": {"name": "Bench", "major": "CS"}}))
-        while True:
-            message = await ws.recv()
-            if isinstance(message, str) and json.loads(message)["type"] == "usage":
-                break  # the greeting is over
-
-        async def receive() -> bytes | None:
-            message = await ws.recv()
-            return message if isinstance(message, bytes) else None
-
-        rtts = await paced_echo(ws.send, receive, seconds, frame_ms, window)
-        await ws.send(json.dumps({"type": "end_interview"}))
-        return rtts
+async def pass_barriers(window: Window, result: ClientResult) -> None:
+    """A client that failed (to start, or midway) still meets the others at the
+    barriers, so one failure is counted instead of hanging the run."""
+    if not result.passed_start:
+        await window.start.wait()
+    if not result.passed_end:
+        await window.end.wait()
 
 
-async def direct(base_ws: str, seconds: float, frame_ms: int, window: Window) -> list[float]:
+async def via_relay(url: str, seconds: float, frame_ms: int, window: Window,
+                    result: ClientResult, *, wait_usage: bool) -> None:
+    """One browser on ``/voice``: the original protocol (binary PCM both ways)."""
+    try:
+        async with connect(url, max_size=None, open_timeout=START_TIMEOUT_S) as ws:
+            await ws.recv()  # connected
+            asked = time.perf_counter()
+            await ws.send(json.dumps({"type": "start_interview",
+                                      "candidateContext": {"name": "Bench", "major": "CS"}}))
+
+            async def started() -> None:
+                while True:
+                    message = await ws.recv()
+                    if isinstance(message, str):
+                        kind = json.loads(message).get("type")
+                        if kind == "interview_started":
+                            result.start_ms = (time.perf_counter() - asked) * 1000
+                            if not wait_usage:
+                                return
+                        if kind == "usage" and result.start_ms is not None:
+                            return  # the greeting is over
+                        if kind == "interview_ended":
+                            raise ConnectionError("ended before it started")
+
+            async def receive() -> bytes | None:
+                message = await ws.recv()
+                return message if isinstance(message, bytes) else None
+
+            await asyncio.wait_for(started(), START_TIMEOUT_S)
+            await asyncio.wait_for(settle(ws.send, receive, frame_ms), START_TIMEOUT_S)
+            result.started = True
+            await paced_echo(ws.send, receive, seconds, frame_ms, window, result)
+            await ws.send(json.dumps({"type": "end_interview"}))
+    except (OSError, TimeoutError, ConnectionError, ValueError):
+        pass  # counted: a start failure, or frames lost
+    finally:
+        await pass_barriers(window, result)
+
+
+async def direct(base_ws: str, seconds: float, frame_ms: int, window: Window,
+                 result: ClientResult) -> None:
+    """The same browser talking to the fake itself: what the relay's numbers are
+    compared with. Start time here is connect + session.update → session.updated, which
+    is what OpenAI's side of a start costs."""
     headers = {"Authorization": f"Bearer {KEY}"}
-    async with connect(f"{base_ws}/v1/realtime?model=gpt-realtime", max_size=None,
-                       additional_headers=headers) as ws:
-        await ws.send(json.dumps({"type": "session.update", "session": {
-            "type": "realtime", "output_modalities": ["audio"]}}))
+    try:
+        asked = time.perf_counter()
+        async with connect(f"{base_ws}/v1/realtime?model=gpt-realtime", max_size=None,
+                           additional_headers=headers, open_timeout=START_TIMEOUT_S) as ws:
+            await ws.send(json.dumps({"type": "session.update", "session": {
+                "type": "realtime", "output_modalities": ["audio"]}}))
 
-        async def send(pcm: bytes) -> None:
-            await ws.send('{"type":"input_audio_buffer.append","audio":"'
-                          + base64.b64encode(pcm).decode() + '"}')
+            async def updated() -> None:
+                while json.loads(await ws.recv()).get("type") != "session.updated":
+                    pass
 
-        async def receive() -> bytes | None:
-            event = json.loads(await ws.recv())
-            if event.get("type") != "response.output_audio.delta":
-                return None
-            return base64.b64decode(event["delta"])
+            await asyncio.wait_for(updated(), START_TIMEOUT_S)
+            result.start_ms = (time.perf_counter() - asked) * 1000
 
-        return await paced_echo(send, receive, seconds, frame_ms, window)
+            async def send(pcm: bytes) -> None:
+                await ws.send('{"type":"input_audio_buffer.append","audio":"'
+                              + base64.b64encode(pcm).decode() + '"}')
 
+            async def receive() -> bytes | None:
+                event = json.loads(await ws.recv())
+                if event.get("type") != "response.output_audio.delta":
+                    return None
+                return base64.b64decode(event["delta"])
+
+            await asyncio.wait_for(settle(send, receive, frame_ms), START_TIMEOUT_S)
+            result.started = True
+            await paced_echo(send, receive, seconds, frame_ms, window, result)
+    except (OSError, TimeoutError, ConnectionError, ValueError):
+        pass  # counted: a start failure, or frames lost
+    finally:
+        await pass_barriers(window, result)
+
+
+# --- levels -----------------------------------------------------------------------------
 
 def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run_level(label: str, make: Any, clients: int, pid: int) -> dict[str, Any]:
+async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], clients: int,
+                    server_pid: int, *, stagger_s: float) -> dict[str, Any]:
     window = Window(clients)
-    tasks = asyncio.gather(*(make(window) for _ in range(clients)))
+    results = [ClientResult() for _ in range(clients)]
+    pids = process_tree(server_pid)
+    rss0 = rss_bytes(pids)
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(stagger_s * i / max(clients, 1))
+        await make(window, results[i])
+
+    tasks = asyncio.gather(*(one(i) for i in range(clients)))
     await window.start.wait()
-    cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
+    pids = process_tree(server_pid)
+    me = [os.getpid()]
+    cpu0, mine0, wall0 = cpu_seconds(pids), cpu_seconds(me), time.perf_counter()
     await window.end.wait()
-    cpu, wall = cpu_seconds(pid) - cpu0, time.perf_counter() - wall0
-    results = await tasks
-    rtts = [r for result in results for r in result]
+    pids = process_tree(server_pid)
+    wall = time.perf_counter() - wall0
+    cpu, mine = cpu_seconds(pids) - cpu0, cpu_seconds(me) - mine0
+    rss = rss_bytes(pids)
+    await tasks
+    rtts = [r for result in results for r in result.rtts]
+    starts = [r.start_ms for r in results if r.start_ms is not None]
     return {
-        "path": label, "clients": clients, "frames": len(rtts),
-        "p50": statistics.median(rtts), "p95": percentile(rtts, 95),
-        "p99": percentile(rtts, 99), "max": max(rtts),
-        "frames_per_s": len(rtts) / wall, "cpu": cpu / wall,
+        "clients": clients,
+        "start_failures": sum(not r.started for r in results),
+        "start_p50_ms": statistics.median(starts) if starts else float("nan"),
+        "start_p99_ms": percentile(starts, 99),
+        "frames_sent": sum(r.sent for r in results),
+        "frames_lost": sum(r.sent - len(r.rtts) for r in results),
+        "p50_ms": statistics.median(rtts) if rtts else float("nan"),
+        "p99_ms": percentile(rtts, 99),
+        "max_ms": max(rtts, default=float("nan")),
+        "cpu": cpu / wall,
+        "processes": len(pids),
+        "rss_per_interview_kb": (rss - rss0) / max(clients, 1) / 1024,
+        "driver_cpu": mine / wall,
     }
 
 
-async def main_async(args: argparse.Namespace) -> None:
-    fake_port, relay_port = free_port(), free_port()
+def start_fake(stack: ExitStack) -> tuple[int, int]:
+    port = free_port()
+    fake = start(["fake-openai", "--echo", "--audio-pace", "0", "--port", str(port)], port)
+    stack.callback(fake.kill)
+    return port, fake.pid
+
+
+def start_relay(stack: ExitStack, fake_port: int, data_dir: str, extra: list[str]) -> tuple[str, int]:
+    port = free_port()
+    relay = start(["serve", "--port", str(port), *extra], port, {
+        "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
+        "VIVAVOCE_SIMULATOR": "0", "VIVAVOCE_DATA_DIR": data_dir,
+        "VIVAVOCE_LOG_LEVEL": "WARNING", "DATABASE_URL": "",
+    })
+    stack.callback(relay.kill)
+    return f"ws://127.0.0.1:{port}/voice", relay.pid
+
+
+async def measure(args: argparse.Namespace, clients: int) -> dict[str, Any]:
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        fake = start(["fake-openai", "--echo", "--audio-pace", "0", "--port", str(fake_port)],
-                     fake_port)
-        stack.callback(fake.kill)
-        relay = start(["serve", "--port", str(relay_port)], relay_port, {
-            "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
-            "VIVAVOCE_SIMULATOR": "0", "VIVAVOCE_DATA_DIR": tmp,
-            "VIVAVOCE_LOG_LEVEL": "WARNING", "DATABASE_URL": "",
-        })
-        stack.callback(relay.kill)
-        rows = []
-        for clients in args.clients:
-            rows.append(await run_level(
-                "direct", lambda w: direct(f"ws://127.0.0.1:{fake_port}", args.seconds,
-                                           args.frame_ms, w), clients, fake.pid))
-            rows.append(await run_level(
-                "relay", lambda w: via_relay(f"ws://127.0.0.1:{relay_port}/voice",
-                                             args.seconds, args.frame_ms, w),
-                clients, relay.pid))
-    print(f"{args.frame_ms} ms frames at real time, {args.seconds:g} s per client; "
-          f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
-    print("| path | clients | frames | p50 ms | p95 ms | p99 ms | max ms | frames/s | CPU of that server |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        if args.relay_url:
+            fake_port, fake_pid = args.fake_port, 0
+            url, relay_pid = args.relay_url, args.relay_pid
+        else:
+            fake_port, fake_pid = start_fake(stack)
+            url, relay_pid = start_relay(stack, fake_port, tmp, args.serve_arg)
+        relay = await run_level(
+            lambda w, r: via_relay(url, args.seconds, args.frame_ms, w, r,
+                                   wait_usage=not args.relay_url),
+            clients, relay_pid, stagger_s=args.stagger)
+        row = {"path": "relay", **relay}
+        if not args.no_direct:
+            direct_row = await run_level(
+                lambda w, r: direct(f"ws://127.0.0.1:{fake_port}", args.seconds,
+                                    args.frame_ms, w, r),
+                clients, fake_pid or os.getpid(), stagger_s=args.stagger)
+            row["direct_p50_ms"], row["direct_p99_ms"] = direct_row["p50_ms"], direct_row["p99_ms"]
+            row["direct_start_p50_ms"] = direct_row["start_p50_ms"]
+            row["added_p50_ms"] = relay["p50_ms"] - direct_row["p50_ms"]
+            row["added_p99_ms"] = relay["p99_ms"] - direct_row["p99_ms"]
+            row["start_overhead_p50_ms"] = relay["start_p50_ms"] - direct_row["start_p50_ms"]
+        return row
+
+
+def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(f"{args.frame_ms} ms frames at real time, {args.seconds:g} s per interview, starts "
+          f"spread over {args.stagger:g} s; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+    print("| interviews | start failures | start p50 / p99 ms | start overhead p50 ms "
+          "| frames lost | added p50 / p99 ms | relay p99 ms | relay CPU (processes) "
+          "| RSS / interview | driver CPU |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['path']} | {r['clients']} | {r['frames']} | {r['p50']:.2f} | "
-              f"{r['p95']:.2f} | {r['p99']:.2f} | {r['max']:.2f} | {r['frames_per_s']:.0f} | "
-              f"{r['cpu'] * 100:.0f}% |")
+        print(f"| {r['clients']} | {r['start_failures']} | {r['start_p50_ms']:.1f} / "
+              f"{r['start_p99_ms']:.1f} | {r.get('start_overhead_p50_ms', float('nan')):.1f} | "
+              f"{r['frames_lost']} of {r['frames_sent']} | "
+              f"{r.get('added_p50_ms', float('nan')):.1f} / "
+              f"{r.get('added_p99_ms', float('nan')):.1f} | {r['p99_ms']:.1f} | "
+              f"{r['cpu'] * 100:.0f} % ({r['processes']}) | "
+              f"{r['rss_per_interview_kb']:.0f} KB | {r['driver_cpu'] * 100:.0f} % |")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    rows = []
+    levels = [args.storm] if args.storm else args.clients
+    for clients in levels:
+        row = await measure(args, clients)
+        rows.append(row)
+        if args.json:
+            print(json.dumps(row), flush=True)
+    if not args.json:
+        print_table(rows, args)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,10,50",
                         type=lambda s: [int(x) for x in s.split(",")])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--frame-ms", type=int, default=20)
-    asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--frame-ms", type=int, default=40)
+    parser.add_argument("--stagger", type=float, default=None,
+                        help="spread the starts over this many seconds [default: N/20]")
+    parser.add_argument("--storm", type=int, default=0,
+                        help="one level of N interviews all started within 2 s")
+    parser.add_argument("--no-direct", action="store_true", help="skip the direct rows")
+    parser.add_argument("--serve-arg", action="append", default=[],
+                        help="extra argument for `vivavoce serve` (repeatable)")
+    parser.add_argument("--relay-url", help="measure an already running relay instead")
+    parser.add_argument("--relay-pid", type=int, help="its process id (CPU and memory)")
+    parser.add_argument("--fake-port", type=int, help="the port of the echo fake it uses")
+    parser.add_argument("--json", action="store_true", help="one JSON line per level")
+    args = parser.parse_args()
+    if args.relay_url and not (args.relay_pid and args.fake_port):
+        parser.error("--relay-url needs --relay-pid and --fake-port")
+    if args.stagger is None:
+        args.stagger = 2.0 if args.storm else max(level for level in args.clients) / 20
+    try:
+        import uvloop  # the driver must not be the bottleneck at 500 interviews
+
+        uvloop.run(main_async(args))
+    except ImportError:
+        asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

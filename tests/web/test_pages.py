@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import ADMIN_TOKEN, TEST_KEY, MakeClient
+from tests.web.conftest import ADMIN_TOKEN, SAME_ORIGIN, TEST_KEY, MakeClient, log_in
 from vivavoce.runtime import Runtime
 from vivavoce.tokens import issue_interview_token
 from vivavoce.web.assets import asset_version
@@ -67,7 +67,7 @@ def runtime_of(client: TestClient) -> Runtime:
 
 
 def login(client: TestClient) -> None:
-    client.cookies.set("vivavoce_admin", ADMIN_TOKEN)
+    log_in(client)
 
 
 def candidate_pages(client: TestClient) -> list[str]:
@@ -183,24 +183,34 @@ def test_operator_pages_send_a_stranger_to_login(client: TestClient) -> None:
         assert response.status_code == 303
         assert response.headers["location"].startswith("/admin/login?next=%2Fadmin%2F")
     assert client.get("/admin").headers["location"] == "/admin/interviews"
-    client.cookies.set("vivavoce_admin", "wrong")
+    client.cookies.set("vivavoce_session", "wrong")
+    assert client.get("/admin/setup").status_code == 303
+    # The old cookie that held the admin token itself opens nothing any more.
+    client.cookies.set("vivavoce_admin", ADMIN_TOKEN)
     assert client.get("/admin/setup").status_code == 303
 
 
 def test_login_sets_a_strict_httponly_cookie_and_goes_back(client: TestClient) -> None:
     response = client.post(
-        "/admin/login", data={"token": f"  {ADMIN_TOKEN} ", "next": "/admin/setup"}
+        "/admin/login",
+        data={"token": f"  {ADMIN_TOKEN} ", "next": "/admin/setup"},
+        headers=SAME_ORIGIN,
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/setup"
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"vivavoce_admin={ADMIN_TOKEN};")
+    assert cookie.startswith("vivavoce_session=") and ADMIN_TOKEN not in cookie
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain http in tests; https gets Secure (below)
-    assert client.get("/admin/setup").status_code == 200
+    page = client.get("/admin/setup")
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert csrf is not None
 
-    out = client.post("/admin/logout")
-    assert out.status_code == 303 and 'vivavoce_admin=""' in out.headers["set-cookie"]
+    out = client.post(
+        "/admin/logout", data={"csrf_token": csrf.group(1)}, headers=SAME_ORIGIN
+    )
+    assert out.status_code == 303 and 'vivavoce_session=""' in out.headers["set-cookie"]
 
 
 def test_login_behind_a_tls_proxy_marks_the_cookie_secure(client: TestClient) -> None:

@@ -20,12 +20,14 @@ from fastapi.templating import Jinja2Templates
 from vivavoce import __version__
 from vivavoce.resume.fields import LEVEL_OPTIONS
 from vivavoce.runtime import Runtime
+from vivavoce.secret_strength import secret_warnings
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import pages_login
 from vivavoce.web.assets import VersionedStaticFiles, asset_version, static_prefix
 from vivavoce.web.deps import RuntimeDep, is_admin
 from vivavoce.web.errors import error_body
 from vivavoce.web.pages_security import page_headers
+from vivavoce.web.security import session_of
 
 __all__ = ["ASSET_VERSION", "STATIC", "STATIC_DIR", "TEMPLATES_DIR", "install", "on_shutdown", "on_startup", "render"]
 
@@ -54,7 +56,9 @@ def render(
     """Render one page with the context every page needs (mode banner, operator state)."""
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
+    session = session_of(request)
     base = {
+        "csrf_token": session.csrf if session is not None else "",
         "simulator": settings.use_simulator,
         "realtime_model": settings.realtime_model,
         "operator": is_admin(request, runtime),
@@ -165,7 +169,14 @@ async def admin_interviews(request: Request, runtime: RuntimeDep) -> Response:
 async def admin_setup(request: Request, runtime: RuntimeDep) -> Response:
     if not is_admin(request, runtime):
         return pages_login.redirect_to_login(request)
-    return render(request, "admin_setup.html", page="admin_setup")
+    settings = runtime.settings
+    warnings = secret_warnings(settings)
+    if settings.allow_open_interviews:
+        warnings.append(
+            "Open interviews are ON: anyone who reaches this service can start interviews "
+            "without a link, billed to your OpenAI key (VIVAVOCE_OPEN_INTERVIEWS)."
+        )
+    return render(request, "admin_setup.html", page="admin_setup", security_warnings=warnings)
 
 
 @router.get("/favicon.ico")
