@@ -28,8 +28,8 @@ from vivavoce.testing.fake_models import is_realtime_model
 from vivavoce.testing.fake_records import RealtimeSessionRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_state import FakeState
 from vivavoce.testing.realtime_conversation import Conversation
-from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.realtime_faults import drop_connection, stall_connection
+from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.scenarios import Scenario
 
 __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
