@@ -2,7 +2,7 @@
 webhook endpoints, the webhook outbox, deliveries and their attempts.
 
 Revision ID: 0004
-Revises: 0005
+Revises: 0002
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0005"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
