@@ -109,7 +109,7 @@ async def test_a_link_issued_before_links_were_kept(api_client: ApiClient) -> No
     async with api_client.runtime.db.session() as s:
         interview = await store.create_interview(
             s, candidate=CandidateContext(name="Old"),
-            settings=InterviewSettings.from_settings(api_client.runtime.settings))
+            settings=InterviewSettings.with_defaults(model=api_client.runtime.settings.realtime_model, voice=api_client.runtime.settings.voice, max_duration_s=api_client.runtime.settings.max_interview_seconds))
     old_token = issue_interview_token(SECRET_KEY, interview.id)
     assert (await api_client.get(f"/i/{old_token}")).status_code == 200
     shown = await api_client.get(f"/api/interviews/{interview.id}/link",
@@ -209,7 +209,7 @@ async def test_a_reissued_link_is_refused_on_the_voice_socket(make_app_server: A
         async with db.session() as s:
             interview, old, _ = await create_with_link(
                 s, SECRET_KEY, candidate=CandidateContext(name="Grace", field="Engineering"),
-                settings=InterviewSettings.from_settings(app.runtime.settings))
+                settings=InterviewSettings.with_defaults(model=app.runtime.settings.realtime_model, voice=app.runtime.settings.voice, max_duration_s=app.runtime.settings.max_interview_seconds))
             reissued = await reissue_link(s, SECRET_KEY, interview.id)
         assert reissued is not None
     finally:

@@ -152,7 +152,11 @@ async def bulk_invites(
             [p.as_detail() for p in problems],
         )
     try:
-        settings = InterviewSettings.from_settings(runtime.settings)
+        service = runtime.settings
+        settings = InterviewSettings.with_defaults(
+            model=service.realtime_model, voice=service.voice,
+            max_duration_s=service.max_interview_seconds,
+        )
     except ValidationError:
         raise ApiError(
             503, "service_misconfigured",
