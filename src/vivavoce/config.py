@@ -31,6 +31,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -234,30 +235,17 @@ class Settings(BaseSettings):
         description="Base URL used in candidate links; unset = derived from the request.",
         validation_alias=AliasChoices("VIVAVOCE_PUBLIC_URL", "public_url"),
     )
-    # Webhooks (vivavoce.webhooks): one endpoint from the settings; more from the pages.
+    # Webhooks (vivavoce.webhooks, docs/webhooks.md) and spend limits (vivavoce.budget).
     webhook_url: str | None = Field(
-        default=None,
-        description="Where interview and evaluation events are sent (Standard Webhooks).",
-        validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_URL", "webhook_url"),
-    )
+        default=None, validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_URL", "webhook_url"))
     webhook_secret: SecretStr | None = Field(
-        default=None,
-        description="The signing secret for VIVAVOCE_WEBHOOK_URL, whsec_<base64>.",
-        validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_SECRET", "webhook_secret"),
-    )
-    # Spend limits (vivavoce.budget), in US dollars per UTC day and UTC month; unset = none.
+        default=None, validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_SECRET", "webhook_secret"))
     daily_budget_usd: float | None = Field(
-        default=None,
-        gt=0,
-        description="New interviews stop once the day's estimated spend reaches this.",
-        validation_alias=AliasChoices("VIVAVOCE_DAILY_BUDGET_USD", "daily_budget_usd"),
-    )
+        default=None, gt=0,
+        validation_alias=AliasChoices("VIVAVOCE_DAILY_BUDGET_USD", "daily_budget_usd"))
     monthly_budget_usd: float | None = Field(
-        default=None,
-        gt=0,
-        description="New interviews stop once the month's estimated spend reaches this.",
-        validation_alias=AliasChoices("VIVAVOCE_MONTHLY_BUDGET_USD", "monthly_budget_usd"),
-    )
+        default=None, gt=0,
+        validation_alias=AliasChoices("VIVAVOCE_MONTHLY_BUDGET_USD", "monthly_budget_usd"))
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -399,30 +387,13 @@ class Settings(BaseSettings):
                 )
         return value
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "webhook_secret")
     @classmethod
-    def _webhook_url(cls, value: str | None) -> str | None:
-        """An http(s) URL, or unset. Raises ValueError."""
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if not value.startswith(("http://", "https://")) or len(value) > 2000:
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+    def _webhook(cls, value: Any, info: ValidationInfo) -> Any:
+        """An http(s) URL; a ``whsec_`` base64 secret (never quoted). Empty = unset."""
+        from vivavoce.webhook_secrets import check_webhook_setting
 
-    @field_validator("webhook_secret")
-    @classmethod
-    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        """``whsec_`` and base64 (Standard Webhooks). Raises ValueError, never showing the
-        value."""
-        from vivavoce.webhook_secrets import webhook_secret_problem
-
-        if value is None or not value.get_secret_value().strip():
-            return None
-        problem = webhook_secret_problem(value.get_secret_value().strip())
-        if problem:
-            raise ValueError(problem)
-        return SecretStr(value.get_secret_value().strip())
+        return check_webhook_setting(info.field_name or "", value)
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

@@ -6,8 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from typing import Any
 
-__all__ = ["generate_webhook_secret", "webhook_secret_problem"]
+from pydantic import SecretStr
+
+__all__ = ["check_webhook_setting", "generate_webhook_secret", "webhook_secret_problem"]
 
 _PREFIX = "whsec_"
 
@@ -29,3 +32,20 @@ def webhook_secret_problem(secret: str) -> str | None:
 def generate_webhook_secret() -> str:
     """A new secret, 32 random bytes."""
     return _PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def check_webhook_setting(name: str, value: Any) -> Any:
+    """``VIVAVOCE_WEBHOOK_URL`` / ``_SECRET`` as settings: stripped, empty = None. Raises
+    ValueError (the message never holds the secret)."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if raw is None or not str(raw).strip():
+        return None
+    text = str(raw).strip()
+    if name == "webhook_url":
+        if not text.startswith(("http://", "https://")) or len(text) > 2000:
+            raise ValueError("must be an http:// or https:// URL")
+        return text
+    problem = webhook_secret_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return SecretStr(text)

@@ -255,3 +255,17 @@ def test_secret_shapes() -> None:
     assert webhook_secret_problem("whsec_short") is not None
     assert webhook_secret_problem("sk-not-a-webhook-secret") is not None
     assert webhook_secret_problem("whsec_" + "!" * 40) is not None
+
+
+def test_the_settings_check_the_webhook_values(make_settings: Any) -> None:
+    from pydantic import ValidationError
+
+    settings = make_settings(VIVAVOCE_WEBHOOK_URL=" https://ats.example.org/hook ",
+                             VIVAVOCE_WEBHOOK_SECRET=SECRET)
+    assert settings.webhook_url == "https://ats.example.org/hook"
+    assert settings.webhook_secret.get_secret_value() == SECRET
+    assert make_settings(VIVAVOCE_WEBHOOK_URL="").webhook_url is None
+    for env in ({"VIVAVOCE_WEBHOOK_URL": "ftp://x"}, {"VIVAVOCE_WEBHOOK_SECRET": "whsec_abc"},
+                {"VIVAVOCE_DAILY_BUDGET_USD": "-1"}):
+        with pytest.raises(ValidationError):
+            make_settings(**env)
