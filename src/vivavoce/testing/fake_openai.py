@@ -10,7 +10,8 @@ declares ``/responses`` and guards it with ``fake_rest.guard(request, Endpoint.G
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
@@ -18,8 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vivavoce.testing import fake_calls, fake_responses
 from vivavoce.testing import fake_errors as errors
-from vivavoce.testing import fake_responses
 from vivavoce.testing.fake_access import IssuedSecret, bearer_key
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_errors import FakeOpenAIError, new_request_id
@@ -31,6 +32,7 @@ from vivavoce.testing.fake_records import (
 )
 from vivavoce.testing.fake_rest import router as rest_router
 from vivavoce.testing.realtime_ws import handle_realtime
+from vivavoce.testing.webrtc_call import Call, CallRecord
 
 __all__ = ["FakeConfig", "FakeOpenAI", "create_fake_openai_app"]
 
@@ -43,6 +45,10 @@ class FakeOpenAI:
         self.sessions: list[RealtimeSessionRecord] = []
         self.requests: list[RestRequestRecord] = []
         self.client_secrets: dict[str, IssuedSecret] = {}
+        self.calls: list[CallRecord] = []
+        """WebRTC calls placed with ``POST /v1/realtime/calls`` (see testing/fake_calls.py)."""
+        self.live_calls: dict[str, Call] = {}
+        """Calls not yet ended, by id (they run on the server's event loop)."""
         self.app = _build_app(self)
 
     @property
@@ -52,11 +58,19 @@ class FakeOpenAI:
             raise LookupError("no Realtime session has connected to the fake yet")
         return self.sessions[-1]
 
+    @property
+    def last_call(self) -> CallRecord:
+        """The most recent WebRTC call. Raises LookupError if there was none."""
+        if not self.calls:
+            raise LookupError("no WebRTC call has been placed with the fake yet")
+        return self.calls[-1]
+
     def reset(self) -> None:
         """Forget observations and issued secrets (the configuration is kept)."""
         self.sessions.clear()
         self.requests.clear()
         self.client_secrets.clear()
+        self.calls.clear()
 
 
 def create_fake_openai_app(config: FakeConfig | None = None) -> FastAPI:
@@ -69,7 +83,14 @@ def _error_response(error: errors.FakeError) -> JSONResponse:
 
 
 def _build_app(fake: FakeOpenAI) -> FastAPI:
-    app = FastAPI(title="Fake OpenAI", docs_url=None, redoc_url=None, openapi_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Live calls hold peer connections and tasks on this loop: end them with it.
+        for call in list(fake.live_calls.values()):
+            await call.end("server_shutdown", 1001, "Server shutting down")
+
+    app = FastAPI(title="Fake OpenAI", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.fake = fake
 
     @app.middleware("http")
@@ -114,6 +135,7 @@ def _build_app(fake: FakeOpenAI) -> FastAPI:
 
     app.include_router(rest_router, prefix="/v1")
     app.include_router(fake_responses.router, prefix="/v1")
+    app.include_router(fake_calls.router, prefix="/v1")
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
