@@ -10,6 +10,8 @@ declares ``/responses`` and guards it with ``fake_rest.guard(request, Endpoint.G
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -64,6 +66,17 @@ class FakeOpenAI:
         if not self.calls:
             raise LookupError("no WebRTC call has been placed with the fake yet")
         return self.calls[-1]
+
+    def end_calls(self, timeout: float = 5.0) -> None:
+        """End every live call from another thread than the server's (a test's teardown).
+
+        Calls run on the server's event loop; each is ended there. Never call this
+        from that loop itself (it would wait on itself): await ``Call.end`` instead.
+        """
+        for call in list(self.live_calls.values()):
+            future = asyncio.run_coroutine_threadsafe(call.end("server_shutdown", 1001, "Server shutting down"), call.loop)
+            with contextlib.suppress(TimeoutError, concurrent.futures.TimeoutError):
+                future.result(timeout)
 
     def reset(self) -> None:
         """Forget observations and issued secrets (the configuration is kept)."""

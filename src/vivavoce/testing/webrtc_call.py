@@ -149,6 +149,8 @@ class Call:
             if media
             else VirtualPlayout(self._audio_started, self._audio_stopped)
         )
+        self.loop = asyncio.get_running_loop()
+        """The loop the call runs on (the fake server's)."""
         self.opened = time.monotonic()
         self.closers: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
