@@ -54,11 +54,15 @@ WORKDIR /app
 # PORT is what Railway and most platforms set; vivavoce reads it itself, so the start
 # command needs no shell to expand it. VIVAVOCE_IN_DOCKER makes the doctor's fixes speak
 # of containers. The SQLite default lives in /data: mount a volume there, or set
-# DATABASE_URL to PostgreSQL.
+# DATABASE_URL to PostgreSQL. VIVAVOCE_ENV=production: a container listens on every
+# address, so it is safe by default and refuses to start until it has a key, secrets and
+# origins; to try the image out, set VIVAVOCE_ENV=development and VIVAVOCE_ALLOW_INSECURE=1
+# (docs/deploy.md, docs/security.md).
 ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     VIVAVOCE_IN_DOCKER=1 \
+    VIVAVOCE_ENV=production \
     VIVAVOCE_HOST=0.0.0.0 \
     PORT=8000 \
     VIVAVOCE_DATA_DIR=/data

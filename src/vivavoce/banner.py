@@ -19,6 +19,7 @@ from vivavoce.keys import inspect_key
 from vivavoce.openai_client import base_url_for
 from vivavoce.redact import redact
 from vivavoce.runtime import Runtime
+from vivavoce.secret_strength import secret_warnings
 
 __all__ = ["database_display", "render_banner"]
 
@@ -87,6 +88,23 @@ def _proxy_lines(settings: Settings) -> list[str]:
     return lines
 
 
+def _access_lines(settings: Settings) -> list[str]:
+    """Open interviews when they are on, and secrets that are set but weak."""
+    lines: list[str] = []
+    if settings.allow_open_interviews:
+        why = (
+            "VIVAVOCE_OPEN_INTERVIEWS"
+            if settings.open_interviews is not None
+            else "default in development on loopback"
+        )
+        lines.append(
+            f"    open interviews ON ({why}): anyone who reaches this service can start "
+            "interviews without a link"
+        )
+    lines += [f"      ! {warning}" for warning in secret_warnings(settings)]
+    return lines
+
+
 def render_banner(runtime: Runtime) -> str:
     """The banner text (several lines, no trailing newline). Never contains the key."""
     s = runtime.settings
@@ -103,6 +121,7 @@ def render_banner(runtime: Runtime) -> str:
     host = f"[{s.host}]" if ":" in s.host else s.host
     lines.append(f"    listening     http://{host}:{s.port}")
     lines += _proxy_lines(s)
+    lines += _access_lines(s)
     # Belt and braces: nothing above should hold a key, but redact anyway (not the
     # admin token below: printing it is the point).
     lines = [redact(line) for line in lines]

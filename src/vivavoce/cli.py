@@ -84,11 +84,13 @@ def serve(
 
 def _register_subcommands() -> None:
     # Each area keeps its own commands next to its code.
+    from vivavoce import secret_cli
     from vivavoce.diagnosis import cli as diagnosis_cli
     from vivavoce.store import cli as store_cli
     from vivavoce.testing import cli as testing_cli
 
     diagnosis_cli.register(app)
+    secret_cli.register(app)
     store_cli.register(app)
     testing_cli.register(app)
 

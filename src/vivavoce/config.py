@@ -169,7 +169,8 @@ class Settings(BaseSettings):
     )
     open_interviews: bool | None = Field(
         default=None,
-        description="Let a token-less original client start an interview; unset = on in dev.",
+        description="Let a token-less original client start an interview; unset = on only "
+        "in development on a loopback address.",
         validation_alias=AliasChoices("VIVAVOCE_OPEN_INTERVIEWS", "open_interviews"),
     )
     data_dir: Path = Field(
@@ -184,6 +185,51 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("VIVAVOCE_SECRET_KEY", "secret_key")
+    )
+    # Operator sessions (web/sessions.py): the login cookie names a server-side session.
+    session_idle_seconds: int = Field(
+        default=2 * 3600,
+        ge=60,
+        description="An operator session unused this long is over (log in again).",
+        validation_alias=AliasChoices("VIVAVOCE_SESSION_IDLE_SECONDS", "session_idle_seconds"),
+    )
+    session_max_seconds: int = Field(
+        default=12 * 3600,
+        ge=300,
+        description="An operator session is over this long after login, used or not.",
+        validation_alias=AliasChoices("VIVAVOCE_SESSION_MAX_SECONDS", "session_max_seconds"),
+    )
+    # Limits on guessing (web/auth_guard.py): failed admin logins, Bearer tokens and
+    # interview links, counted per client address in the database.
+    auth_free_failures: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Failed attempts of one kind an address may make before it must wait.",
+        validation_alias=AliasChoices("VIVAVOCE_AUTH_FREE_FAILURES", "auth_free_failures"),
+    )
+    auth_window_seconds: int = Field(
+        default=900,
+        ge=10,
+        description="Failures older than this (with none since) are forgotten.",
+        validation_alias=AliasChoices("VIVAVOCE_AUTH_WINDOW_SECONDS", "auth_window_seconds"),
+    )
+    auth_backoff_max_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="The longest wait (it doubles with each failure past the free ones).",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_AUTH_BACKOFF_MAX_SECONDS", "auth_backoff_max_seconds"
+        ),
+    )
+    auth_target_slowdown_after: int = Field(
+        default=100,
+        ge=1,
+        description="Failures against one target (all addresses) in the window after which "
+        "each further failure is answered slowly (never refused).",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_AUTH_TARGET_SLOWDOWN_AFTER", "auth_target_slowdown_after"
+        ),
     )
     allowed_origins: list[str] = Field(
         default_factory=list,
@@ -236,6 +282,30 @@ class Settings(BaseSettings):
         description="How long an upload waits for a free parsing slot before 503 busy.",
         validation_alias=AliasChoices("VIVAVOCE_RESUME_QUEUE_SECONDS", "resume_queue_seconds"),
     )
+    resume_uploads_per_address: int = Field(
+        default=30,
+        ge=1,
+        description="Résumé uploads one client address may make per window (then 429).",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_RESUME_UPLOADS_PER_ADDRESS", "resume_uploads_per_address"
+        ),
+    )
+    resume_uploads_per_interview: int = Field(
+        default=5,
+        ge=1,
+        description="Résumé uploads one interview's token may make per window (then 429).",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_RESUME_UPLOADS_PER_INTERVIEW", "resume_uploads_per_interview"
+        ),
+    )
+    resume_upload_window_seconds: int = Field(
+        default=600,
+        ge=10,
+        description="The window the résumé upload limits count in.",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_RESUME_UPLOAD_WINDOW_SECONDS", "resume_upload_window_seconds"
+        ),
+    )
     log_format: Literal["text", "json"] | None = Field(
         default=None,
         description="Unset = json in production, text otherwise.",
@@ -245,6 +315,12 @@ class Settings(BaseSettings):
         default="INFO", validation_alias=AliasChoices("VIVAVOCE_LOG_LEVEL", "log_level")
     )
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("VIVAVOCE_HOST", "host"))
+    allow_insecure: bool = Field(
+        default=False,
+        description="Let development mode listen on a non-loopback address (unsafe: open "
+        "interviews, résumé uploads without login, generated secrets).",
+        validation_alias=AliasChoices("VIVAVOCE_ALLOW_INSECURE", "allow_insecure"),
+    )
     port: int = Field(
         default=8000,
         ge=1,
@@ -371,10 +447,30 @@ class Settings(BaseSettings):
         return not self.api_key_present and not self.is_production
 
     @property
+    def on_loopback(self) -> bool:
+        """Whether the service listens only on a loopback address (reachable from this
+        machine alone)."""
+        host = self.host.strip().strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def local_development(self) -> bool:
+        """Development mode on a loopback address: the one case with open defaults."""
+        return not self.is_production and self.on_loopback
+
+    @property
     def allow_open_interviews(self) -> bool:
+        """Whether anyone may start an interview without a link. An explicit opt-in
+        everywhere except development on loopback (issue 14: a default must not open the
+        door)."""
         if self.open_interviews is not None:
             return self.open_interviews
-        return not self.is_production
+        return self.local_development
 
     @property
     def effective_database_url(self) -> str:

@@ -44,6 +44,8 @@ __all__ = [
     "REGISTRY",
     "Direction",
     "TokenKind",
+    "auth_failed",
+    "connection_refused",
     "cost_added",
     "evaluation_finished",
     "frames_relayed",
@@ -51,6 +53,7 @@ __all__ = [
     "interview_started",
     "key_reload",
     "live_interviews",
+    "rate_limited",
     "render",
     "time_to_start",
     "tokens_used",
@@ -142,6 +145,25 @@ _key_reloads = Counter(
     "vivavoce_key_reloads",
     "OpenAI key reloads (SIGHUP or POST /api/admin/reload), by outcome (applied, refused).",
     ["outcome"],
+    registry=REGISTRY,
+)
+_auth_failures = Counter(
+    "vivavoce_auth_failures",
+    "Failed credentials, by kind (admin: login form or Bearer; link: interview token).",
+    ["kind"],
+    registry=REGISTRY,
+)
+_rate_limited = Counter(
+    "vivavoce_rate_limited",
+    "Requests refused with 429, by what was limited (admin, link, resume_address, "
+    "resume_interview).",
+    ["limit"],
+    registry=REGISTRY,
+)
+_connections_refused = Counter(
+    "vivavoce_voice_connections_refused",
+    "/voice connections refused or closed by the connection limits, by reason.",
+    ["reason"],
     registry=REGISTRY,
 )
 
@@ -273,6 +295,20 @@ def key_reload(applied: bool) -> None:
     """A key reload was applied (True) or refused (False)."""
     _key_reloads.labels(outcome="applied" if applied else "refused").inc()
 
+
+def auth_failed(kind: str) -> None:
+    """A wrong credential of ``kind`` (``admin`` or ``link``)."""
+    _auth_failures.labels(kind=_label("auth_kind", kind)).inc()
+
+
+def rate_limited(limit: str) -> None:
+    """A request refused with 429 by ``limit``."""
+    _rate_limited.labels(limit=_label("limit", limit)).inc()
+
+
+def connection_refused(reason: str) -> None:
+    """A /voice connection refused (or closed) by the connection limits for ``reason``."""
+    _connections_refused.labels(reason=_label("connection_reason", reason)).inc()
 
 def render() -> bytes:
     """The registry in Prometheus' text exposition format (serve with :data:`CONTENT_TYPE`)."""

@@ -8,8 +8,8 @@ once and bill reasoning tokens at the text-output price (OpenAI bills reasoning 
 output text).
 
 :class:`PriceTable` is the editable price list (``src/vivavoce/data/prices.yaml``, dated;
-``VIVAVOCE_PRICES_FILE`` points at a replacement). Models match the longest table entry
-they start with, so dated variants are priced like their family.
+``VIVAVOCE_PRICES_FILE`` points at a replacement). Dated variants are priced like their
+family (:func:`vivavoce.model_names.family_entry`, shared with the evaluation's prices).
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from vivavoce.model_names import family_entry
+from vivavoce.yaml_models import YamlFileError, load_yaml_model, read_yaml_text
 
 __all__ = [
     "ModelPrices",
@@ -123,8 +125,9 @@ class _PriceFile(BaseModel):
     models: dict[str, ModelPrices] = Field(min_length=1)
 
 
-class PriceFileError(ValueError):
-    """The price file cannot be read or is not a valid price table (message says where)."""
+class PriceFileError(YamlFileError):
+    """The price file cannot be read or is not a valid price table (message says where:
+    file, line, field)."""
 
 
 @dataclass(frozen=True)
@@ -136,11 +139,9 @@ class PriceTable:
     source: str
 
     def prices_for(self, model: str) -> ModelPrices | None:
-        """The entry for ``model``: exact, else the longest entry it starts with."""
-        if model in self.models:
-            return self.models[model]
-        best = max((name for name in self.models if model.startswith(name)), key=len, default=None)
-        return self.models[best] if best is not None else None
+        """The entry for ``model``: exact, else its family's (see ``model_names``)."""
+        entry = family_entry(model, self.models)
+        return self.models[entry] if entry is not None else None
 
     def cost(self, model: str, usage: TokenUsage) -> float | None:
         """Cost in ``currency`` of ``usage`` on ``model`` (None when the model is unknown)."""
@@ -159,17 +160,7 @@ class PriceTable:
 
 
 def _parse(text: str, source: str) -> PriceTable:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PriceFileError(f"{source} is not valid YAML: {exc}") from None
-    try:
-        parsed = _PriceFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors()
-        )
-        raise PriceFileError(f"{source} is not a valid price table: {problems}") from None
+    parsed = load_yaml_model(_PriceFile, text, source=source, error=PriceFileError)
     return PriceTable(parsed.as_of, parsed.currency, parsed.per_tokens, parsed.models, source)
 
 
@@ -180,10 +171,7 @@ def load_price_table(path: Path | None = None) -> PriceTable:
     """
     if path is None:
         return default_price_table()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PriceFileError(f"cannot read the price file {path}: {exc.strerror}") from None
+    text = read_yaml_text(Path(path), what="price file", error=PriceFileError)
     return _parse(text, str(path))
 
 

@@ -14,8 +14,11 @@ New interviews read ``runtime.api_key`` when they start; live interviews keep th
 started with, so nothing is interrupted. A refused reload changes nothing: the service
 keeps the key it had, and the result names the cause and the fix.
 
-Only the key moves. Everything else (database, ports, secrets) needs a restart, because
-changing it under running connections cannot be done safely.
+The key moves, and so does the admin token: a changed ``VIVAVOCE_ADMIN_TOKEN`` is taken
+at once (unless production would refuse it as trivially weak) and every operator session
+is ended, on every instance, since sessions are rows in the database (issue 14). Everything
+else (database, ports, the signing key) needs a restart, because changing it under
+running connections cannot be done safely.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import SecretStr, ValidationError
 
@@ -35,11 +38,15 @@ from vivavoce.diagnosis.catalogue import CAUSES
 from vivavoce.diagnosis.offline import cause_for_key
 from vivavoce.keys import KeyReport, inspect_key
 from vivavoce.redact import redact, register_secret
-from vivavoce.runtime import Runtime
+from vivavoce.secret_strength import weakness
+from vivavoce.store.database import Database
+from vivavoce.store.security import delete_all_sessions
 
 __all__ = [
     "Doctor",
     "ReloadResult",
+    "ReloadState",
+    "ReloadTarget",
     "SettingsLoader",
     "last_reload",
     "reload_key",
@@ -54,11 +61,6 @@ SettingsLoader = Callable[[], Settings]
 # Runs the live checks for ``settings`` with ``api_key``; returns the doctor's JSON shape
 # ({"ok", "checks", "causes", "key"}).
 Doctor = Callable[[Settings, str], Awaitable[dict[str, Any]]]
-
-_LOADER = "reload.settings_loader"
-_LOCK = "reload.lock"
-_LAST = "reload.last"
-
 
 @dataclass(frozen=True)
 class ReloadResult:
@@ -86,15 +88,37 @@ class ReloadResult:
         }
 
 
-def set_settings_loader(runtime: Runtime, loader: SettingsLoader) -> None:
+@dataclass
+class ReloadState:
+    """What reloads keep on one running service (``Runtime.reload``)."""
+
+    # Where reloads read the settings from (tests and embedders; default load_settings).
+    loader: SettingsLoader = load_settings
+    # One reload at a time.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last: ReloadResult | None = None
+
+
+class ReloadTarget(Protocol):
+    """What a reload reads and switches: ``vivavoce.runtime.Runtime`` (a protocol, so this
+    module sits below the runtime that holds its state)."""
+
+    settings: Settings
+    api_key: str | None
+    reload: ReloadState
+    db: Database
+    admin_token: str
+    admin_token_generated: bool
+
+
+def set_settings_loader(runtime: ReloadTarget, loader: SettingsLoader) -> None:
     """Where reloads read the settings from (tests and embedders; default load_settings)."""
-    runtime.extras[_LOADER] = loader
+    runtime.reload.loader = loader
 
 
-def last_reload(runtime: Runtime) -> ReloadResult | None:
+def last_reload(runtime: ReloadTarget) -> ReloadResult | None:
     """The outcome of the latest reload on this instance (None = none since start)."""
-    result: ReloadResult | None = runtime.extras.get(_LAST)
-    return result
+    return runtime.reload.last
 
 
 async def _default_doctor(settings: Settings, api_key: str) -> dict[str, Any]:
@@ -129,14 +153,6 @@ def _key_json(report: KeyReport, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _lock(runtime: Runtime) -> asyncio.Lock:
-    lock = runtime.extras.get(_LOCK)
-    if not isinstance(lock, asyncio.Lock):
-        lock = asyncio.Lock()
-        runtime.extras[_LOCK] = lock
-    return lock
-
-
 def _with_key(old: Settings, new: Settings, key: str) -> Settings:
     """The running settings with the key and its companions taken from ``new``; the rest
     (base URL, models, database…) stays as it runs."""
@@ -162,15 +178,16 @@ def _with_key(old: Settings, new: Settings, key: str) -> Settings:
 
 
 async def reload_key(
-    runtime: Runtime, *, trigger: Trigger = "api", doctor: Doctor | None = None
+    runtime: ReloadTarget, *, trigger: Trigger = "api", doctor: Doctor | None = None
 ) -> ReloadResult:
     """Re-read the OpenAI key, run the doctor on it, and use it for new interviews if it
     passes. Never raises for a bad configuration or a failing key: the result says why it
     was refused (``applied`` False) and the running key stays in use.
     """
-    async with _lock(runtime):
+    async with runtime.reload.lock:
+        await _rotate_admin_token(runtime)
         result = await _reload(runtime, trigger, doctor or _default_doctor)
-        runtime.extras[_LAST] = result
+        runtime.reload.last = result
     metrics.key_reload(result.applied)
     if result.applied:
         log.info("key reload (%s): %s", trigger, result.message)
@@ -179,10 +196,37 @@ async def reload_key(
     return result
 
 
-async def _reload(runtime: Runtime, trigger: Trigger, doctor: Doctor) -> ReloadResult:
+async def _rotate_admin_token(runtime: ReloadTarget) -> None:
+    """Take a changed admin token and end every operator session. Never raises."""
+    loader = runtime.reload.loader
+    try:
+        new = await asyncio.to_thread(loader)
+    except Exception:  # reported by the key reload, which reads the same settings
+        return
+    token = new.admin_token.get_secret_value().strip() if new.admin_token else ""
+    if not token or token == runtime.admin_token:
+        return
+    if runtime.settings.is_production and (len(token) < 16 or weakness(token)):
+        log.warning("the new VIVAVOCE_ADMIN_TOKEN is too weak for production; the old one "
+                    "stays in use (generate one with `vivavoce secret`)")
+        return
+    register_secret(token)
+    runtime.admin_token = token
+    runtime.admin_token_generated = False
+    try:
+        async with runtime.db.session() as db:
+            ended = await delete_all_sessions(db)
+    except Exception as exc:  # the new token is in force; old sessions fail its check
+        log.warning("could not delete the operator sessions (%s); they stay unusable "
+                    "because they were made with the old token", type(exc).__name__)
+        return
+    log.warning("the admin token changed: %d operator session(s) ended", ended)
+
+
+async def _reload(runtime: ReloadTarget, trigger: Trigger, doctor: Doctor) -> ReloadResult:
     now = datetime.now(UTC)
     previous = inspect_key(runtime.api_key).fingerprint if runtime.api_key else None
-    loader: SettingsLoader = runtime.extras.get(_LOADER, load_settings)
+    loader = runtime.reload.loader
 
     def refused(message: str, **extra: Any) -> ReloadResult:
         return ReloadResult(

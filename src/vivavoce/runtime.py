@@ -1,21 +1,40 @@
-"""What one running service holds: settings, database, secrets and shared clients.
+"""What one running service holds: settings, database, secrets and shared services.
 
 Built once by the app factory and kept on ``app.state.runtime``; the CLI builds the same
-object for commands that need the database.
+object for commands that need the database. Every service a feature module starts is a
+typed field here (no string-keyed bag), so a reader sees in one place what the running
+app holds and mypy checks every use.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from openai import AsyncOpenAI
 
 from vivavoce.config import Settings
+from vivavoce.diagnosis.cache import DiagnosticsCache
+from vivavoce.evaluation.runner import EvaluationOptions
+from vivavoce.evaluation.worker import EvaluationWorker
+from vivavoce.interview.session import Limits
+from vivavoce.pricing import PriceTable
+from vivavoce.realtime.relay import RelayLimits, VoiceRelay
+from vivavoce.reload import ReloadState
+from vivavoce.resume.isolated import ResumeReader
 from vivavoce.store.database import Database
 
-__all__ = ["Runtime", "dev_secret_key", "resolve_admin_token"]
+if TYPE_CHECKING:
+    # Only the type: the simulator pulls in the fake OpenAI server, which a service
+    # talking to OpenAI never loads (web/voice.py imports it when it starts one).
+    from vivavoce.simulator import Simulator
+
+__all__ = ["Runtime", "RuntimeOptions", "dev_secret_key", "resolve_admin_token"]
 
 log = logging.getLogger("vivavoce")
 
@@ -30,8 +49,40 @@ class Runtime:
     # The normalised OpenAI key new interviews use (None = none configured). Replaced on
     # reload; live interviews keep the key they started with.
     api_key: str | None = None
-    # Filled by feature modules at startup (evaluation worker, simulator, caches…).
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Set before start-up by tests and embedders; the defaults come from the settings.
+    options: RuntimeOptions = field(default_factory=lambda: RuntimeOptions())
+
+    # --- the interview relay (web/voice.py) ---
+    # The Realtime price table, loaded at start-up (a broken price file stops the start).
+    prices: PriceTable | None = None
+    # One SDK client per (key, base URL), closed at shutdown.
+    openai_clients: dict[tuple[str, str | None], AsyncOpenAI] = field(default_factory=dict)
+    # Interviews this instance serves right now, and the relay serving each.
+    open_interviews: dict[str, VoiceRelay] = field(default_factory=dict)
+    sweeper: asyncio.Task[None] | None = None
+    # The built-in simulator, started by the first interview (or evaluation) needing it.
+    simulator: Simulator | None = None
+    simulator_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    # --- other features ---
+    evaluation_worker: EvaluationWorker | None = None  # web/api_evaluation.py
+    resume_reader: ResumeReader | None = None  # web/api_resume.py
+    diagnostics: DiagnosticsCache = field(default_factory=DiagnosticsCache)  # web/health.py
+    reload: ReloadState = field(default_factory=ReloadState)  # reload.py
+    # web/ops.py: reloads started by SIGHUP (kept referenced until done), whether the
+    # SIGHUP handler is installed, the unauthenticated metrics server and its thread.
+    reload_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    sighup_installed: bool = False
+    metrics_server: tuple[Any, threading.Thread] | None = None
+
+
+@dataclass
+class RuntimeOptions:
+    """Bounds a test or an embedder sets before start-up (None = from the settings)."""
+
+    interview_limits: Limits | None = None
+    relay_limits: RelayLimits | None = None
+    evaluation: EvaluationOptions | None = None
 
 
 def resolve_admin_token(settings: Settings) -> tuple[str, bool]:

@@ -7,10 +7,15 @@ present) ``vivavoce serve`` refuses to start when:
 - the OpenAI key is missing, malformed, or the wrong kind of credential (judged offline by
   :func:`vivavoce.keys.inspect_key`; the cause and its fix come from the doctor's catalogue,
   so the operator reads the same words as in ``vivavoce doctor``);
-- ``VIVAVOCE_SECRET_KEY`` (signs candidate links) or ``VIVAVOCE_ADMIN_TOKEN`` is missing or
-  too short to be a secret;
+- ``VIVAVOCE_SECRET_KEY`` (signs candidate links) or ``VIVAVOCE_ADMIN_TOKEN`` is missing,
+  too short, or trivially weak (one repeated character, fewer than 10 distinct ones —
+  :mod:`vivavoce.secret_strength`);
 - ``VIVAVOCE_ALLOWED_ORIGINS`` is unset, ``*``, or holds something that is not an origin;
 - the simulator is forced on (``VIVAVOCE_SIMULATOR=1``): candidates would talk to a fake.
+
+Development mode on an address other than loopback refuses to start unless
+``VIVAVOCE_ALLOW_INSECURE=1`` says the operator means it: development's defaults (generated
+secrets, résumé uploads without login) are for one machine, not a network.
 
 Refusing is deliberate: a production service that starts half-configured fails later, in
 front of a candidate, with a far less helpful message. Nothing here contacts OpenAI (a
@@ -27,11 +32,13 @@ from vivavoce.diagnosis.catalogue import CAUSES
 from vivavoce.diagnosis.offline import cause_for_key
 from vivavoce.keys import inspect_key
 from vivavoce.redact import redact
+from vivavoce.secret_strength import GENERATE_COMMAND, weakness
 
 __all__ = [
     "MIN_SECRET_LENGTH",
     "StartupProblem",
     "check_can_start",
+    "insecure_development_problem",
     "production_problems",
     "render_problems",
 ]
@@ -39,7 +46,9 @@ __all__ = [
 # token_urlsafe(16) is 22 characters; anything shorter is a password someone typed.
 MIN_SECRET_LENGTH = 16
 
-_GENERATE = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+_GENERATE = (
+    f'{GENERATE_COMMAND} (or: python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
+)
 
 # How to change a variable, where the service runs ({name} = the variable).
 # ({to} = what to set it to, e.g. " to 0").
@@ -85,9 +94,14 @@ def _secret_problem(
     settings: Settings, value: str | None, name: str, problem_id: str, purpose: str
 ) -> StartupProblem | None:
     value = (value or "").strip()
-    if len(value) >= MIN_SECRET_LENGTH:
+    weak = weakness(value) if len(value) >= MIN_SECRET_LENGTH else None
+    if len(value) >= MIN_SECRET_LENGTH and weak is None:
         return None
-    if not value:
+    if weak is not None:
+        title = f"{name} is too weak"
+        why = f"It {purpose}, so it must be hard to guess, and {weak}. A random value " \
+            "is needed, not a typed one."
+    elif not value:
         title = f"{name} is not set"
         why = f"It {purpose}. Outside production one is generated, but a generated value " \
             "would differ on every instance and after every restart."
@@ -96,7 +110,7 @@ def _secret_problem(
         why = f"It {purpose}, so it must be hard to guess: it has {len(value)} characters, " \
             f"at least {MIN_SECRET_LENGTH} are needed."
     return StartupProblem(
-        problem_id,
+        problem_id.replace("_missing", "_weak") if weak is not None else problem_id,
         title,
         why,
         (f"Generate a value: {_GENERATE}", f"{_set(settings, name)}."),
@@ -228,11 +242,38 @@ def render_problems(
     return redact("\n".join(lines))
 
 
+def insecure_development_problem(settings: Settings) -> str | None:
+    """Why development mode may not listen on this address, or None (loopback, production,
+    or ``VIVAVOCE_ALLOW_INSECURE=1``). Never raises."""
+    if settings.is_production or settings.on_loopback or settings.allow_insecure:
+        return None
+    where = {"railway": " on Railway", "docker": " in Docker"}.get(settings.platform, "")
+    lines = [
+        f"vivavoce will not start{where}: development mode on {settings.host}, an address "
+        "other machines can reach.",
+        "",
+        "Development mode is for one machine: the admin token and the signing key are "
+        "generated, anyone who reaches the port may upload résumés without logging in, and "
+        "open interviews (VIVAVOCE_OPEN_INTERVIEWS) are one setting away from anyone "
+        "starting interviews billed to your OpenAI key.",
+        "How to fix it:",
+        f"- To serve others: {_set(settings, 'VIVAVOCE_ENV', 'to production')} (it then "
+        "tells you what else it needs).",
+        f"- To try it out on this machine only: {_set(settings, 'VIVAVOCE_HOST', 'to 127.0.0.1')}.",
+        f"- If you really mean an unprotected development server on {settings.host}: "
+        f"{_set(settings, 'VIVAVOCE_ALLOW_INSECURE', 'to 1')}.",
+    ]
+    return redact("\n".join(lines))
+
+
 def check_can_start(settings: Settings) -> str | None:
     """None when the service may start; otherwise the message to print before exiting.
 
     The message holds causes and fixes (never a stack trace, never a secret). Never raises.
     """
+    insecure = insecure_development_problem(settings)
+    if insecure is not None:
+        return insecure
     problems = production_problems(settings)
     if not problems:
         return None

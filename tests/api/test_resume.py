@@ -197,7 +197,10 @@ async def test_endpoint_size_and_shape_errors(api_client: ApiClient) -> None:
 
 
 async def test_endpoint_auth_when_interviews_are_closed(make_api_client: Any) -> None:
-    client: ApiClient = await make_api_client(VIVAVOCE_OPEN_INTERVIEWS="false")
+    # Not development on loopback: there uploads are open whatever the setting says.
+    client: ApiClient = await make_api_client(
+        VIVAVOCE_OPEN_INTERVIEWS="false", VIVAVOCE_HOST="0.0.0.0", VIVAVOCE_ALLOW_INSECURE="1"
+    )
     denied = await _upload(client, "cv.txt", b"Grace Hopper\nSkills: COBOL")
     assert denied.status_code == 401
     created = (
@@ -277,7 +280,7 @@ async def test_shutdown_stops_the_parser_processes(api_client: ApiClient) -> Non
     from vivavoce.web import api_resume
 
     assert (await _upload(api_client, "cv.txt", b"Grace Hopper\nSkills: COBOL")).status_code == 200
-    reader = api_client.runtime.extras[api_resume.READER_KEY]
+    reader = api_client.runtime.resume_reader
     hosts = [host._proc.pid for host in reader._idle if host._proc is not None]
     assert len(hosts) == 1
     os.kill(hosts[0], 0)  # running until shutdown
@@ -294,7 +297,6 @@ async def test_the_apps_shutdown_stops_the_parser_processes(
 
     from tests.fixtures.database import make_runtime
     from vivavoce.store.database import Database
-    from vivavoce.web import api_resume
     from vivavoce.web.app import create_app
 
     runtime = make_runtime(make_settings(VIVAVOCE_SIMULATOR="1"), Database(migrated_database_url))
@@ -307,7 +309,7 @@ async def test_the_apps_shutdown_stops_the_parser_processes(
                 "/api/resume", files={"file": ("cv.txt", b"Grace Hopper\nSkills: COBOL")}
             )
         assert uploaded.status_code == 200, uploaded.text
-        reader = runtime.extras[api_resume.READER_KEY]
+        reader = runtime.resume_reader
         hosts = [host._proc.pid for host in reader._idle if host._proc is not None]
         assert len(hosts) == 1
         os.kill(hosts[0], 0)

@@ -31,8 +31,8 @@ _KEY = "sk-test-" + "a1B2c3D4e5F6g7H8i9J0" * 2
 _PRODUCTION = {
     "VIVAVOCE_ENV": "production",
     "OPENAI_API_KEY": _KEY,
-    "VIVAVOCE_ADMIN_TOKEN": "admin-" + "x" * 30,
-    "VIVAVOCE_SECRET_KEY": "secret-" + "y" * 40,
+    "VIVAVOCE_ADMIN_TOKEN": "serve-admin-token-0123456789ABCDEF",
+    "VIVAVOCE_SECRET_KEY": "serve-secret-key-0123456789abcdefXYZ",
     "VIVAVOCE_ALLOWED_ORIGINS": "https://interviews.example.com",
 }
 

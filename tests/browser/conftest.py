@@ -23,6 +23,7 @@ import pytest
 from tests.browser.audio_files import write_speech_wav
 from tests.fixtures.fake_openai import RunningFake, running_fake
 from tests.fixtures.settings import MakeSettings
+from vivavoce.runtime import RuntimeOptions
 from vivavoce.testing import BackgroundServer, serve_in_background
 from vivavoce.testing.fake_openai import FakeConfig
 from vivavoce.testing.scenarios import scenario_key
@@ -175,14 +176,14 @@ class LiveApp:
 
 @pytest.fixture
 def live_app(make_settings: MakeSettings) -> Iterator[Callable[..., LiveApp]]:
-    """live_app(scenario="ok", fake_config=None, extras=None, **ENV) -> LiveApp (stopped
-    at teardown). ``extras`` go into ``runtime.extras`` before start-up (feature options)."""
+    """live_app(scenario="ok", fake_config=None, options=None, **ENV) -> LiveApp (stopped
+    at teardown). ``options`` become ``runtime.options`` before start-up."""
     with contextlib.ExitStack() as stack:
 
         def start(
             scenario: str = "ok",
             fake_config: FakeConfig | None = None,
-            extras: dict[str, Any] | None = None,
+            options: RuntimeOptions | None = None,
             **environ: str,
         ) -> LiveApp:
             fake_gen = running_fake(fake_config)
@@ -197,7 +198,8 @@ def live_app(make_settings: MakeSettings) -> Iterator[Callable[..., LiveApp]]:
                 **environ,
             }
             app = create_app(make_settings(**env))
-            app.state.runtime.extras.update(extras or {})
+            if options is not None:
+                app.state.runtime.options = options
             server = stack.enter_context(serve_in_background(app))
             return LiveApp(server=server, fake=fake, key=key, app=app)
 
@@ -211,6 +213,13 @@ def login(page: Any, base_url: str, next_path: str = "/admin/interviews") -> Non
     page.get_by_label("Admin token").fill(ADMIN_TOKEN)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}{next_path}")
+
+
+def end_interview(page: Any) -> None:
+    """End a live interview as a candidate does: "End interview", then confirm."""
+    page.get_by_role("button", name="End interview").click()
+    page.get_by_role("dialog", name="End the interview now?").get_by_role(
+        "button", name="Yes, end it").click()
 
 
 def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str]]) -> None:

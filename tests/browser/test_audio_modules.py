@@ -74,42 +74,86 @@ async () => {
   const ctx = new AudioContext();
   await ctx.resume();
   const changes = [];
-  const player = new PcmPlayer(ctx, { prebufferMs: 100, onPlayingChange: (p) => changes.push(p) });
+  const player = await PcmPlayer.open(ctx, { prebufferMs: 100, onPlayingChange: (p) => changes.push(p) });
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const chunk = (ms) => {
     const pcm = new Int16Array(24 * ms);
     for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin(i / 5));
     return pcm.buffer;
   };
-  // 50 ms is below the jitter buffer: nothing plays yet.
+  // One node plays everything: count the audio nodes the player makes.
+  let sources = 0;
+  const make = ctx.createBufferSource.bind(ctx);
+  ctx.createBufferSource = () => { sources += 1; return make(); };
+  // 50 ms is below the jitter buffer: nothing plays at first...
   player.enqueue(chunk(50));
-  const beforePrebuffer = { playing: player.playing, scheduled: player.stats.samplesScheduled };
-  player.enqueue(chunk(100)); // now 150 ms queued: playback starts
-  const started = { playing: player.playing, scheduled: player.stats.samplesScheduled };
+  await sleep(40);
+  const beforePrebuffer = { playing: player.playing, position: player.positionMs() };
+  // ...until the buffer has waited its 100 ms; the 50 ms then play out and stop.
+  while (!player.playing) await sleep(5);
+  while (player.playing) await sleep(5);
+  const afterShort = player.positionMs();
   for (let i = 0; i < 20; i++) player.enqueue(chunk(500)); // 10 s more, all at once
   // An odd-length frame keeps its last byte for the next one (no sample is split).
   const odd = new Uint8Array(5); player.enqueue(odd.buffer); player.enqueue(new Uint8Array(1).buffer);
   const scheduled = player.stats.samplesScheduled;
-  await new Promise((r) => setTimeout(r, 300));
+  while (!player.playing) await sleep(5);
+  await sleep(300);
   const position = player.positionMs();
   const heard = player.clear();
-  return { beforePrebuffer, started, scheduled, position, heard, afterClear: player.positionMs(),
-           playing: player.playing, changes, active: player.active.length };
+  const afterClear = player.positionMs();
+  await sleep(200); // nothing left to play: the play head stays at the end
+  return { beforePrebuffer, afterShort, scheduled, position, heard, afterClear,
+           later: player.positionMs(), playing: player.playing, changes, sources };
 }
 """
 
 
 def test_player_buffers_then_plays_and_stops_at_once(app_page: Any) -> None:
     out = app_page.evaluate(PLAYER)
-    assert out["beforePrebuffer"] == {"playing": False, "scheduled": 0}
-    assert out["started"] == {"playing": True, "scheduled": 24 * 150}
-    assert out["scheduled"] == 24 * 150 + 24 * 10_000 + 3
-    assert 0 < out["position"] < 2_000  # a fraction of the 10 s has been heard
+    assert out["beforePrebuffer"] == {"playing": False, "position": 0}
+    assert out["afterShort"] == 50  # all of a short reply is heard, then it stops
+    assert out["scheduled"] == 24 * 50 + 24 * 10_000 + 3
+    assert 50 < out["position"] < 2_000  # a fraction of the 10 s has been heard
     assert out["heard"] >= out["position"]
     # After the clear nothing is playing, and the play head sits at the end of what was
     # received: where the relay puts its own after a barge-in.
-    assert out["playing"] is False and out["active"] == 0
-    assert out["afterClear"] == round((24 * 150 + 24 * 10_000 + 3) / 24)
-    assert out["changes"] == [True, False]
+    assert out["playing"] is False
+    assert out["afterClear"] == out["later"] == round((24 * 50 + 24 * 10_000 + 3) / 24)
+    assert out["changes"] == [True, False, True, False]
+    assert out["sources"] == 0  # the worklet plays it all: no node per chunk
+
+
+LATENCY = """
+async (outputLatency) => {
+  const { PcmPlayer } = await import("/static/js/player.js");
+  const ctx = new AudioContext();
+  await ctx.resume();
+  // What a Bluetooth headset reports; Chromium's headless output reports next to nothing.
+  Object.defineProperty(ctx, "outputLatency", { value: outputLatency });
+  const player = await PcmPlayer.open(ctx, { prebufferMs: 0 });
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const pcm = new Int16Array(24 * 5000).fill(4000);
+  player.enqueue(pcm.buffer);
+  while (!player.playing) await sleep(5);
+  await sleep(900);
+  const rendered = player.renderedMs(), heard = player.positionMs();
+  const base = Math.round((ctx.baseLatency || 0) * 1000);
+  player.clear();
+  await ctx.close();
+  return { rendered, heard, base };
+}
+"""
+
+
+@pytest.mark.parametrize("output_latency", [0.0, 0.4])
+def test_the_play_head_is_what_the_speaker_played(app_page: Any, output_latency: float) -> None:
+    out = app_page.evaluate(LATENCY, output_latency)
+    assert out["rendered"] > 600  # it plays
+    # The worklet runs ahead of the speaker by the context's latencies; the play head
+    # (what `playback_position` reports) does not.
+    lag = out["rendered"] - out["heard"]
+    assert lag == pytest.approx(out["base"] + output_latency * 1000, abs=40)
 
 
 TRANSCRIPT = """
@@ -144,3 +188,48 @@ def test_transcript_settles_deltas_into_final_lines_in_order(app_page: Any) -> N
         {"speaker": "interviewer", "final": "true", "text": "Hello, welcome.", "drafts": 0},
         {"speaker": "candidate", "final": "true", "text": "I am Ada.", "drafts": 0},
     ]
+
+
+FOLLOW = """
+async () => {
+  const { LiveTranscript } = await import("/static/js/transcript.js");
+  const box = document.createElement("div");
+  box.style.height = "120px";
+  box.style.overflowY = "auto";
+  const list = document.createElement("ol");
+  box.append(list);
+  document.body.append(box);
+  const t = new LiveTranscript(list, { scroller: box });
+  const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  // Is the newest text of the last line inside the box's visible area?
+  const lastInView = () => {
+    const line = list.lastElementChild.getBoundingClientRect();
+    const view = box.getBoundingClientRect();
+    return line.bottom <= view.bottom + 1 && line.bottom > view.top;
+  };
+  const pageScroll = window.scrollY;
+  for (let i = 0; i < 8; i++) t.final(i % 2 ? "candidate" : "interviewer", `Line ${i}.`);
+  // One long line growing delta by delta, taller than the box: its newest words show.
+  for (let i = 0; i < 40; i++) t.delta("interviewer", `word${i} `);
+  await frame();
+  const following = lastInView();
+  // The reader scrolls up to reread: new words do not pull them back down...
+  box.scrollTop = 0;
+  await frame();
+  t.delta("interviewer", "more words ");
+  await frame();
+  const leftAlone = box.scrollTop === 0;
+  // ...until they come back to the bottom.
+  box.scrollTop = box.scrollHeight;
+  await frame();
+  t.final("interviewer", "The end of a long question?");
+  t.candidateStarted();
+  await frame();
+  return { following, leftAlone, followsAgain: lastInView(), pageScrolled: window.scrollY !== pageScroll };
+}
+"""
+
+
+def test_transcript_keeps_the_current_line_in_view(app_page: Any) -> None:
+    out = app_page.evaluate(FOLLOW)
+    assert out == {"following": True, "leftAlone": True, "followsAgain": True, "pageScrolled": False}

@@ -3,6 +3,7 @@ Realtime server, and back to the page's AudioContext."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp, low_contrast
+from tests.browser.conftest import BrowserPage, LiveApp, end_interview, low_contrast
 from vivavoce.testing.fake_openai import FakeConfig
 
 pytestmark = pytest.mark.browser
@@ -75,12 +76,15 @@ def test_a_full_interview_from_the_start_page_to_the_results(
     assert session.audio_bytes_received <= number(page, "data-mic-bytes")
     finals = page.locator(".turn-candidate[data-final=true] .text").all_inner_texts()
     assert finals[0] == ANSWERS[0]
+    # With a real interviewer the candidate's lines are theirs: no simulator note.
+    assert page.locator(".turn-candidate .who").first.inner_text() == "You"
+    assert page.locator("#simulator-note").count() == 0
     tab.snap("room-live")
     page.get_by_role("button", name="Mute microphone").click()  # the pressed state too
     assert low_contrast(page) == []
     page.get_by_role("button", name="Unmute microphone").click()
 
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
     results = page.get_by_role("link", name="See your results")
     assert results.is_visible()
@@ -100,6 +104,19 @@ def test_barge_in_stops_playback_at_once(open_page: OpenPage, live_app: StartApp
     created = app.create_interview()
     tab = open_page()
     page = tab.page
+    positions: list[int] = []
+
+    def relay(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if isinstance(message, str) and '"playback_position"' in message:
+                positions.append(int(json.loads(message)["ms"]))
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket(re.compile(r"/voice"), relay)
     page.goto(created["candidate_url"])
     page.get_by_role("button", name="Begin the interview").click()
     page.get_by_role("button", name="Mute microphone").click()
@@ -114,6 +131,10 @@ def test_barge_in_stops_playback_at_once(open_page: OpenPage, live_app: StartApp
     heard_ms = number(page, "data-heard-before-clear-ms")
     scheduled_ms = number(page, "data-ai-samples") / 24
     assert 0 < heard_ms < scheduled_ms - 5_000
+    # The play head sent to the relay is what was heard, not what was rendered ahead of
+    # the speaker: the last position before the cut is at most a report or two behind.
+    before_cut = [p for p in positions if p <= heard_ms]
+    assert before_cut and heard_ms - max(before_cut) < 400
     # The relay cut the interviewer's item near what was heard.
     truncates = [e for e in app.fake.fake.sessions[-1].events_received if e == "conversation.item.truncate"]
     assert truncates
@@ -202,7 +223,7 @@ def test_a_dropped_socket_reconnects_and_resumes_the_interview(
     page.get_by_role("button", name="Unmute microphone").click()
     page.wait_for_selector(".turn-candidate[data-final=true]", timeout=30_000)
     assert resumed.audio_bytes_received > 0
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
     assert page.locator("#controls").is_hidden()
     with app.api() as client:
@@ -270,6 +291,14 @@ def test_simulator_mode_is_unmissable_and_runs_an_interview(
     page.wait_for_selector("main[data-phase=live]")
     page.wait_for_selector(".turn-interviewer[data-final=true]", timeout=30_000)
     wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) > 0")
+    # The room says the candidate's lines are examples, not their words, and labels them.
+    note = page.locator("#simulator-note")
+    assert note.is_visible()
+    assert "not transcribed" in note.inner_text() and "examples" in note.inner_text()
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
+    page.get_by_role("button", name="Unmute microphone").click()
+    page.wait_for_selector(".turn-candidate[data-final=true]", timeout=30_000)
+    assert page.locator(".turn-candidate .who").first.inner_text() == "You (example line)"
     tab.snap("room-simulator")
     # Nothing went to the test's fake OpenAI server: the simulator answered.
     assert app.fake.fake.sessions == []
@@ -293,6 +322,20 @@ def test_the_room_works_from_the_keyboard(open_page: OpenPage, live_app: StartAp
     page.wait_for_selector("main[data-phase=live]")
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "end-button"
+    # Ending asks first, in a modal dialog that starts on the safe choice; Escape keeps
+    # the interview going and gives focus back to the End button.
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="End the interview now?")
+    dialog.wait_for()
+    assert page.evaluate("() => document.activeElement.id") == "end-cancel"
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("() => document.activeElement.id") == "end-button"
+    assert page.locator("main").get_attribute("data-phase") == "live"
+    page.keyboard.press("Enter")
+    dialog.wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "end-confirm"
     page.keyboard.press("Enter")
     page.wait_for_selector("main[data-phase=ended]")
     # ... and then to the results, the one thing left to do.
@@ -313,7 +356,7 @@ def test_the_room_shows_the_interviews_own_limit_and_warns_before_the_end(
     page.get_by_role("button", name="Mute microphone").click()
     page.wait_for_selector("main[data-phase=live]")
     page.get_by_text("About one minute left").wait_for()
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
 
 

@@ -102,11 +102,11 @@ def test_the_operator_sees_why_an_evaluation_failed_and_runs_it_again(
     open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
 ) -> None:
     from vivavoce.evaluation.runner import EvaluationOptions
+    from vivavoce.runtime import RuntimeOptions
     from vivavoce.testing.fake_responses import responses_behaviour
-    from vivavoce.web.api_evaluation import EXTRA_OPTIONS
 
     options = EvaluationOptions(max_attempts=1, backoff_base_s=0.1, poll_interval_s=0.2)
-    app = live_app(extras={EXTRA_OPTIONS: options})
+    app = live_app(options=RuntimeOptions(evaluation=options))
     behaviour = responses_behaviour(app.fake.fake)
     behaviour.fault = "server_error"
     created = app.create_interview()

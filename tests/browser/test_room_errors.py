@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp, low_contrast
+from tests.browser.conftest import BrowserPage, LiveApp, end_interview, low_contrast
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +94,7 @@ def test_a_passing_rate_limit_says_to_carry_on_and_the_interview_stays_live(
     assert page.get_by_role("button", name="End interview").is_enabled()
     assert sent[0]["hint"] not in page.content()
     tab.snap("room-rate-limited")
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
 
 

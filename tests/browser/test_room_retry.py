@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp, low_contrast
+from tests.browser.conftest import BrowserPage, LiveApp, end_interview, low_contrast
 from vivavoce.config import load_settings
 from vivavoce.interview.errors import CANDIDATE_MESSAGES
 from vivavoce.reload import set_settings_loader
@@ -100,7 +100,7 @@ def test_an_invalid_key_link_waits_for_the_fix_and_then_starts(
     page.wait_for_selector("main[data-phase=live]")
     assert page.url == created["candidate_url"]
     assert page.locator("#room-error").is_hidden()
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
     with app.api() as client:
         record = client.get(f"/api/interviews/{created['id']}").json()
@@ -138,7 +138,7 @@ def test_openai_dropping_the_session_mid_interview_offers_to_continue_later(
     page.wait_for_selector("main[data-resumed='1'][data-phase=live]")
     assert len(app.fake.fake.sessions) == 2
     assert "conversation.item.create" in app.fake.fake.sessions[-1].events_received
-    page.get_by_role("button", name="End interview").click()
+    end_interview(page)
     page.wait_for_selector("main[data-phase=ended]")
     link = page.get_by_role("link", name="See your results")
     assert re.search(re.escape(created["id"]), link.get_attribute("href") or "")

@@ -101,6 +101,8 @@ def test_image_listens_on_port_from_the_environment() -> None:
     stage = final_stage()
     env = " ".join(args for word, args in stage if word == "ENV")
     assert "VIVAVOCE_HOST=0.0.0.0" in env and "PORT=8000" in env
+    # Listening on every address, the image is production unless told otherwise.
+    assert "VIVAVOCE_ENV=production" in env
     assert ("EXPOSE", "8000") in stage
     [cmd] = [args for word, args in stage if word == "CMD"]
     command = json.loads(cmd)
@@ -160,6 +162,10 @@ def test_procfile_web_process_uses_port() -> None:
     [web] = [line for line in lines if line.startswith("web:")]
     command = web.removeprefix("web:").strip()
     assert "$PORT" in command or "${PORT" in command
+    # Production unless the platform's environment says otherwise (issue 14).
+    prefix, _, command = command.partition(" vivavoce ")
+    assert prefix == "VIVAVOCE_ENV=${VIVAVOCE_ENV:-production}"
+    command = "vivavoce " + command
     args = serve_args(command.replace("${PORT:-8000}", "8000").replace("$PORT", "8000"))
     assert args[args.index("--host") + 1] == "0.0.0.0"
 

@@ -52,6 +52,8 @@ ADMIN_TOKEN = "image-check-admin-token-0123456789abcdef"
 SECRET_KEY = "image-check-secret-key-0123456789abcdef012345"
 ORIGIN = "https://interviews.example.com"
 START_DEADLINE_S = 90.0
+# The image is production by default; trying it out needs both of these (docs/deploy.md).
+INSECURE_DEVELOPMENT = {"VIVAVOCE_ENV": "development", "VIVAVOCE_ALLOW_INSECURE": "1"}
 
 
 def engine(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -135,9 +137,36 @@ def test_image_runs_unprivileged_and_checks_readyz(image_config: dict[str, Any])
     assert image_config["Size"] < 400 * 1000 * 1000, image_config["Size"]
 
 
+def test_production_is_the_default(image_config: dict[str, Any]) -> None:
+    """No configuration at all: the image is production and refuses to start, naming what
+    is missing (issue 14: a container started with nothing is not an open door)."""
+    assert "VIVAVOCE_ENV=production" in image_config["Config"]["Env"]
+    done = engine(
+        "run", "--rm", "--network", "host", *RUN_ARGS,
+        *_env_args({"PORT": str(free_port())}), IMAGE, timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    for cause in ("key_missing", "secret_key_missing", "admin_token_missing", "origins_missing"):
+        assert cause in output, output
+    assert "Traceback" not in output
+
+
+def test_development_on_every_address_needs_the_insecure_opt_in() -> None:
+    done = engine(
+        "run", "--rm", "--network", "host", *RUN_ARGS,
+        *_env_args({"PORT": str(free_port()), "VIVAVOCE_ENV": "development"}), IMAGE,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "VIVAVOCE_ALLOW_INSECURE" in output and "Traceback" not in output
+
+
 def test_development_defaults(image_config: dict[str, Any]) -> None:
-    """No configuration at all: the simulator on SQLite in /data, as an unprivileged user."""
-    with container({}) as box:
+    """Development asked for explicitly: the simulator on SQLite in /data, as an
+    unprivileged user."""
+    with container(INSECURE_DEVELOPMENT) as box:
         ready = httpx.get(f"{box.url}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
         # The image's own HEALTHCHECK command, run where the engine runs it.
@@ -258,6 +287,7 @@ def test_sighup_through_tini_rotates_a_mounted_key(fake: RunningFake, tmp_path: 
         "OPENAI_API_KEY_FILE": "/run/secrets/openai_api_key",
         "OPENAI_BASE_URL": fake.base_url,
         "VIVAVOCE_ADMIN_TOKEN": ADMIN_TOKEN,
+        **INSECURE_DEVELOPMENT,
     }
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     mount = ("-v", f"{secrets}:/run/secrets:ro")

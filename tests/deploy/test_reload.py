@@ -205,7 +205,7 @@ async def test_a_broken_doctor_is_a_refusal_not_a_crash(rotation: Rotation) -> N
 async def test_sighup_reloads_the_key(rotation: Rotation) -> None:
     runtime = rotation.client.runtime
     # The handler must be there, or SIGHUP's default action would end the test process.
-    assert runtime.extras.get("ops.sighup_installed") is True
+    assert runtime.sighup_installed is True
     rotation.write(NEW)
     os.kill(os.getpid(), signal.SIGHUP)
     for _ in range(1000):  # a bound on waiting, not a speed assertion

@@ -12,8 +12,8 @@ GOOD_KEY = "sk-test-startup-" + "a1B2c3D4" * 6
 GOOD = {
     "VIVAVOCE_ENV": "production",
     "OPENAI_API_KEY": GOOD_KEY,
-    "VIVAVOCE_SECRET_KEY": "s" * 40,
-    "VIVAVOCE_ADMIN_TOKEN": "t" * 30,
+    "VIVAVOCE_SECRET_KEY": "startup-secret-key-0123456789abcdefXYZ",
+    "VIVAVOCE_ADMIN_TOKEN": "startup-admin-token-0123456789ABCDEF",
     "VIVAVOCE_ALLOWED_ORIGINS": "https://interviews.example.com",
 }
 

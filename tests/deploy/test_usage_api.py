@@ -127,6 +127,34 @@ async def test_usage_page_shows_the_same_numbers(client: ApiClient) -> None:
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
+async def test_simulated_interviews_are_not_billed(client: ApiClient) -> None:
+    from vivavoce.store.interviews import mark_live
+
+    async with client.runtime.db.session() as s:
+        interview = await create_interview(
+            s, candidate=CandidateContext(name="Sim"),
+            settings=InterviewSettings(model="gpt-realtime", voice="marin", max_duration_s=600),
+        )
+        await s.execute(
+            update(Interview).where(Interview.id == interview.id).values(created_at=NOV1)
+        )
+        await s.commit()
+        await mark_live(s, interview.id, at=NOV1, simulated=True)
+        await add_usage(s, interview.id, input_audio=5000, output_text=500, cost_usd=0.13)
+    body = (await client.get("/api/usage?since=2026-11-01&until=2026-11-30",
+                             headers=client.admin_headers)).json()
+    totals = body["totals"]
+    # The same totals as without it; the simulated interview is counted apart.
+    assert totals["interviews"] == 3 and totals["simulated_interviews"] == 1
+    assert totals["total_tokens"] == 160 and totals["cost_usd"] == pytest.approx(0.76)
+    page = await client.get("/admin/usage?since=2026-11-01&until=2026-11-30",
+                            headers=client.admin_headers)
+    assert 'id="usage-cost">0.7600<' in page.text
+    assert 'id="usage-simulated-count">1<' in page.text and "cost nothing" in page.text
+    detail = await client.get(f"/api/interviews/{interview.id}", headers=client.admin_headers)
+    assert detail.json()["simulated"] is True and detail.json()["usage"]["cost_usd"] == 0
+
+
 async def test_usage_page_explains_a_bad_range_and_needs_login(client: ApiClient) -> None:
     page = await client.get("/admin/usage?since=2026-11-05&until=2026-11-01", headers=client.admin_headers)
     assert page.status_code == 400

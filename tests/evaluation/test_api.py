@@ -22,10 +22,9 @@ from vivavoce.evaluation.jobs import claim_next, enqueue_evaluation
 from vivavoce.evaluation.rubric import RubricError
 from vivavoce.store.database import Database
 from vivavoce.store.models import Evaluation, utcnow
-from vivavoce.testing.fake_responses import ResponsesBehaviour, responses_behaviour
+from vivavoce.testing.fake_responses import ResponsesBehaviour
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.tokens import issue_interview_token
-from vivavoce.web.api_evaluation import EXTRA_OPTIONS
 from vivavoce.web.app import create_app
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -47,7 +46,7 @@ async def start_app(
             # Disposed even when the start fails (the lifespan only disposes after a start).
             stack.push_async_callback(database.dispose)
             runtime = make_runtime(settings, database, api_key=scenario_key("ok"))
-            runtime.extras[EXTRA_OPTIONS] = FAST
+            runtime.options.evaluation = FAST
             app = create_app(runtime=runtime)
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -90,7 +89,7 @@ async def test_an_ended_interview_is_evaluated_and_shown_to_its_candidate(
     assert body["cost_usd"] is None and body["error"] is None  # the operator's business
 
 
-async def test_simulator_mode_evaluates_against_the_simulator(
+async def test_simulator_mode_is_evaluated_offline_and_says_so(
     db: Database, start_app: Start, behaviour: ResponsesBehaviour
 ) -> None:
     client = await start_app(VIVAVOCE_SIMULATOR="1")
@@ -98,9 +97,38 @@ async def test_simulator_mode_evaluates_against_the_simulator(
     await enqueue_evaluation(db, interview_id)
     body = await _until_settled(client, interview_id)
     assert body["status"] == "done", body["error"]
-    simulator = client.runtime.extras["simulator"]  # type: ignore[attr-defined]
-    assert len(responses_behaviour(simulator.fake).requests) == 1
-    assert behaviour.requests == []  # not the OpenAI stand-in of the other tests
+    # No model was asked: neither the OpenAI stand-in nor a simulator's /v1/responses.
+    assert behaviour.requests == []
+    assert client.runtime.simulator is None  # type: ignore[attr-defined]
+    assert body["method"] == "offline"
+    assert body["method_label"] == "offline evaluation — rule-based, no AI"
+    assert body["model"] == "offline" and body["cost_usd"] == 0 and body["input_tokens"] == 0
+    assert body["simulated"] is True and "not transcribed" in body["simulated_note"]
+    result = body["result"]
+    assert result["method"] == "offline" and result["simulated"] is True
+    # Real feedback, not placeholders: the signals are cited with the candidate's words.
+    assert not any(s.startswith("Strengths 1") for s in result["strengths"])
+    assert any("300" in q["text"] or "forty" in q["text"]
+               for cited in result["cited"]["strengths"] for q in cited)
+    justification = {d["key"]: d["justification"] for d in result["dimensions"]}
+    assert "numbers" in justification["evidence"] and "STAR" in justification["structure"]
+    assert result["signals"]["english_signals"] is True
+
+
+async def test_with_a_key_the_signals_sit_beside_the_model(
+    db: Database, start_app: Start
+) -> None:
+    client = await start_app()
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+    await enqueue_evaluation(db, interview_id)
+    body = await _until_settled(client, interview_id)
+    assert body["status"] == "done", body["error"]
+    assert body["method"] == "model" and body["simulated"] is False
+    assert body["simulated_note"] is None
+    result = body["result"]
+    assert result["method"] == "model"
+    assert len(result["signals"]["answers"]) == 3
+    assert result["cap"]["formula"].startswith("score = min(model score, cap)")
 
 
 async def test_access_needs_the_interview_token_or_admin(db: Database, start_app: Start) -> None:
@@ -193,7 +221,7 @@ async def test_jobs_left_by_a_restart_are_picked_up(db: Database, start_app: Sta
 async def test_a_broken_rubric_file_stops_the_start(start_app: Start, tmp_path: Path) -> None:
     broken = tmp_path / "rubric.yaml"
     broken.write_text("name: x\ndimensions:\n  - key: a\n    name: A\n    anchors: {1: only}\n")
-    with pytest.raises(RubricError, match="line 5, dimensions.0.anchors"):
+    with pytest.raises(RubricError, match="line 5: dimensions.0.anchors: "):
         await start_app(VIVAVOCE_RUBRIC_FILE=str(broken))
 
 

@@ -16,9 +16,9 @@ from tests.fixtures.database import ADMIN_TOKEN, SECRET_KEY
 from tests.fixtures.fake_openai import RunningFake
 from tests.relay.voice_client import CONTEXT, VoiceClient, voice_client
 from vivavoce.interview.candidate import CandidateContext
+from vivavoce.runtime import RuntimeOptions
 from vivavoce.testing.fake_responses import ResponsesBehaviour
 from vivavoce.tokens import issue_interview_token
-from vivavoce.web.api_evaluation import EXTRA_OPTIONS
 
 ANSWERS = [
     "In my internship I built a telemetry dashboard for twelve robots. I wrote the data "
@@ -72,7 +72,7 @@ async def test_an_interview_through_the_relay_is_evaluated(
     behaviour: ResponsesBehaviour,
 ) -> None:
     fake_openai.fake.config.transcripts = list(ANSWERS)
-    app = make_app_server(database_url=database_url, extras={EXTRA_OPTIONS: FAST})
+    app = make_app_server(database_url=database_url, options=RuntimeOptions(evaluation=FAST))
     interview_id = await _interview(app)
 
     url = f"{app.server.http_url}/api/interviews/{interview_id}/evaluation"

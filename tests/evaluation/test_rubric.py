@@ -47,15 +47,15 @@ def test_rubric_file_setting_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (MINIMAL.replace("weight: 2", "weight: -1"), "line 5, dimensions.0.weight"),
-        (MINIMAL.replace("4: d, ", ""), "line 6, dimensions.0.anchors"),
-        (MINIMAL.replace("key: clarity", "key: Not A Key"), "line 3, dimensions.0.key"),
+        (MINIMAL.replace("weight: 2", "weight: -1"), "my-rubric.yaml line 5: dimensions.0.weight: "),
+        (MINIMAL.replace("4: d, ", ""), "my-rubric.yaml line 6: dimensions.0.anchors: "),
+        (MINIMAL.replace("key: clarity", "key: Not A Key"), "my-rubric.yaml line 3: dimensions.0.key: "),
         (MINIMAL + "  - key: clarity\n    name: Again\n    anchors: {1: a, 2: b, 3: c, 4: d, 5: e}\n",
          "used twice"),
         (MINIMAL.replace("graduate:", "postdoc:"), "dimensions.0.level_anchors.postdoc"),
-        ("name: [unclosed\n", "line 2"),
-        ("- just a list\n", "expected a mapping"),
-        (MINIMAL + "surprise: 1\n", "line 9, surprise"),
+        ("name: [unclosed\n", "my-rubric.yaml line 2: not valid YAML"),
+        ("- just a list\n", "my-rubric.yaml line 1: expected a mapping"),
+        (MINIMAL + "surprise: 1\n", "my-rubric.yaml line 9: surprise: "),
     ],
 )
 def test_mistakes_name_the_line(text: str, expected: str) -> None:

@@ -43,7 +43,26 @@ def test_short_answers_are_insufficient() -> None:
     ]
     result = assess_sufficiency(lines, POLICY)
     assert (result.enough, result.answers) == (False, 1)
-    assert "1 full answer," in result.explanation
+    # Both thresholds missed: each named with its count and its threshold.
+    assert "we heard 1 answer of at least 5 words, and feedback needs at least 2" in (
+        result.explanation)
+    assert "we heard 10 words from you in all, and feedback needs at least 15" in (
+        result.explanation)
+    assert "new interview" not in result.explanation  # the next step depends on the reader
+
+
+def test_too_few_words_in_enough_answers_names_only_the_words() -> None:
+    # The contradiction: "we heard 2 full answers, and need at least 2".
+    policy = SufficiencyPolicy(min_answers=2, min_answer_words=5, min_candidate_words=40)
+    lines = [
+        TranscriptLine(2, "candidate", "I study physics at Leeds and love it."),
+        TranscriptLine(4, "candidate", "I want to build better medical instruments."),
+    ]
+    result = assess_sufficiency(lines, policy)
+    assert (result.enough, result.answers, result.candidate_words) == (False, 2, 15)
+    assert "answers of at least" not in result.explanation
+    assert "we heard 15 words from you in all, and feedback needs at least 40." in (
+        result.explanation)
 
 
 def test_enough_answers() -> None:

@@ -130,3 +130,36 @@ async def test_no_key_fails_and_an_unreachable_endpoint_is_retried(
                                         options=FAST), db, second)
     assert (row.status, row.attempts) == ("failed", FAST.max_attempts)
     assert row.error is not None and row.error.startswith("Gave up after 3 attempts")
+
+
+async def test_stop_returns_when_a_wake_up_races_the_cancellation(
+    db: Database, make_worker: MakeWorker
+) -> None:
+    # The loop sleeps on its wake-up event; a job is enqueued (the event is set) and, in the
+    # same turn of the event loop, the app stops the worker. On Python 3.11 a wait_for()
+    # cancelled just as its event was set returned normally, the loop went on and stop()
+    # never returned.
+    options = replace(FAST, poll_interval_s=3600, catch_up_hours=0, concurrency=2)
+    worker = make_worker(db, options=options)
+    worker.start()
+    tasks = [task for task, _ in worker._tasks]
+    stopping: asyncio.Task[None] | None = None
+    try:
+        for _ in range(400):
+            if worker.idle_loops == options.concurrency:
+                break
+            await asyncio.sleep(0.01)
+        assert worker.idle_loops == options.concurrency, "the loops never went to sleep"
+        interview_id = await make_interview(db, GOOD_TRANSCRIPT)
+        await enqueue_evaluation(db, interview_id)  # sets the event, returns without yielding
+        # stop() in a task of its own, so a hang is seen without cancelling the test itself.
+        stopping = asyncio.create_task(worker.stop())
+        done, _ = await asyncio.wait([stopping], timeout=1)
+        assert stopping in done, "stop() hung: the cancellation was swallowed"
+        assert all(task.done() for task in tasks)
+    finally:
+        for task in tasks:  # after a failure, do not leave the loops running
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if stopping is not None:
+            await stopping

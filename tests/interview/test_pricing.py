@@ -64,8 +64,11 @@ def test_override_file_and_its_errors(tmp_path: Path) -> None:
         load_price_table(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("as_of: '2027'\nmodels:\n  m:\n    text_input: -1\n", encoding="utf-8")
-    with pytest.raises(PriceFileError, match=r"models\.m"):
+    with pytest.raises(PriceFileError) as caught:
         load_price_table(bad)
+    # The file, the line of the value at fault and the field.
+    assert f"{bad} line 4: models.m.text_input: Input should be greater than or equal to 0" in str(caught.value)
+    assert f"{bad} line 4: models.m.audio_output: Field required" in str(caught.value)
     broken = tmp_path / "broken.yaml"
     broken.write_text("models: [", encoding="utf-8")
     with pytest.raises(PriceFileError, match="not valid YAML"):

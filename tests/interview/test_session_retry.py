@@ -19,17 +19,17 @@ from vivavoce.interview.actions import (
     CloseBrowser,
     CloseUpstream,
     EndInterview,
+    Log,
     MarkLive,
     PersistTurn,
     SendJson,
     TurnRecord,
 )
-from vivavoce.interview.errors import (
-    CANDIDATE_MESSAGES,
+from vivavoce.interview.errors import CANDIDATE_MESSAGES, UpstreamProblem
+from vivavoce.interview.failure_policy import (
     CONFIGURATION_CAUSES,
     RETRYABLE_CAUSES,
     TRANSIENT_CAUSES,
-    UpstreamProblem,
 )
 from vivavoce.interview.session import (
     REMOVED_REASON,
@@ -317,6 +317,8 @@ def test_removed_ends_the_interview_without_storing_anything() -> None:
         "interview_ended", REMOVED_REASON, "iv-1")
     assert "removed" in ended["message"]
     assert of(out, CloseUpstream) and of(out, CloseBrowser)
-    assert s.phase is Phase.ENDED and s.removed(T0 + 4) == []
+    assert s.phase is Phase.ENDED
+    [line] = s.removed(T0 + 4)  # ignored after the end: one debug line, nothing stored
+    assert isinstance(line, Log) and line.fields == {"input": "removed", "phase": "ended"}
     # Nothing else comes out of it afterwards.
-    assert s.upstream_closed(1000, "", T0 + 5) == []
+    assert all(isinstance(a, Log) for a in s.upstream_closed(1000, "", T0 + 5))

@@ -314,11 +314,11 @@ async def test_a_start_that_does_not_finish_in_time_keeps_the_link(
 ) -> None:
     from vivavoce.interview.session import Limits
     from vivavoce.realtime.relay import RelayLimits
-    from vivavoce.web.voice import LIMITS_KEY, RELAY_LIMITS_KEY
+    from vivavoce.runtime import RuntimeOptions
 
-    app = make_app_server(extras={
-        LIMITS_KEY: Limits(start_timeout_s=1.0),
-        RELAY_LIMITS_KEY: RelayLimits(tick_s=0.05, connect_timeout_s=0.3)})
+    app = make_app_server(options=RuntimeOptions(
+        interview_limits=Limits(start_timeout_s=1.0),
+        relay_limits=RelayLimits(tick_s=0.05, connect_timeout_s=0.3)))
     fake = app.fake.fake  # type: ignore[union-attr]
     interview_id, token = await link_interview(app)
     if slow == "connect":
@@ -473,7 +473,7 @@ async def test_forced_delete_stops_the_live_relay_first(
         await db.dispose()
     relay_lines = [r.getMessage() for r in caplog.records if r.name == "vivavoce.relay"]
     assert not [m for m in relay_lines if "could not store" in m or "no longer exists" in m]
-    assert interview_id not in app.runtime.extras.get("voice.open_interviews", {})
+    assert interview_id not in app.runtime.open_interviews
     # The link finds nothing now.
     if token is not None:
         async with voice_client(app.voice_url(token)) as client:

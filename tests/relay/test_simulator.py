@@ -48,7 +48,7 @@ async def test_simulator_asks_bank_questions_one_per_turn(
         assert follow_up.startswith("Thank you. Next question:")
         await client.send_json({"type": "end_interview"})
         await client.until_closed()
-    simulator = app.runtime.extras["simulator"]
+    simulator = app.runtime.simulator
     # It is the simulator that was called, not the fake OpenAI the fixture runs.
     assert simulator.fake.sessions and not app.fake.fake.sessions  # type: ignore[union-attr]
     instructions = simulator.fake.last_session.session_config["instructions"]
@@ -137,7 +137,7 @@ async def test_a_dropped_link_interview_on_the_simulator_continues_where_it_stop
     async with voice_client(app.voice_url(token)) as client:
         started = await client.start({})
         assert started["simulator"] is True and started["resumed"] is False
-        simulator = app.runtime.extras["simulator"]
+        simulator = app.runtime.simulator
         greeting = await final_text(client)
         await _hear_out(client, simulator)
         await client.say()

@@ -458,10 +458,11 @@ async def test_oversized_and_garbage_messages_do_not_break_the_relay(
 async def test_time_limit_ends_with_a_spoken_wrap_up(make_app_server: MakeApp) -> None:
     from vivavoce.interview.session import Limits
     from vivavoce.realtime.relay import RelayLimits
-    from vivavoce.web.voice import LIMITS_KEY, RELAY_LIMITS_KEY
+    from vivavoce.runtime import RuntimeOptions
 
-    app = make_app_server(extras={LIMITS_KEY: Limits(max_duration_s=0.5, wrap_up_grace_s=5),
-                                  RELAY_LIMITS_KEY: RelayLimits(tick_s=0.05)})
+    app = make_app_server(options=RuntimeOptions(
+        interview_limits=Limits(max_duration_s=0.5, wrap_up_grace_s=5),
+        relay_limits=RelayLimits(tick_s=0.05)))
     fake = app.fake.fake  # type: ignore[union-attr]
     asked: list[str | None] = []
 
@@ -487,10 +488,10 @@ async def test_browser_that_cannot_keep_up_is_told_and_disconnected(
     make_app_server: MakeApp,
 ) -> None:
     from vivavoce.realtime.relay import RelayLimits
-    from vivavoce.web.voice import RELAY_LIMITS_KEY
+    from vivavoce.runtime import RuntimeOptions
 
     # A queue bound smaller than one chunk: the greeting's first audio overflows it.
-    app = make_app_server(extras={RELAY_LIMITS_KEY: RelayLimits(browser_audio_high_bytes=1)})
+    app = make_app_server(options=RuntimeOptions(relay_limits=RelayLimits(browser_audio_high_bytes=1)))
     async with voice_client(app.voice_url()) as client:
         await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
         error = await client.until("error")
@@ -501,9 +502,9 @@ async def test_browser_that_cannot_keep_up_is_told_and_disconnected(
 
 async def test_message_flood_ends_the_interview(make_app_server: MakeApp) -> None:
     from vivavoce.realtime.relay import RelayLimits
-    from vivavoce.web.voice import RELAY_LIMITS_KEY
+    from vivavoce.runtime import RuntimeOptions
 
-    app = make_app_server(extras={RELAY_LIMITS_KEY: RelayLimits(max_messages_per_s=20)})
+    app = make_app_server(options=RuntimeOptions(relay_limits=RelayLimits(max_messages_per_s=20)))
     async with voice_client(app.voice_url()) as client:
         for _ in range(50):
             await client.send_json({"type": "ping"})
@@ -543,10 +544,10 @@ async def test_no_key_outside_the_simulator_says_so(make_app_server: MakeApp) ->
 
 async def test_upstream_that_does_not_answer_times_out(make_app_server: MakeApp) -> None:
     from vivavoce.realtime.relay import RelayLimits
-    from vivavoce.web.voice import RELAY_LIMITS_KEY
+    from vivavoce.runtime import RuntimeOptions
 
     app = make_app_server(api_key=scenario_key("slow"),
-                          extras={RELAY_LIMITS_KEY: RelayLimits(connect_timeout_s=0.2)})
+                          options=RuntimeOptions(relay_limits=RelayLimits(connect_timeout_s=0.2)))
     app.fake.fake.config.slow_delay_s = 1.0  # type: ignore[union-attr]
     async with voice_client(app.voice_url()) as client:
         await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
@@ -624,8 +625,7 @@ async def test_dropped_link_interview_resumes_where_it_stopped(make_app_server: 
         runtime = make_runtime(app.runtime.settings, db)
         for _ in range(500):
             interview, _ = await stored(app.database_url, abandoned_id)
-            if interview.status == "live" and abandoned_id not in app.runtime.extras.get(
-                    "voice.open_interviews", {}):
+            if interview.status == "live" and abandoned_id not in app.runtime.open_interviews:
                 break
             await asyncio.sleep(0.01)
         assert await end_abandoned_interviews(runtime, now=time.time()) == 0
@@ -667,11 +667,12 @@ async def test_ending_an_interview_queues_its_evaluation(
     # The worker's catch-up (which also finds ended interviews) is off, so the job can only
     # come from the relay itself when it stores the end.
     from vivavoce.evaluation import EvaluationOptions, get_evaluation
+    from vivavoce.runtime import RuntimeOptions
     from vivavoce.store.database import Database
 
     app = make_app_server(
         database_url=database_url,
-        extras={"evaluation.options": EvaluationOptions(catch_up_hours=0)},
+        options=RuntimeOptions(evaluation=EvaluationOptions(catch_up_hours=0)),
     )
     async with voice_client(app.voice_url()) as client:
         started = await client.start()

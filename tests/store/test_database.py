@@ -13,7 +13,9 @@ from sqlalchemy import inspect, text
 from vivavoce.store.database import Database, UnsupportedDatabase
 from vivavoce.store.models import Base
 
-TABLES = {"interviews", "turns", "evaluations", "questions"}
+# The migrations create exactly the tables the models declare (columns: the test below).
+TABLES = set(Base.metadata.tables)
+assert {"interviews", "turns", "evaluations", "questions"} <= TABLES
 
 
 async def _tables(db: Database) -> set[str]:

@@ -132,19 +132,21 @@ def test_import_errors_name_their_lines() -> None:
     with pytest.raises(QuestionFileError) as info:
         parse_question_file(bad)
     lines = [str(p) for p in info.value.problems]
-    assert any(p.startswith("line 5: field") for p in lines), lines
-    assert any(p.startswith("line 5: level") for p in lines), lines
-    assert any(p.startswith("line 5: text") for p in lines), lines
-    assert any("question 3: expected a mapping" in p for p in lines), lines
+    # Each problem names the line of the value at fault and the field.
+    assert any(p.startswith("questions line 5: field: ") for p in lines), lines
+    assert any(p.startswith("questions line 6: level: ") for p in lines), lines
+    assert any(p.startswith("questions line 8: text: ") for p in lines), lines
+    assert any(p.startswith("questions line 9: question 3: expected a mapping") for p in lines), lines
+    assert len(lines) == 4, lines
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("a: [unclosed\n", "line"),
+        ("a: [unclosed\n", "questions line 2: not valid YAML"),
         ("42\n", "expected a list"),
         ("[]\n", "no questions"),
-        ("- field: finance\n  level: graduate\n  category: technical\n  text: Valid text?\n  extra: 1\n", "line 1: extra"),
+        ("- field: finance\n  level: graduate\n  category: technical\n  text: Valid text?\n  extra: 1\n", "line 5: extra: "),
     ],
 )
 def test_import_rejects_malformed_files(text: str, expected: str) -> None:

@@ -63,3 +63,29 @@ async def test_days_are_utc_whatever_the_session_time_zone(db: Database) -> None
             await s.execute(text("SET TIME ZONE 'Asia/Tokyo'"))
         rows = await usage_summary(s)
     assert [r["day"] for r in rows] == ["2026-11-01"]
+
+
+async def test_simulated_interviews_cost_nothing_and_are_counted_apart(db: Database) -> None:
+    from vivavoce.store.interviews import mark_live
+
+    await _interview(db, "gpt-realtime", DAY1, 100, 0.5)
+    async with db.session() as s:
+        simulated = await create_interview(
+            s, candidate=CandidateContext(name="Sim"),
+            settings=InterviewSettings(model="gpt-realtime", voice="marin", max_duration_s=600),
+        )
+        await s.execute(
+            update(Interview).where(Interview.id == simulated.id).values(created_at=DAY1)
+        )
+        await s.commit()
+        # What the relay does: live against the simulator, then the fake's usage arrives
+        # priced by the price table.
+        await mark_live(s, simulated.id, at=DAY1, simulated=True)
+        await add_usage(s, simulated.id, input_audio=1000, output_audio=2000, cost_usd=0.13)
+        row = await s.get(Interview, simulated.id, populate_existing=True)
+        assert row is not None and row.simulated and row.cost_usd == 0.0
+        # A resumed session against the simulator does not clear the mark.
+        await mark_live(s, simulated.id, at=DAY1)
+        rows = await usage_summary(s)
+    assert [(r["interviews"], r["simulated_interviews"]) for r in rows] == [(1, 1)]
+    assert rows[0]["input_audio_tokens"] == 100 and rows[0]["cost_usd"] == 0.5

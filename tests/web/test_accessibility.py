@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import ADMIN_TOKEN
+from tests.web.conftest import log_in
 from vivavoce.runtime import Runtime
 from vivavoce.tokens import issue_interview_token
 
@@ -51,7 +51,7 @@ def test_every_page_is_labelled_for_assistive_technology(client: TestClient) -> 
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     token = issue_interview_token(runtime.secret_key, "iv-1")
     pages = ["/", f"/i/{token}", f"/results/iv-1?token={token}", "/admin/login"]
-    client.cookies.set("vivavoce_admin", ADMIN_TOKEN)
+    log_in(client)
     pages += ["/admin/interviews", "/admin/setup"]
     for path in pages:
         scan = A11yScan()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import ADMIN_TOKEN, TEST_KEY, MakeClient
+from tests.web.conftest import ADMIN_TOKEN, SAME_ORIGIN, TEST_KEY, MakeClient, log_in
 from vivavoce.runtime import Runtime
 from vivavoce.tokens import issue_interview_token
+from vivavoce.web.assets import asset_version
+from vivavoce.web.pages import STATIC, STATIC_DIR
 
 
 class PageScan(HTMLParser):
@@ -64,7 +67,7 @@ def runtime_of(client: TestClient) -> Runtime:
 
 
 def login(client: TestClient) -> None:
-    client.cookies.set("vivavoce_admin", ADMIN_TOKEN)
+    log_in(client)
 
 
 def candidate_pages(client: TestClient) -> list[str]:
@@ -89,7 +92,7 @@ def test_every_page_is_csp_clean_and_its_scripts_and_styles_exist(client: TestCl
         assert page.handlers == [] and page.style_attrs == [], path
         for script in page.scripts:
             src = script.get("src") or ""
-            assert script.get("type") == "module" and src.startswith("/static/js/"), path
+            assert script.get("type") == "module" and src.startswith(f"{STATIC}/js/"), path
             asset = client.get(src)
             assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
         for href in page.stylesheets:
@@ -109,7 +112,41 @@ def test_each_module_import_resolves_to_a_served_file(client: TestClient) -> Non
             target = (module.parent / spec).resolve()
             assert target.is_file(), f"{module.name} imports missing {spec}"
             rel = target.relative_to(STATIC_DIR.resolve()).as_posix()
-            assert client.get(f"/static/{rel}").status_code == 200
+            assert client.get(f"{STATIC}/{rel}").status_code == 200
+
+
+def test_every_script_and_sheet_is_versioned_by_release(client: TestClient) -> None:
+    # Pages name their files under the release's path; modules and worklets resolve
+    # relative to it (import "./x.js", new URL("./w.js", import.meta.url)), so the whole
+    # graph changes URL with a release and may be cached for good.
+    login(client)
+    assert re.fullmatch(r"/static/v/[0-9A-Za-z.+-]+-[0-9a-f]{12}", STATIC)
+    for path in [*candidate_pages(client), *OPERATOR_PAGES]:
+        page = scan(client.get(path).text)
+        for url in [*(s.get("src") or "" for s in page.scripts), *page.stylesheets]:
+            assert url.startswith(f"{STATIC}/") and "?" not in url, (path, url)
+            response = client.get(url)
+            assert response.status_code == 200
+            assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # No module names a file by an absolute /static path, which would skip the version.
+    for module in (STATIC_DIR / "js").glob("*.js"):
+        assert '"/static/' not in module.read_text(encoding="utf-8"), module.name
+    # Another release's path is not served today's file; the unversioned path is
+    # revalidated on every use.
+    other = client.get("/static/v/0.0.0-000000000000/js/room.js")
+    assert other.status_code == 404
+    plain = client.get("/static/js/room.js")
+    assert plain.status_code == 200 and plain.headers["cache-control"] == "no-cache"
+
+
+def test_the_asset_version_follows_the_files(tmp_path: Path) -> None:
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "a.js").write_text("export const a = 1;\n")
+    first = asset_version(tmp_path, "1.0")
+    assert first == asset_version(tmp_path, "1.0")  # stable across restarts
+    (tmp_path / "js" / "a.js").write_text("export const a = 2;\n")
+    assert asset_version(tmp_path, "1.0") != first
+    assert asset_version(tmp_path, "1.1").startswith("1.1-")
 
 
 def test_simulator_mode_is_announced_on_every_page(client: TestClient) -> None:
@@ -146,24 +183,34 @@ def test_operator_pages_send_a_stranger_to_login(client: TestClient) -> None:
         assert response.status_code == 303
         assert response.headers["location"].startswith("/admin/login?next=%2Fadmin%2F")
     assert client.get("/admin").headers["location"] == "/admin/interviews"
-    client.cookies.set("vivavoce_admin", "wrong")
+    client.cookies.set("vivavoce_session", "wrong")
+    assert client.get("/admin/setup").status_code == 303
+    # The old cookie that held the admin token itself opens nothing any more.
+    client.cookies.set("vivavoce_admin", ADMIN_TOKEN)
     assert client.get("/admin/setup").status_code == 303
 
 
 def test_login_sets_a_strict_httponly_cookie_and_goes_back(client: TestClient) -> None:
     response = client.post(
-        "/admin/login", data={"token": f"  {ADMIN_TOKEN} ", "next": "/admin/setup"}
+        "/admin/login",
+        data={"token": f"  {ADMIN_TOKEN} ", "next": "/admin/setup"},
+        headers=SAME_ORIGIN,
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/setup"
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"vivavoce_admin={ADMIN_TOKEN};")
+    assert cookie.startswith("vivavoce_session=") and ADMIN_TOKEN not in cookie
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain http in tests; https gets Secure (below)
-    assert client.get("/admin/setup").status_code == 200
+    page = client.get("/admin/setup")
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert csrf is not None
 
-    out = client.post("/admin/logout")
-    assert out.status_code == 303 and 'vivavoce_admin=""' in out.headers["set-cookie"]
+    out = client.post(
+        "/admin/logout", data={"csrf_token": csrf.group(1)}, headers=SAME_ORIGIN
+    )
+    assert out.status_code == 303 and 'vivavoce_session=""' in out.headers["set-cookie"]
 
 
 def test_login_behind_a_tls_proxy_marks_the_cookie_secure(client: TestClient) -> None:

@@ -37,7 +37,7 @@ def test_a_strange_host_header_cannot_inject_directives(host: str) -> None:
 def test_page_headers_forbid_framing_and_referrers() -> None:
     headers = page_headers(request_with_host("example.com"))
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Cache-Control"] == "no-store"
 
 

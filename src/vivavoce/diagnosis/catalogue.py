@@ -15,20 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from vivavoce.config import Platform
+
 __all__ = [
     "CAUSES",
     "STATUS_PAGE",
     "Cause",
-    "Phase",
-    "Platform",
+    "CallChannel",
     "classify_openai_error",
     "fix_steps",
     "hint_for",
     "is_fatal_cause",
+    "split_close_reason",
 ]
 
-Platform = Literal["railway", "docker", "local"]
-Phase = Literal["rest", "realtime_upgrade", "realtime"]
+# Where the failing call went: a REST request, the Realtime WebSocket's upgrade, or an
+# open Realtime session. (Not the interview's Phase: that is interview.session.Phase.)
+CallChannel = Literal["rest", "realtime_upgrade", "realtime"]
 
 STATUS_PAGE = "https://status.openai.com/"
 KEYS_PAGE = "https://platform.openai.com/api-keys"
@@ -306,8 +309,10 @@ def is_fatal_cause(cause_id: str) -> bool:
     return True if cause is None else cause.fatal
 
 
-def _split_reason(reason: str | None) -> tuple[str | None, str | None]:
-    # Realtime close reasons are "<type>.<code>", e.g. "invalid_request_error.invalid_api_key".
+def split_close_reason(reason: str | None) -> tuple[str | None, str | None]:
+    """A Realtime close reason as (error type, code): in-band failures close with
+    ``<type>.<code>``, e.g. ``invalid_request_error.invalid_api_key``; anything else is
+    (None, None)."""
     if not reason or " " in reason.strip() or "." not in reason:
         return None, None
     error_type, _, code = reason.strip().partition(".")
@@ -322,14 +327,14 @@ def classify_openai_error(
     message: str | None = None,
     close_code: int | None = None,
     close_reason: str | None = None,
-    phase: Phase = "rest",
+    phase: CallChannel = "rest",
 ) -> str | None:
     """The cause id for an error OpenAI returned, or None when it is none of ours.
 
     Never raises. ``phase`` says where it happened: a REST call, the Realtime WebSocket
     upgrade, or an event/close on an open Realtime socket.
     """
-    reason_type, reason_code = _split_reason(close_reason)
+    reason_type, reason_code = split_close_reason(close_reason)
     error_type = error_type or reason_type
     code = code or reason_code
     text = (message or "").lower()

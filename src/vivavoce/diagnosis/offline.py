@@ -6,6 +6,7 @@ from vivavoce.config import Settings
 from vivavoce.diagnosis.report import Check, CheckStatus
 from vivavoce.keys import KeyReport, inspect_key
 from vivavoce.openai_client import DEFAULT_BASE_URL, base_url_for
+from vivavoce.secret_strength import secret_warnings
 
 __all__ = ["cause_for_key", "check_configuration", "check_key", "key_report_for"]
 
@@ -62,7 +63,13 @@ def check_configuration(settings: Settings) -> Check:
     for conflict in settings.conflicts:
         status = "warn" if status == "pass" else status
         parts.append(conflict.describe())
+    if settings.allow_open_interviews:
+        parts.append("open interviews ON (anyone who reaches the service can start one)")
+    for warning in secret_warnings(settings):
+        status = "warn" if status == "pass" else status
+        parts.append(warning)
     return Check("configuration", status, "; ".join(parts))
+
 
 
 def check_key(settings: Settings, report: KeyReport, *, source: str | None = None) -> Check:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vivavoce.diagnosis.catalogue import CAUSES, Platform
+from vivavoce.config import Platform
+from vivavoce.diagnosis.catalogue import CAUSES
 from vivavoce.redact import redact
 
 __all__ = ["Check", "CheckStatus", "DoctorReport", "KeyInfo"]

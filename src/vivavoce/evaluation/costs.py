@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from vivavoce.evaluation.rubric import PriceTable
+from vivavoce.evaluation.rubric import TextPriceTable
+from vivavoce.model_names import family_entry
 
 __all__ = ["evaluation_cost"]
 
@@ -16,20 +17,11 @@ log = logging.getLogger("vivavoce.evaluation")
 _warned: set[str] = set()
 
 
-def _price_key(model: str, table: PriceTable) -> str | None:
-    if model in table.models:
-        return model
-    # Dated snapshots ("gpt-5-mini-2025-08-07") cost what their family costs: take the
-    # longest family name the model name starts with.
-    families = [name for name in table.models if model.startswith(name + "-")]
-    return max(families, key=len) if families else None
-
-
 def evaluation_cost(
-    model: str, *, input_tokens: int, cached_tokens: int, output_tokens: int, prices: PriceTable
+    model: str, *, input_tokens: int, cached_tokens: int, output_tokens: int, prices: TextPriceTable
 ) -> float | None:
     """USD for one call, or None when the table has no price for ``model`` (logged once)."""
-    key = _price_key(model, prices)
+    key = family_entry(model, prices.models)
     if key is None:
         if model not in _warned:
             _warned.add(model)

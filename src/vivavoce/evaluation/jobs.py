@@ -307,6 +307,8 @@ class InterviewMaterial:
     candidate: dict[str, Any]
     settings: dict[str, Any]
     lines: list[TranscriptLine]
+    simulated: bool = False
+    """It ran against the built-in simulator: its candidate lines are examples."""
 
 
 async def load_material(db: Database, *, interview_id: str) -> InterviewMaterial | None:
@@ -323,12 +325,16 @@ async def load_material(db: Database, *, interview_id: str) -> InterviewMaterial
                 t.sequence,
                 "candidate" if t.speaker == "candidate" else "interviewer",
                 t.text,
+                t.state,
+                t.audio_ms,
+                t.full_text,
             )
             for t in turns
             if t.text and t.text.strip()
         ]
         return InterviewMaterial(
-            interview.status, dict(interview.candidate or {}), dict(interview.settings or {}), lines
+            interview.status, dict(interview.candidate or {}), dict(interview.settings or {}),
+            lines, bool(interview.simulated),
         )
 
 

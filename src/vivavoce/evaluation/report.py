@@ -25,9 +25,9 @@ from typing import Any
 
 from vivavoce.evaluation.evidence import CheckedQuote, EvidenceReport
 from vivavoce.evaluation.output import ParsedEvaluation
-from vivavoce.evaluation.rubric import Rubric
+from vivavoce.evaluation.rubric import Rubric, SufficiencyPolicy
 from vivavoce.evaluation.scoring import FORMULA, overall_score
-from vivavoce.evaluation.transcript import TranscriptLine
+from vivavoce.evaluation.transcript import Sufficiency, TranscriptLine
 
 __all__ = ["RESULT_VERSION", "build_result", "insufficient_result"]
 
@@ -102,11 +102,17 @@ def build_result(
     return overall, result
 
 
-def insufficient_result(explanation: str, *, answers: int, candidate_words: int) -> dict[str, Any]:
-    """What is stored for an interview too short to judge."""
+def insufficient_result(sufficiency: Sufficiency, policy: SufficiencyPolicy) -> dict[str, Any]:
+    """What is stored for an interview too short to judge: the explanation and the counts
+    with the thresholds they were held against (the API and the page read the same)."""
     return {
         "version": RESULT_VERSION,
-        "explanation": explanation,
-        "answers": answers,
-        "candidate_words": candidate_words,
+        "explanation": sufficiency.explanation,
+        "answers": sufficiency.answers,
+        "candidate_words": sufficiency.candidate_words,
+        "thresholds": {
+            "min_answers": policy.min_answers,
+            "min_answer_words": policy.min_answer_words,
+            "min_candidate_words": policy.min_candidate_words,
+        },
     }

@@ -9,30 +9,29 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from vivavoce.interview.candidate import BankLevel
+from vivavoce.yaml_models import YamlFileError, load_yaml_model, read_yaml_text
 
 __all__ = [
     "DEFAULT_RUBRIC",
     "AnchorScore",
     "Dimension",
     "EvidencePolicy",
-    "ModelPrice",
-    "PriceTable",
     "Rubric",
     "RubricError",
     "SufficiencyPolicy",
+    "TextModelPrice",
+    "TextPriceTable",
     "load_rubric",
     "parse_rubric",
 ]
@@ -43,9 +42,9 @@ AnchorScore = Literal[1, 2, 3, 4, 5]
 _SCORES: tuple[AnchorScore, ...] = (1, 2, 3, 4, 5)
 
 
-class RubricError(ValueError):
+class RubricError(YamlFileError):
     """The rubric file is missing, not YAML, or does not describe a valid rubric.
-    The message names the file and, where known, the line."""
+    The message names the file and, where known, the line and the field."""
 
 
 class _Strict(BaseModel):
@@ -92,17 +91,19 @@ class SufficiencyPolicy(_Strict):
     min_candidate_words: int = Field(default=40, ge=0, le=100_000)
 
 
-class ModelPrice(_Strict):
-    """USD per one million tokens."""
+class TextModelPrice(_Strict):
+    """USD per one million tokens of a text model (the evaluation's)."""
 
     input: float = Field(ge=0)
     cached_input: float = Field(ge=0)
     output: float = Field(ge=0)
 
 
-class PriceTable(_Strict):
+class TextPriceTable(_Strict):
+    """The text models' prices (the Realtime ones are ``pricing.PriceTable``)."""
+
     as_of: str = ""
-    models: dict[str, ModelPrice] = Field(default_factory=dict)
+    models: dict[str, TextModelPrice] = Field(default_factory=dict)
 
 
 class Rubric(_Strict):
@@ -114,7 +115,7 @@ class Rubric(_Strict):
     dimensions: list[Dimension] = Field(min_length=1, max_length=12)
     evidence: EvidencePolicy = Field(default_factory=EvidencePolicy)
     insufficient: SufficiencyPolicy = Field(default_factory=SufficiencyPolicy)
-    prices: PriceTable = Field(default_factory=PriceTable)
+    prices: TextPriceTable = Field(default_factory=TextPriceTable)
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Rubric:
@@ -133,53 +134,9 @@ class Rubric(_Strict):
         raise KeyError(key)
 
 
-def _node_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (or of its nearest parent)."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if str(key_node.value) == str(part):
-                    child = value_node
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-        if child is None:
-            break
-        node = child
-        line = node.start_mark.line + 1
-    return line
-
-
 def parse_rubric(text: str, *, source: str = "rubric") -> Rubric:
     """Validate rubric YAML. Raises :class:`RubricError` naming ``source`` and the line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise RubricError(f"{source}{where}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise RubricError(f"{source}: expected a mapping with 'name' and 'dimensions'")
-    try:
-        return Rubric.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err.get("loc", ()))
-            line = _node_line(root, loc)
-            path = ".".join(str(p) for p in loc) or "(top)"
-            at = f"line {line}, " if line is not None else ""
-            problems.append(f"{at}{path}: {err.get('msg', 'invalid')}")
-        raise RubricError(f"{source}: " + "; ".join(problems)) from None
+    return load_yaml_model(Rubric, text, source=source, error=RubricError)
 
 
 def load_rubric(path: Path | str | None = None) -> Rubric:
@@ -190,10 +147,5 @@ def load_rubric(path: Path | str | None = None) -> Rubric:
     if path is None:
         text = resources.files("vivavoce").joinpath(DEFAULT_RUBRIC).read_text(encoding="utf-8")
         return parse_rubric(text, source="built-in rubric")
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise RubricError(f"{file}: cannot read the rubric file ({reason})") from None
-    return parse_rubric(text, source=str(file))
+    text = read_yaml_text(Path(path), what="rubric file", error=RubricError)
+    return parse_rubric(text, source=str(path))

@@ -1,9 +1,11 @@
 """Run one claimed evaluation job from transcript to stored outcome.
 
-Steps: read the interview; too little to judge -> ``insufficient`` (no model call); ask
-the model; check the output against the schema and every quote against the transcript;
+Steps: read the interview; too little to judge -> ``insufficient`` (no model call); a
+simulated interview, or the simulator mode -> the offline evaluator (rule-based, no model,
+nothing spent); else ask the model; check the output against the schema and every quote against the transcript;
 too many invented quotes -> ask once more and keep the better answer (still too many ->
-``low_confidence``); compute the overall score; store. Transient failures (rate limit,
+``low_confidence``); compute the overall score; put the offline signals beside the
+model's evaluation and cap where they find no evidence (``offline/cap.py``); store. Transient failures (rate limit,
 5xx, timeout, connection, malformed output) put the job back with exponential backoff
 until ``max_attempts``; the others fail it with the reason.
 """
@@ -24,6 +26,7 @@ from vivavoce.evaluation.costs import evaluation_cost
 from vivavoce.evaluation.evidence import EvidenceReport, check_evidence
 from vivavoce.evaluation.jobs import Claim, Outcome, finish, load_material
 from vivavoce.evaluation.model_call import CallFailure, Usage, ask_model
+from vivavoce.evaluation.offline import OFFLINE_MODEL, apply_cap, evaluate_offline
 from vivavoce.evaluation.output import (
     MalformedOutput,
     ParsedEvaluation,
@@ -38,13 +41,20 @@ from vivavoce.logs import interview_id_var
 from vivavoce.store.database import Database
 from vivavoce.store.models import utcnow
 
-__all__ = ["ClientFactory", "EvaluationOptions", "backoff_delay", "run_claim"]
+__all__ = ["ClientFactory", "EvaluationOptions", "OfflineSwitch", "backoff_delay", "run_claim"]
 
 log = logging.getLogger("vivavoce.evaluation")
 
 # Builds the SDK client for one job (async: the simulator may have to start first);
 # raises CallFailure when there is no usable key or endpoint.
 ClientFactory = Callable[[], Awaitable[openai.AsyncOpenAI]]
+# Asked at job time whether evaluations are offline (the simulator mode; a reload can
+# change it). A simulated interview is evaluated offline whatever it answers.
+OfflineSwitch = Callable[[], bool]
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,7 @@ async def run_claim(
     client_factory: ClientFactory,
     options: EvaluationOptions,
     now: Callable[[], datetime] = utcnow,
+    offline: OfflineSwitch = _never,
 ) -> Outcome | None:
     """Run the claimed job and store its outcome; returns it (None if the interview was
     deleted meanwhile or another worker took the job over). Never raises for a failed
@@ -166,7 +177,8 @@ async def run_claim(
     token = interview_id_var.set(claim.interview_id)  # JSON log lines carry it
     try:
         return await _run(db, claim, rubric=rubric, model=model,
-                          client_factory=client_factory, options=options, now=now)
+                          client_factory=client_factory, options=options, now=now,
+                          offline=offline)
     finally:
         interview_id_var.reset(token)
 
@@ -180,14 +192,21 @@ async def _run(
     client_factory: ClientFactory,
     options: EvaluationOptions,
     now: Callable[[], datetime],
+    offline: OfflineSwitch,
 ) -> Outcome | None:
     started = time.monotonic()
     material = await load_material(db, interview_id=claim.interview_id)
     if material is None:
         return None
-    outcome = await _evaluate(claim, material.lines, material.candidate, material.settings,
-                              rubric=rubric, model=model, client_factory=client_factory,
-                              options=options, now=now)
+    if material.simulated or offline():
+        outcome = _evaluate_offline(claim, material.lines, material.candidate,
+                                    material.settings, rubric=rubric,
+                                    simulated=material.simulated or offline(),
+                                    max_attempts=options.max_attempts)
+    else:
+        outcome = await _evaluate(claim, material.lines, material.candidate,
+                                  material.settings, rubric=rubric, model=model,
+                                  client_factory=client_factory, options=options, now=now)
     stored = await finish(db, claim=claim, outcome=outcome, now=now())
     if not stored:
         log.warning("evaluation of interview %s is no longer held by this worker (taken "
@@ -204,6 +223,47 @@ async def _run(
         f", {outcome.error}" if outcome.error else "",
     )
     return outcome
+
+
+def _language(interview_settings: dict[str, object]) -> str:
+    language = interview_settings.get("language")
+    return language if isinstance(language, str) and language else "en"
+
+
+def _insufficient(lines: list[TranscriptLine], rubric: Rubric) -> Outcome | None:
+    sufficiency = assess_sufficiency(lines, rubric.insufficient)
+    if sufficiency.enough:
+        return None
+    return Outcome(
+        "insufficient",
+        result=insufficient_result(sufficiency, rubric.insufficient),
+    )
+
+
+def _evaluate_offline(
+    claim: Claim,
+    lines: list[TranscriptLine],
+    candidate: dict[str, object],
+    interview_settings: dict[str, object],
+    *,
+    rubric: Rubric,
+    simulated: bool,
+    max_attempts: int,
+) -> Outcome:
+    """The rule-based evaluation: no model, no cost, no retries (it cannot fail on the
+    network); a bug in it fails the job with the reason rather than looping."""
+    if claim.attempts > max_attempts:
+        return Outcome("failed", error=f"Gave up after {max_attempts} attempts.")
+    short = _insufficient(lines, rubric)
+    if short is not None:
+        return short
+    try:
+        overall, result = evaluate_offline(lines, rubric, level=candidate_level(candidate),
+                                           language=_language(interview_settings),
+                                           simulated=simulated)
+    except ValueError as exc:  # nothing to pair (no interviewer or candidate turns)
+        return Outcome("failed", error=f"The offline evaluation could not run: {exc}")
+    return Outcome("done", overall_score=overall, result=result, model=OFFLINE_MODEL)
 
 
 async def _evaluate(
@@ -224,21 +284,11 @@ async def _evaluate(
             error=f"Gave up after {options.max_attempts} attempts: the evaluation kept being "
             "interrupted (the service stopped or restarted while it ran). Re-run it.",
         )
-    sufficiency = assess_sufficiency(lines, rubric.insufficient)
-    if not sufficiency.enough:
-        return Outcome(
-            "insufficient",
-            result=insufficient_result(
-                sufficiency.explanation,
-                answers=sufficiency.answers,
-                candidate_words=sufficiency.candidate_words,
-            ),
-        )
-    language = interview_settings.get("language")
-    prompt = build_prompt(
-        rubric, lines, candidate=candidate,
-        language=language if isinstance(language, str) and language else "en",
-    )
+    short = _insufficient(lines, rubric)
+    if short is not None:
+        return short
+    language = _language(interview_settings)
+    prompt = build_prompt(rubric, lines, candidate=candidate, language=language)
     spend = _Spend(rubric)
     try:
         client = await client_factory()
@@ -268,6 +318,8 @@ async def _evaluate(
     level = candidate_level(candidate)
     overall, result = build_result(chosen.parsed, chosen.evidence, rubric, lines=lines,
                                    level=level, asked_again=asked_again)
+    # The offline signals beside the model's words, and their cap on unbacked high scores.
+    overall, result = apply_cap(result, lines, rubric, language=language)
     return Outcome(
         "done",
         overall_score=overall,

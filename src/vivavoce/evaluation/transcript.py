@@ -38,6 +38,12 @@ class TranscriptLine:
     sequence: int
     speaker: Speaker
     text: str
+    state: str = "complete"
+    """``interrupted`` when the candidate cut the interviewer short (as stored)."""
+    audio_ms: int | None = None
+    """How long the turn's audio was, when known (the offline evaluator's pace)."""
+    full_text: str | None = None
+    """An interrupted interviewer turn's whole text (``text`` is what was heard)."""
 
 
 def word_count(text: str) -> int:
@@ -89,14 +95,25 @@ def assess_sufficiency(
     elif not candidate or total == 0:
         explanation = (
             "We could not give feedback this time: the interview ended before we heard any "
-            "answers. When you are ready, start a new interview and take your time to answer "
-            "a few questions - feedback follows right after."
+            "answers."
         )
     else:
+        # Name exactly the threshold(s) missed, with the counts: "2 answers, need 2" was
+        # nonsense when the word total was what fell short.
+        missed = []
+        if answers < policy.min_answers:
+            missed.append(
+                f"we heard {answers} answer{'s' if answers != 1 else ''} of at least "
+                f"{policy.min_answer_words} words, and feedback needs at least "
+                f"{policy.min_answers}"
+            )
+        if total < policy.min_candidate_words:
+            missed.append(
+                f"we heard {total} word{'s' if total != 1 else ''} from you in all, and "
+                f"feedback needs at least {policy.min_candidate_words}"
+            )
         explanation = (
-            "Thank you for starting! The interview was too short for fair feedback: we heard "
-            f"{answers} full answer{'s' if answers != 1 else ''}, and need at least "
-            f"{policy.min_answers}. Try a new interview and answer a few questions in a "
-            "sentence or more each - feedback follows right after."
+            "Thank you for starting! The interview was too short for fair feedback: "
+            + "; and ".join(missed) + "."
         )
     return Sufficiency(enough, answers, total, explanation)

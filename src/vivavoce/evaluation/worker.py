@@ -25,7 +25,13 @@ from vivavoce.evaluation.jobs import (
     wakeup_event,
 )
 from vivavoce.evaluation.rubric import Rubric
-from vivavoce.evaluation.runner import ClientFactory, EvaluationOptions, backoff_delay, run_claim
+from vivavoce.evaluation.runner import (
+    ClientFactory,
+    EvaluationOptions,
+    OfflineSwitch,
+    backoff_delay,
+    run_claim,
+)
 from vivavoce.redact import redact
 from vivavoce.store.database import Database
 from vivavoce.store.models import utcnow
@@ -46,17 +52,26 @@ class EvaluationWorker:
         model: str,
         client_factory: ClientFactory,
         options: EvaluationOptions | None = None,
+        offline: OfflineSwitch | None = None,
     ) -> None:
+        """``offline``: asked per job whether to evaluate offline (the simulator mode)."""
         self.db = db
+        self.offline: OfflineSwitch = offline or (lambda: False)
         self.rubric = rubric
         self.model = model
         self.client_factory = client_factory
         self.options = options or EvaluationOptions()
         self._tasks: list[tuple[asyncio.Task[None], asyncio.Event]] = []
+        self._idle = 0
 
     @property
     def running(self) -> bool:
         return any(not task.done() for task, _ in self._tasks)
+
+    @property
+    def idle_loops(self) -> int:
+        """How many loops are waiting for a wake-up or the next poll (found nothing to do)."""
+        return self._idle
 
     def start(self) -> None:
         """Start ``options.concurrency`` loops on the running event loop (idempotent)."""
@@ -75,9 +90,13 @@ class EvaluationWorker:
         for task, wakeup in tasks:
             forget_wakeup(self.db, wakeup)
             task.cancel()
+        if tasks:
+            # asyncio.wait, not ``suppress(CancelledError)`` around each ``await task``:
+            # that would also swallow a cancellation of stop() itself (a shutdown timeout).
+            await asyncio.wait([task for task, _ in tasks])
         for task, _ in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if not task.cancelled() and task.exception() is not None:
+                log.error("evaluation worker ended: %s", redact(repr(task.exception())))
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none was due."""
@@ -91,6 +110,7 @@ class EvaluationWorker:
                 rubric=self.rubric,
                 model=self.model,
                 client_factory=self.client_factory,
+                offline=self.offline,
                 options=self.options,
             )
         except asyncio.CancelledError:
@@ -143,5 +163,21 @@ class EvaluationWorker:
                 worked = False
             if worked:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), self.options.poll_interval_s)
+            await self._sleep(wakeup)
+
+    async def _sleep(self, wakeup: asyncio.Event) -> None:
+        """Wait for a wake-up or the poll interval; a cancellation always gets through.
+
+        Not ``wait_for`` under ``suppress(TimeoutError)``: on Python 3.11, ``wait_for``
+        returns the result instead of raising when it is cancelled just as the event is set
+        (a job enqueued while the app stops), so ``stop()`` waited forever. ``timeout``
+        turns only its own expiry into ``TimeoutError``.
+        """
+        self._idle += 1
+        try:
+            async with asyncio.timeout(self.options.poll_interval_s):
+                await wakeup.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._idle -= 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from openai.types.realtime import RealtimeClientEventParam
+
 from vivavoce.pricing import TokenUsage
 
 __all__ = [
@@ -69,9 +71,10 @@ class ConnectUpstream:
 
 @dataclass(frozen=True, slots=True)
 class SendUpstream:
-    """Send one client event to the Realtime API."""
+    """Send one client event to the Realtime API (the SDK's TypedDicts: mypy checks each
+    event's shape, at run time it is a plain dict)."""
 
-    event: dict[str, Any]
+    event: RealtimeClientEventParam
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,8 @@ class TurnRecord:
     audio_ms: int | None
     item_id: str | None
     state: Literal["complete", "interrupted", "partial"]
+    full_text: str | None = None
+    """An interrupted interviewer turn's whole text (``text`` is what was heard)."""
 
 
 @dataclass(frozen=True, slots=True)

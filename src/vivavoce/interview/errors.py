@@ -13,18 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 __all__ = [
     "CANDIDATE_MESSAGES",
-    "CONFIGURATION_CAUSES",
-    "RETRYABLE_CAUSES",
-    "TRANSIENT_CAUSES",
     "ErrorDescriber",
     "ErrorVerdict",
     "ProblemPhase",
     "UpstreamProblem",
-    "browser_error",
 ]
 
 ProblemPhase = Literal["connect", "configure", "session"]
@@ -57,41 +53,6 @@ class ErrorVerdict:
 
 
 ErrorDescriber = Callable[[UpstreamProblem], ErrorVerdict]
-
-# Causes (the doctor's ids) that the operator fixes in the service's configuration: the
-# key, its account, project or permissions, the model, the region. Nothing the candidate
-# does causes them and waiting does not cure them, but once the operator has fixed them
-# (a key reload: ``POST /api/admin/reload`` or SIGHUP) the same interview works.
-CONFIGURATION_CAUSES = frozenset({
-    "key_missing",
-    "key_malformed",
-    "key_invalid",
-    "key_wrong_type",
-    "no_realtime_access",
-    "insufficient_permissions",
-    "org_project_mismatch",
-    "account_deactivated",
-    "quota_exhausted",
-    "model_unavailable",
-    "region_unsupported",
-})
-
-# Causes that pass by themselves: OpenAI's own trouble (an outage, a server error, a
-# session it opened but did not configure in time), the network between this server and
-# OpenAI (unreachable, or lost mid-session), its rate limits. The catalogue marks them
-# not fatal; nothing needs fixing, a later try works.
-TRANSIENT_CAUSES = frozenset({
-    "openai_unavailable",
-    "network_unreachable",
-    "rate_limited",
-})
-
-# The one list of causes that do not use a link up. A link's interview that fails for
-# one of these is not over: it stays unstarted, or resumable if it was live, and the same
-# link tries again later. Failures without a catalogue cause (a session configuration
-# OpenAI refused, an error it does not explain, our own limits) stay final, as does
-# anything that ends an open interview (it has no link to come back with).
-RETRYABLE_CAUSES = CONFIGURATION_CAUSES | TRANSIENT_CAUSES
 
 # Words for the candidate. They never blame the candidate, never show the key, and say
 # whether to wait or stop.
@@ -136,23 +97,3 @@ CANDIDATE_MESSAGES = {
     ),
 }
 
-
-def browser_error(verdict: ErrorVerdict, *, retryable: bool = False) -> dict[str, Any]:
-    """The browser ``error`` message for a verdict (original fields plus extensions).
-    ``retryable``: a link's interview stopped for a cause in :data:`RETRYABLE_CAUSES`;
-    the same link works again later (``interview_ended`` says so too)."""
-    message: dict[str, Any] = {
-        "type": "error",
-        "code": verdict.code,
-        "message": verdict.message,
-        "hint": verdict.hint,
-        "fatal": verdict.fatal,
-        # The cause id at the top level too: `code` stays OpenAI's (the original clients
-        # key off it), while e.g. a 403 at the upgrade (code model_not_available) is the
-        # cause no_realtime_access. ``details.cause`` is kept for the first clients.
-        "cause": verdict.cause,
-        "details": {"cause": verdict.cause} if verdict.cause else None,
-    }
-    if retryable:
-        message["retryable"] = True
-    return message

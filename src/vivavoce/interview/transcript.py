@@ -37,6 +37,7 @@ class Item:
     ended_at: float | None = None
     audio_ms: int | None = None
     sequence: int | None = None  # given at release
+    full_text: str | None = None  # an interrupted turn's whole text
 
 
 class Transcript:
@@ -86,9 +87,11 @@ class Transcript:
         state: TurnState = "complete",
         ended_at: float | None = None,
         audio_ms: int | None = None,
+        full_text: str | None = None,
     ) -> None:
         """The item's final text is known. Blank text means "no turn" (the server's idle
-        nudge commits an empty user item; it is not something the candidate said)."""
+        nudge commits an empty user item; it is not something the candidate said).
+        ``full_text``: what an interrupted turn was going to say."""
         item = self._items.get(item_id)
         if item is None or item.resolved:
             return
@@ -96,6 +99,7 @@ class Transcript:
         item.text = text.strip()
         item.skip = not item.text
         item.state = state
+        item.full_text = full_text.strip() if full_text else None
         if ended_at is not None:
             item.ended_at = ended_at
         if audio_ms is not None:
@@ -109,7 +113,8 @@ class Transcript:
             item.skip = True
 
     def amend(
-        self, item_id: str, *, text: str, state: TurnState, audio_ms: int | None
+        self, item_id: str, *, text: str, state: TurnState, audio_ms: int | None,
+        full_text: str | None = None,
     ) -> TurnRecord | None:
         """Change a resolved item (an interviewer turn cut short after its response had
         finished). Returns the new record when the turn was already released (store it
@@ -120,6 +125,7 @@ class Transcript:
         item.text = text.strip()
         item.state = state
         item.audio_ms = audio_ms
+        item.full_text = full_text.strip() if full_text else item.full_text
         if item.sequence is None or item.skip:
             return None
         return self._as_record(item, item.sequence)
@@ -166,4 +172,5 @@ class Transcript:
             audio_ms=item.audio_ms,
             item_id=item.item_id,
             state=item.state,
+            full_text=item.full_text if item.full_text != item.text else None,
         )

@@ -8,15 +8,13 @@ platform the service runs on.
 
 from __future__ import annotations
 
+from vivavoce.config import Platform
 from vivavoce.diagnosis.catalogue import (
     CAUSES,
-    Platform,
+    CallChannel,
     classify_openai_error,
     hint_for,
     is_fatal_cause,
-)
-from vivavoce.diagnosis.catalogue import (
-    Phase as CataloguePhase,
 )
 from vivavoce.interview.errors import (
     CANDIDATE_MESSAGES,
@@ -27,7 +25,7 @@ from vivavoce.interview.errors import (
 
 __all__ = ["describe_upstream_problem", "make_error_describer"]
 
-_PHASES: dict[str, CataloguePhase] = {
+_PHASES: dict[str, CallChannel] = {
     "connect": "realtime_upgrade",
     "configure": "realtime",
     "session": "realtime",

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from vivavoce import metrics
+from vivavoce.interview import browser_messages
 from vivavoce.interview.actions import (
     Action,
     AddUsage,
@@ -229,11 +230,8 @@ class VoiceRelay:
         """The same interview was opened on a newer connection (the candidate's network
         dropped and the server had not noticed yet): tell this browser, then stop as if
         it had left, which keeps a resumable interview live for the newcomer."""
-        self.to_browser.put_control(json.dumps({
-            "type": "error", "code": "replaced", "fatal": True, "hint": None,
-            "cause": None, "details": None,
-            "message": "This interview continues in another window or tab.",
-        }))
+        self.to_browser.put_control(json.dumps(browser_messages.error(
+            "replaced", "This interview continues in another window or tab.", fatal=True)))
         self.feed(self.session.browser_closed(self.clock()))
         self._finished.set()
 
@@ -247,11 +245,6 @@ class VoiceRelay:
         self._stop_writing()
         self.feed(self.session.removed(self.clock()))
         self._finished.set()
-
-    @property
-    def backlog_bytes(self) -> int:
-        """AI audio queued for the browser (the state machine reads it at barge-in)."""
-        return self.to_browser.audio_bytes
 
     # ------------------------------------------------------------------ actions
     def _do(self, action: Action) -> None:
@@ -316,10 +309,13 @@ class VoiceRelay:
             self._frames_to_browser = 0
 
     def _log(self, action: Log) -> None:
+        level = _LEVELS[action.level]
+        if not log.isEnabledFor(level):
+            return  # e.g. the core's "ignored in this phase" lines, at debug
         fields = self.hooks.log_fields(self)
         fields.update((k, v) for k, v in action.fields.items() if v is not None)
         rendered = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
-        log.log(_LEVELS[action.level], "%s", redact(f"{action.message} {rendered}".strip()),
+        log.log(level, "%s", redact(f"{action.message} {rendered}".strip()),
                 extra={"interview_id": self.session.interview_id})
 
     # ------------------------------------------------------------------ tasks
@@ -367,11 +363,9 @@ class VoiceRelay:
                 if isinstance(message, bytes):
                     self.feed(self.session.browser_audio(message, now))
                 elif len(message) > self.limits.max_text_chars:
-                    self.to_browser.put_control(json.dumps({
-                        "type": "error", "code": "message_too_large", "fatal": False,
-                        "message": f"Messages must be at most {self.limits.max_text_chars} "
-                                   "characters.", "hint": None, "cause": None,
-                        "details": None}))
+                    self.to_browser.put_control(json.dumps(browser_messages.error(
+                        "message_too_large", "Messages must be at most "
+                        f"{self.limits.max_text_chars} characters.", fatal=False)))
                 else:
                     self.feed(self.session.browser_text(message, now))
                 if self.to_upstream is not None:
@@ -422,7 +416,10 @@ class VoiceRelay:
 
     async def _read_upstream(self, upstream: Upstream) -> None:
         async for event in upstream.events():
-            self.feed(self.session.upstream_event(event, self.clock()))
+            # The AI audio still queued for the browser goes in as a value: at a barge-in
+            # it is dropped, so the state machine must not count it as heard.
+            self.feed(self.session.upstream_event(
+                event, self.clock(), backlog_bytes=self.to_browser.audio_bytes))
         if self.to_upstream is not None:
             self.to_upstream.close()
         self.feed(self.session.upstream_closed(upstream.close_code, upstream.close_reason,

@@ -8,18 +8,25 @@ the silence before the end of a turn is always set explicitly.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Final, Literal
+
+from openai.types.realtime import AudioTranscriptionParam, SessionUpdateEventParam
+from openai.types.realtime.realtime_audio_input_turn_detection_param import (
+    RealtimeAudioInputTurnDetectionParam,
+)
 
 __all__ = ["SAMPLE_RATE", "SILENCE_MS", "session_update"]
 
-SAMPLE_RATE = 24_000
+SAMPLE_RATE: Final = 24_000
 
 # How long the candidate may pause before their turn ends. Interview answers have
 # thinking pauses, so longer than the 200 ms gpt-realtime uses by default.
 SILENCE_MS = 700
 
 
-def _turn_detection(kind: Literal["server_vad", "semantic_vad"]) -> dict[str, Any]:
+def _turn_detection(
+    kind: Literal["server_vad", "semantic_vad"],
+) -> RealtimeAudioInputTurnDetectionParam:
     if kind == "semantic_vad":
         # "low" eagerness: wait longer before deciding the candidate has finished.
         return {"type": "semantic_vad", "eagerness": "low", "create_response": True,
@@ -43,9 +50,10 @@ def session_update(
     turn_detection: Literal["server_vad", "semantic_vad"] = "server_vad",
     language: str | None = None,
     max_output_tokens: int | Literal["inf"] = 4096,
-) -> dict[str, Any]:
-    """The ``session.update`` client event (a plain dict, ready to send)."""
-    transcription: dict[str, Any] = {"model": transcription_model}
+) -> SessionUpdateEventParam:
+    """The ``session.update`` client event (the SDK's TypedDict: a plain dict, ready
+    to send, whose shape mypy checks)."""
+    transcription: AudioTranscriptionParam = {"model": transcription_model}
     if language:
         # The transcription model takes ISO-639-1 ("en" of "en-GB").
         transcription["language"] = language.split("-")[0].lower()

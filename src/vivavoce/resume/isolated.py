@@ -106,7 +106,7 @@ class ReaderLimits:
 class ResumeReader:
     """Reads résumés in killable, memory-limited processes, ``limits.parallel`` at once.
 
-    One per running service (the app keeps it on ``runtime.extras``). Call :meth:`close`
+    One per running service (the app keeps it on ``runtime.resume_reader``). Call :meth:`close`
     to stop its processes; otherwise they stop when the reader is garbage-collected or
     the server exits (a host ends when its stdin closes).
     """

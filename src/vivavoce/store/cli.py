@@ -121,7 +121,7 @@ def import_file(
         typer.echo(f"vivavoce: cannot read {file}: {exc}", err=True)
         raise typer.Exit(1) from None
     try:
-        questions = parse_question_file(text)
+        questions = parse_question_file(text, source=str(file))
     except QuestionFileError as exc:
         typer.echo(f"{file}: {len(exc.problems)} problem(s), nothing imported:", err=True)
         for problem in exc.problems:

@@ -13,12 +13,20 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
-from vivavoce.store.models import SPEAKERS, TURN_STATES, Interview, Turn, UTCDateTime, utcnow
+from vivavoce.store.models import (
+    SPEAKERS,
+    TURN_STATES,
+    Interview,
+    Money,
+    Turn,
+    UTCDateTime,
+    utcnow,
+)
 
 __all__ = [
     "InterviewNotFound",
@@ -130,11 +138,14 @@ async def _require(s: AsyncSession, interview_id: str) -> Interview:
     return interview
 
 
-async def mark_live(s: AsyncSession, interview_id: str, *, at: datetime) -> None:
+async def mark_live(
+    s: AsyncSession, interview_id: str, *, at: datetime, simulated: bool = False
+) -> None:
     """Status ``live``; ``started_at`` keeps the first start (a resumed interview goes
     live again). A failed attempt's record (see :func:`record_failed_attempt`) is cleared:
-    this attempt works. Raises InterviewNotFound, or InterviewStateError once it has
-    ended."""
+    this attempt works. ``simulated``: this session runs against the built-in simulator
+    (once set it stays: the stored turns are the simulator's). Raises InterviewNotFound,
+    or InterviewStateError once it has ended."""
     result = await s.execute(
         update(Interview)
         .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
@@ -144,6 +155,7 @@ async def mark_live(s: AsyncSession, interview_id: str, *, at: datetime) -> None
             started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
             end_reason=None,
             error_code=None,
+            simulated=Interview.simulated | literal(simulated),
         )
     )
     await s.commit()
@@ -217,8 +229,9 @@ async def add_usage(
     cost_usd: float = 0.0,
 ) -> None:
     """Add to the interview's token counts and cost in one UPDATE (``col = col + n``), so
-    concurrent writers never lose an increment. Raises ValueError for negative amounts,
-    InterviewNotFound for an unknown interview."""
+    concurrent writers never lose an increment. A simulated interview (see
+    :func:`mark_live`) keeps its tokens but its cost stays 0: nothing was billed. Raises
+    ValueError for negative amounts, InterviewNotFound for an unknown interview."""
     amounts = {
         Interview.input_text_tokens: input_text,
         Interview.input_audio_tokens: input_audio,
@@ -229,7 +242,9 @@ async def add_usage(
     if any(n < 0 for n in amounts.values()) or cost_usd < 0:
         raise ValueError("usage amounts cannot be negative")
     values: dict[str, Any] = {col.key: col + n for col, n in amounts.items()}
-    values["cost_usd"] = Interview.cost_usd + cost_usd
+    values["cost_usd"] = Interview.cost_usd + case(
+        (Interview.simulated, literal(0.0, Money)), else_=literal(cost_usd, Money)
+    )
     result = await s.execute(update(Interview).where(Interview.id == interview_id).values(values))
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
@@ -273,6 +288,7 @@ async def add_turn(
     audio_ms: int | None,
     item_id: str | None,
     state: Literal["complete", "interrupted", "partial"],
+    full_text: str | None = None,
 ) -> Turn:
     """Store one turn in its own transaction and return it.
 
@@ -281,6 +297,8 @@ async def add_turn(
     harmless and a ``partial`` turn can later become ``complete``. Raises ValueError for
     an unknown speaker or state or a negative sequence, InterviewNotFound for an unknown
     interview, TurnConflict when the sequence already belongs to another item.
+    ``full_text``: an interrupted interviewer turn's whole text (``text`` is what was
+    heard); kept when a later write does not repeat it.
     """
     if speaker not in SPEAKERS:
         raise ValueError(f"speaker must be one of {SPEAKERS}, not {speaker!r}")
@@ -300,6 +318,7 @@ async def add_turn(
                 )
             existing.text = text
             existing.state = state
+            existing.full_text = _storable(full_text) or existing.full_text
             existing.ended_at = ended_at if ended_at is not None else existing.ended_at
             existing.audio_ms = audio_ms if audio_ms is not None else existing.audio_ms
             existing.item_id = existing.item_id or item_id
@@ -315,6 +334,7 @@ async def add_turn(
             audio_ms=audio_ms,
             item_id=item_id,
             state=state,
+            full_text=_storable(full_text) or None,
         )
         s.add(turn)
         try:

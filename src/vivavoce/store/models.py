@@ -41,7 +41,11 @@ __all__ = [
     "Base",
     "Evaluation",
     "Interview",
+    "Money",
+    "OperatorSession",
     "Question",
+    "RateCounter",
+    "ResumeReject",
     "Turn",
     "UTCDateTime",
     "utcnow",
@@ -130,6 +134,8 @@ class Interview(Base):
     output_text_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     output_audio_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost_usd: Mapped[float] = mapped_column(Money, default=0.0, server_default="0")
+    # Ran against the built-in simulator: its tokens are the fake's and cost nothing.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Turn(Base):
@@ -153,6 +159,9 @@ class Turn(Base):
     audio_ms: Mapped[int | None] = mapped_column(Integer)
     item_id: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="complete")
+    # An interviewer turn cut short: the whole text it was saying (``text`` is what was
+    # heard), so the results show the whole question.
+    full_text: Mapped[str | None] = mapped_column(Text)
 
 
 class Evaluation(Base):
@@ -197,4 +206,52 @@ class Question(Base):
     difficulty: Mapped[str] = mapped_column(String(16), default="medium")
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="builtin")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- security (issue 14): operator sessions, counters against guessing, bad résumés ----
+
+
+class OperatorSession(Base):
+    """One operator login. The cookie holds a random id; only its SHA-256 is stored, so
+    the table alone does not let anyone log in."""
+
+    __tablename__ = "operator_sessions"
+    __table_args__ = (Index("ix_operator_sessions_expires_at", "expires_at"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Which admin token the login used (a keyed hash, never the token): a session made
+    # with a token that is no longer the service's is over (rotation revokes).
+    token_check: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class RateCounter(Base):
+    """A count of events of one kind from one subject (a client address, an interview,
+    a target) within a window, and until when that subject is refused. Shared by every
+    worker and instance through the database."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (Index("ix_rate_counters_last_at", "last_at"),)
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None]
+
+
+class ResumeReject(Base):
+    """A résumé file (by content hash) that ran into a parsing limit: the next upload of
+    the same bytes is refused at once instead of tying up a parser again."""
+
+    __tablename__ = "resume_rejects"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    status: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,21 +11,19 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import BankField, BankLevel, clean_text
 from vivavoce.store.models import Question
 from vivavoce.store.question_bank import BuiltinQuestion, builtin_questions
+from vivavoce.yaml_models import YamlFileError, YamlProblem, parse_yaml
 
 __all__ = [
     "CATEGORIES",
-    "FileProblem",
     "QuestionFileError",
     "QuestionIn",
     "import_questions",
@@ -160,67 +158,33 @@ class QuestionIn(BaseModel):
         ) else value
 
 
-@dataclass(frozen=True)
-class FileProblem:
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
-
-
-class QuestionFileError(ValueError):
+class QuestionFileError(YamlFileError):
     """The file cannot be imported; ``problems`` lists every problem with its line."""
 
-    def __init__(self, problems: list[FileProblem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
-
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that remembers the line each mapping starts on."""
-
-
-def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
-
-
-def parse_question_file(text: str) -> list[QuestionIn]:
+def parse_question_file(text: str, *, source: str = "questions") -> list[QuestionIn]:
     """Validate a YAML/JSON question file. Raises :class:`QuestionFileError` listing every
     problem with its line number (nothing is imported if anything is wrong)."""
-    try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise QuestionFileError([FileProblem(line, f"not valid YAML/JSON: {exc.problem}")]) from None
-    except yaml.YAMLError as exc:
-        raise QuestionFileError([FileProblem(None, f"not valid YAML/JSON: {exc}")]) from None
+    doc = parse_yaml(text, source=source, error=QuestionFileError)
+    data: Any = doc.data
+    at: tuple[int | str, ...] = ()
     if isinstance(data, dict) and "questions" in data:
-        data = data["questions"]
+        data, at = data["questions"], ("questions",)
     if not isinstance(data, list):
-        raise QuestionFileError(
-            [FileProblem(1, "expected a list of questions (or a mapping with 'questions:')")]
-        )
+        raise QuestionFileError([doc.problem(
+            at, "expected a list of questions (or a mapping with 'questions:')", field="")])
     if not data:
-        raise QuestionFileError([FileProblem(1, "the file contains no questions")])
-    problems: list[FileProblem] = []
+        raise QuestionFileError([doc.problem(at, "the file contains no questions", field="")])
+    problems: list[YamlProblem] = []
     parsed: list[QuestionIn] = []
-    for index, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            problems.append(FileProblem(None, f"question {index}: expected a mapping"))
-            continue
-        line = item.pop("__line__", None)
+    for index in range(len(data)):
+        # Each question on its own, so one bad question does not hide the next one's
+        # problems and fields are named within the question ("field", not "3.field").
         try:
-            parsed.append(QuestionIn.model_validate(item))
-        except ValidationError as exc:
-            for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"]) or "question"
-                problems.append(FileProblem(line, f"{where}: {err['msg']}"))
+            parsed.append(doc.validate(QuestionIn, at=(*at, index),
+                                       label=f"question {index + 1}", error=QuestionFileError))
+        except QuestionFileError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise QuestionFileError(problems)
     return parsed

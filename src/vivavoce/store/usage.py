@@ -1,7 +1,8 @@
 """Usage and cost over time, for the operator's usage page and the metrics.
 
 Two things spend money: the interviews (Realtime audio and text tokens, summed on the
-interview row) and their evaluations (a text model's input and output tokens, summed on
+interview row; a simulated interview, run against the built-in simulator, spends nothing
+and is counted apart, without its tokens) and their evaluations (a text model's input and output tokens, summed on
 the evaluation row over every attempt and re-run). Both are reported here, per UTC day
 and model, so the operator sees all spend in one place.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, cast, func, or_, select
+from sqlalchemy import ColumnElement, Date, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.store.models import Evaluation, Interview
@@ -36,7 +37,8 @@ def _utc_day(s: AsyncSession, column: Any) -> ColumnElement[Any]:
 
 
 def _empty_row(day: str, model: str | None) -> dict[str, Any]:
-    row: dict[str, Any] = {"day": day, "model": model, "interviews": 0, "evaluations": 0}
+    row: dict[str, Any] = {"day": day, "model": model, "interviews": 0,
+                           "simulated_interviews": 0, "evaluations": 0}
     row.update(dict.fromkeys(TOKEN_FIELDS, 0))
     row.update(cost_usd=0.0, interview_cost_usd=0.0, evaluation_cost_usd=0.0)
     return row
@@ -47,13 +49,20 @@ async def _interview_rows(
 ) -> list[dict[str, Any]]:
     day = _utc_day(s, Interview.created_at)
     columns = [getattr(Interview, name) for name in TOKEN_FIELDS]
+
+    def billed(value: Any) -> ColumnElement[Any]:
+        # A simulated interview's tokens are the fake's: nothing was billed for them.
+        return func.coalesce(func.sum(case((Interview.simulated, 0), else_=value)), 0)
+
     query = (
         select(
             day.label("day"),
             Interview.model,
-            func.count().label("interviews"),
-            *(func.coalesce(func.sum(c), 0).label(c.key) for c in columns),
-            func.coalesce(func.sum(Interview.cost_usd), 0).label("cost_usd"),
+            billed(1).label("interviews"),
+            func.coalesce(func.sum(case((Interview.simulated, 1), else_=0)), 0).label(
+                "simulated_interviews"),
+            *(billed(c).label(c.key) for c in columns),
+            billed(Interview.cost_usd).label("cost_usd"),
         )
         .group_by(day, Interview.model)
     )
@@ -100,7 +109,9 @@ async def usage_summary(
 ) -> list[dict[str, Any]]:
     """Tokens and cost per UTC day and model (interviews and evaluations), oldest day first.
 
-    Each row: ``day`` (``YYYY-MM-DD``), ``model``, ``interviews``, ``evaluations`` and the
+    Each row: ``day`` (``YYYY-MM-DD``), ``model``, ``interviews`` (billed),
+    ``simulated_interviews`` (run against the simulator: no tokens, no cost counted),
+    ``evaluations`` and the
     sums of ``input_text_tokens``, ``input_audio_tokens``, ``input_cached_tokens``,
     ``output_text_tokens``, ``output_audio_tokens``, ``cost_usd`` (with its split into
     ``interview_cost_usd`` and ``evaluation_cost_usd``). An evaluation's input and output
@@ -119,6 +130,7 @@ async def usage_summary(
     for found in await _interview_rows(s, since, until):
         row = row_for(found["day"], found["model"])
         row["interviews"] += int(found["interviews"])
+        row["simulated_interviews"] += int(found["simulated_interviews"])
         for name in TOKEN_FIELDS:
             row[name] += int(found[name])
         row["interview_cost_usd"] += float(found["cost_usd"])

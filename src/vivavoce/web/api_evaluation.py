@@ -7,7 +7,7 @@
 
 :func:`on_startup` loads the rubric (``VIVAVOCE_RUBRIC_FILE`` or the shipped one; a broken
 file stops the start with the line at fault) and starts the worker, which also picks up
-jobs left by a restart. ``runtime.extras["evaluation.options"]`` may hold
+jobs left by a restart. ``runtime.options.evaluation`` may hold
 :class:`~vivavoce.evaluation.runner.EvaluationOptions` (tests shrink the delays).
 """
 
@@ -30,6 +30,7 @@ from vivavoce.evaluation.jobs import (
     request_rerun,
 )
 from vivavoce.evaluation.model_call import CallFailure
+from vivavoce.evaluation.offline import OFFLINE_LABEL, SIMULATED_NOTE
 from vivavoce.evaluation.rubric import load_rubric
 from vivavoce.evaluation.runner import ClientFactory, EvaluationOptions
 from vivavoce.evaluation.worker import EvaluationWorker
@@ -39,11 +40,8 @@ from vivavoce.store.models import Evaluation, Interview, utcnow
 from vivavoce.web.api_interviews import ERROR_RESPONSES, authorize_interview
 from vivavoce.web.deps import AdminDep, RuntimeDep, is_admin
 from vivavoce.web.errors import ApiError
-from vivavoce.web.voice import ensure_simulator
 
 __all__ = [
-    "EXTRA_OPTIONS",
-    "EXTRA_WORKER",
     "EvaluationOut",
     "client_factory",
     "install",
@@ -51,9 +49,6 @@ __all__ = [
     "on_startup",
     "router",
 ]
-
-EXTRA_OPTIONS = "evaluation.options"
-EXTRA_WORKER = "evaluation.worker"
 
 router = APIRouter(prefix="/api", tags=["evaluation"], responses=ERROR_RESPONSES)
 
@@ -76,6 +71,16 @@ class EvaluationOut(BaseModel):
     result: dict[str, Any] | None = Field(
         description="Dimensions, per-question feedback, strengths, improvements, plan."
     )
+    method: Literal["model", "offline"] | None = Field(
+        description="How it was judged: 'model' (the evaluation model, with the offline "
+        "signals beside it) or 'offline' (rule-based, no AI). Null until it is done."
+    )
+    method_label: str | None = Field(description="The method in words, for a page.")
+    simulated: bool = Field(
+        description="The interview ran against the built-in simulator: the candidate's "
+        "words were not transcribed and its candidate lines are examples."
+    )
+    simulated_note: str | None = Field(description="What `simulated` means, in words.")
     attempts: int
     model: str | None
     error: str | None = Field(description="Why it failed (operator only).")
@@ -86,7 +91,17 @@ class EvaluationOut(BaseModel):
     updated_at: datetime
 
 
-def _message(row: Evaluation) -> str:
+def _next_step(can_start_new: bool) -> str:
+    """What to do after a too-short interview. Only someone who can start an interview
+    (open interviews) is told to; a link holder cannot, and asks the organiser."""
+    if can_start_new:
+        return (" When you are ready, start a new interview from the start page and answer "
+                "a few questions in a sentence or more each; feedback follows right after.")
+    return (" If you would like feedback, ask the organiser who sent your link for a new "
+            "one.")
+
+
+def _message(row: Evaluation, *, can_start_new: bool = False) -> str:
     if row.status == "done":
         if row.low_confidence:
             return (
@@ -96,7 +111,8 @@ def _message(row: Evaluation) -> str:
         return "Your feedback is ready."
     if row.status == "insufficient":
         explanation = (row.result or {}).get("explanation")
-        return str(explanation) if explanation else "The interview was too short to evaluate."
+        text = str(explanation) if explanation else "The interview was too short to evaluate."
+        return text + _next_step(can_start_new)
     if row.status == "failed":
         return (
             "We could not evaluate this interview. The organiser can see why and run the "
@@ -131,12 +147,30 @@ def _for_candidate(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**result, "evidence": evidence}
 
 
-def _out(row: Evaluation, *, admin: bool) -> EvaluationOut:
+_MODEL_LABEL = "AI evaluation, checked against your words by rule-based signals"
+
+
+def _method(row: Evaluation) -> tuple[Literal["model", "offline"] | None, str | None]:
+    result = row.result or {}
+    if row.status != "done":
+        return None, None
+    if result.get("method") == "offline":
+        return "offline", OFFLINE_LABEL
+    return "model", _MODEL_LABEL
+
+
+def _out(row: Evaluation, *, admin: bool, simulated: bool = False,
+         can_start_new: bool = False) -> EvaluationOut:
     status: Status = row.status  # type: ignore[assignment]  # CHECK constraint in the db
+    method, label = _method(row)
     return EvaluationOut(
         interview_id=row.interview_id,
         status=status,
-        message=_message(row),
+        message=_message(row, can_start_new=can_start_new),
+        method=method,
+        method_label=label,
+        simulated=simulated,
+        simulated_note=SIMULATED_NOTE if simulated else None,
         progress=_progress(row, utcnow()),
         overall_score=row.overall_score,
         low_confidence=row.low_confidence,
@@ -167,12 +201,12 @@ async def read_evaluation(
     """The evaluation (operator, or that interview's token)."""
     authorize_interview(request, runtime, interview_id)
     interview_id = _valid_id(interview_id)
+    async with runtime.db.session() as s:
+        interview = await s.get(Interview, interview_id)
+    if interview is None:
+        raise ApiError(404, "not_found", "No interview with this id.")
     row = await get_evaluation(runtime.db, interview_id=interview_id)
     if row is None:
-        async with runtime.db.session() as s:
-            interview = await s.get(Interview, interview_id)
-        if interview is None:
-            raise ApiError(404, "not_found", "No interview with this id.")
         if interview.status not in EVALUABLE_INTERVIEW_STATUSES:
             raise ApiError(
                 404,
@@ -183,7 +217,9 @@ async def read_evaluation(
         # Ended without a job (the relay stopped between ending it and enqueueing):
         # enqueueing is idempotent, so put the interview where it should be.
         row = await enqueue_evaluation(runtime.db, interview_id)
-    return _out(row, admin=is_admin(request, runtime))
+    simulated = bool(interview.simulated) or bool((row.result or {}).get("simulated"))
+    return _out(row, admin=is_admin(request, runtime), simulated=simulated,
+                can_start_new=runtime.settings.allow_open_interviews)
 
 
 @router.post(
@@ -203,48 +239,16 @@ async def rerun_evaluation(interview_id: str, _admin: AdminDep, runtime: Runtime
     return _out(row, admin=True)
 
 
-async def _simulator_base_url(runtime: Runtime) -> str:
-    """The built-in simulator's REST base URL, starting it if no interview has yet.
-
-    The simulator belongs to the relay (web/voice.py starts it lazily and keeps it in
-    ``runtime.extras``); we use its starter so there is only ever one. Raises CallFailure
-    (transient) when it cannot be started.
-    """
-    try:
-        await ensure_simulator(runtime)
-        simulator = runtime.extras.get("simulator")
-        base_url = getattr(simulator, "base_url", None)
-    except RuntimeError:  # it could not start, or stopped meanwhile
-        base_url = None
-    if not isinstance(base_url, str):
-        raise CallFailure(
-            "connection",
-            "The built-in simulator is not running, so the evaluation cannot run yet.",
-            transient=True,
-        )
-    return base_url
-
-
 def client_factory(runtime: Runtime, options: EvaluationOptions) -> ClientFactory:
-    """Builds the SDK client at job time, so a reloaded key is used by the next job; in
-    simulator mode the evaluation goes to the simulator's ``/v1/responses``."""
+    """Builds the SDK client at job time, so a reloaded key is used by the next job. (In
+    simulator mode no client is needed: the evaluation is the offline one.)"""
 
     async def make() -> openai.AsyncOpenAI:
         settings = runtime.settings
-        base_url: str | None = None
-        api_key = runtime.api_key
-        if settings.use_simulator:
-            # Imported here, as the relay does: the simulator pulls in the fake server,
-            # which an app talking to OpenAI never needs.
-            from vivavoce.simulator import SIMULATOR_KEY
-
-            base_url = await _simulator_base_url(runtime)
-            api_key = SIMULATOR_KEY
         try:
             return make_async_client(
                 settings,
-                api_key=api_key or "",
-                base_url=base_url,
+                api_key=runtime.api_key or "",
                 timeout=options.request_timeout_s,
                 max_retries=0,  # the job retries, with attempts counted in the database
             )
@@ -266,21 +270,21 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     """Load the rubric (raises RubricError naming the line at fault) and start the worker."""
     rubric = load_rubric(runtime.settings.rubric_file)
-    options = runtime.extras.get(EXTRA_OPTIONS)
-    if not isinstance(options, EvaluationOptions):
-        options = EvaluationOptions()
+    options = runtime.options.evaluation or EvaluationOptions()
     worker = EvaluationWorker(
         runtime.db,
         rubric=rubric,
         model=runtime.settings.evaluation_model,
         client_factory=client_factory(runtime, options),
         options=options,
+        # The simulator mode is evaluated offline (asked per job: a reload may change it).
+        offline=lambda: runtime.settings.use_simulator,
     )
-    runtime.extras[EXTRA_WORKER] = worker
+    runtime.evaluation_worker = worker
     worker.start()
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    worker = runtime.extras.pop(EXTRA_WORKER, None)
-    if isinstance(worker, EvaluationWorker):
+    worker, runtime.evaluation_worker = runtime.evaluation_worker, None
+    if worker is not None:
         await worker.stop()

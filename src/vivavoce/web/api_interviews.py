@@ -142,6 +142,11 @@ class InterviewOut(BaseModel):
     candidate: dict[str, Any]
     settings: dict[str, Any]
     usage: UsageOut
+    simulated: bool = Field(
+        default=False,
+        description="Ran against the built-in simulator: the candidate's words were not "
+        "transcribed (the candidate lines are examples) and nothing was billed.",
+    )
 
 
 class InterviewSummary(BaseModel):
@@ -171,7 +176,11 @@ class TurnOut(BaseModel):
     started_at: datetime | None
     ended_at: datetime | None
     audio_ms: int | None
-    state: str
+    state: str = Field(description="complete, interrupted (the candidate cut in) or partial.")
+    full_text: str | None = Field(
+        default=None,
+        description="An interrupted interviewer turn's whole text; `text` is what was heard.",
+    )
 
 
 class TranscriptOut(BaseModel):
@@ -200,6 +209,7 @@ def _interview_out(i: Interview) -> InterviewOut:
             output_audio_tokens=i.output_audio_tokens,
             cost_usd=i.cost_usd,
         ),
+        simulated=bool(i.simulated),
     )
 
 
@@ -228,6 +238,7 @@ def _turn_out(t: Turn) -> TurnOut:
         ended_at=t.ended_at,
         audio_ms=t.audio_ms,
         state=t.state,
+        full_text=t.full_text,
     )
 
 

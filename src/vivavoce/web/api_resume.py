@@ -1,7 +1,9 @@
 """``POST /api/resume``: a résumé file in, clean text and best-effort fields out.
 
 Allowed for the operator, the holder of an interview token, or anyone when open
-interviews are allowed (the original client's start page has no token).
+interviews are allowed (the original client's start page has no token) or in development
+on loopback; limited per address and per interview, and files that hit a parsing limit
+are refused at once the next time (web/resume_guard.py).
 """
 
 from __future__ import annotations
@@ -24,16 +26,14 @@ from vivavoce.resume import (
     read_resume,
 )
 from vivavoce.runtime import Runtime
-from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
-from vivavoce.web.deps import RuntimeDep, bearer_token, is_admin
+from vivavoce.web import resume_guard
+from vivavoce.web.deps import RuntimeDep
 from vivavoce.web.errors import ApiError, error_body
 
-__all__ = ["READER_KEY", "ResumeOut", "install", "on_shutdown", "router"]
+__all__ = ["ResumeOut", "install", "on_shutdown", "router"]
 
 router = APIRouter(prefix="/api", tags=["resume"])
 
-# Where install() keeps the app's ResumeReader (runtime.extras).
-READER_KEY = "resume_reader"
 # A busy answer says when to try again: about what a typical parse takes, with margin.
 _RETRY_AFTER_S = 5
 
@@ -45,19 +45,6 @@ class ResumeOut(BaseModel):
     pages: int | None
     chars: int
     fields: ResumeFields
-
-
-def _allowed(request: Request, runtime: Runtime) -> bool:
-    if is_admin(request, runtime) or runtime.settings.allow_open_interviews:
-        return True
-    token = bearer_token(request) or request.query_params.get("token")
-    if not token:
-        return False
-    try:
-        verify_interview_token(runtime.secret_key, token)
-    except InvalidInterviewToken:
-        return False
-    return True
 
 
 def _too_large() -> ApiError:
@@ -100,6 +87,7 @@ _UPLOAD_SCHEMA = {
             413: "File too large",
             415: "Not a PDF, DOCX or text file",
             422: "Encrypted, damaged, text-less, too slow or too memory-hungry file, or no file",
+            429: "Too many uploads from this address or for this interview (Retry-After)",
             503: "Too many résumés being read at once (busy, with Retry-After), or none can be",
         }.items()
     },
@@ -107,10 +95,10 @@ _UPLOAD_SCHEMA = {
 async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JSONResponse:
     """Extract text from a résumé (judged by content, not by its name or type) and guess
     name, field, level and skills for the candidate to correct."""
-    if not _allowed(request, runtime):
-        raise ApiError(
-            401, "unauthorized", "Uploading a résumé needs an interview token or the admin token."
-        )
+    who = resume_guard.uploader(request, runtime)
+    refused = await resume_guard.check_rate(request, runtime, who)
+    if refused is not None:
+        return refused
     # The request as a whole (Content-Length, or counted while chunks arrive) is bounded
     # by vivavoce.web.limits before this runs; here only the file itself is measured.
     form = await request.form(max_files=1, max_fields=5)
@@ -128,7 +116,12 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JS
         await form.close()
     if len(data) > MAX_BYTES:
         raise _too_large()
-    reader: ResumeReader = runtime.extras[READER_KEY]
+    digest = resume_guard.file_hash(data)
+    known = await resume_guard.known_reject(runtime, digest)
+    if known is not None:
+        raise known
+    reader = runtime.resume_reader
+    assert reader is not None  # install() made it before the first request
     try:
         # In a separate process, killed at the deadline, memory-limited, a few at once
         # (vivavoce.resume.isolated); the event loop only awaits it.
@@ -141,6 +134,7 @@ async def upload_resume(request: Request, runtime: RuntimeDep) -> ResumeOut | JS
                 status_code=exc.status,
                 headers={"Retry-After": str(_RETRY_AFTER_S)},
             )
+        await resume_guard.remember(runtime, digest, exc)
         raise ApiError(exc.status, exc.code, exc.message) from None
     fields = guess_fields(result.text)
     return ResumeOut(
@@ -157,11 +151,11 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
     # Its parser processes start on the first upload and stop when the reader is
     # collected or the server exits (each one ends when its stdin closes).
-    runtime.extras[READER_KEY] = ResumeReader(ReaderLimits.from_settings(runtime.settings))
+    runtime.resume_reader = ResumeReader(ReaderLimits.from_settings(runtime.settings))
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the parser processes now rather than when the reader is collected."""
-    reader = runtime.extras.get(READER_KEY)
-    if isinstance(reader, ResumeReader):
+    reader = runtime.resume_reader
+    if reader is not None:
         await anyio.to_thread.run_sync(reader.close)

@@ -12,8 +12,18 @@ from vivavoce import __version__
 from vivavoce.config import Settings, load_settings
 from vivavoce.runtime import Runtime, dev_secret_key, resolve_admin_token
 from vivavoce.store.database import Database
-from vivavoce.web import api_evaluation, api_interviews, health, limits, ops, pages, voice
+from vivavoce.web import (
+    api_docs,
+    api_evaluation,
+    api_interviews,
+    health,
+    limits,
+    ops,
+    pages,
+    voice,
+)
 from vivavoce.web.errors import install_error_handlers
+from vivavoce.web.security import SecurityMiddleware
 
 __all__ = ["create_app"]
 
@@ -58,11 +68,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         summary="Live AI voice interviews over the OpenAI Realtime API.",
         lifespan=lifespan,
+        # web/api_docs.py serves these without a CDN (and operator-only in production).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
     for module in _FEATURES:
         module.install(app, runtime)
+    # Sessions, CSRF, limits on guessing, headers: inside the body limit, outside routes.
+    app.add_middleware(SecurityMiddleware, runtime=runtime)
     # Last, so it is the outermost middleware: no body is read before the limit applies.
     limits.install(app, runtime.settings)
     return app
@@ -70,4 +86,4 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 # Each feature module exposes install(app, runtime), on_startup(app, runtime) and
 # on_shutdown(app, runtime); the order is the order routes are matched in.
-_FEATURES = (health, api_interviews, api_evaluation, voice, ops, pages)
+_FEATURES = (health, api_interviews, api_evaluation, voice, ops, api_docs, pages)

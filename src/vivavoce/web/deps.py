@@ -13,6 +13,7 @@ from vivavoce.config import Settings
 from vivavoce.runtime import Runtime
 from vivavoce.store.database import Database
 from vivavoce.web.errors import ApiError
+from vivavoce.web.security import session_of
 
 __all__ = [
     "AdminDep",
@@ -67,10 +68,12 @@ def bearer_token(request: Request) -> str | None:
 
 
 def is_admin(request: Request, runtime: Runtime) -> bool:
-    token = bearer_token(request) or request.cookies.get("vivavoce_admin")
-    if not token:
-        return False
-    return hmac.compare_digest(token.encode(), runtime.admin_token.encode())
+    """The operator: the admin token as Bearer, or a live operator session (resolved once
+    per request by web/security.py; the cookie holds a session id, never the token)."""
+    token = bearer_token(request)
+    if token:
+        return hmac.compare_digest(token.encode(), runtime.admin_token.encode())
+    return session_of(request) is not None
 
 
 def require_admin(request: Request, runtime: RuntimeDep) -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
+from vivavoce.diagnosis.cache import CACHE_SECONDS, REFRESH_SECONDS, DiagnosticsCache
 from vivavoce.diagnosis.doctor import run_doctor
 from vivavoce.diagnosis.offline import cause_for_key
 from vivavoce.diagnosis.report import DoctorReport
@@ -40,41 +40,14 @@ __all__ = [
     "router",
 ]
 
-CACHE_SECONDS = 300.0
-REFRESH_SECONDS = 30.0
 _DB_TIMEOUT = 3.0
-_EXTRAS_KEY = "diagnostics_cache"
 
 router = APIRouter(tags=["health"])
 
 
-@dataclass
-class DiagnosticsCache:
-    """The last doctor report and when it was made; one run at a time."""
-
-    report: DoctorReport | None = None
-    made_at: float = float("-inf")
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def needs_run(self, now: float, *, refresh: bool) -> bool:
-        age = now - self.made_at
-        if self.report is None or age >= CACHE_SECONDS:
-            return True
-        return refresh and age >= REFRESH_SECONDS
-
-    def invalidate(self) -> None:
-        """Forget the report (e.g. after a key reload); the next call reruns the doctor."""
-        self.report = None
-        self.made_at = float("-inf")
-
-
 def diagnostics_cache(runtime: Runtime) -> DiagnosticsCache:
-    """The runtime's diagnostics cache (created on first use)."""
-    cache = runtime.extras.get(_EXTRAS_KEY)
-    if not isinstance(cache, DiagnosticsCache):
-        cache = DiagnosticsCache()
-        runtime.extras[_EXTRAS_KEY] = cache
-    return cache
+    """The runtime's diagnostics cache."""
+    return runtime.diagnostics
 
 
 @router.get("/healthz")
@@ -160,7 +133,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
-    diagnostics_cache(runtime)
+    return None
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:

@@ -52,11 +52,8 @@ router = APIRouter()
 DEFAULT_USAGE_DAYS = 30
 MAX_USAGE_DAYS = 366
 
-_COUNTS = ("interviews", "evaluations")
+_COUNTS = ("interviews", "simulated_interviews", "evaluations")
 _COSTS = ("cost_usd", "interview_cost_usd", "evaluation_cost_usd")
-_METRICS_SERVER = "ops.metrics_server"
-_SIGHUP = "ops.sighup_installed"
-_TASKS = "ops.reload_tasks"
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -245,7 +242,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
 
 
 def _on_sighup(runtime: Runtime) -> None:
-    tasks: set[asyncio.Task[Any]] = runtime.extras.setdefault(_TASKS, set())
+    tasks = runtime.reload_tasks
     task = asyncio.get_running_loop().create_task(reload_key(runtime, trigger="sighup"))
     # Keep a reference until it finishes (the loop holds only weak ones).
     tasks.add(task)
@@ -262,7 +259,7 @@ def _install_sighup(runtime: Runtime) -> None:
     except (NotImplementedError, RuntimeError, ValueError) as exc:
         log.debug("SIGHUP reload not available: %s", exc)
         return
-    runtime.extras[_SIGHUP] = True
+    runtime.sighup_installed = True
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
@@ -273,7 +270,7 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     if port is not None:
         host = runtime.settings.host
         try:
-            runtime.extras[_METRICS_SERVER] = start_metrics_server(host, port)
+            runtime.metrics_server = start_metrics_server(host, port)
         except OSError as exc:
             raise OSError(
                 exc.errno,
@@ -284,14 +281,15 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    if runtime.extras.pop(_SIGHUP, False):
+    if runtime.sighup_installed:
+        runtime.sighup_installed = False
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-    tasks: set[asyncio.Task[Any]] = runtime.extras.get(_TASKS, set())
+    tasks = runtime.reload_tasks
     for task in list(tasks):
         task.cancel()
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
-    served = runtime.extras.pop(_METRICS_SERVER, None)
+    served, runtime.metrics_server = runtime.metrics_server, None
     if served is not None:
         server, thread = served
         # shutdown() waits for serve_forever to return; both are quick, keep them off the loop.

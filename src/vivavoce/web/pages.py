@@ -16,19 +16,25 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.staticfiles import StaticFiles
 
 from vivavoce import __version__
 from vivavoce.runtime import Runtime
+from vivavoce.secret_strength import secret_warnings
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import pages_login
+from vivavoce.web.assets import VersionedStaticFiles, asset_version, static_prefix
 from vivavoce.web.deps import RuntimeDep, is_admin
 from vivavoce.web.pages_security import page_headers
+from vivavoce.web.security import session_of
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "install", "on_shutdown", "on_startup", "render"]
+__all__ = ["ASSET_VERSION", "STATIC", "STATIC_DIR", "TEMPLATES_DIR", "install", "on_shutdown", "on_startup", "render"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
+# Computed once: the files are part of the installed package and do not change while
+# the server runs (web/assets.py).
+ASSET_VERSION = asset_version(STATIC_DIR)
+STATIC = static_prefix(ASSET_VERSION)
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 router = APIRouter(include_in_schema=False)
@@ -48,11 +54,14 @@ def render(
     """Render one page with the context every page needs (mode banner, operator state)."""
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
+    session = session_of(request)
     base = {
+        "csrf_token": session.csrf if session is not None else "",
         "simulator": settings.use_simulator,
         "realtime_model": settings.realtime_model,
         "operator": is_admin(request, runtime),
         "version": __version__,
+        "static": STATIC,  # the release's versioned /static path: every script and sheet
         "max_interview_seconds": settings.max_interview_seconds,
     }
     base.update(context)
@@ -157,7 +166,14 @@ async def admin_interviews(request: Request, runtime: RuntimeDep) -> Response:
 async def admin_setup(request: Request, runtime: RuntimeDep) -> Response:
     if not is_admin(request, runtime):
         return pages_login.redirect_to_login(request)
-    return render(request, "admin_setup.html", page="admin_setup")
+    settings = runtime.settings
+    warnings = secret_warnings(settings)
+    if settings.allow_open_interviews:
+        warnings.append(
+            "Open interviews are ON: anyone who reaches this service can start interviews "
+            "without a link, billed to your OpenAI key (VIVAVOCE_OPEN_INTERVIEWS)."
+        )
+    return render(request, "admin_setup.html", page="admin_setup", security_warnings=warnings)
 
 
 @router.get("/favicon.ico")
@@ -170,7 +186,11 @@ async def favicon() -> FileResponse:
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
     app.include_router(pages_login.build_router(render))
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The versioned path first: the plain /static mount would otherwise take it.
+    app.mount(STATIC, VersionedStaticFiles(directory=STATIC_DIR, immutable=True),
+              name="static-release")
+    app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR, immutable=False),
+              name="static")
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:

@@ -46,7 +46,10 @@ def page_headers(request: Request) -> dict[str, str]:
     return {
         "Content-Security-Policy": content_security_policy(request),
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",  # candidate links carry their token in the URL
+        # Candidate links carry their token in the URL, so no other site may see it; our
+        # own origin may (browsers then send a real Origin on same-origin POSTs, which the
+        # CSRF check needs — under no-referrer they send "Origin: null").
+        "Referrer-Policy": "same-origin",
         "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
         "Cache-Control": "no-store",
     }

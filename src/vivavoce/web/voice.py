@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import random
 import time
@@ -37,6 +36,7 @@ from pydantic import ValidationError
 
 from vivavoce.config import Settings
 from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
+from vivavoce.interview import browser_messages, resume_policy
 from vivavoce.interview.actions import (
     Action,
     AddUsage,
@@ -72,9 +72,7 @@ from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 
 __all__ = [
-    "LIMITS_KEY",
     "QUESTIONS_PER_INTERVIEW",
-    "RELAY_LIMITS_KEY",
     "ServiceHooks",
     "end_abandoned_interviews",
     "ensure_simulator",
@@ -90,21 +88,8 @@ log = logging.getLogger("vivavoce.voice")
 router = APIRouter()
 
 QUESTIONS_PER_INTERVIEW = 8
-# A dropped interview with less time than this left is not resumed: it is over.
-MIN_RESUME_S = 30
-# Interviews still "live" this long after their time ran out lost their browser for good
-# (no instance can be serving them: every relay enforces the limit).
-ABANDONED_AFTER_S = 180
 SWEEP_EVERY_S = 60.0
 
-# Keys in runtime.extras. "voice.limits" / "voice.relay_limits" may be set (before the
-# app starts) to change the interview's or the relay's bounds, e.g. in tests.
-_CLIENTS = "voice.clients"
-_PRICES = "voice.prices"
-_SIMULATOR = "simulator"
-_SWEEPER = "voice.sweeper"
-LIMITS_KEY = "voice.limits"
-RELAY_LIMITS_KEY = "voice.relay_limits"
 
 
 def _origin_of(url: str) -> str:
@@ -165,7 +150,7 @@ class ServiceHooks:
         self.runtime = runtime
         self.settings = runtime.settings
         self.token_interview_id = interview_id
-        simulator = runtime.extras.get(_SIMULATOR)
+        simulator = runtime.simulator
         self.simulator = simulator is not None
         self.base_url: str | None = simulator.base_url if simulator is not None else None
         if self.simulator:
@@ -175,7 +160,7 @@ class ServiceHooks:
         else:
             self.api_key = runtime.api_key
         self.model = self.settings.realtime_model
-        self.prices: PriceTable = runtime.extras.get(_PRICES) or default_price_table()
+        self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
         return self.prices.cost(self.model, usage)
@@ -192,7 +177,7 @@ class ServiceHooks:
         now = relay.clock
         session = relay.session
         history: list[TurnRecord] = []
-        remaining_s: float | None = None
+        started_at: float | None = None
         async with self.runtime.db.session() as s:
             if self.token_interview_id is not None:
                 if not await self._previous_connection_gone(relay, self.token_interview_id):
@@ -202,17 +187,17 @@ class ServiceHooks:
                         fatal=True))
                     return
                 interview = await store.get_interview(s, self.token_interview_id)
-                refusal = self._refusal(interview, now())
-                if refusal is not None or interview is None:
-                    code, message = refusal or ("interview_not_found", "")
-                    relay.feed(session.prepare_failed(code, message, now(), fatal=True))
+                decision = resume_policy.decide(
+                    None if interview is None else _stored(interview), now())
+                if isinstance(decision, resume_policy.Refuse) or interview is None:
+                    refusal = (decision if isinstance(decision, resume_policy.Refuse)
+                               else resume_policy.NOT_FOUND)
+                    relay.feed(session.prepare_failed(refusal.code, refusal.message, now(),
+                                                      fatal=True))
                     return
-                if interview.status == "live":
+                if isinstance(decision, resume_policy.Resume):
                     # Resuming after a drop: the clock keeps running from the first start.
-                    started = interview.started_at.timestamp() if interview.started_at else now()
-                    limit = float(InterviewSettings.model_validate(
-                        interview.settings).max_duration_s)
-                    remaining_s = started + limit - now()
+                    started_at = decision.started_at
                     history = [_turn_record(t) for t in await store.list_turns(s, interview.id)
                                if t.text.strip()]
                 candidate = CandidateContext.model_validate(interview.candidate)
@@ -237,12 +222,6 @@ class ServiceHooks:
                 limit=QUESTIONS_PER_INTERVIEW, rng=random.Random(interview.id))
         interview_id_var.set(interview.id)
         self.model = interview_settings.model
-        session.model = interview_settings.model
-        max_duration = min(session.limits.max_duration_s,
-                           float(interview_settings.max_duration_s))
-        if remaining_s is not None:
-            max_duration = min(max_duration, remaining_s)
-        session.limits = dataclasses.replace(session.limits, max_duration_s=max_duration)
         instructions = build_instructions(
             candidate, [q.text for q in questions], language=interview_settings.language,
             max_minutes=max(1, round(float(interview_settings.max_duration_s) / 60)),
@@ -254,7 +233,10 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         _open_interviews(self.runtime)[interview.id] = relay
-        relay.feed(session.prepared(interview.id, event, now(), history=history))
+        relay.feed(session.prepared(
+            interview.id, event, now(), model=interview_settings.model,
+            limit_s=float(interview_settings.max_duration_s), started_at=started_at,
+            history=history))
         if session.interview_id is None:
             _forget(self.runtime, interview.id, relay)
             if self.token_interview_id is not None:
@@ -282,25 +264,10 @@ class ServiceHooks:
                 await other.done.wait()
         return other.done.is_set()
 
-    def _refusal(self, interview: Interview | None, now: float) -> tuple[str, str] | None:
-        """Why a token's interview cannot run now (code, words), or None."""
-        if interview is None:
-            return "interview_not_found", "This interview no longer exists."
-        if interview.status == "created":
-            return None
-        if interview.status == "live":
-            started = interview.started_at.timestamp() if interview.started_at else now
-            limit = InterviewSettings.model_validate(interview.settings).max_duration_s
-            if now - started < limit - MIN_RESUME_S:
-                return None
-        return ("interview_not_available",
-                "This interview has already taken place. Ask for a new link.")
-
     def _client(self) -> AsyncOpenAI:
         if not self.api_key:
             raise UpstreamConnectError(_key_missing())
-        clients: dict[tuple[str, str | None], AsyncOpenAI] = self.runtime.extras.setdefault(
-            _CLIENTS, {})
+        clients = self.runtime.openai_clients
         cache_key = (self.api_key, self.base_url)
         client = clients.get(cache_key)
         if client is None:
@@ -335,7 +302,8 @@ class ServiceHooks:
                     text=t.text,
                     started_at=wall_clock(t.started_at) if t.started_at else None,
                     ended_at=wall_clock(t.ended_at) if t.ended_at else None,
-                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state)
+                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state,
+                    full_text=t.full_text)
             elif isinstance(action, AddUsage):
                 u = action.usage
                 await store.add_usage(
@@ -343,7 +311,8 @@ class ServiceHooks:
                     input_cached=u.input_cached, output_text=u.output_text,
                     output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
             elif isinstance(action, MarkLive):
-                await store.mark_live(s, interview_id, at=wall_clock(action.at))
+                await store.mark_live(s, interview_id, at=wall_clock(action.at),
+                                      simulated=self.simulator)
             elif isinstance(action, EndInterview):
                 await store.mark_ended(s, interview_id, status=action.status,
                                        reason=action.reason, error_code=action.error_code,
@@ -368,6 +337,17 @@ async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
                     redact(repr(exc)), extra={"interview_id": interview_id})
 
 
+def _stored(interview: Interview) -> resume_policy.StoredInterview:
+    """The row as the resume rules read it."""
+    return resume_policy.StoredInterview(
+        id=interview.id, status=interview.status,
+        started_at=interview.started_at.timestamp() if interview.started_at else None,
+        limit_s=float(InterviewSettings.model_validate(interview.settings).max_duration_s),
+        # Recorded by record_failed_attempt for a retryable cause (not ended then).
+        last_failure=(interview.end_reason, interview.error_code)
+        if interview.error_code is not None and interview.end_reason is not None else None)
+
+
 def _turn_record(turn: Turn) -> TurnRecord:
     return TurnRecord(
         sequence=turn.sequence,
@@ -385,8 +365,7 @@ def _open_interviews(runtime: Runtime) -> dict[str, VoiceRelay]:
     """Interviews this instance is serving right now, and the relay serving each (a link
     opened again takes its interview over). Another instance cannot be seen from here:
     see docs/architecture.md."""
-    opened: dict[str, VoiceRelay] = runtime.extras.setdefault("voice.open_interviews", {})
-    return opened
+    return runtime.open_interviews
 
 
 def _forget(runtime: Runtime, interview_id: str, relay: VoiceRelay) -> None:
@@ -424,9 +403,7 @@ def _key_missing() -> UpstreamProblem:
 async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int = 1008) -> None:
     # The client may already be gone; there is nobody left to tell then.
     with contextlib.suppress(Exception):
-        await websocket.send_json({"type": "error", "code": code, "message": message,
-                                   "hint": None, "fatal": True, "cause": None,
-                                   "details": None})
+        await websocket.send_json(browser_messages.error(code, message, fatal=True))
         await websocket.close(close, code)
 
 
@@ -463,17 +440,15 @@ async def voice(websocket: WebSocket) -> None:
                           "again in a few minutes.", close=1011)
             return
     hooks = ServiceHooks(runtime, interview_id=interview_id)
-    relay_limits: RelayLimits = runtime.extras.get(RELAY_LIMITS_KEY) or RelayLimits()
-    limits: Limits = runtime.extras.get(LIMITS_KEY) or Limits(
+    relay_limits = runtime.options.relay_limits or RelayLimits()
+    limits = runtime.options.interview_limits or Limits(
         max_duration_s=float(settings.max_interview_seconds),
         idle_timeout_s=float(settings.idle_timeout_seconds))
-    relay: VoiceRelay
     session = InterviewSession(
         model=settings.realtime_model,
         describe_error=make_error_describer(settings.platform),
         limits=limits,
         price=hooks.price,
-        browser_backlog_bytes=lambda: relay.backlog_bytes,
         simulator=hooks.simulator,
         # Only a link can come back: an open interview has nothing to reconnect with.
         resumable=interview_id is not None,
@@ -494,38 +469,27 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     """Load the price table (a broken price file stops the start with its reason) and
     start the sweeper of abandoned interviews."""
     settings = runtime.settings
-    runtime.extras[_PRICES] = load_price_table(settings.prices_file)
+    runtime.prices = load_price_table(settings.prices_file)
     if settings.use_simulator:
         from vivavoce.simulator import SIMULATOR_NOTICE
 
         log.warning("%s", SIMULATOR_NOTICE)
-    runtime.extras[_SWEEPER] = asyncio.create_task(_sweep_forever(runtime),
-                                                   name="voice-sweeper")
+    runtime.sweeper = asyncio.create_task(_sweep_forever(runtime), name="voice-sweeper")
 
 
 async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
     """End interviews left ``live`` by a browser that never came back (resumable drops,
-    or an instance that died), once their time is well past: as ``failed`` with the
-    recorded cause when the last attempt failed for a retryable cause (the
-    configuration, OpenAI's outage…), else ``ended`` (``browser_disconnected``).
-    Returns how many."""
+    or an instance that died), by :func:`resume_policy.abandoned`'s rule. Returns how
+    many."""
     current = time.time() if now is None else now
     ended = 0
     async with runtime.db.session() as s:
         live, _ = await store.list_interviews(s, status="live", limit=1000)
         for interview in live:
-            limit = InterviewSettings.model_validate(interview.settings).max_duration_s
-            started = interview.started_at.timestamp() if interview.started_at else current
-            if current - started < limit + ABANDONED_AFTER_S:
-                continue
-            # A link whose last attempt failed for a retryable cause (recorded by
-            # record_failed_attempt) and never came back ends as failed for that cause.
-            failed = interview.error_code is not None and interview.end_reason is not None
-            if await store.mark_ended(
-                    s, interview.id, status="failed" if failed else "ended",
-                    reason=(interview.end_reason or "") if failed else "browser_disconnected",
-                    error_code=interview.error_code if failed else None,
-                    at=wall_clock(current)):
+            end = resume_policy.abandoned(_stored(interview), current)
+            if end is not None and await store.mark_ended(
+                    s, interview.id, status=end.status, reason=end.reason,
+                    error_code=end.error_code, at=wall_clock(current)):
                 ended += 1
     if ended:
         log.info("ended %d interview(s) whose browser never came back", ended)
@@ -544,26 +508,25 @@ async def _sweep_forever(runtime: Runtime) -> None:
 async def ensure_simulator(runtime: Runtime) -> None:
     """Start the simulator on the first interview that needs it (not at start-up, so
     apps that never open /voice — API tests, one-off commands — do not pay for it)."""
-    if _SIMULATOR in runtime.extras:
+    if runtime.simulator is not None:
         return
-    lock: asyncio.Lock = runtime.extras.setdefault("voice.simulator_lock", asyncio.Lock())
-    async with lock:
-        if _SIMULATOR not in runtime.extras:
+    async with runtime.simulator_lock:
+        if runtime.simulator is None:
             from vivavoce.simulator import Simulator
 
             simulator = Simulator()
             await simulator.start()
-            runtime.extras[_SIMULATOR] = simulator
+            runtime.simulator = simulator
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the sweeper, close the OpenAI clients and stop the simulator."""
-    sweeper = runtime.extras.pop(_SWEEPER, None)
-    if isinstance(sweeper, asyncio.Task):
+    sweeper, runtime.sweeper = runtime.sweeper, None
+    if sweeper is not None:
         sweeper.cancel()
         await asyncio.gather(sweeper, return_exceptions=True)
-    clients: dict[Any, AsyncOpenAI] = runtime.extras.pop(_CLIENTS, {})
+    clients, runtime.openai_clients = runtime.openai_clients, {}
     await asyncio.gather(*(c.close() for c in clients.values()), return_exceptions=True)
-    simulator = runtime.extras.pop(_SIMULATOR, None)
+    simulator, runtime.simulator = runtime.simulator, None
     if simulator is not None:
         await simulator.stop()

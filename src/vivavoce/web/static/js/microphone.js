@@ -8,7 +8,8 @@ export class MicrophoneError extends Error {
   }
 }
 
-const WORKLET_URL = "/static/js/capture-worklet.js";
+// Versioned with this module: import.meta.url carries the release's path (pages.py).
+const WORKLET_URL = new URL("./capture-worklet.js", import.meta.url).href;
 
 /**
  * Open the microphone. onFrame(ArrayBuffer) gets 40 ms of PCM16 24 kHz mono;

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { candidateMessage, causeOf, serverErrorMessage } from "./candidate-errors.js";
 import { openMicrophone, MicrophoneError } from "./microphone.js";
 import { PcmPlayer } from "./player.js";
+import { LevelMeter } from "./level-meter.js";
 import { VoiceConnection } from "./voice-connection.js";
 import { LiveTranscript } from "./transcript.js";
 import { readTurns } from "./shapes.js";
@@ -40,7 +41,14 @@ const ui = {
   endedText: $("#ended-text"),
   resultsLink: $("#results-link"),
   controls: $("#controls"),
+  endDialog: $("#end-dialog"),
+  endConfirm: $("#end-confirm"),
+  endCancel: $("#end-cancel"),
+  mic: $("#room-mic"),
 };
+
+const simulator = main.dataset.simulator === "true";
+const meter = new LevelMeter($("#room-meter-fill"), $("#room-mic-level"));
 
 const state = {
   token: main.dataset.token || "",
@@ -54,7 +62,11 @@ const state = {
   mic: null,
   player: null,
   conn: null,
-  transcript: new LiveTranscript($("#transcript")),
+  // In simulator mode the candidate's lines are the simulator's examples, not their words.
+  transcript: new LiveTranscript($("#transcript"), {
+    scroller: $(".transcript-card"),
+    candidateLabel: simulator ? "You (example line)" : undefined,
+  }),
   timers: { start: null, end: null, clock: null, position: null, notice: null },
   lastReportedMs: -1,
   // A link whose interview is already live (the page was reloaded or reopened after a
@@ -74,6 +86,7 @@ const SPEAKER_TEXT = {
   listening: "Your turn — the interviewer is listening",
   interviewer: "The interviewer is speaking",
   candidate: "You are speaking",
+  muted: "Your microphone is muted — the interviewer cannot hear you",
   thinking: "The interviewer is thinking…",
   reconnecting: "Reconnecting…",
   ended: "The interview is over",
@@ -82,15 +95,25 @@ const SPEAKER_TEXT = {
   paused: "The interview is paused — your link still works",
 };
 
+// States in which the candidate's microphone matters: muted, the status says so (a
+// muted candidate is never "speaking", and the interviewer's turn says it is muted too).
+const MIC_STATES = new Set(["listening", "interviewer", "candidate", "thinking"]);
+
 function setSpeaker(who) {
-  ui.speaker.dataset.speaker = who;
-  setText(ui.speakerLabel, SPEAKER_TEXT[who] || "");
+  const muted = state.muted && MIC_STATES.has(who);
+  const shown = muted && (who === "candidate" || who === "listening") ? "muted" : who;
+  ui.speaker.dataset.speaker = shown;
+  ui.speaker.dataset.muted = String(muted);
+  let text = SPEAKER_TEXT[shown] || "";
+  if (muted && shown !== "muted") text += " (your microphone is muted)";
+  // Only a change is written, so the live region announces each state once.
+  if (ui.speakerLabel.textContent !== text) setText(ui.speakerLabel, text);
 }
 
 function refreshSpeaker() {
   if (state.phase !== "live") return;
   if (state.player && state.player.playing) setSpeaker("interviewer");
-  else if (state.candidateSpeaking) setSpeaker("candidate");
+  else if (state.candidateSpeaking && !state.muted) setSpeaker("candidate");
   else setSpeaker(ui.speaker.dataset.speaker === "thinking" ? "thinking" : "listening");
 }
 
@@ -197,23 +220,16 @@ function onJson(message) {
       setSpeaker("starting");
       break;
     case "interview_started":
-    case "session_started":
       clearTimeout(state.timers.start);
       goLive(message);
       break;
     case "ai_transcription":
-    case "transcript":
       if (message.is_final) state.transcript.final("interviewer", message.text);
       else state.transcript.delta("interviewer", message.text);
       break;
     case "student_speech_started":
       state.candidateSpeaking = true;
       state.transcript.candidateStarted();
-      refreshSpeaker();
-      break;
-    case "student_speech_stopped":
-      state.candidateSpeaking = false;
-      setSpeaker("thinking");
       refreshSpeaker();
       break;
     case "student_transcription_delta":
@@ -245,7 +261,6 @@ function onJson(message) {
       onServerError(message);
       break;
     case "interview_ended":
-    case "session_ended":
       if (message.retryable === true) offerRetry();
       else finish(message);
       break;
@@ -365,6 +380,8 @@ function stopAudio() {
   if (state.player) state.player.clear();
   if (state.mic) state.mic.stop();
   state.mic = null;
+  meter.reset();
+  closeEndDialog();
 }
 
 function resultsUrl() {
@@ -460,6 +477,11 @@ function fail(code) {
   ui.retry.hidden = !(code === "network" || code === "start_timeout");
 }
 
+function onLevel(level) {
+  // Muted, the bar stays empty: a moving bar would say the interviewer hears it.
+  meter.set(state.muted ? 0 : level);
+}
+
 function onFrame(buffer) {
   if (state.phase !== "live" || state.muted || !state.conn) return;
   if (state.conn.sendAudio(buffer)) main.dataset.micBytes = String(state.conn.sentBytes);
@@ -475,15 +497,17 @@ async function begin() {
     if (!Ctx) throw new MicrophoneError("audio_unsupported", "no AudioContext");
     state.context = state.context || new Ctx({ latencyHint: "interactive" });
     if (state.context.state === "suspended") await state.context.resume();
-    state.mic = await openMicrophone({ context: state.context, onFrame });
+    state.mic = await openMicrophone({ context: state.context, onFrame, onLevel });
+    state.player = await PcmPlayer.open(state.context, { onPlayingChange });
   } catch (error) {
+    if (state.mic) state.mic.stop();
+    state.mic = null;
     setPhase("ready");
     setSpeaker("idle");
     showError(error instanceof MicrophoneError ? error.code : "audio_unsupported");
     ui.begin.disabled = false;
     return;
   }
-  state.player = new PcmPlayer(state.context, { onPlayingChange });
   show(ui.beginPanel, false);
   ui.mute.disabled = false; // a candidate may want to be muted while the interviewer speaks
   // The focused Begin button is gone: keep keyboard users on the controls, not the page top.
@@ -526,8 +550,9 @@ async function begin() {
         finish(null);
         return;
       }
-      // A 4xxx close carries our error code as its reason.
-      fail(gaveUp ? "network" : (code >= 4000 && reason) || "network");
+      // The server refuses with an `error` first (handled above, so the room is over by
+      // now) and closes 1008 with the error's code as the reason.
+      fail(!gaveUp && code === 1008 && reason ? reason : "network");
     },
   });
   state.conn.connect();
@@ -538,9 +563,27 @@ function toggleMute() {
   ui.mute.setAttribute("aria-pressed", String(state.muted));
   setText(ui.mute, state.muted ? "Unmute microphone" : "Mute microphone");
   main.dataset.muted = String(state.muted);
+  ui.mic.dataset.muted = String(state.muted);
+  setText($("#room-mic-label"), state.muted ? "Your microphone (muted)" : "Your microphone");
+  if (state.muted) meter.reset();
+  if (state.phase === "live") refreshSpeaker();
+}
+
+/** "End interview" asks first: a modal <dialog> (focus moves into it and stays there,
+ * Escape or "Keep going" closes it and focus returns to the End button). */
+function askToEnd() {
+  if (state.phase !== "live" && state.phase !== "reconnecting") return;
+  if (ui.endDialog.open) return;
+  ui.endDialog.showModal();
+  ui.endCancel.focus(); // the safe choice is the default one
+}
+
+function closeEndDialog() {
+  if (ui.endDialog.open) ui.endDialog.close();
 }
 
 function endInterview() {
+  closeEndDialog();
   if (state.phase !== "live" && state.phase !== "reconnecting") return;
   setPhase("ending");
   ui.end.disabled = true;
@@ -604,7 +647,15 @@ async function offerToContinue(record, name) {
 
 ui.begin.addEventListener("click", begin);
 ui.mute.addEventListener("click", toggleMute);
-ui.end.addEventListener("click", endInterview);
+ui.end.addEventListener("click", askToEnd);
+ui.endConfirm.addEventListener("click", endInterview);
+ui.endCancel.addEventListener("click", () => {
+  closeEndDialog();
+  ui.end.focus();
+});
+ui.endDialog.addEventListener("close", () => {
+  if (state.phase === "live" || state.phase === "reconnecting") ui.end.focus();
+});
 ui.retry.addEventListener("click", () => location.reload());
 ui.retryAgain.addEventListener("click", () => location.reload());
 // One click selects the whole address, ready to copy.

@@ -5,13 +5,13 @@ import { $, show, setText } from "./dom.js";
 import { api } from "./api.js";
 import { candidateMessage } from "./candidate-errors.js";
 import { openMicrophone, MicrophoneError } from "./microphone.js";
+import { LevelMeter } from "./level-meter.js";
 
 const form = $("#candidate-form");
 const fileInput = $("#resume-file");
 const resumeStatus = $("#resume-status");
 const micButton = $("#mic-test");
-const micLevel = $("#mic-level");
-const micFill = $("#mic-meter-fill");
+const meter = new LevelMeter($("#mic-meter-fill"), $("#mic-level"));
 const micStatus = $("#mic-status");
 const formError = $("#form-error");
 const startButton = $("#start-button");
@@ -73,8 +73,7 @@ async function toggleMicCheck() {
     mic.stop();
     mic = null;
     setText(micButton, "Test my microphone");
-    micLevel.value = 0;
-    micFill.style.width = "0%";
+    meter.reset();
     return;
   }
   micButton.disabled = true;
@@ -82,11 +81,7 @@ async function toggleMicCheck() {
   try {
     mic = await openMicrophone({
       onLevel: (level) => {
-        // Speech RMS sits around 0.02–0.2; stretch it so normal speech fills the bar.
-        const shown = Math.min(1, Math.sqrt(level) * 2);
-        micLevel.value = shown;
-        micLevel.textContent = shown.toFixed(2);
-        micFill.style.width = `${Math.round(shown * 100)}%`;
+        meter.set(level);
         if (!heardSomething && level > 0.01) {
           heardSomething = true;
           setText(micStatus, "Your microphone works.");

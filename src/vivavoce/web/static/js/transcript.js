@@ -3,16 +3,37 @@
 // The list is an aria-live region announcing additions only. A line's provisional text
 // (the deltas) sits in an aria-hidden span; when the final text arrives it is added as a
 // new span, so a screen reader reads each utterance once, complete, not every delta.
+//
+// The scroller (the transcript's box) follows the newest words while the reader is at its
+// bottom; a reader who scrolled up to reread is left where they are until they come back
+// down. Only the box scrolls, never the page around it.
 
 import { el } from "./dom.js";
 
 const LABELS = { interviewer: "Interviewer", candidate: "You" };
+// How close to the bottom (px) still counts as "at the bottom": a line or so.
+const FOLLOW_SLACK_PX = 48;
 
 export class LiveTranscript {
-  constructor(list, { candidateLabel = LABELS.candidate } = {}) {
+  /**
+   * @param {HTMLElement} list the <ol> the lines go into
+   * @param {{candidateLabel?: string, scroller?: HTMLElement}} options `scroller`: the
+   *   element that scrolls (default: the list itself)
+   */
+  constructor(list, { candidateLabel = LABELS.candidate, scroller = list } = {}) {
     this.list = list;
-    this.labels = { ...LABELS, candidate: candidateLabel };
+    this.scroller = scroller;
+    this.labels = { ...LABELS, candidate: candidateLabel || LABELS.candidate };
     this.open = { interviewer: null, candidate: null }; // lines still receiving deltas
+    this.following = true;
+    scroller.addEventListener("scroll", () => {
+      this.following = this.distanceFromBottom() <= FOLLOW_SLACK_PX;
+    }, { passive: true });
+  }
+
+  distanceFromBottom() {
+    const box = this.scroller;
+    return box.scrollHeight - box.scrollTop - box.clientHeight;
   }
 
   line(speaker) {
@@ -38,6 +59,7 @@ export class LiveTranscript {
     const line = this.line("candidate");
     if (!line.draft.textContent) line.draft.textContent = "…";
     line.classList.add("listening");
+    this.scroll();
   }
 
   delta(speaker, text) {
@@ -45,7 +67,7 @@ export class LiveTranscript {
     const line = this.line(speaker);
     if (line.draft.textContent === "…") line.draft.textContent = "";
     line.draft.textContent += text;
-    this.scroll(line);
+    this.scroll();
   }
 
   final(speaker, text) {
@@ -63,7 +85,7 @@ export class LiveTranscript {
     target.classList.remove("listening");
     target.append(el("span", { class: "text" }, trimmed));
     target.dataset.final = "true";
-    this.scroll(target);
+    this.scroll();
   }
 
   /** Drop lines still waiting for words (speech that never became a transcript). */
@@ -76,7 +98,11 @@ export class LiveTranscript {
     }
   }
 
-  scroll(line) {
-    line.scrollIntoView({ block: "nearest" });
+  /** Keep the newest words in view: the bottom of the box, where the current line
+   * grows (scrollIntoView would align a tall line by its top and hide its new words,
+   * and would scroll the page too). */
+  scroll() {
+    if (!this.following) return;
+    this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 }

@@ -5,10 +5,10 @@
 // so the page can show progress, and about the reopened socket so it can resume.
 
 // Close codes after which trying again cannot help: normal close, policy violation
-// (bad origin, bad token), message too big, and the application range 4000-4999 that
-// the server uses for "this interview cannot be (re)joined".
+// (bad origin, bad token), message too big. The server uses no application (4xxx)
+// codes: a refusal is an `error` message followed by 1008 (protocol.md).
 function isFinalClose(code) {
-  return code === 1000 || code === 1008 || code === 1009 || (code >= 4000 && code < 5000);
+  return code === 1000 || code === 1008 || code === 1009;
 }
 
 const MAX_BUFFERED_BYTES = 512 * 1024; // ~10 s of PCM16 24 kHz: beyond that, drop frames

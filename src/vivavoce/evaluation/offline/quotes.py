@@ -1,0 +1,97 @@
+"""Picking the candidate's own sentences as evidence for the offline feedback.
+
+Each quote is one whole sentence of one candidate turn (shortened with
+:func:`vivavoce.text.shorten`, which keeps its start word for word and adds an
+ellipsis), so it passes the evidence check (``evaluation/evidence.py``) and links to its
+own transcript line. A picker hands out each sentence once: no quote repeats on a page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from vivavoce.evaluation.evidence import CheckedQuote, find_quote, normalise
+from vivavoce.evaluation.offline import lexicon as lx
+from vivavoce.evaluation.offline.signals import Answer, named_terms, numbers, sentences
+from vivavoce.text import shorten
+
+__all__ = ["QUOTE_CHARS", "QuotePicker", "Sentence", "sentence_words"]
+
+QUOTE_CHARS = 180
+
+
+@dataclass(frozen=True)
+class Sentence:
+    answer: int  # index of the answer
+    turn: int  # the candidate turn's sequence number
+    text: str
+    english: bool
+
+    @property
+    def words(self) -> list[str]:
+        return sentence_words(self.text)
+
+    def specifics(self) -> int:
+        return (len(numbers(self.text, english=self.english))
+                + len(named_terms(self.text, english=self.english)))
+
+    def count(self, phrases: Sequence[str]) -> int:
+        padded = " " + " ".join(self.words) + " "
+        return sum(padded.count(" " + p + " ") for p in phrases)
+
+    def count_words(self, words: frozenset[str]) -> int:
+        return sum(1 for w in self.words if w in words)
+
+    def has_action(self) -> bool:
+        words = self.words
+        return any(w == "i" and any(v in lx.STAR_ACTION_VERBS for v in words[i + 1 : i + 3])
+                   for i, w in enumerate(words))
+
+
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def sentence_words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+class QuotePicker:
+    """Hands out the best not-yet-used sentence for a purpose."""
+
+    def __init__(self, answers: Sequence[Answer]) -> None:
+        self._sentences = [
+            Sentence(i, line.sequence, text, answer.signals.english)
+            for i, answer in enumerate(answers)
+            for line in answer.lines
+            for text in sentences(line.text)
+        ]
+        self._lines = [line for answer in answers for line in answer.lines]
+        self._used: set[str] = set()
+
+    def pick(
+        self,
+        score: Callable[[Sentence], float],
+        *,
+        answers: Sequence[int] | None = None,
+        minimum: float = 0.0,
+    ) -> CheckedQuote | None:
+        """The unused sentence scoring highest (above ``minimum``), earliest on a tie."""
+        best: tuple[float, Sentence] | None = None
+        for sentence in self._sentences:
+            if answers is not None and sentence.answer not in answers:
+                continue
+            if normalise(sentence.text) in self._used:
+                continue
+            value = score(sentence)
+            if value > minimum and (best is None or value > best[0]):
+                best = (value, sentence)
+        if best is None:
+            return None
+        chosen = best[1]
+        self._used.add(normalise(chosen.text))
+        text = shorten(chosen.text, QUOTE_CHARS)
+        # Shortening keeps the sentence's start, so the quote is found where it came from.
+        turn = find_quote(text, [line for line in self._lines if line.sequence == chosen.turn])
+        return CheckedQuote(text, turn if turn is not None else chosen.turn)

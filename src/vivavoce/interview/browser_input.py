@@ -1,0 +1,110 @@
+"""The browser's messages, checked: text to a message (or the ``error`` to answer with),
+and candidate audio to base64 of a whole number of samples (or the ``error``).
+
+The core acts on what these return; every check of what a browser may send lives here
+(see docs/protocol.md, "Client → server"). Pure, and never raises for any input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from vivavoce.interview import browser_messages
+
+__all__ = ["Audio", "Rejected", "StartBuffer", "bad_message", "check_audio_chunk", "check_pcm", "parse_text"]
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """What the browser sent is refused: answer with this non-fatal ``error``."""
+
+    error: dict[str, Any]
+
+
+Audio = tuple[str, int]
+"""Candidate audio as (base64 text, decoded size in bytes)."""
+
+
+def bad_message(text: str, code: str = "bad_message") -> Rejected:
+    return Rejected(browser_messages.error(code, text, fatal=False))
+
+
+def parse_text(text: str) -> dict[str, Any] | Rejected:
+    """The message as a dict with a string ``type``, or why it is refused."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        return bad_message("The message is not valid JSON.")
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return bad_message('Each message must be a JSON object with a "type".')
+    return message
+
+
+def _frame_too_large(size: int, max_frame_bytes: int) -> Rejected:
+    return bad_message(f"Audio frames must be at most {max_frame_bytes} bytes; "
+                       f"this one had {size}.", "audio_frame_too_large")
+
+
+def _odd(size: int) -> Rejected:
+    # OpenAI joins appended audio byte by byte: half a sample would shift every later
+    # sample by one byte and turn the rest of the candidate's speech into noise.
+    return bad_message(f"Audio must be PCM16 (two bytes a sample); this frame had {size} "
+                       "bytes.", "bad_audio")
+
+
+def check_pcm(pcm: bytes, max_frame_bytes: int) -> Audio | Rejected:
+    """A binary frame (PCM16 24 kHz mono), encoded once for the Realtime API."""
+    if len(pcm) > max_frame_bytes:
+        return _frame_too_large(len(pcm), max_frame_bytes)
+    if len(pcm) % 2:
+        return _odd(len(pcm))
+    return base64.b64encode(pcm).decode("ascii"), len(pcm)
+
+
+def check_audio_chunk(audio: Any, max_frame_bytes: int) -> Audio | Rejected:
+    """``audio_chunk``'s base64, decoded only to check it and count its length: the text
+    itself goes upstream as it came (the Realtime API wants base64 too)."""
+    if not isinstance(audio, str) or not audio:
+        return bad_message('"audio_chunk" needs "audio": base64 PCM16.', "bad_audio")
+    if len(audio) > (max_frame_bytes * 4) // 3 + 4:
+        return _frame_too_large(len(audio) * 3 // 4, max_frame_bytes)
+    try:
+        size = len(binascii.a2b_base64(audio, strict_mode=True))
+    except (binascii.Error, ValueError):
+        return bad_message('"audio" is not valid base64.', "bad_audio")
+    if size % 2:
+        return _odd(size)
+    return audio, size
+
+
+class StartBuffer:
+    """Candidate audio sent while the interview starts: kept (the newest, up to
+    ``max_bytes``; the oldest goes first) and sent once the session is configured."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._chunks: deque[Audio] = deque()
+        self._bytes = 0
+        self.dropped_bytes = 0
+
+    def add(self, audio: Audio) -> None:
+        self._chunks.append(audio)
+        self._bytes += audio[1]
+        while self._bytes > self.max_bytes and self._chunks:
+            _, dropped = self._chunks.popleft()
+            self._bytes -= dropped
+            self.dropped_bytes += dropped
+
+    def take(self) -> list[str]:
+        """Everything kept, oldest first (base64), and empty the buffer."""
+        chunks = [chunk for chunk, _ in self._chunks]
+        self.clear()
+        return chunks
+
+    def clear(self) -> None:
+        self._chunks.clear()
+        self._bytes = 0

@@ -1,0 +1,137 @@
+"""Every JSON message the browser receives on ``/voice``, built in one place.
+
+docs/protocol.md describes these messages; this module is where they are made, so the
+two can be read side by side. Callers (the interview core, the relay, the ``/voice``
+route's refusals) never write a message dict by hand. Plain dicts are returned: the
+relay serialises them once, and the browser's protocol is JSON, not a Python type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vivavoce.interview.errors import ErrorVerdict
+from vivavoce.pricing import TokenUsage
+
+__all__ = [
+    "ai_audio_clear",
+    "ai_transcription",
+    "connected",
+    "error",
+    "interview_ended",
+    "interview_started",
+    "interview_starting",
+    "pong",
+    "student_speech_started",
+    "student_transcription",
+    "student_transcription_delta",
+    "usage",
+    "verdict_error",
+]
+
+Message = dict[str, Any]
+
+
+def connected(*, simulator: bool) -> Message:
+    text = "Connected to vivavoce."
+    if simulator:
+        text += " This server runs the built-in simulator: the interviewer is not an AI."
+    return {"type": "connected", "message": text, "simulator": simulator}
+
+
+def error(
+    code: str,
+    message: str,
+    *,
+    fatal: bool,
+    hint: str | None = None,
+    cause: str | None = None,
+    retryable: bool = False,
+) -> Message:
+    """The one ``error`` shape (original fields plus extensions). ``retryable``: a
+    link's interview stopped for a retryable cause; the same link works again later
+    (``interview_ended`` says so too)."""
+    built: Message = {
+        "type": "error",
+        "code": code,
+        "message": message,
+        "hint": hint,
+        "fatal": fatal,
+        # The cause id at the top level too: `code` stays OpenAI's (the original clients
+        # key off it), while e.g. a 403 at the upgrade (code model_not_available) is the
+        # cause no_realtime_access. ``details.cause`` is kept for the first clients.
+        "cause": cause,
+        "details": {"cause": cause} if cause else None,
+    }
+    if retryable:
+        built["retryable"] = True
+    return built
+
+
+def verdict_error(verdict: ErrorVerdict, *, retryable: bool = False) -> Message:
+    """The ``error`` message for an upstream problem's verdict."""
+    return error(verdict.code, verdict.message, fatal=verdict.fatal, hint=verdict.hint,
+                 cause=verdict.cause, retryable=retryable)
+
+
+def interview_starting() -> Message:
+    return {"type": "interview_starting",
+            "message": "Starting the interview: connecting to the interviewer…"}
+
+
+def interview_started(*, interview_id: str | None, simulator: bool, resumed: bool) -> Message:
+    message = "The interview has started."
+    if simulator:
+        message += " (Simulator: the interviewer is not an AI.)"
+    return {"type": "interview_started", "message": message, "interview_id": interview_id,
+            "simulator": simulator, "resumed": resumed}
+
+
+def interview_ended(
+    message: str, *, reason: str, interview_id: str | None, retryable: bool = False
+) -> Message:
+    ended: Message = {"type": "interview_ended", "message": message, "reason": reason,
+                      "interview_id": interview_id}
+    if retryable:
+        ended["retryable"] = True
+    return ended
+
+
+def pong() -> Message:
+    return {"type": "pong"}
+
+
+def ai_audio_clear() -> Message:
+    return {"type": "ai_audio_clear"}
+
+
+def ai_transcription(text: str, *, is_final: bool, item_id: str) -> Message:
+    return {"type": "ai_transcription", "text": text, "is_final": is_final,
+            "item_id": item_id}
+
+
+def student_speech_started() -> Message:
+    return {"type": "student_speech_started"}
+
+
+def student_transcription_delta(text: str, *, item_id: str) -> Message:
+    return {"type": "student_transcription_delta", "item_id": item_id, "text": text}
+
+
+def student_transcription(text: str, *, item_id: str) -> Message:
+    return {"type": "student_transcription", "text": text, "is_final": True,
+            "item_id": item_id}
+
+
+def usage(total: TokenUsage, cost_usd: float | None) -> Message:
+    """The interview's running token totals and cost (None: the model has no price)."""
+    return {
+        "type": "usage",
+        "input_text_tokens": total.input_text,
+        "input_audio_tokens": total.input_audio,
+        "input_cached_tokens": total.input_cached,
+        "output_text_tokens": total.output_text,
+        "output_audio_tokens": total.output_audio,
+        "total_tokens": total.total,
+        "cost_usd": None if cost_usd is None else round(cost_usd, 6),
+    }

@@ -1,0 +1,116 @@
+"""Whether a link's interview may run now, computed once from its stored row.
+
+``/voice?token=…`` reads the interview's row and asks :func:`decide`: refuse it (gone,
+already over, too little time left), start it (never went live) or resume it (it went
+live and the candidate dropped; the clock kept running). The sweeper asks
+:func:`abandoned` which ``live`` rows no browser will come back to. Both read the same
+arithmetic (:func:`~vivavoce.interview.time_limits.time_left`).
+
+The row is read into :class:`StoredInterview` (plain values) so the rules need no
+database and no ORM; a later owner/lease column (an interview served by one instance at
+a time, taken over by another) becomes another field here and another
+:data:`ResumeDecision` variant, decided by the same function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from vivavoce.interview.time_limits import time_left
+
+__all__ = [
+    "ABANDONED_AFTER_S",
+    "MIN_RESUME_S",
+    "NOT_FOUND",
+    "Abandon",
+    "Refuse",
+    "Resume",
+    "ResumeDecision",
+    "Start",
+    "StoredInterview",
+    "abandoned",
+    "decide",
+]
+
+# A dropped interview with less time than this left is not resumed: it is over.
+MIN_RESUME_S = 30.0
+# Interviews still "live" this long after their time ran out lost their browser for good
+# (no instance can be serving them: every relay enforces the limit).
+ABANDONED_AFTER_S = 180.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInterview:
+    """What the rules read of an interview's row. Times are Unix seconds."""
+
+    id: str
+    status: str  # created | live | ended | failed
+    started_at: float | None  # when it first went live
+    limit_s: float  # its own duration limit (stored settings)
+    # Why its last attempt failed, when it did for a retryable cause (the store records
+    # this without ending the interview): (reason, error code).
+    last_failure: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """It never went live: a fresh start with its whole duration."""
+
+    limit_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """It went live and dropped: continue after its stored turns, with what is left
+    of its time (counted from ``started_at``)."""
+
+    limit_s: float
+    started_at: float | None
+
+
+ResumeDecision = Refuse | Start | Resume
+
+NOT_FOUND = Refuse("interview_not_found", "This interview no longer exists.")
+_OVER = Refuse("interview_not_available",
+               "This interview has already taken place. Ask for a new link.")
+
+
+def decide(row: StoredInterview | None, now: float) -> ResumeDecision:
+    """What a link may do with its interview at ``now``."""
+    if row is None:
+        return NOT_FOUND
+    if row.status == "created":
+        return Start(row.limit_s)
+    if row.status == "live":
+        started = now if row.started_at is None else row.started_at
+        if time_left(started, row.limit_s, now) > MIN_RESUME_S:
+            return Resume(row.limit_s, row.started_at)
+    return _OVER
+
+
+@dataclass(frozen=True, slots=True)
+class Abandon:
+    """How the sweeper ends an interview no browser is coming back to."""
+
+    status: Literal["ended", "failed"]
+    reason: str
+    error_code: str | None
+
+
+def abandoned(row: StoredInterview, now: float) -> Abandon | None:
+    """A ``live`` interview whose time ran out well ago: no browser is coming back. It
+    ends as ``failed`` for its recorded cause when its last attempt failed (the
+    configuration, OpenAI's outage…), else ``ended`` (``browser_disconnected``)."""
+    started = now if row.started_at is None else row.started_at
+    if row.status != "live" or time_left(started, row.limit_s, now) > -ABANDONED_AFTER_S:
+        return None
+    if row.last_failure is not None:
+        return Abandon("failed", *row.last_failure)
+    return Abandon("ended", "browser_disconnected", None)
