@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -102,3 +103,40 @@ async def test_an_injected_error_reaches_the_sideband_and_the_call_goes_on(
             await collect_until(sideband, "error", into=got)
     assert got.first("error").error.code == "server_error"
     assert call_id in fake_openai.fake.live_calls
+
+
+async def test_a_sideband_too_slow_for_the_call_is_dropped_not_buffered_forever(
+    fake_openai: RunningFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from starlette.websockets import WebSocketState
+
+    from vivavoce.testing import webrtc_sideband
+    from vivavoce.testing.fake_records import RealtimeSessionRecord
+
+    class StuckSocket:
+        application_state = WebSocketState.CONNECTED
+
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+            self.sent: list[str] = []
+            self.closed: tuple[int, str] | None = None
+
+        async def send_text(self, text: str) -> None:
+            await self.release.wait()
+            self.sent.append(text)
+
+        async def close(self, code: int, reason: str) -> None:
+            self.closed = (code, reason)
+
+    monkeypatch.setattr(webrtc_sideband, "_MAX_QUEUED", 5)
+    socket = StuckSocket()
+    record = RealtimeSessionRecord(None, None, None, {})
+    sink = webrtc_sideband._SocketSink(socket, fake_openai.fake, record)  # type: ignore[arg-type]
+    writer = asyncio.create_task(sink.run())
+    for n in range(20):
+        sink.send({"type": "response.done", "n": n})
+    socket.release.set()
+    async with asyncio.timeout(5):
+        await writer
+    assert socket.closed == (1008, "Sideband too slow to receive the call's events.")
+    assert len(socket.sent) <= 1 and record.close_code == 1008

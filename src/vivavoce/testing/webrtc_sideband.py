@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["call_not_found", "find_call", "serve_sideband"]
 
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)
+# A sideband that reads far slower than the call talks is dropped rather than let the
+# queue grow without end (the server can re-join and lose only the backlog).
+_MAX_QUEUED = 10_000
+_TOO_SLOW = (1008, "Sideband too slow to receive the call's events.")
 _Close = tuple[int, str]
 
 
@@ -51,10 +55,16 @@ class _SocketSink:
         self.queue: asyncio.Queue[Event | _Close] = asyncio.Queue()
         self.closed = asyncio.Event()
         self.sent = 0
+        self.overflowed = False
 
     def send(self, event: Event) -> None:
-        if not self.closed.is_set():
-            self.queue.put_nowait(event)
+        if self.closed.is_set() or self.overflowed:
+            return
+        if self.queue.qsize() >= _MAX_QUEUED:
+            self.overflowed = True
+            self.queue.put_nowait(_TOO_SLOW)
+            return
+        self.queue.put_nowait(event)
 
     def close(self, code: int, reason: str) -> None:
         if not self.closed.is_set():
@@ -64,6 +74,8 @@ class _SocketSink:
         config = self.fake.config
         while not self.closed.is_set():
             item = await self.queue.get()
+            if self.overflowed:
+                item = _TOO_SLOW
             if isinstance(item, tuple):
                 await self.shut(*item)
                 return
