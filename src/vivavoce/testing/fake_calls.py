@@ -39,12 +39,6 @@ from vivavoce.testing.realtime_session import (
 )
 from vivavoce.testing.scenarios import Scenario
 from vivavoce.testing.webrtc_call import Call, call_not_found
-from vivavoce.testing.webrtc_media import (
-    OfferError,
-    answer_with_media,
-    media_free_answer,
-    parse_offer,
-)
 
 __all__ = ["router"]
 
@@ -127,6 +121,15 @@ async def create_call(request: Request) -> Response:
             session = apply_session_update(session, session_update)
     except SessionConfigError as exc:
         raise FakeOpenAIError(exc.error) from None
+    # Imported here: aiortc and PyAV take a while to load, and most uses of the fake
+    # never place a call.
+    from vivavoce.testing.webrtc_media import (
+        OfferError,
+        answer_with_media,
+        media_free_answer,
+        parse_offer,
+    )
+
     try:
         parsed = parse_offer(offer)
     except OfferError as exc:

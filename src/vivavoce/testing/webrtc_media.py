@@ -13,13 +13,16 @@ valid SDP answer for a benchmark whose "browser" never connects media.
 
 from __future__ import annotations
 
+import asyncio
+import fractions
 import secrets
+import time
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription
-from av import AudioResampler
+from av import AudioFrame, AudioResampler
 
 from vivavoce.testing.fake_audio import SAMPLE_RATE
 from vivavoce.testing.webrtc_call import Call
@@ -29,11 +32,17 @@ from vivavoce.testing.webrtc_loopback import (
     loopback_only_sdp,
     selected_pair,
 )
-from vivavoce.testing.webrtc_playout import ReplyTrack
+from vivavoce.testing.webrtc_playout import Playout
 
-__all__ = ["OfferError", "answer_with_media", "media_free_answer", "parse_offer"]
+__all__ = ["OfferError", "ReplyTrack", "answer_with_media", "media_free_answer", "parse_offer"]
 
 _CHANNEL_LABEL = "oai-events"
+_FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms, WebRTC's usual packet time
+_FRAME_BYTES = _FRAME_SAMPLES * 2
+_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+# A sender that fell this far behind (a stalled loop) restarts its clock rather than
+# bursting the backlog.
+_MAX_LAG_S = 0.2
 
 
 class OfferError(ValueError):
@@ -158,3 +167,39 @@ def media_free_answer(offer: SessionDescription) -> str:
             "a=end-of-candidates",
         ]
     return "\r\n".join(lines) + "\r\n"
+
+
+class ReplyTrack(MediaStreamTrack):
+    """The outbound audio track: a :class:`Playout` played in real time, else silence.
+
+    20 ms PCM16 24 kHz mono frames; aiortc's Opus encoder resamples them to 48 kHz with
+    PyAV's ``AudioResampler``.
+    """
+
+    kind = "audio"
+
+    def __init__(self, playout: Playout) -> None:
+        super().__init__()
+        self.playout = playout
+        self._start: float | None = None
+        self._timestamp = 0
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._timestamp += _FRAME_SAMPLES
+            wait = self._start + self._timestamp / SAMPLE_RATE - time.time()
+            if wait < -_MAX_LAG_S:
+                self._start = time.time() - self._timestamp / SAMPLE_RATE
+            elif wait > 0:
+                await asyncio.sleep(wait)
+        data = self.playout.take(_FRAME_BYTES)
+        frame = AudioFrame(format="s16", layout="mono", samples=_FRAME_SAMPLES)
+        frame.planes[0].update(data + bytes(_FRAME_BYTES - len(data)))
+        frame.pts = self._timestamp
+        frame.sample_rate = SAMPLE_RATE
+        frame.time_base = _TIME_BASE
+        return frame

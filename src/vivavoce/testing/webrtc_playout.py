@@ -4,9 +4,8 @@ Over WebRTC OpenAI plays the model's audio itself, so it knows what the user hea
 it reports ``output_audio_buffer.started/stopped`` and, on an interruption, cuts the
 reply at the millisecond reached. :class:`Playout` keeps that account — which response
 and item each queued byte belongs to, how much of each item was played — and
-:class:`ReplyTrack` is the aiortc track that plays it: 20 ms PCM16 24 kHz mono frames
-at real-time pace, silence when idle (aiortc's Opus encoder resamples them to 48 kHz
-with PyAV's ``AudioResampler``). :class:`VirtualPlayout` is the media-free mode's
+``webrtc_media.ReplyTrack`` is the aiortc track that plays it in real time (this module
+imports no media library, so the fake starts fast). :class:`VirtualPlayout` is the media-free mode's
 stand-in: the same account, consumed by the wall clock, with no frames at all (a
 benchmark's hundreds of calls cannot afford 50 timer wake-ups a second each).
 """
@@ -14,25 +13,15 @@ benchmark's hundreds of calls cannot afford 50 timer wake-ups a second each).
 from __future__ import annotations
 
 import asyncio
-import fractions
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import AudioFrame
-
 from vivavoce.testing.fake_audio import BYTES_PER_MS, SAMPLE_RATE
 
-__all__ = ["Cut", "Playout", "ReplyTrack", "VirtualPlayout"]
+__all__ = ["Cut", "Playout", "VirtualPlayout"]
 
-_FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms, WebRTC's usual packet time
-_FRAME_BYTES = _FRAME_SAMPLES * 2
-_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-# A sender that fell this far behind (a stalled loop) restarts its clock rather than
-# bursting the backlog.
-_MAX_LAG_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -203,35 +192,3 @@ class VirtualPlayout(Playout):
         self._timer = None
         self.advance()
         self._arm()
-
-
-class ReplyTrack(MediaStreamTrack):
-    """The outbound audio track: a :class:`Playout` played in real time, else silence."""
-
-    kind = "audio"
-
-    def __init__(self, playout: Playout) -> None:
-        super().__init__()
-        self.playout = playout
-        self._start: float | None = None
-        self._timestamp = 0
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.time()
-        else:
-            self._timestamp += _FRAME_SAMPLES
-            wait = self._start + self._timestamp / SAMPLE_RATE - time.time()
-            if wait < -_MAX_LAG_S:
-                self._start = time.time() - self._timestamp / SAMPLE_RATE
-            elif wait > 0:
-                await asyncio.sleep(wait)
-        data = self.playout.take(_FRAME_BYTES)
-        frame = AudioFrame(format="s16", layout="mono", samples=_FRAME_SAMPLES)
-        frame.planes[0].update(data + bytes(_FRAME_BYTES - len(data)))
-        frame.pts = self._timestamp
-        frame.sample_rate = SAMPLE_RATE
-        frame.time_base = _TIME_BASE
-        return frame
