@@ -140,3 +140,14 @@ async def test_a_sideband_too_slow_for_the_call_is_dropped_not_buffered_forever(
         await writer
     assert socket.closed == (1008, "Sideband too slow to receive the call's events.")
     assert len(socket.sent) <= 1 and record.close_code == 1008
+
+
+async def test_a_slow_session_created_delays_the_sideband_only(fake_openai: RunningFake, sdk: AsyncOpenAI) -> None:
+    call_id = await _place_call(sdk)
+    fake_openai.fake.config.session_created_delay_s = 1.0
+    async with sdk.realtime.connect(call_id=call_id) as sideband:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await sideband.recv()
+        await collect_until(sideband, "session.created")
+    assert call_id in fake_openai.fake.live_calls

@@ -149,14 +149,21 @@ class Playout:
 class VirtualPlayout(Playout):
     """A :class:`Playout` consumed by the wall clock instead of a media track."""
 
-    def __init__(self, on_started: Callable[[str], None], on_stopped: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        on_started: Callable[[str], None],
+        on_stopped: Callable[[str], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(on_started, on_stopped, keep_audio=False)
-        self._last = time.monotonic()
+        self._clock = clock
+        self._last = clock()
         self._timer: asyncio.TimerHandle | None = None
 
     def advance(self) -> None:
         """Play what the time since the last call allows."""
-        now = time.monotonic()
+        now = self._clock()
         elapsed = now - self._last
         self._last = now
         if self.buffered_bytes:

@@ -110,6 +110,10 @@ async def serve_sideband(websocket: WebSocket, fake: FakeOpenAI, record: Realtim
     record.responses = call.conversation.responses
     record.user_transcripts = call.conversation.user_transcripts
     call.record.sidebands_joined += 1
+    if fake.config.session_created_delay_s > 0:
+        # The same fault as on a plain socket: a slow first event (events of the call
+        # meanwhile are not this sideband's: it has not joined yet).
+        await asyncio.sleep(fake.config.session_created_delay_s)
     sink.send(call.conversation.session_created())
     call.add_sink(sink)
     writer = asyncio.create_task(sink.run())
