@@ -146,3 +146,21 @@ async def test_hangup_ends_the_call_and_closes_the_sideband(
     record = fake_openai.fake.last_call
     assert record.ended and record.end_reason == "hangup"
     assert call_id not in fake_openai.fake.live_calls
+
+
+async def test_a_client_clear_stops_the_audio_without_truncating(
+    fake_openai: RunningFake, call: tuple[WebRtcClient, str]
+) -> None:
+    fake_openai.fake.config.speech_ms_per_char = 60
+    client, _ = call
+    client.send({"type": "response.create"})
+    started = await client.event("output_audio_buffer.started")
+    await client.until(lambda: client.loud_frames >= 5)
+    client.send({"type": "output_audio_buffer.clear"})
+    cleared = await client.event("output_audio_buffer.cleared")
+    assert cleared["response_id"] == started["response_id"]
+    assert "conversation.item.truncated" not in client.types()
+    record = fake_openai.fake.last_call
+    assert record.channel_events_received == ["response.create", "output_audio_buffer.clear"]
+    assert record.barge_ins == 0
+    assert 0 < record.audio_ms_played < record.responses[0].audio_ms

@@ -74,6 +74,9 @@ class FakeOpenAI:
         from that loop itself (it would wait on itself): await ``Call.end`` instead.
         """
         for call in list(self.live_calls.values()):
+            if call.loop.is_closed():  # the server is gone, and its calls with it
+                self.live_calls.pop(call.record.call_id, None)
+                continue
             future = asyncio.run_coroutine_threadsafe(call.end("server_shutdown", 1001, "Server shutting down"), call.loop)
             with contextlib.suppress(TimeoutError, concurrent.futures.TimeoutError):
                 future.result(timeout)

@@ -203,6 +203,7 @@ class Call:
         if kind == "output_audio_buffer.clear":
             # WebRTC only: stop playing now (the client cancels the response itself).
             cut = self.playout.clear()
+            self.record.audio_ms_played = self.playout.played_bytes // BYTES_PER_MS
             self._publish([_event("output_audio_buffer.cleared", response_id=cut.response_id if cut else None)])
             return
         self._handle(self.conversation.receive(message))
@@ -263,6 +264,7 @@ class Call:
     def _cut(self) -> None:
         """Cut the playing reply where the candidate stopped hearing it (as OpenAI does)."""
         cut = self.playout.clear()
+        self.record.audio_ms_played = self.playout.played_bytes // BYTES_PER_MS
         if cut is None:
             return
         self.record.barge_ins += 1
