@@ -12,7 +12,7 @@ from tests.fixtures.fake_openai import RunningFake
 from tests.testing.realtime_helpers import client_for, collect_until, collect_until_closed
 from tests.testing.webrtc_client import WebRtcClient, speech
 from vivavoce.testing.fake_voice_lines import default_responder
-from vivavoce.testing.realtime_conversation import ConversationView
+from vivavoce.testing.realtime_items import ConversationView
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.testing.webrtc_loopback import install_loopback_only, is_loopback, selected_pair
 

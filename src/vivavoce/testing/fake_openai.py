@@ -1,7 +1,7 @@
 """The fake OpenAI server: REST under ``/v1`` plus the Realtime WebSocket.
 
 ``FakeOpenAI(FakeConfig(...))`` holds the configuration (mutable while serving), what
-was observed (``requests``, ``sessions``) and the ASGI app (``.app``). Behaviour per key
+was observed (``requests``, ``sessions``, ``calls``) and the ASGI app (``.app``). Behaviour per key
 is described in ``vivavoce.testing.scenarios``; faults and quirks in ``FakeConfig``.
 
 Routers from other modules are included with the ``/v1`` prefix: ``fake_responses.router``
@@ -10,8 +10,6 @@ declares ``/responses`` and guards it with ``fake_rest.guard(request, Endpoint.G
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -23,70 +21,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vivavoce.testing import fake_calls, fake_responses
 from vivavoce.testing import fake_errors as errors
-from vivavoce.testing.fake_access import IssuedSecret, bearer_key
+from vivavoce.testing.fake_access import bearer_key
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_errors import FakeOpenAIError, new_request_id
-from vivavoce.testing.fake_records import (
-    RealtimeSessionRecord,
-    RestRequestRecord,
-    key_fingerprint,
-    masked_or_none,
-)
+from vivavoce.testing.fake_records import RestRequestRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_rest import router as rest_router
+from vivavoce.testing.fake_state import FakeState
 from vivavoce.testing.realtime_ws import handle_realtime
-from vivavoce.testing.webrtc_call import Call, CallRecord
 
 __all__ = ["FakeConfig", "FakeOpenAI", "create_fake_openai_app"]
 
 
-class FakeOpenAI:
-    """One fake OpenAI server: configuration, observations and the ASGI app."""
+class FakeOpenAI(FakeState):
+    """One fake OpenAI server: configuration, observations (``FakeState``) and the ASGI app."""
 
     def __init__(self, config: FakeConfig | None = None) -> None:
-        self.config = config if config is not None else FakeConfig()
-        self.sessions: list[RealtimeSessionRecord] = []
-        self.requests: list[RestRequestRecord] = []
-        self.client_secrets: dict[str, IssuedSecret] = {}
-        self.calls: list[CallRecord] = []
-        """WebRTC calls placed with ``POST /v1/realtime/calls`` (see testing/fake_calls.py)."""
-        self.live_calls: dict[str, Call] = {}
-        """Calls not yet ended, by id (they run on the server's event loop)."""
+        super().__init__(config)
         self.app = _build_app(self)
-
-    @property
-    def last_session(self) -> RealtimeSessionRecord:
-        """The most recent Realtime connection. Raises LookupError if there was none."""
-        if not self.sessions:
-            raise LookupError("no Realtime session has connected to the fake yet")
-        return self.sessions[-1]
-
-    @property
-    def last_call(self) -> CallRecord:
-        """The most recent WebRTC call. Raises LookupError if there was none."""
-        if not self.calls:
-            raise LookupError("no WebRTC call has been placed with the fake yet")
-        return self.calls[-1]
-
-    def end_calls(self, timeout: float = 5.0) -> None:
-        """End every live call from another thread than the server's (a test's teardown).
-
-        Calls run on the server's event loop; each is ended there. Never call this
-        from that loop itself (it would wait on itself): await ``Call.end`` instead.
-        """
-        for call in list(self.live_calls.values()):
-            if call.loop.is_closed():  # the server is gone, and its calls with it
-                self.live_calls.pop(call.record.call_id, None)
-                continue
-            future = asyncio.run_coroutine_threadsafe(call.end("server_shutdown", 1001, "Server shutting down"), call.loop)
-            with contextlib.suppress(TimeoutError, concurrent.futures.TimeoutError):
-                future.result(timeout)
-
-    def reset(self) -> None:
-        """Forget observations and issued secrets (the configuration is kept)."""
-        self.sessions.clear()
-        self.requests.clear()
-        self.client_secrets.clear()
-        self.calls.clear()
 
 
 def create_fake_openai_app(config: FakeConfig | None = None) -> FastAPI:

@@ -31,11 +31,12 @@ from vivavoce.testing.fake_audio import BYTES_PER_MS, synthesize_speech
 from vivavoce.testing.fake_errors import FakeError, new_event_id
 from vivavoce.testing.fake_records import ResponseRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_voice_lines import default_transcript
-from vivavoce.testing.realtime_conversation import Conversation, Event
+from vivavoce.testing.realtime_conversation import Conversation
+from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.webrtc_playout import Playout, VirtualPlayout
 
 if TYPE_CHECKING:
-    from vivavoce.testing.fake_openai import FakeOpenAI
+    from vivavoce.testing.fake_state import FakeState
 
 __all__ = ["MAX_DURATION_REASON", "Call", "CallRecord", "EventSink", "call_not_found"]
 
@@ -67,7 +68,7 @@ class EventSink(Protocol):
 
 @dataclass
 class CallRecord:
-    """One call, as tests observe it on ``FakeOpenAI.calls``."""
+    """One call, as tests observe it on ``FakeOpenAI.calls`` (``FakeState``)."""
 
     call_id: str
     key_masked: str | None
@@ -136,7 +137,7 @@ class Call:
     """A live call: see the module docstring. Create with :meth:`open`."""
 
     def __init__(
-        self, fake: FakeOpenAI, record: CallRecord, conversation: Conversation, *, media: bool
+        self, fake: FakeState, record: CallRecord, conversation: Conversation, *, media: bool
     ) -> None:
         self.fake = fake
         self.record = record
@@ -166,7 +167,7 @@ class Call:
 
     @classmethod
     def open(
-        cls, fake: FakeOpenAI, *, call_id: str, key: str, model: str, session: dict[str, Any],
+        cls, fake: FakeState, *, call_id: str, key: str, model: str, session: dict[str, Any],
         rate_limited: bool, offer_sdp: str,
     ) -> Call:
         """Start a call (on the running loop) and register it on ``fake``."""

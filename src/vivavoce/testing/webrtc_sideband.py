@@ -24,11 +24,11 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from vivavoce.testing.fake_records import RealtimeSessionRecord
-from vivavoce.testing.realtime_conversation import Event
+from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.webrtc_call import Call, call_not_found
 
 if TYPE_CHECKING:
-    from vivavoce.testing.fake_openai import FakeOpenAI
+    from vivavoce.testing.fake_state import FakeState
 
 __all__ = ["call_not_found", "find_call", "serve_sideband"]
 
@@ -40,7 +40,7 @@ _TOO_SLOW = (1008, "Sideband too slow to receive the call's events.")
 _Close = tuple[int, str]
 
 
-def find_call(fake: FakeOpenAI, call_id: str | None) -> Call | None:
+def find_call(fake: FakeState, call_id: str | None) -> Call | None:
     """The live call ``call_id`` names, or None (unknown or ended)."""
     return fake.live_calls.get(call_id) if call_id else None
 
@@ -48,7 +48,7 @@ def find_call(fake: FakeOpenAI, call_id: str | None) -> Call | None:
 class _SocketSink:
     """Queues a call's events for one sideband socket; a writer task sends them in order."""
 
-    def __init__(self, websocket: WebSocket, fake: FakeOpenAI, record: RealtimeSessionRecord) -> None:
+    def __init__(self, websocket: WebSocket, fake: FakeState, record: RealtimeSessionRecord) -> None:
         self.websocket = websocket
         self.fake = fake
         self.record = record
@@ -102,7 +102,7 @@ class _SocketSink:
                 await self.websocket.close(code, reason)
 
 
-async def serve_sideband(websocket: WebSocket, fake: FakeOpenAI, record: RealtimeSessionRecord, call: Call) -> None:
+async def serve_sideband(websocket: WebSocket, fake: FakeState, record: RealtimeSessionRecord, call: Call) -> None:
     """Serve an accepted sideband socket on ``call`` until either side ends it."""
     sink = _SocketSink(websocket, fake, record)
     record.model = call.record.model
