@@ -160,6 +160,7 @@ class Call:
         self._script_turn = 0
         self._sent = 0
         self._error_injected = False
+        self._ending: asyncio.Task[None] | None = None
         self.ended = asyncio.Event()
         record.responses = conversation.responses
         record.user_transcripts = conversation.user_transcripts
@@ -331,7 +332,8 @@ class Call:
 
     def spawn_end(self, reason: str, code: int = 1000, close_reason: str = "") -> None:
         """End the call from inside one of its own callbacks or tasks."""
-        asyncio.get_running_loop().create_task(self.end(reason, code, close_reason))
+        # Not one of the call's own tasks (end() cancels those); kept so it is not lost.
+        self._ending = asyncio.get_running_loop().create_task(self.end(reason, code, close_reason))
 
     async def end(self, reason: str, code: int = 1000, close_reason: str = "") -> None:
         """End the call (idempotent): close sidebands with ``code``, stop the media."""
