@@ -136,9 +136,16 @@ async def create_call(request: Request) -> Response:
         raise FakeOpenAIError(errors.invalid_request(f"Invalid SDP offer: {exc}.", param="sdp")) from None
     call_id = "rtc_" + secrets.token_hex(16)
     call = Call.open(
-        fake, call_id=call_id, key=key, model=model, session=session,
+        fake.config, call_id=call_id, key=key, model=model, session=session,
         rate_limited=scenario is Scenario.RATELIMITED, offer_sdp=offer,
     )
+    fake.calls.append(call.record)
+    fake.live_calls[call_id] = call
+
+    def forget() -> None:
+        fake.live_calls.pop(call_id, None)
+
+    call.on_end = forget
     try:
         answer = media_free_answer(parsed) if not call.media else await answer_with_media(call, offer)
     except Exception as exc:

@@ -25,18 +25,16 @@ import json
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from vivavoce.testing.fake_audio import BYTES_PER_MS, synthesize_speech
+from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_errors import FakeError, new_event_id
 from vivavoce.testing.fake_records import ResponseRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_voice_lines import default_transcript
 from vivavoce.testing.realtime_conversation import Conversation
 from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.webrtc_playout import Playout, VirtualPlayout
-
-if TYPE_CHECKING:
-    from vivavoce.testing.fake_state import FakeState
 
 __all__ = ["MAX_DURATION_REASON", "Call", "CallRecord", "EventSink", "call_not_found"]
 
@@ -137,9 +135,9 @@ class Call:
     """A live call: see the module docstring. Create with :meth:`open`."""
 
     def __init__(
-        self, fake: FakeState, record: CallRecord, conversation: Conversation, *, media: bool
+        self, config: FakeConfig, record: CallRecord, conversation: Conversation, *, media: bool
     ) -> None:
-        self.fake = fake
+        self.config = config
         self.record = record
         self.conversation = conversation
         self.media = media
@@ -154,6 +152,9 @@ class Call:
         """The loop the call runs on (the fake server's)."""
         self.opened = time.monotonic()
         self.closers: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        """Run at the end (the media peer's close)."""
+        self.on_end: Callable[[], None] = lambda: None
+        """Called once when the call ends (the fake forgets it as live)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._streamer: asyncio.Task[None] | None = None
         self._script: asyncio.Task[None] | None = None
@@ -168,21 +169,19 @@ class Call:
 
     @classmethod
     def open(
-        cls, fake: FakeState, *, call_id: str, key: str, model: str, session: dict[str, Any],
+        cls, config: FakeConfig, *, call_id: str, key: str, model: str, session: dict[str, Any],
         rate_limited: bool, offer_sdp: str,
     ) -> Call:
-        """Start a call (on the running loop) and register it on ``fake``."""
-        media = not fake.config.media_free_calls
+        """Start a call on the running loop (the caller registers it where it is found)."""
+        media = not config.media_free_calls
         record = CallRecord(
             call_id=call_id, key_masked=masked_or_none(key), key_fingerprint=key_fingerprint(key),
             model=model, media=media, offer_sdp=offer_sdp,
         )
-        conversation = Conversation(model, fake.config, session=session)
+        conversation = Conversation(model, config, session=session)
         conversation.rate_limited = rate_limited
-        call = cls(fake, record, conversation, media=media)
+        call = cls(config, record, conversation, media=media)
         call.channel.send(conversation.session_created())
-        fake.calls.append(record)
-        fake.live_calls[call_id] = call
         call.spawn(call._clock())
         return call
 
@@ -248,7 +247,7 @@ class Call:
         self._ensure_streaming()
 
     def _publish(self, events: list[Event]) -> None:
-        config = self.fake.config
+        config = self.config
         for event in events:
             self.record.events_sent.append(str(event["type"]))
             for sink in list(self.sinks):
@@ -296,11 +295,11 @@ class Call:
                 return
             events, seconds = step
             self._handle(events)
-            pace = self.fake.config.audio_pace
+            pace = self.config.audio_pace
             await asyncio.sleep(seconds * pace if seconds > 0 and pace > 0 else 0)
 
     async def _clock(self) -> None:
-        config = self.fake.config
+        config = self.config
         while not self.record.ended:
             await asyncio.sleep(_TICK_S if self.conversation.wants_ticks else _SLOW_TICK_S)
             if time.monotonic() - self.opened >= config.max_session_s:
@@ -317,10 +316,10 @@ class Call:
 
     async def _candidate_turn(self) -> None:
         """Media-free mode: after each reply, the candidate answers after a pause."""
-        await asyncio.sleep(self.fake.config.candidate_pause_s)
+        await asyncio.sleep(self.config.candidate_pause_s)
         line = default_transcript(self._script_turn)
         self._script_turn += 1
-        pcm = _candidate_speech(line, self.fake.config.speech_ms_per_char)
+        pcm = _candidate_speech(line, self.config.speech_ms_per_char)
         chunk = _SCRIPT_CHUNK_MS * BYTES_PER_MS
         for offset in range(0, len(pcm), chunk):
             if self.record.ended:
@@ -341,7 +340,7 @@ class Call:
             return
         self.record.ended, self.record.end_reason = True, reason
         self.record.audio_ms_played = self.playout.played_bytes // BYTES_PER_MS
-        self.fake.live_calls.pop(self.record.call_id, None)
+        self.on_end()
         if isinstance(self.playout, VirtualPlayout):
             self.playout.close()
         for sink in list(self.sinks):
