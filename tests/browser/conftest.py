@@ -255,9 +255,13 @@ def end_interview(page: Any) -> None:
         "button", name="Yes, end it").click()
 
 
-def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str]]) -> None:
-    """Store ``turns`` ((speaker, text) in order) for the interview and mark it ended, as
-    the relay does, through the store on the app's own database."""
+def finish_interview(
+    app: LiveApp, interview_id: str, turns: list[tuple[str, ...]], *, simulated: bool = False
+) -> None:
+    """Store ``turns`` ((speaker, text) in order; an interviewer turn the candidate cut
+    short as (speaker, heard text, "interrupted", whole text)) for the interview and mark
+    it ended, as the relay does, through the store on the app's own database.
+    ``simulated``: it ran against the built-in simulator."""
     import asyncio
     from datetime import UTC, datetime, timedelta
 
@@ -271,8 +275,8 @@ def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str
             now = datetime.now(UTC)
             began = now - timedelta(seconds=20 * len(turns))
             async with db.session() as s:
-                await store.mark_live(s, interview_id, at=began)
-                for sequence, (speaker, text) in enumerate(turns, start=1):
+                await store.mark_live(s, interview_id, at=began, simulated=simulated)
+                for sequence, (speaker, text, *cut) in enumerate(turns, start=1):
                     at = began + timedelta(seconds=20 * (sequence - 1))
                     await store.add_turn(
                         s,
@@ -284,7 +288,8 @@ def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str
                         ended_at=at + timedelta(seconds=15),
                         audio_ms=None,
                         item_id=f"item_{sequence}",
-                        state="complete",
+                        state=cut[0] if cut else "complete",  # type: ignore[arg-type]
+                        full_text=cut[1] if len(cut) > 1 else None,
                     )
                 await store.mark_ended(s, interview_id, status="ended", reason="candidate", at=now)
         finally:

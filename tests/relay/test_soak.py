@@ -13,7 +13,7 @@ import pytest
 
 from tests.fixtures.app_server import RunningApp
 from tests.relay.voice_client import voice_client
-from vivavoce.realtime import relay as relay_module
+from vivavoce.metrics_relay import RelayMeter
 
 
 def open_fds() -> int:
@@ -40,34 +40,32 @@ async def one_interview(app: RunningApp) -> None:
 
 @pytest.mark.slow
 async def test_hundred_interviews_leave_nothing_behind(
-    make_app_server: Callable[..., RunningApp],
+    make_app_server: Callable[..., RunningApp], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tasks_at_connect: list[int] = []
+    counted = RelayMeter.connected
 
-    def observer(event: str, relay: relay_module.VoiceRelay) -> None:
-        if event == "connected":
-            # Runs on the server's loop: every task alive there as an interview begins.
-            tasks_at_connect.append(len(asyncio.all_tasks()))
+    def connected(meter: RelayMeter, now: float) -> None:
+        # Runs on the server's loop: every task alive there as an interview begins.
+        tasks_at_connect.append(len(asyncio.all_tasks()))
+        counted(meter, now)
 
-    relay_module.observers.append(observer)
+    monkeypatch.setattr(RelayMeter, "connected", connected)
+    app = make_app_server()
+    app.fake.fake.config.responder = short_greeting  # type: ignore[union-attr]
+    for _ in range(5):  # warm-up: pools, caches, lazily created clients
+        await one_interview(app)
+    gc.collect()
+    fds, threads = open_fds(), other_threads()
+    tracemalloc.start()
     try:
-        app = make_app_server()
-        app.fake.fake.config.responder = short_greeting  # type: ignore[union-attr]
-        for _ in range(5):  # warm-up: pools, caches, lazily created clients
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(100):
             await one_interview(app)
         gc.collect()
-        fds, threads = open_fds(), other_threads()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            for _ in range(100):
-                await one_interview(app)
-            gc.collect()
-            grown = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
+        grown = tracemalloc.get_traced_memory()[0] - before
     finally:
-        relay_module.observers.remove(observer)
+        tracemalloc.stop()
     assert len(tasks_at_connect) == 105
     # Tasks that finish a moment after an interview (its evaluation being queued, the
     # upstream socket's closing handshake) may still be alive as the next one connects, so

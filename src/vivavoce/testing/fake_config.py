@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vivavoce.testing.realtime_conversation import ConversationView
+from vivavoce.testing.realtime_items import ConversationView
+from vivavoce.testing.scenarios import SCENARIOS
 
 __all__ = ["FakeConfig"]
 
@@ -66,14 +65,26 @@ class FakeConfig:
     max_session_s: float = 3600.0
     """Sessions end with 1001 "Your session hit the maximum duration of 60 minutes.\""""
 
+    # --- network faults (the socket itself; see testing/realtime_faults.py) ----------
+    handshake_delay_s: float = 0.0
+    """Answer every Realtime upgrade this late, whatever the key (``slow`` also delays REST)."""
+    drop_after_events: int | None = None
+    """Abort the TCP connection, with no close frame, after this many server events."""
+    drop_after_s: float | None = None
+    """Abort the TCP connection this many seconds after it opened."""
+    stall_after_events: int | None = None
+    """Stall (read, process and send nothing) for ``stall_s`` after this many server events."""
+    stall_after_s: float | None = None
+    """Stall for ``stall_s`` this many seconds after the socket opened."""
+    stall_s: float = 7.0
+    """How long one stall lasts (once per session; lowering it ends a stall under way);
+    the socket then carries on."""
+
     def __setattr__(self, name: str, value: object) -> None:
         # Checked on every assignment (tests flip fields at runtime), so a typo fails
         # in the test that made it rather than as a 500 inside the fake.
-        if name == "force_scenario" and value is not None:
-            from vivavoce.testing.scenarios import SCENARIOS
-
-            if value not in SCENARIOS:
-                raise ValueError(f"unknown fake OpenAI scenario {value!r}; known: {', '.join(SCENARIOS)}")
+        if name == "force_scenario" and value is not None and value not in SCENARIOS:
+            raise ValueError(f"unknown fake OpenAI scenario {value!r}; known: {', '.join(SCENARIOS)}")
         if name == "audio_pace" and (not isinstance(value, int | float) or value < 0):
             raise ValueError(f"audio_pace must be a number >= 0, not {value!r}")
         super().__setattr__(name, value)
