@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.diagnosis.logging_state import preserved_logging
-from vivavoce.redact import RedactingFilter, install_redaction, redact, register_secret
+from vivavoce import redact as redact_module
+from vivavoce.redact import (
+    LOGGERS,
+    RedactingFilter,
+    install_redaction,
+    redact,
+    register_secret,
+)
 
 
 def body(n: int) -> str:
@@ -98,14 +105,45 @@ def restore_logging() -> Iterator[None]:
         yield
 
 
-def test_install_redaction_covers_handlers_added_later(
+def test_install_redaction_filters_the_listed_loggers_once(
     caplog: pytest.LogCaptureFixture, restore_logging: None
 ) -> None:
     install_redaction()
     install_redaction()  # idempotent
     assert sum(isinstance(f, RedactingFilter) for f in logging.getLogger("openai").filters) == 1
-    # caplog's handler is added after installation: the record factory still covers it.
+    # A listed logger's own filter redacts it (loggers outside the list: the next test).
     with caplog.at_level(logging.INFO, logger="openai._base_client"):
         logging.getLogger("openai._base_client").info("header Bearer %s", PROJECT)
     assert PROJECT not in caplog.text
     assert f"Bearer sk-proj-…{TAIL}" in caplog.text
+
+
+def test_the_record_factory_covers_loggers_outside_the_list(restore_logging: None) -> None:
+    # asyncio's logger is on no list, yet it logs exceptions whose text may hold a key
+    # ("Task exception was never retrieved"), here to a handler added after installation
+    # (as a library or a test capture would). Only the record factory covers that, so
+    # start from a process without one (another test may have installed it already;
+    # restore_logging puts the factory back).
+    logging.setLogRecordFactory(logging.LogRecord)
+    redact_module._factory_installed = False
+    assert "asyncio" not in LOGGERS
+    install_redaction()
+    unlisted = logging.getLogger("asyncio")
+    assert not any(isinstance(f, RedactingFilter) for f in unlisted.filters)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    propagate = unlisted.propagate
+    unlisted.addHandler(handler)
+    unlisted.propagate = False
+    try:
+        try:
+            raise RuntimeError(f"upstream said {PROJECT}")
+        except RuntimeError:
+            unlisted.exception("Task exception was never retrieved: %s", PROJECT)
+    finally:
+        unlisted.removeHandler(handler)
+        unlisted.propagate = propagate
+    out = stream.getvalue()
+    assert PROJECT[8:20] not in out
+    assert out.count(f"sk-proj-…{TAIL}") == 2 and "RuntimeError" in out

@@ -134,6 +134,39 @@ def open_page(browser: Any) -> Iterator[Callable[..., BrowserPage]]:
 CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 
 
+def _axe_source() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+# axe-core from the axe-playwright-python package (a dev dependency). Its own runner
+# evaluates bare expressions, which the pages' CSP (no eval) refuses; a function
+# declaration is run by the DevTools protocol, which the CSP does not govern.
+AXE_INJECT = "() => {\n" + _axe_source() + "\n}"
+AXE_RUN = """
+async (impacts) => {
+  const results = await axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+    resultTypes: ["violations"],
+  });
+  return results.violations
+    .filter((v) => impacts.includes(v.impact))
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+}
+"""
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[Any]:
+    """axe-core's WCAG 2.1 A/AA and best-practice violations of these impacts on the page
+    as it is now (run it in each state worth checking: a dialog open, an error shown)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_INJECT)
+    found: list[Any] = page.evaluate(AXE_RUN, list(impacts))
+    return found
+
+
 def low_contrast(page: Any) -> list[dict[str, Any]]:
     """Visible text on the page below WCAG AA contrast (4.5:1, large text 3:1)."""
     found: list[dict[str, Any]] = page.evaluate(CONTRAST_JS)

@@ -9,6 +9,41 @@ import pytest
 from vivavoce.config import Settings
 from vivavoce.web.voice import origin_allowed
 
+PRODUCTION = {"VIVAVOCE_ENV": "production"}
+LISTED = {"VIVAVOCE_ALLOWED_ORIGINS": "https://a.example"}
+PUBLIC = {"VIVAVOCE_ENV": "production", "VIVAVOCE_PUBLIC_URL": "https://jobs.example/app"}
+
+
+@pytest.mark.parametrize(
+    ("env", "origin", "host"),
+    [
+        # Another host that merely starts or ends like an allowed one.
+        (PRODUCTION, "https://app.example.evil.com", "app.example"),
+        (PRODUCTION, "https://evilapp.example", "app.example"),
+        (LISTED, "https://a.example.evil.com", "x"),
+        (LISTED, "https://xa.example", "x"),
+        (LISTED, "https://a.example.", "x"),
+        (LISTED, "https://a.example@evil.com", "x"),
+        (PUBLIC, "https://jobs.example.evil.com", "internal:8000"),
+        # Same host, another port.
+        (PRODUCTION, "https://app.example:8443", "app.example"),
+        (LISTED, "https://a.example:8443", "x"),
+        (PUBLIC, "https://jobs.example:444", "internal:8000"),
+        # Same host, another scheme.
+        (LISTED, "http://a.example", "x"),
+        (LISTED, "wss://a.example", "x"),
+        (PUBLIC, "http://jobs.example", "internal:8000"),
+        # Opaque origins (sandboxed frames, file: pages, some redirects).
+        (PRODUCTION, "null", "app.example"),
+        (LISTED, "null", "x"),
+        (PUBLIC, "null", "internal:8000"),
+    ],
+)
+def test_origin_look_alikes_are_refused(
+    make_settings: Callable[..., Settings], env: dict[str, str], origin: str, host: str,
+) -> None:
+    assert origin_allowed(origin, host, make_settings(**env)) is False
+
 
 @pytest.mark.parametrize(
     ("env", "origin", "host", "allowed"),

@@ -88,3 +88,47 @@ async def test_keepalive_pings_upstream(fake_openai: RunningFake) -> None:
     finally:
         await upstream.close()
         await sdk.close()
+
+
+async def test_a_drop_without_a_close_frame_is_recorded_as_1006(fake_openai: RunningFake) -> None:
+    fake_openai.fake.config.drop_after_events = 1  # the fake aborts TCP after session.created
+    sdk = client(fake_openai)
+    upstream = await open_upstream(sdk, "gpt-realtime")
+    try:
+        events = [event async for event in upstream.events()]
+    finally:
+        await upstream.close()
+        await sdk.close()
+    assert [e["type"] for e in events] == ["session.created"]
+    assert fake_openai.fake.last_session.dropped
+    assert (upstream.close_code, upstream.close_reason) == (1006, "")
+
+
+async def test_a_stalled_upstream_is_ended_by_the_keepalive(fake_openai: RunningFake) -> None:
+    config = fake_openai.fake.config
+    # Silent and unread until the test ends it, far past a ping and its pong timeout.
+    config.stall_after_events, config.stall_s = 1, 60
+    sdk = client(fake_openai)
+    upstream = await open_upstream(sdk, "gpt-realtime", keepalive_s=0.1)
+    try:
+        events = [event async for event in upstream.events()]
+    finally:
+        await upstream.close()
+        await sdk.close()
+    [stall] = fake_openai.fake.last_session.stalls
+    assert stall.ended is None  # the session ended while the fake still stalled
+    config.stall_s = 0  # release the fake's side
+    assert [e["type"] for e in events] == ["session.created"]
+    # websockets fails the connection (keepalive ping timeout) and gets no close frame
+    # back from a peer that reads nothing: the same ending as a dropped connection.
+    assert upstream.close_code == 1006
+
+
+async def test_a_slow_handshake_past_the_connect_timeout(fake_openai: RunningFake) -> None:
+    fake_openai.fake.config.handshake_delay_s = 1.0
+    sdk = client(fake_openai)
+    with pytest.raises(UpstreamConnectError) as failed:
+        await open_upstream(sdk, "gpt-realtime", connect_timeout_s=0.1)
+    await sdk.close()
+    assert failed.value.problem.code == "upstream_timeout"
+    assert not fake_openai.fake.last_session.accepted

@@ -1,4 +1,5 @@
-"""The tables: interviews, their turns, their evaluation, and the question bank.
+"""The tables: interviews, their turns, their evaluation, the question bank, and the
+running instances (heartbeats) that own live interviews.
 
 Plain columns only (no ORM relationships): under asyncio a lazy load is an error, so the
 data-access functions query what they need explicitly. Every timestamp is timezone-aware
@@ -34,12 +35,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "EVALUATION_STATUSES",
+    "INSTANCE_KINDS",
     "INTERVIEW_STATUSES",
     "QUESTION_SOURCES",
     "SPEAKERS",
     "TURN_STATES",
     "Base",
     "Evaluation",
+    "Instance",
     "Interview",
     "Money",
     "OperatorSession",
@@ -56,6 +59,7 @@ SPEAKERS = ("interviewer", "candidate")
 TURN_STATES = ("complete", "interrupted", "partial")
 EVALUATION_STATUSES = ("pending", "running", "done", "failed", "insufficient")
 QUESTION_SOURCES = ("builtin", "imported")
+INSTANCE_KINDS = ("server", "worker")
 
 # Stable constraint names: the same on SQLite and PostgreSQL, so migrations can refer to
 # them and autogenerate compares like with like.
@@ -136,6 +140,29 @@ class Interview(Base):
     cost_usd: Mapped[float] = mapped_column(Money, default=0.0, server_default="0")
     # Ran against the built-in simulator: its tokens are the fake's and cost nothing.
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The instance whose relay drives the interview (store/leases.py); NULL: nobody, or
+    # that instance stopped cleanly. ``lease_generation`` grows with every take, so a
+    # relay knows its own lease from a later one taken by the same instance.
+    owner_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("instances.id", ondelete="SET NULL"), index=True
+    )
+    lease_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Instance(Base):
+    """One running process (a server or a worker): one row, renewed by its heartbeat."""
+
+    __tablename__ = "instances"
+    __table_args__ = (
+        CheckConstraint(_in("kind", INSTANCE_KINDS), name="kind"),
+        Index("ix_instances_heartbeat_at", "heartbeat_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200))  # host and pid, for operators
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Turn(Base):

@@ -9,6 +9,7 @@ import typer
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_openai import FakeOpenAI
 from vivavoce.testing.scenarios import SCENARIOS
+from vivavoce.testing.servers import TransportExposingProtocol
 
 __all__ = ["fake_openai", "register"]
 
@@ -47,7 +48,9 @@ def fake_openai(
     typer.echo(f"  OPENAI_BASE_URL=http://{host}:{port}/v1  OPENAI_API_KEY=sk-test-ok-1")
     if scenario:
         typer.echo(f"  every key plays the {scenario!r} scenario")
-    uvicorn.run(fake.app, host=host, port=port, log_config=None, ws_max_size=16 * 1024 * 1024)
+    # The transport-exposing protocol lets the fake's network faults reach the socket.
+    uvicorn.run(fake.app, host=host, port=port, log_config=None, ws_max_size=16 * 1024 * 1024,
+                ws=TransportExposingProtocol)
 
 
 def register(app: typer.Typer) -> None:

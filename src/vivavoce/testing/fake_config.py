@@ -65,6 +65,21 @@ class FakeConfig:
     max_session_s: float = 3600.0
     """Sessions end with 1001 "Your session hit the maximum duration of 60 minutes.\""""
 
+    # --- network faults (the socket itself; see testing/realtime_faults.py) ----------
+    handshake_delay_s: float = 0.0
+    """Answer every Realtime upgrade this late, whatever the key (``slow`` also delays REST)."""
+    drop_after_events: int | None = None
+    """Abort the TCP connection, with no close frame, after this many server events."""
+    drop_after_s: float | None = None
+    """Abort the TCP connection this many seconds after it opened."""
+    stall_after_events: int | None = None
+    """Stall (read, process and send nothing) for ``stall_s`` after this many server events."""
+    stall_after_s: float | None = None
+    """Stall for ``stall_s`` this many seconds after the socket opened."""
+    stall_s: float = 7.0
+    """How long one stall lasts (once per session; lowering it ends a stall under way);
+    the socket then carries on."""
+
     def __setattr__(self, name: str, value: object) -> None:
         # Checked on every assignment (tests flip fields at runtime), so a typo fails
         # in the test that made it rather than as a 500 inside the fake.

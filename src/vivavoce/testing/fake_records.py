@@ -15,6 +15,7 @@ __all__ = [
     "RealtimeSessionRecord",
     "ResponseRecord",
     "RestRequestRecord",
+    "StallRecord",
     "key_fingerprint",
     "masked_or_none",
 ]
@@ -61,6 +62,14 @@ class ResponseRecord:
 
 
 @dataclass
+class StallRecord:
+    """One stall of a Realtime socket, in ``time.monotonic()`` (``ended`` None: ongoing)."""
+
+    started: float
+    ended: float | None = None
+
+
+@dataclass
 class RealtimeSessionRecord:
     """One Realtime WebSocket connection and everything observed on it."""
 
@@ -79,3 +88,5 @@ class RealtimeSessionRecord:
     close_code: int | None = None
     close_reason: str | None = None
     closed_by: str | None = None  # "server" or "client"
+    dropped: bool = False  # the fake aborted the TCP connection (close_code 1006)
+    stalls: list[StallRecord] = field(default_factory=list)

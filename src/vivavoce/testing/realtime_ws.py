@@ -3,7 +3,8 @@
 It decides the handshake (reject at upgrade, in-band error + close 3000, outage close,
 or serve), then runs three loops for a served session: receive client messages, stream
 the active response at ``config.audio_pace`` × real time, and a clock for idle nudges,
-timed faults and the maximum session duration. All sends go through one lock, and a
+timed faults and the maximum session duration. Network faults (a TCP drop, a stall) are
+in ``realtime_faults.py``; a slow handshake is a delay before the upgrade is answered. All sends go through one lock, and a
 response is stepped while holding it, so a cancel can never be overtaken by stale audio.
 """
 
@@ -27,6 +28,7 @@ from vivavoce.testing.fake_models import is_realtime_model
 from vivavoce.testing.fake_records import RealtimeSessionRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_state import FakeState
 from vivavoce.testing.realtime_conversation import Conversation
+from vivavoce.testing.realtime_faults import drop_connection, stall_connection
 from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.scenarios import Scenario
 
@@ -56,6 +58,8 @@ async def handle_realtime(websocket: WebSocket, fake: FakeState) -> None:
     fake.sessions.append(record)
     request_id = new_request_id()
     config = fake.config
+    if config.handshake_delay_s > 0:
+        await asyncio.sleep(config.handshake_delay_s)
     if key is not None and resolve_scenario(key, config, fake.client_secrets) is Scenario.SLOW:
         await asyncio.sleep(config.slow_delay_s)
     if call_id is not None:
@@ -154,6 +158,7 @@ class _SessionDriver:
         self.closed = False
         self.sent = 0
         self.error_injected = False
+        self.stalled = False  # one stall per session
         self.opened = time.monotonic()
         self.streamer: asyncio.Task[None] | None = None
         record.events_received = conversation.events_received
@@ -232,8 +237,10 @@ class _SessionDriver:
             return _TICK_S
         elapsed = time.monotonic() - self.opened
         deadlines = [config.max_session_s - elapsed]
-        if config.close_after_s is not None:
-            deadlines.append(config.close_after_s - elapsed)
+        for after in (config.close_after_s, config.drop_after_s,
+                      None if self.stalled else config.stall_after_s):
+            if after is not None:
+                deadlines.append(after - elapsed)
         return min(_SLOW_TICK_S, max(min(deadlines), 0.0) + 0.001)
 
     async def _clock(self) -> None:
@@ -247,6 +254,13 @@ class _SessionDriver:
             if config.close_after_s is not None and elapsed >= config.close_after_s:
                 await self._close(config.close_code, config.close_reason)
                 return
+            if config.drop_after_s is not None and elapsed >= config.drop_after_s:
+                self._drop()
+                return
+            if (config.stall_after_s is not None and not self.stalled
+                    and elapsed >= config.stall_after_s):
+                async with self.lock:
+                    await self._stall()
             async with self.lock:
                 await self._send(self.conversation.tick(time.monotonic()))
             self._ensure_streaming()
@@ -277,7 +291,22 @@ class _SessionDriver:
             if config.close_after_events is not None and self.sent >= config.close_after_events:
                 await self._close(config.close_code, config.close_reason)
                 return
+            if config.drop_after_events is not None and self.sent >= config.drop_after_events:
+                self._drop()
+                return
+            if (config.stall_after_events is not None and not self.stalled
+                    and self.sent >= config.stall_after_events):
+                await self._stall()  # the lock is held: everything else waits
 
     async def _close(self, code: int, reason: str) -> None:
         self.closed = True
         await _close(self.websocket, self.record, code, reason)
+
+    def _drop(self) -> None:
+        self.closed = True
+        drop_connection(self.websocket, self.record)
+
+    async def _stall(self) -> None:
+        """Hold the lock (the caller took it) and read nothing for ``stall_s``."""
+        self.stalled = True
+        await stall_connection(self.websocket, self.record, self.fake.config)

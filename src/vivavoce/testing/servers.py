@@ -4,6 +4,10 @@ Tests, benchmarks and the simulator need real sockets (the relay must be exercis
 way production exercises it), so this starts uvicorn on 127.0.0.1 with port 0 and hands
 back the bound address. Its own thread and event loop keep it independent of whatever
 loop the caller runs.
+
+Its WebSocket connections carry their TCP transport in the ASGI scope
+(:func:`transport_of`): the fake's network faults — a connection dropped without a
+close frame, a stall — act on the socket itself, which ASGI has no message for.
 """
 
 from __future__ import annotations
@@ -12,13 +16,46 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-__all__ = ["BackgroundServer", "serve_in_background"]
+__all__ = [
+    "TRANSPORT_EXTENSION",
+    "BackgroundServer",
+    "TransportExposingProtocol",
+    "serve_in_background",
+    "transport_of",
+]
+
+TRANSPORT_EXTENSION = "vivavoce.transport"
+
+
+class TransportExposingProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol (the one it picks itself when ``websockets`` is
+    installed), with the connection's transport added to the ASGI scope's extensions.
+
+    Only for test servers: an app that can abort its peer's TCP connection has no place
+    in production.
+    """
+
+    async def run_asgi(self) -> None:
+        extensions = self.scope.get("extensions")
+        if extensions is not None:
+            extensions[TRANSPORT_EXTENSION] = {"transport": self.transport}
+        await super().run_asgi()
+
+
+def transport_of(scope: Mapping[str, Any]) -> asyncio.Transport | None:
+    """The TCP transport under a WebSocket served by :class:`TransportExposingProtocol`
+    (None under any other server)."""
+    extension = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION) or {}
+    transport = extension.get("transport")
+    return transport if isinstance(transport, asyncio.Transport) else None
 
 
 @dataclass
@@ -64,6 +101,7 @@ def serve_in_background(
         app,
         log_config=None,
         lifespan="on",
+        ws=TransportExposingProtocol,
         ws_max_size=ws_max_size,
         # Off unless asked for (keepalive tests): pings would only add noise elsewhere.
         ws_ping_interval=ws_ping_interval,

@@ -115,7 +115,45 @@ function splitLabel(name) {
   return [first, rest];
 }
 
+// A phone's chart: the side-by-side layout's viewBox (550 wide) shrinks to ~340 px there,
+// and its 13-unit text to 8 px. Stacked (each name above its bar) it is 340 units wide,
+// drawn at about 1:1, so its text stays at the page's size.
+const PHONE = "(max-width: 40rem)";
+const STACKED_W = 340;
+const STACKED_LABEL_CHARS = 44;
+
+function stackedChart(dimensions) {
+  const rowH = 46;
+  const barW = STACKED_W - 44;
+  const height = rowH * dimensions.length + 4;
+  const chart = svg("svg", {
+    viewBox: `0 0 ${STACKED_W} ${height}`,
+    role: "img",
+    "aria-label": dimensions.map((d) => `${d.name}: ${d.score} of 5`).join("; "),
+    id: "score-svg",
+    class: "stacked",
+  });
+  dimensions.forEach((d, i) => {
+    const y = i * rowH;
+    const short = d.name.length > STACKED_LABEL_CHARS
+      ? `${d.name.slice(0, STACKED_LABEL_CHARS - 1).trimEnd()}…` : d.name;
+    const label = svg("text", { x: 0, y: y + 15 }, short);
+    if (short !== d.name) label.append(svg("title", {}, d.name));
+    chart.append(
+      label,
+      svg("rect", { class: "track", x: 0, y: y + 22, width: barW, height: 18, rx: 4 }),
+      svg("rect", {
+        class: "bar", x: 0, y: y + 22, width: Math.round((barW * d.score) / 5), height: 18, rx: 4,
+        "data-score": d.score,
+      }),
+      svg("text", { x: barW + 8, y: y + 36 }, `${d.score}/5`),
+    );
+  });
+  return chart;
+}
+
 function scoreChart(dimensions) {
+  if (window.matchMedia(PHONE).matches) return stackedChart(dimensions);
   // Horizontal bars, one per dimension, on a 0–5 scale; an accessible name lists them all.
   const rowH = 34;
   const labelW = 200;

@@ -1,0 +1,236 @@
+"""Who drives a live interview when several instances share one database.
+
+Each running process keeps one row in ``instances`` and renews its ``heartbeat_at``
+every few seconds (:class:`~vivavoce.store.heartbeat.HeartbeatService`): one write per
+process, however many interviews it relays. An interview row names its owner
+(``owner_id``) and counts its takes (``lease_generation``); the lease is valid while the
+owner's heartbeat is fresher than the TTL. So:
+
+* a relay takes the lease before it drives an interview (:func:`take_lease`, a
+  compare-and-set on the generation: it succeeds when nobody owns it, when the owner's
+  heartbeat expired, or on an explicit takeover — a link opened again elsewhere);
+* the instance checks, in one query per heartbeat, which of its leases it has lost
+  (:func:`lost_leases`), and stops those relays;
+* a crashed instance's interviews become takeable once its heartbeat expires
+  (:func:`expired_leases` lists them); a cleanly stopped one deletes its row, and the
+  foreign key clears ``owner_id`` at once.
+
+Times come from the instances' own clocks (as the evaluation jobs' leases do), so the
+clocks must agree to well within the TTL (NTP does).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, delete, or_, select, tuple_, update
+
+from vivavoce.store.database import Database
+from vivavoce.store.interviews import InterviewNotFound
+from vivavoce.store.models import Instance, Interview, utcnow
+
+__all__ = [
+    "DEFAULT_TTL",
+    "Lease",
+    "expired_leases",
+    "holds_lease",
+    "instance_label",
+    "lost_leases",
+    "new_instance_id",
+    "prune_instances",
+    "register_instance",
+    "release_lease",
+    "renew_heartbeat",
+    "retire_instance",
+    "take_lease",
+]
+
+# Three missed heartbeats at the default 3 s interval, with room for a slow write.
+DEFAULT_TTL = timedelta(seconds=15)
+# Interviews that are over need no driver: their leases are never listed as expired.
+_OPEN = ("created", "live")
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The right of ``owner_id`` to drive ``interview_id``, as of take ``generation``."""
+
+    interview_id: str
+    owner_id: str
+    generation: int
+
+
+def new_instance_id() -> str:
+    return str(uuid.uuid4())
+
+
+def instance_label() -> str:
+    """``host:pid``: which process an ``instances`` row is, for an operator."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+
+
+async def register_instance(
+    db: Database, instance_id: str, *, kind: str = "server", label: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Insert this process's row (or refresh it, if it is already there)."""
+    now = now or utcnow()
+    async with db.session() as s:
+        row = await s.get(Instance, instance_id)
+        if row is None:
+            s.add(Instance(id=instance_id, kind=kind, label=label or instance_label(),
+                           started_at=now, heartbeat_at=now))
+        else:
+            row.heartbeat_at = now
+        await s.commit()
+
+
+async def renew_heartbeat(
+    db: Database, instance_id: str, *, kind: str = "server", label: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """One write: ``heartbeat_at = now``. A row pruned meanwhile (the process was paused
+    for a day) is registered again; the leases it had were cleared with it."""
+    now = now or utcnow()
+    async with db.session() as s:
+        result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+            update(Instance).where(Instance.id == instance_id).values(heartbeat_at=now)
+        )
+        await s.commit()
+    if result.rowcount == 0:
+        await register_instance(db, instance_id, kind=kind, label=label, now=now)
+
+
+async def retire_instance(db: Database, instance_id: str) -> None:
+    """Delete this process's row on a clean stop: its interviews lose their owner at once
+    (``ON DELETE SET NULL``), so another instance may take them without waiting."""
+    async with db.session() as s:
+        # Cleared explicitly too: the foreign key does it, but only where it is enforced.
+        await s.execute(update(Interview).where(Interview.owner_id == instance_id)
+                        .values(owner_id=None))
+        await s.execute(delete(Instance).where(Instance.id == instance_id))
+        await s.commit()
+
+
+async def prune_instances(db: Database, *, older_than: timedelta,
+                          now: datetime | None = None) -> int:
+    """Delete rows of processes silent for ``older_than`` (crashed long ago); how many."""
+    cutoff = (now or utcnow()) - older_than
+    async with db.session() as s:
+        stale = select(Instance.id).where(Instance.heartbeat_at < cutoff)
+        await s.execute(update(Interview).where(Interview.owner_id.in_(stale))
+                        .values(owner_id=None))
+        result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+            delete(Instance).where(Instance.heartbeat_at < cutoff)
+        )
+        await s.commit()
+    return int(result.rowcount or 0)
+
+
+async def take_lease(
+    db: Database, interview_id: str, instance_id: str, *, takeover: bool = False,
+    ttl: timedelta = DEFAULT_TTL, now: datetime | None = None, max_tries: int = 5,
+) -> Lease | None:
+    """Make ``instance_id`` the interview's owner; None when another live owner holds it
+    (and ``takeover`` is False). Raises InterviewNotFound.
+
+    Succeeds when the interview has no owner, its owner's heartbeat is older than
+    ``ttl`` (or its row is gone), the owner is this instance already (a new relay here
+    replaces the old one, which the generation tells apart), or on ``takeover``. The
+    write is a compare-and-set on ``lease_generation``: of two instances racing, one
+    wins; a takeover that loses such a race reads again and takes it from the winner.
+    """
+    cutoff = (now or utcnow()) - ttl
+    for _ in range(max_tries):
+        async with db.session() as s:
+            found = (await s.execute(
+                select(Interview.owner_id, Interview.lease_generation, Instance.heartbeat_at)
+                .outerjoin(Instance, Instance.id == Interview.owner_id)
+                .where(Interview.id == interview_id)
+            )).first()
+            if found is None:
+                raise InterviewNotFound(interview_id)
+            owner, generation, heartbeat = found
+            free = owner is None or owner == instance_id or heartbeat is None
+            if not (free or takeover or heartbeat < cutoff):
+                return None
+            result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+                update(Interview)
+                .where(Interview.id == interview_id, Interview.lease_generation == generation)
+                .values(owner_id=instance_id, lease_generation=generation + 1)
+            )
+            await s.commit()
+            if result.rowcount == 1:
+                return Lease(interview_id, instance_id, generation + 1)
+        # Another take came between our read and our write: read again (the winner may
+        # be live, then we lose unless taking over).
+    return None
+
+
+async def holds_lease(db: Database, lease: Lease) -> bool:
+    """Whether ``lease`` is still the interview's current one."""
+    return not await lost_leases(db, [lease])
+
+
+async def lost_leases(db: Database, leases: Iterable[Lease]) -> list[Lease]:
+    """Of ``leases``, those no longer current (taken over, or the interview deleted):
+    one query for all of them."""
+    wanted = list(leases)
+    if not wanted:
+        return []
+    held: set[tuple[str, str | None, int]] = set()
+    async with db.session() as s:
+        for chunk in _chunks(wanted, 500):
+            rows = await s.execute(
+                select(Interview.id, Interview.owner_id, Interview.lease_generation).where(
+                    tuple_(Interview.id, Interview.owner_id, Interview.lease_generation).in_(
+                        [(le.interview_id, le.owner_id, le.generation) for le in chunk]
+                    )
+                )
+            )
+            held.update((i, o, g) for i, o, g in rows)
+    return [le for le in wanted if (le.interview_id, le.owner_id, le.generation) not in held]
+
+
+async def release_lease(db: Database, lease: Lease) -> bool:
+    """Clear the owner if ``lease`` is still current (the relay ended); False if not."""
+    async with db.session() as s:
+        result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+            update(Interview)
+            .where(Interview.id == lease.interview_id, Interview.owner_id == lease.owner_id,
+                   Interview.lease_generation == lease.generation)
+            .values(owner_id=None)
+        )
+        await s.commit()
+    return bool(result.rowcount)
+
+
+async def expired_leases(
+    db: Database, *, ttl: timedelta = DEFAULT_TTL, now: datetime | None = None,
+) -> list[str]:
+    """Ids of open interviews whose owner's heartbeat is older than ``ttl`` (or whose
+    owner's row is gone): their instance died, so a link may resume them anywhere."""
+    cutoff = (now or utcnow()) - ttl
+    async with db.session() as s:
+        rows = await s.scalars(
+            select(Interview.id)
+            .outerjoin(Instance, Instance.id == Interview.owner_id)
+            .where(
+                Interview.owner_id.is_not(None),
+                Interview.status.in_(_OPEN),
+                or_(Instance.id.is_(None), Instance.heartbeat_at < cutoff),
+            )
+            .order_by(Interview.created_at)
+        )
+        return list(rows)
+
+
+def _chunks(items: Sequence[Lease], size: int) -> Iterable[Sequence[Lease]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
