@@ -84,9 +84,3 @@ LONG_ANSWER = (
     "missing labs. We shipped on time and three hundred students used it in the first "
     "month, which was more than the faculty expected."
 )
-
-
-def quoted_words(shown: str) -> str:
-    """A quote as shown without the ellipses that mark where it was cut from its answer
-    (the words themselves must be the candidate's, verbatim)."""
-    return shown.removeprefix("…").removesuffix("…").strip()
