@@ -432,3 +432,24 @@ def test_invalid_forwarded_allow_ips_is_named_by_its_variable(value: str, says: 
     [line] = describe_settings_errors(caught.value)
     assert line.startswith("VIVAVOCE_FORWARDED_ALLOW_IPS: ")
     assert says in line
+
+
+def test_settings_built_directly_read_the_same_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sources are pydantic-settings sources, not a side path of load_settings: a
+    # plain Settings() reads the process environment and ./.env through them too.
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / ".env", "VIVAVOCE_REALTIME_MODEL=gpt-realtime-mini\n")
+    monkeypatch.setenv("VIVAVOCE_VOICE", "cedar")
+    settings = Settings()
+    assert (settings.voice, settings.realtime_model) == ("cedar", "gpt-realtime-mini")
+
+
+def test_two_names_of_one_setting_are_a_conflict_and_the_first_wins() -> None:
+    settings = load_settings({"PORT": "9001", "VIVAVOCE_PORT": "9002"}, env_file=None)
+    assert settings.port == 9001
+    [conflict] = settings.conflicts
+    assert (conflict.setting, conflict.used.name, conflict.ignored.name) == (
+        "port", "PORT", "VIVAVOCE_PORT"
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import signal
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from vivavoce.config import Settings, describe_settings_errors, load_settings
+from vivavoce import secret_cli
+from vivavoce.cli_settings import settings_or_exit
+from vivavoce.diagnosis import cli as diagnosis_cli
+from vivavoce.store import cli as store_cli
+from vivavoce.testing import cli as testing_cli
 
 __all__ = ["app", "main"]
 
@@ -24,19 +27,6 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Live AI voice interviews over the OpenAI Realtime API."""
-
-
-def settings_or_exit(**overrides: Any) -> Settings:
-    """Load settings; an invalid value ends the command with a clear message (exit 2)."""
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        from vivavoce.redact import redact
-
-        typer.echo("vivavoce: the configuration is not valid:", err=True)
-        for line in describe_settings_errors(exc):
-            typer.echo(f"  - {redact(line)}", err=True)
-        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -82,20 +72,11 @@ def serve(
     )
 
 
-def _register_subcommands() -> None:
-    # Each area keeps its own commands next to its code.
-    from vivavoce import secret_cli
-    from vivavoce.diagnosis import cli as diagnosis_cli
-    from vivavoce.store import cli as store_cli
-    from vivavoce.testing import cli as testing_cli
-
-    diagnosis_cli.register(app)
-    secret_cli.register(app)
-    store_cli.register(app)
-    testing_cli.register(app)
-
-
-_register_subcommands()
+# Each area keeps its own commands next to its code.
+diagnosis_cli.register(app)
+secret_cli.register(app)
+store_cli.register(app)
+testing_cli.register(app)
 
 
 def main() -> None:

@@ -8,9 +8,9 @@ Values are read by pydantic-settings from, in order of precedence:
    text file ends with is not part of the key);
 4. the defaults below.
 
-On top of what pydantic-settings does we record, for every field, *where* its value came
-from (``env``, ``.env:LINE``, a file, or the default) and whether another place holds a
-different value. "I changed the variable but nothing changed" is nearly always a value
+Each of those is a pydantic-settings source (:mod:`vivavoce.config_sources`) that also
+records, for every field, *where* its value came from (``env``, ``.env`` and the line, a
+file, or the default) and whether another place holds a different value. "I changed the variable but nothing changed" is nearly always a value
 set twice; :attr:`Settings.conflicts` names both places so the doctor can say so.
 
 The OpenAI key is kept raw (as found) in :attr:`Settings.openai_api_key`; use
@@ -19,17 +19,13 @@ The OpenAI key is kept raw (as found) in :attr:`Settings.openai_api_key`; use
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import json
 import os
 from collections.abc import Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dotenv.parser import parse_stream
 from pydantic import (
     AliasChoices,
     Field,
@@ -38,15 +34,24 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from vivavoce.keys import KeyReport, inspect_key
+from vivavoce.config_sources import (
+    Conflict,
+    DotenvSource,
+    EnvironmentSource,
+    KeyFileSource,
+    SettingSource,
+    SourceTrace,
+    trace_result,
+    tracing,
+    variable_names,
+)
 
 __all__ = [
     "RAILWAY_MARKERS",
-    "Conflict",
+    "Platform",
     "Settings",
-    "SettingSource",
     "describe_settings_errors",
     "detect_platform",
     "load_settings",
@@ -62,51 +67,14 @@ RAILWAY_MARKERS = (
 
 Platform = Literal["railway", "docker", "local"]
 
-_INIT_ONLY: ContextVar[bool] = ContextVar("vivavoce_settings_init_only", default=False)
-
-
-@dataclass(frozen=True)
-class SettingSource:
-    """Where one setting's effective value came from."""
-
-    kind: Literal["env", "dotenv", "file", "default"]
-    name: str  # the variable name that supplied it (e.g. OPENAI_API_KEY)
-    location: str  # human text: "environment", ".env line 3", "/run/secrets/openai", "default"
-
-    def describe(self) -> str:
-        if self.kind == "default":
-            return "default"
-        return f"{self.name} from {self.location}"
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """The same setting given different values in two places; ``used`` wins."""
-
-    setting: str
-    used: SettingSource
-    ignored: SettingSource
-    # For the OpenAI key only: each value masked, with its fingerprint, so an operator
-    # can tell which key is where without either being shown.
-    used_key: str | None = None
-    ignored_key: str | None = None
-
-    def describe(self) -> str:
-        """One sentence naming both places (and, for the key, both masked values)."""
-        used = self.used.describe() + (f" ({self.used_key})" if self.used_key else "")
-        ignored = self.ignored.describe() + (f" ({self.ignored_key})" if self.ignored_key else "")
-        return (
-            f"{self.setting} is set in two places with different values: {used} is used, "
-            f"{ignored} is ignored"
-        )
-
 
 class Settings(BaseSettings):
     """All of vivavoce's configuration. Build it with :func:`load_settings`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
+        # No env_file: pydantic-settings' own .env source stays empty (DotenvSource reads
+        # the file, with line numbers, and reports one that is not UTF-8).
+        env_file=None,
         extra="ignore",
         populate_by_name=True,
         case_sensitive=False,
@@ -161,6 +129,31 @@ class Settings(BaseSettings):
         default=300,
         ge=10,
         validation_alias=AliasChoices("VIVAVOCE_IDLE_TIMEOUT_SECONDS", "idle_timeout_seconds"),
+    )
+    # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
+    voice_start_deadline_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="A /voice connection that has not started an interview by then is closed.",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_VOICE_START_DEADLINE_SECONDS", "voice_start_deadline_seconds"
+        ),
+    )
+    voice_max_unstarted_per_address: int = Field(
+        default=300,
+        ge=1,
+        description="/voice connections not yet started, per client address (a classroom "
+        "behind one NAT address must fit).",
+        validation_alias=AliasChoices(
+            "VIVAVOCE_VOICE_MAX_UNSTARTED_PER_ADDRESS", "voice_max_unstarted_per_address"
+        ),
+    )
+    voice_max_connections: int = Field(
+        default=2000,
+        ge=1,
+        description="/voice connections open at once on one process.",
+        validation_alias=AliasChoices("VIVAVOCE_VOICE_MAX_CONNECTIONS", "voice_max_connections"),
     )
     simulator: bool | None = Field(
         default=None,
@@ -317,8 +310,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("VIVAVOCE_HOST", "host"))
     allow_insecure: bool = Field(
         default=False,
-        description="Let development mode listen on a non-loopback address (unsafe: open "
-        "interviews, résumé uploads without login, generated secrets).",
+        description="Let development mode listen on a non-loopback address (unsafe: "
+        "generated secrets, a printed admin token, unchecked configuration).",
         validation_alias=AliasChoices("VIVAVOCE_ALLOW_INSECURE", "allow_insecure"),
     )
     port: int = Field(
@@ -421,14 +414,19 @@ class Settings(BaseSettings):
     def settings_customise_sources(
         cls,
         settings_cls: type[BaseSettings],
-        init_settings: Any,
-        env_settings: Any,
-        dotenv_settings: Any,
-        file_secret_settings: Any,
-    ) -> tuple[Any, ...]:
-        if _INIT_ONLY.get():
-            return (init_settings,)
-        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init values (the command line's flags), then our sources, which also record
+        where each value came from (see vivavoce.config_sources)."""
+        return (
+            init_settings,
+            EnvironmentSource(settings_cls),
+            DotenvSource(settings_cls),
+            KeyFileSource(settings_cls),
+        )
 
     # --- derived values -------------------------------------------------
     @property
@@ -528,7 +526,7 @@ def detect_platform(environ: Mapping[str, str]) -> Platform:
 def describe_settings_errors(exc: ValidationError) -> list[str]:
     """One line per invalid setting, named by the variable an operator sets
     (``OPENAI_ORG_ID: …``) rather than the internal field name."""
-    names = _variable_names()
+    names = variable_names(Settings)
     lines: list[str] = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
@@ -536,92 +534,6 @@ def describe_settings_errors(exc: ValidationError) -> list[str]:
             loc[0] = names[loc[0]][0]
         lines.append(f"{'.'.join(loc) or 'settings'}: {err.get('msg', '')}")
     return lines
-
-
-def _variable_names() -> dict[str, tuple[str, ...]]:
-    names: dict[str, tuple[str, ...]] = {}
-    for field_name, info in Settings.model_fields.items():
-        alias = info.validation_alias
-        if isinstance(alias, AliasChoices):
-            env_names = tuple(
-                str(choice).upper()
-                for choice in alias.choices
-                if isinstance(choice, str) and choice.isupper()
-            )
-            if env_names:
-                names[field_name] = env_names
-    return names
-
-
-def _read_dotenv(path: Path) -> tuple[dict[str, tuple[str, int]], str | None]:
-    """Variable -> (value, line number) from a .env file, and what was wrong with the file.
-
-    A missing file gives ``({}, None)``. A file that cannot be read, or is not UTF-8
-    (Windows editors save cp1252: a key pasted with smart quotes), is reported rather
-    than crashing start-up or being ignored in silence; undecodable bytes become U+FFFD,
-    which the key checks then point at. Never raises.
-    """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}, None
-    except OSError as exc:
-        return {}, f"{path} cannot be read ({exc.strerror or exc}); nothing in it was used"
-    problem: str | None = None
-    try:
-        # utf-8-sig: a byte-order mark (Notepad) must not become part of the first name.
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problem = (
-            f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
-            "save it as UTF-8 — values read from it may be wrong"
-        )
-        text = data.decode("utf-8-sig", errors="replace")
-    found: dict[str, tuple[str, int]] = {}
-    for binding in parse_stream(io.StringIO(text)):
-        if binding.key is not None and binding.value is not None:
-            # A binding's original text starts with the blank lines before it, so its
-            # line is where those start; count them to point at the key's own line.
-            original = binding.original.string
-            leading = original[: len(original) - len(original.lstrip())]
-            line = binding.original.line + leading.count("\n")
-            found[binding.key.upper()] = (binding.value, line)
-    return found, problem
-
-
-def _without_final_line_end(text: str) -> str:
-    """``text`` without one final ``\\n`` or ``\\r\\n`` (only one)."""
-    if text.endswith("\r\n"):
-        return text[:-2]
-    if text.endswith("\n"):
-        return text[:-1]
-    return text
-
-
-@dataclass
-class _Found:
-    source: SettingSource
-    value: str
-
-
-@dataclass
-class _Trace:
-    by_field: dict[str, list[_Found]] = field(default_factory=dict)
-
-
-def _key_conflict(used: _Found, other: _Found) -> Conflict | None:
-    # Two spellings of the same key (quotes, a trailing newline) are not a conflict.
-    first, second = inspect_key(used.value), inspect_key(other.value)
-    if first.normalised == second.normalised:
-        return None
-
-    def label(report: KeyReport) -> str:
-        if report.normalised is None:
-            return "empty"
-        return f"{report.masked}, fingerprint {report.fingerprint}"
-
-    return Conflict("openai_api_key", used.source, other.source, label(first), label(second))
 
 
 def load_settings(
@@ -637,86 +549,15 @@ def load_settings(
     Raises ``pydantic.ValidationError`` for invalid values (the CLI turns it into a clear
     message).
     """
-    env = dict(os.environ if environ is None else environ)
-    dotenv_path = Path(env_file) if env_file is not None else None
-    dotenv_values, dotenv_problem = (
-        _read_dotenv(dotenv_path) if dotenv_path is not None else ({}, None)
-    )
-
-    trace = _Trace()
-    for field_name, var_names in _variable_names().items():
-        found: list[_Found] = []
-        for var in var_names:
-            if var in env:
-                found.append(_Found(SettingSource("env", var, "the environment"), env[var]))
-        for var in var_names:
-            if var in dotenv_values:
-                value, line = dotenv_values[var]
-                found.append(
-                    _Found(SettingSource("dotenv", var, f"{dotenv_path} line {line}"), value)
-                )
-        trace.by_field[field_name] = found
-
-    # The key file: only consulted for the key, and only read here (never logged).
-    key_file_value: str | None = None
-    key_file_found = trace.by_field.get("openai_api_key_file", [])
-    if key_file_found:
-        key_path = Path(key_file_found[0].value)
-        try:
-            # Bytes that are not UTF-8 become U+FFFD, which the key checks point at
-            # by position, instead of crashing start-up.
-            key_file_value = key_path.read_bytes().decode("utf-8-sig", errors="replace")
-        except OSError:
-            key_file_value = None  # the doctor reports an unreadable key file
-        else:
-            # A text file ends with one line end (`echo sk-… > key`, Docker and Kubernetes
-            # secrets): that is the file's shape, not part of the key, so it goes without
-            # a finding. Anything more (a blank line, a trailing space) is still reported.
-            key_file_value = _without_final_line_end(key_file_value)
-            # Lowest precedence: a key in the environment or .env wins over the file.
-            trace.by_field.setdefault("openai_api_key", []).append(
-                _Found(SettingSource("file", "OPENAI_API_KEY_FILE", str(key_path)), key_file_value)
-            )
-
-    # Everything was read above (so that sources are known); pydantic validates it. The
-    # env/.env sources of pydantic-settings are switched off for this construction so
-    # that the caller's mapping is the whole environment (tests rely on that).
-    init: dict[str, Any] = {
-        name: found[0].value for name, found in trace.by_field.items() if found
-    }
-    init.update(overrides)
-    token = _INIT_ONLY.set(True)
-    try:
-        # _env_file=None: pydantic-settings would otherwise still open ./.env while
-        # building its (unused) sources, and crash on a file that is not UTF-8.
-        settings = Settings(**init, _env_file=None)
-    finally:
-        _INIT_ONLY.reset(token)
+    env = os.environ if environ is None else environ
+    trace = SourceTrace(env, Path(env_file) if env_file is not None else None)
+    with tracing(trace):
+        settings = Settings(**overrides)
+    sources, conflicts = trace_result(trace, overrides)
     settings.platform = detect_platform(env)
-    if settings.platform == "railway" and "env" not in init:
+    if settings.platform == "railway" and "env" not in sources:
         settings.env = "production"
-
-    sources: dict[str, SettingSource] = {}
-    conflicts: list[Conflict] = []
-    for field_name, found in trace.by_field.items():
-        if field_name in overrides:
-            flag = "--" + field_name.replace("_", "-")
-            sources[field_name] = SettingSource("env", flag, "the command line")
-            continue
-        if not found:
-            continue
-        used = found[0]
-        sources[field_name] = used.source
-        for other in found[1:]:
-            if field_name == "openai_api_key":
-                conflict = _key_conflict(used, other)
-                if conflict is not None:
-                    conflicts.append(conflict)
-            elif other.value.strip() != used.value.strip():
-                conflicts.append(Conflict(field_name, used.source, other.source))
     settings.sources = sources
     settings.conflicts = conflicts
-    settings.dotenv_problem = dotenv_problem
+    settings.dotenv_problem = trace.dotenv_problem
     return settings
-
-

@@ -1,81 +1,85 @@
-"""Interview metrics from the relay's observer events, without touching the relay's code.
+"""The relay's metrics, recorded one way: the relay calls its :class:`RelayMeter`.
 
-The relay (:mod:`vivavoce.realtime.relay`) publishes ``connected``, ``live`` and ``ended``
-for every ``/voice`` connection to the functions in its ``observers`` list;
-:func:`install` adds :func:`observe` there. From those three moments come: interviews
-started and ended (by the session's end reason), the live-interviews gauge, the time from
-the candidate's ``start_interview`` to ``interview_started``, and the interview's tokens
-and estimated cost by model (counted when it ends, from the session's running totals).
+One meter per ``/voice`` connection. The relay calls it where things happen: the
+connection opened (interviews started, the live gauge), the interview went live (time
+from the candidate's ``start_interview`` to ``interview_started``), an upstream error,
+audio frames (counted in plain integers on the hot path and published at most once a
+tick, since a Prometheus label lookup per frame would cost more than the frame), and
+the end (interviews ended by reason, the live gauge, tokens and estimated cost by model
+from the session's running totals).
 
-Frames and upstream errors are counted by the relay itself, where they happen
-(``metrics.frames_relayed`` / ``metrics.upstream_error``); evaluations by the evaluation
-runner (``metrics.evaluation_finished``, ``metrics.tokens_used``).
+Why direct calls and not an observer list: the relay already had to call metrics
+directly for frames and errors, a process-wide list of callbacks installed at app start
+was a second mechanism with global state, and direct calls are typed and can be read at
+the call site. A metric must never break an interview, so every call is guarded.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from vivavoce import metrics
 
 if TYPE_CHECKING:
-    from vivavoce.realtime.relay import VoiceRelay
+    from vivavoce.interview.session import InterviewSession
 
-__all__ = ["install", "observe", "uninstall"]
+__all__ = ["RelayMeter"]
 
-# id(relay) -> when it connected (relay clock). VoiceRelay is an unhashable dataclass,
-# so its id is the key; "ended" always follows "connected" (the relay's run() sends it
-# in a finally), which removes the entry.
-_connected_at: dict[int, float] = {}
-_lock = threading.Lock()
+log = logging.getLogger("vivavoce.relay")
 
 
-def observe(event: str, relay: VoiceRelay) -> None:
-    """The relay observer. Never raises for an unknown event (newer relays may add some)."""
-    key = id(relay)
-    if event == "connected":
-        with _lock:
-            _connected_at[key] = relay.clock()
-        metrics.interview_started()
-    elif event == "live":
-        session = relay.session
-        with _lock:
-            connected = _connected_at.get(key)
-        begun = session.start_requested_at if session.start_requested_at is not None else connected
-        live_at = session.live_at if session.live_at is not None else relay.clock()
+def _guarded(record: Callable[..., None], *args: Any) -> None:
+    try:
+        record(*args)
+    except Exception:  # metrics must never break an interview
+        log.exception("recording a metric failed")
+
+
+class RelayMeter:
+    """The metrics of one relayed connection."""
+
+    def __init__(self) -> None:
+        self.connected_at: float | None = None
+        # Audio frames since the last flush (incremented by the relay per frame).
+        self.frames_to_openai = 0
+        self.frames_to_browser = 0
+
+    def connected(self, now: float) -> None:
+        self.connected_at = now
+        _guarded(metrics.interview_started)
+
+    def live(self, session: InterviewSession, now: float) -> None:
+        begun = (session.start_requested_at if session.start_requested_at is not None
+                 else self.connected_at)
+        live_at = session.live_at if session.live_at is not None else now
         if begun is not None:
-            metrics.time_to_start(max(0.0, live_at - begun))
-    elif event == "ended":
-        with _lock:
-            seen = _connected_at.pop(key, None)
-        if seen is None:
-            return  # connected before the observer was installed: not counted as started
-        session = relay.session
-        metrics.interview_ended(session.end_reason or "disconnected")
+            _guarded(metrics.time_to_start, max(0.0, live_at - begun))
+
+    def upstream_error(self, code: str | None) -> None:
+        _guarded(metrics.upstream_error, code)
+
+    def flush(self) -> None:
+        """Publish the frames counted since the last flush."""
+        if self.frames_to_openai:
+            _guarded(metrics.frames_relayed, "to_openai", self.frames_to_openai)
+            self.frames_to_openai = 0
+        if self.frames_to_browser:
+            _guarded(metrics.frames_relayed, "to_browser", self.frames_to_browser)
+            self.frames_to_browser = 0
+
+    def ended(self, session: InterviewSession) -> None:
+        self.flush()
+        if self.connected_at is None:
+            return  # never counted as started: nothing to balance
+        _guarded(metrics.interview_ended, session.end_reason or "disconnected")
         usage = session.usage
-        metrics.usage_recorded(
-            session.model,
-            input_text=usage.input_text,
-            input_audio=usage.input_audio,
-            input_cached=usage.input_cached,
-            output_text=usage.output_text,
-            output_audio=usage.output_audio,
-            cost_usd=session.cost_usd or 0.0,
-        )
 
+        def record() -> None:
+            metrics.usage_recorded(
+                session.model, input_text=usage.input_text, input_audio=usage.input_audio,
+                input_cached=usage.input_cached, output_text=usage.output_text,
+                output_audio=usage.output_audio, cost_usd=session.cost_usd or 0.0)
 
-def install() -> None:
-    """Subscribe to the relay's events (idempotent)."""
-    from vivavoce.realtime import relay
-
-    if observe not in relay.observers:
-        relay.observers.append(observe)
-
-
-def uninstall() -> None:
-    """Stop observing (tests)."""
-    from vivavoce.realtime import relay
-
-    while observe in relay.observers:
-        relay.observers.remove(observe)
+        _guarded(record)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from vivavoce.testing import BackgroundServer, serve_in_background
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_openai import FakeOpenAI
-from vivavoce.testing.realtime_conversation import ConversationView
+from vivavoce.testing.realtime_items import ConversationView
 from vivavoce.testing.scenarios import scenario_key
 
 __all__ = [

@@ -15,7 +15,8 @@ present) ``vivavoce serve`` refuses to start when:
 
 Development mode on an address other than loopback refuses to start unless
 ``VIVAVOCE_ALLOW_INSECURE=1`` says the operator means it: development's defaults (generated
-secrets, résumé uploads without login) are for one machine, not a network.
+secrets, a printed admin token, unchecked configuration) are for one machine, not a
+network.
 
 Refusing is deliberate: a production service that starts half-configured fails later, in
 front of a candidate, with a far less helpful message. Nothing here contacts OpenAI (a
@@ -253,9 +254,10 @@ def insecure_development_problem(settings: Settings) -> str | None:
         "other machines can reach.",
         "",
         "Development mode is for one machine: the admin token and the signing key are "
-        "generated, anyone who reaches the port may upload résumés without logging in, and "
-        "open interviews (VIVAVOCE_OPEN_INTERVIEWS) are one setting away from anyone "
-        "starting interviews billed to your OpenAI key.",
+        "generated (the token printed in the log), the configuration is not checked as "
+        "production checks it, the API docs are public, and open interviews "
+        "(VIVAVOCE_OPEN_INTERVIEWS) are one setting away from anyone starting interviews "
+        "billed to your OpenAI key.",
         "How to fix it:",
         f"- To serve others: {_set(settings, 'VIVAVOCE_ENV', 'to production')} (it then "
         "tells you what else it needs).",

@@ -82,3 +82,76 @@ def docx_file(lines: list[str] = RESUME_LINES) -> bytes:
 def garbage(n: int = 4096) -> bytes:
     # Deterministic noise with a NUL early on: nothing a text sniffer could accept.
     return bytes((i * 7919 + 13) % 256 for i in range(n))
+
+
+# Varied résumés for the field guesses: each a different layout and career stage.
+NEW_GRAD_PDF = [
+    "Alex Chen",
+    "alex.chen@example.org · github.com/alexc",
+    "EDUCATION",
+    "B.S. Computer Science — State University, Expected May 2027",
+    "Relevant coursework: Algorithms, Operating Systems",
+    "EXPERIENCE",
+    "Software Engineering Intern, Acme Corp      Jun 2025 – Aug 2025",
+    "Built an internal dashboard in React and Go used by 40 engineers.",
+    "SKILLS",
+    "Go, React, PostgreSQL, Docker",
+]
+
+SENIOR_FINANCE = [
+    "Maria Garcia",
+    "Senior Financial Analyst",
+    "Professional Experience",
+    "Financial Analyst, Northbank — 2016 – Present",
+    "Own the quarterly forecast for a $2B loan book.",
+    "Junior Analyst, Small Fund — 2014 – 2016",
+    "Education",
+    "Bachelor of Science in Finance, University of Example, 2014",
+]
+
+PSYCHOLOGY_MASTERS = [
+    "Sam Okafor",
+    "Education: MSc Psychology, Example College (2025 – present)",
+    "Work history",
+    "Research assistant, Sleep Lab, 09/2023 – 08/2025",
+    "Ran 60 participant sessions and cleaned the EEG data.",
+]
+
+ENGINEER_TABLE_ROWS = [
+    ("Education", "B.Eng. Mechanical Engineering, Tech Institute, 2018 – 2022"),
+    ("Experience", "Design Engineer, Turbine Works, 09/2022 – 06/2024"),
+    ("Skills", "SolidWorks, MATLAB, FEA"),
+]
+
+
+def pdf_resume(lines: list[str]) -> bytes:
+    return text_pdf(lines)
+
+
+def docx_resume(lines: list[str]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for line in lines:
+        if line in {"Professional Experience", "Education"}:
+            document.add_heading(line, level=2)
+        else:
+            document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def docx_table_resume(name: str, rows: list[tuple[str, str]]) -> bytes:
+    """A two-column résumé laid out as a table: headings left, content right."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(name)
+    table = document.add_table(rows=len(rows), cols=2)
+    for row, (heading, body) in zip(table.rows, rows, strict=True):
+        row.cells[0].text = heading
+        row.cells[1].text = body
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
+from vivavoce.config import Settings
 from vivavoce.interview.candidate import (
     RESUME_MAX,
     CandidateContext,
@@ -107,21 +110,28 @@ def test_bank_field(text: str, field: str) -> None:
     assert bank_field(text) == field
 
 
+def _from(settings: Settings, **overrides: Any) -> InterviewSettings:
+    # What the web layer passes: the service's defaults as values.
+    return InterviewSettings.with_defaults(
+        model=settings.realtime_model, voice=settings.voice,
+        max_duration_s=settings.max_interview_seconds, overrides=overrides)
+
+
 def test_interview_settings_from_settings(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(VIVAVOCE_VOICE="cedar", VIVAVOCE_MAX_INTERVIEW_SECONDS="1200")
-    s = InterviewSettings.from_settings(settings, difficulty="hard", language=None)
+    s = _from(settings, difficulty="hard", language=None)
     assert (s.model, s.voice, s.language, s.difficulty, s.max_duration_s) == (
         "gpt-realtime", "cedar", "en", "hard", 1200
     )
     with pytest.raises(ValidationError):
-        InterviewSettings.from_settings(settings, max_duration_s=10)
+        _from(settings, max_duration_s=10)
     with pytest.raises(ValidationError):
-        InterviewSettings.from_settings(settings, voice="Not A Voice!")
+        _from(settings, voice="Not A Voice!")
     with pytest.raises(ValidationError):
-        InterviewSettings.from_settings(settings, surprise=1)
+        _from(settings, surprise=1)
 
 
 def test_operator_values_with_stray_spaces_or_capitals_are_tidied(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(VIVAVOCE_VOICE=" Marin ", VIVAVOCE_REALTIME_MODEL="gpt-realtime ")
-    s = InterviewSettings.from_settings(settings, language=" de-CH ")
+    s = _from(settings, language=" de-CH ")
     assert (s.model, s.voice, s.language) == ("gpt-realtime", "marin", "de-CH")

@@ -103,7 +103,10 @@ def test_guess_fields_from_a_resume() -> None:
     assert fields.major == "Computer Science"
     assert fields.field == "computer_science"
     assert fields.level == "undergraduate_late"
+    assert fields.level_label == "Third-year student"  # the start form's words
     assert fields.skills == ["Python", "SQL", "Compilers", "Distributed systems"]
+    assert fields.education == "B.Sc. in Computer Science, Example University - 3rd year"
+    assert fields.experience is not None and "grading tool" in fields.experience
 
 
 def test_guess_fields_is_cautious() -> None:

@@ -134,6 +134,39 @@ def open_page(browser: Any) -> Iterator[Callable[..., BrowserPage]]:
 CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 
 
+def _axe_source() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+# axe-core from the axe-playwright-python package (a dev dependency). Its own runner
+# evaluates bare expressions, which the pages' CSP (no eval) refuses; a function
+# declaration is run by the DevTools protocol, which the CSP does not govern.
+AXE_INJECT = "() => {\n" + _axe_source() + "\n}"
+AXE_RUN = """
+async (impacts) => {
+  const results = await axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+    resultTypes: ["violations"],
+  });
+  return results.violations
+    .filter((v) => impacts.includes(v.impact))
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+}
+"""
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[Any]:
+    """axe-core's WCAG 2.1 A/AA and best-practice violations of these impacts on the page
+    as it is now (run it in each state worth checking: a dialog open, an error shown)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_INJECT)
+    found: list[Any] = page.evaluate(AXE_RUN, list(impacts))
+    return found
+
+
 def low_contrast(page: Any) -> list[dict[str, Any]]:
     """Visible text on the page below WCAG AA contrast (4.5:1, large text 3:1)."""
     found: list[dict[str, Any]] = page.evaluate(CONTRAST_JS)
@@ -222,9 +255,13 @@ def end_interview(page: Any) -> None:
         "button", name="Yes, end it").click()
 
 
-def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str]]) -> None:
-    """Store ``turns`` ((speaker, text) in order) for the interview and mark it ended, as
-    the relay does, through the store on the app's own database."""
+def finish_interview(
+    app: LiveApp, interview_id: str, turns: list[tuple[str, ...]], *, simulated: bool = False
+) -> None:
+    """Store ``turns`` ((speaker, text) in order; an interviewer turn the candidate cut
+    short as (speaker, heard text, "interrupted", whole text)) for the interview and mark
+    it ended, as the relay does, through the store on the app's own database.
+    ``simulated``: it ran against the built-in simulator."""
     import asyncio
     from datetime import UTC, datetime, timedelta
 
@@ -238,8 +275,8 @@ def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str
             now = datetime.now(UTC)
             began = now - timedelta(seconds=20 * len(turns))
             async with db.session() as s:
-                await store.mark_live(s, interview_id, at=began)
-                for sequence, (speaker, text) in enumerate(turns, start=1):
+                await store.mark_live(s, interview_id, at=began, simulated=simulated)
+                for sequence, (speaker, text, *cut) in enumerate(turns, start=1):
                     at = began + timedelta(seconds=20 * (sequence - 1))
                     await store.add_turn(
                         s,
@@ -251,7 +288,8 @@ def finish_interview(app: LiveApp, interview_id: str, turns: list[tuple[str, str
                         ended_at=at + timedelta(seconds=15),
                         audio_ms=None,
                         item_id=f"item_{sequence}",
-                        state="complete",
+                        state=cut[0] if cut else "complete",  # type: ignore[arg-type]
+                        full_text=cut[1] if len(cut) > 1 else None,
                     )
                 await store.mark_ended(s, interview_id, status="ended", reason="candidate", at=now)
         finally:

@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserPage, LiveApp, end_interview, low_contrast
+from tests.browser.conftest import (
+    BrowserPage,
+    LiveApp,
+    axe_violations,
+    end_interview,
+    low_contrast,
+)
 from vivavoce.testing.fake_openai import FakeConfig
 
 pytestmark = pytest.mark.browser
@@ -162,6 +168,7 @@ def test_invalid_key_shows_the_candidate_a_plain_message(
         "The interview is paused — your link still works")
     assert app.key not in page.content()
     assert low_contrast(page) == []
+    assert axe_violations(page) == []  # the error and "not used up" panels
     tab.snap("room-invalid-key")
 
 

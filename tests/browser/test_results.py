@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from tests.browser.conftest import BrowserPage, LiveApp, finish_interview, low_contrast
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +40,12 @@ TURNS = [
 def test_results_show_progress_then_the_evaluation_linked_to_the_transcript(
     open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
 ) -> None:
-    app = live_app()
+    from vivavoce.evaluation.runner import EvaluationOptions
+    from vivavoce.runtime import RuntimeOptions
+
+    # No catch-up: the worker would otherwise find the ended interview by itself and may
+    # finish it before a slow browser's first request.
+    app = live_app(options=RuntimeOptions(evaluation=EvaluationOptions(catch_up_hours=0)))
     created = app.create_interview()
     finish_interview(app, created["id"], TURNS)
     tab = open_page()
@@ -63,16 +72,15 @@ def test_results_show_progress_then_the_evaluation_linked_to_the_transcript(
     assert page.locator("#strengths li").count() == 3
     assert page.locator("#improvements li").count() == 3
 
-    # The transcript is all there, and every quote links to a line that exists.
+    # The transcript is all there, and every quote links to its own line, once.
     assert page.locator("#transcript li.turn").count() == len(TURNS)
+    assert_quotes_link_to_their_own_lines_once(page)
     links = page.locator("a.quote-link")
-    assert links.count() >= 1
-    for i in range(links.count()):
-        target = (links.nth(i).get_attribute("href") or "").lstrip("#")
-        line = page.locator(f"#{target}")
-        assert line.get_attribute("data-speaker") == "candidate"
-        quote = links.nth(i).locator("xpath=..").locator("blockquote").inner_text().strip("“”")
-        assert quote.lower()[:20] in line.inner_text().lower()
+    # Beside the model: the rule-based signals, labelled as such.
+    assert page.locator("#evaluation-method").inner_text().startswith("AI evaluation")
+    assert page.locator("#signals").is_visible()
+    assert page.locator("#signals-answers li").count() == 3
+    assert page.locator("#simulated-note").is_hidden()
     links.first.click()
     assert page.locator(".turn.highlight").count() == 1
     tab.snap("results-done")
@@ -85,6 +93,125 @@ def test_results_show_progress_then_the_evaluation_linked_to_the_transcript(
     download = httpx.get(app.url + href, timeout=10)
     assert download.status_code == 200
     assert "compiler for a teaching language" in download.text
+
+
+def assert_quotes_link_to_their_own_lines_once(page: Page) -> None:
+    """Every quote on the page links to the candidate line it is from (its words are in
+    that line), and no quote is shown twice."""
+    links = page.locator("a.quote-link")
+    assert links.count() >= 1
+    seen = []
+    for i in range(links.count()):
+        target = (links.nth(i).get_attribute("href") or "").lstrip("#")
+        line = page.locator(f"#{target}")
+        assert line.get_attribute("data-speaker") == "candidate"
+        quote = links.nth(i).locator("xpath=..").locator("blockquote").inner_text()
+        words = quote.strip("“”").strip("…").removesuffix("…").strip()
+        # Shortened quotes end with an ellipsis; what is shown is the line's own words.
+        for piece in words.split("…"):
+            assert piece.strip().lower() in line.inner_text().lower(), (quote, target)
+        seen.append(words.lower())
+    assert len(seen) == len(set(seen)), f"a quote repeats: {seen}"
+
+
+SIMULATED_TURNS: list[tuple[str, ...]] = [
+    ("interviewer", "Hello Ada. Tell me about a project you are proud of."),
+    (
+        "candidate",
+        "Last spring I built a booking system for our lab in Python and PostgreSQL. My task "
+        "was to stop students waiting an hour for a microscope. I designed the schema and I "
+        "wrote the API. As a result, waiting fell to ten minutes for 120 students.",
+    ),
+    ("interviewer", "Thank you. Next", "interrupted",
+     "Thank you. Next, how would you design a service that shortens links?"),
+    (
+        "candidate",
+        "I think maybe I would use a hash, um, and kind of store it somewhere, you know, "
+        "probably in a database or something like that.",
+    ),
+    ("interviewer", "Why do you want this internship?"),
+    (
+        "candidate",
+        "I want to learn how real systems run in production, and I enjoy working on tools "
+        "that other developers use every day.",
+    ),
+]
+
+
+def test_a_simulated_interview_gets_offline_feedback_that_says_what_it_is(
+    open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
+) -> None:
+    app = live_app(VIVAVOCE_SIMULATOR="true")
+    created = app.create_interview()
+    finish_interview(app, created["id"], SIMULATED_TURNS, simulated=True)
+    tab = open_page()
+    page = tab.page
+    page.goto(f"{app.url}/results/{created['id']}?token={created['token']}")
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+
+    # Honest about what it is: rule-based, and the candidate lines are examples.
+    assert page.locator("#evaluation-method").inner_text() == (
+        "Offline evaluation — rule-based, no AI")
+    note = page.locator("#simulated-note")
+    assert note.is_visible() and "not transcribed" in note.inner_text()
+    assert "examples" in note.inner_text() and "cost nothing" in note.inner_text()
+
+    # Real feedback that cites the signals, not placeholders.
+    strengths = page.locator("#strengths").inner_text()
+    improvements = page.locator("#improvements").inner_text()
+    assert "from 6 answers" not in strengths + improvements
+    assert "STAR" in strengths and "Python" in strengths
+    assert "hedges and fillers" in improvements and "“i think”" in improvements
+    assert "STAR parts" in page.locator("#dimensions").inner_text()
+    assert page.locator("#signals").is_hidden()  # its points already cite the signals
+
+    # Whole questions; the one the candidate cut into is marked.
+    headings = page.locator("#per-question h4").all_inner_texts()
+    assert headings[1].startswith(
+        "Thank you. Next, how would you design a service that shortens links?")
+    assert "interrupted" in headings[1] and "interrupted" not in headings[0]
+    assert page.locator("#transcript .turn").nth(2).locator(".interrupted-mark").count() == 1
+    assert_quotes_link_to_their_own_lines_once(page)
+    # The strengths quote the candidate too, each with its own link.
+    assert page.locator("#strengths a.quote-link").count() >= 1
+    tab.snap("results-offline-simulated")
+    assert low_contrast(page) == []
+
+
+SHORT_TURNS = [
+    ("interviewer", "Hello Ada. Tell me about a project you are proud of."),
+    ("candidate", "I built a small compiler for class last year."),
+    ("interviewer", "How did you test it?"),
+    ("candidate", "I wrote many small test programs and compared outputs."),
+]
+
+
+@pytest.mark.parametrize("open_interviews", ["false", "true"])
+def test_too_short_states_the_thresholds_and_only_offers_what_the_reader_can_do(
+    open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp], open_interviews: str
+) -> None:
+    app = live_app(VIVAVOCE_OPEN_INTERVIEWS=open_interviews)
+    created = app.create_interview()
+    finish_interview(app, created["id"], SHORT_TURNS)
+    tab = open_page()
+    page = tab.page
+    page.goto(f"{app.url}/results/{created['id']}?token={created['token']}")
+    page.wait_for_selector("main[data-state=insufficient]", timeout=60_000)
+    text = page.locator("#results-error").inner_text()
+    # Two answers of 8+ words were heard (enough); the word total was not: only that is said.
+    assert "we heard 18 words from you in all, and feedback needs at least 40" in text
+    assert "of at least 8 words" not in text
+    with httpx.Client(base_url=app.url, timeout=10) as client:
+        api = client.get(f"/api/interviews/{created['id']}/evaluation",
+                         headers={"Authorization": f"Bearer {created['token']}"}).json()
+    assert api["message"] == text  # the page says what the API says
+    assert api["result"]["candidate_words"] == 18
+    assert api["result"]["thresholds"]["min_candidate_words"] == 40
+    if open_interviews == "false":
+        # An invited candidate cannot start an interview: never told to.
+        assert "new interview" not in text.lower() and "organiser" in text
+    else:
+        assert "start a new interview" in text
 
 
 def test_results_before_the_interview_took_place_say_so(

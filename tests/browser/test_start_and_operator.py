@@ -62,6 +62,51 @@ def test_start_page_checks_the_microphone_prefills_from_a_resume_and_opens_the_r
     tab.snap("room-ready")
 
 
+def test_a_pdf_resume_fills_field_level_experience_and_education(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    from tests.api.resume_files import text_pdf
+
+    pdf = text_pdf([
+        "Alex Chen",
+        "alex.chen@example.org",
+        "EDUCATION",
+        "B.S. Computer Science - State University, final year",
+        "EXPERIENCE",
+        "Software Engineering Intern, Acme Corp, Jun 2025 - Aug 2025",
+        "Built an internal dashboard used by 40 engineers.",
+    ])
+    app = live_app()
+    tab = open_page()
+    page = tab.page
+    page.goto(app.url + "/")
+    # Trying to start first: the message names what is missing...
+    page.get_by_role("button", name="Start interview").click()
+    alert = page.locator("#form-error")
+    assert alert.inner_text() == "Please fill in your name, your field and your level."
+    page.get_by_label("Your name").fill("Alex Chen")
+    assert alert.inner_text() == "Please fill in your field and your level."
+    assert page.get_by_label("Your name").get_attribute("aria-invalid") == "false"
+
+    # ...and the résumé fills the rest, in the form's own words, so it goes away.
+    page.get_by_label("Résumé file").set_input_files(
+        {"name": "cv.pdf", "mimeType": "application/pdf", "buffer": pdf})
+    page.get_by_text("We read your résumé").wait_for()
+    assert page.get_by_label("Field of study or work").input_value() == "Computer Science"
+    level = page.get_by_label("Level (required)").input_value()
+    assert level == "Final-year student"
+    options = page.locator("#level-options option").evaluate_all(
+        "(all) => all.map((o) => o.value)")
+    assert level in options
+    assert "Software Engineering Intern" in page.get_by_label("Experience").input_value()
+    assert "B.S. Computer Science" in page.get_by_label("Education").input_value()
+    assert alert.is_hidden()
+    assert page.get_by_label("Level (required)").get_attribute("aria-invalid") == "false"
+    # The candidate typed their name first: the résumé did not overwrite it.
+    assert page.get_by_label("Your name").input_value() == "Alex Chen"
+    tab.snap("start-resume-filled")
+
+
 def test_a_bad_resume_gets_a_clear_message(open_page: OpenPage, live_app: StartApp) -> None:
     app = live_app()
     tab = open_page()

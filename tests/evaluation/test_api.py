@@ -243,3 +243,49 @@ async def test_a_low_confidence_evaluation_says_so_without_showing_invented_word
     assert mine["invented_quotes"] == admin["invented_quotes"]
     assert "invented_examples" not in mine["result"]["evidence"]
     assert mine["result"]["questions"] == admin["result"]["questions"]  # real quotes only
+
+
+@pytest.mark.parametrize("open_interviews", ["0", "1"])
+async def test_too_short_names_the_thresholds_and_a_step_the_reader_can_take(
+    db: Database, start_app: Start, open_interviews: str
+) -> None:
+    client = await start_app(VIVAVOCE_OPEN_INTERVIEWS=open_interviews)
+    interview_id = await make_interview(db, [
+        ("interviewer", "Tell me about a project you are proud of."),
+        ("candidate", "I built a small compiler for class last year."),
+        ("interviewer", "How did you test it?"),
+        ("candidate", "I wrote many small test programs and compared outputs."),
+    ])
+    await enqueue_evaluation(db, interview_id)
+    await _until_settled(client, interview_id)
+    token = issue_interview_token(SECRET_KEY, interview_id)
+    body = (await client.get(f"/api/interviews/{interview_id}/evaluation",
+                             headers={"Authorization": f"Bearer {token}"})).json()
+    assert body["status"] == "insufficient"
+    result = body["result"]
+    assert (result["answers"], result["candidate_words"]) == (2, 18)
+    assert result["thresholds"] == {"min_answers": 2, "min_answer_words": 8,
+                                    "min_candidate_words": 40}
+    # Two answers were enough; the words were not: only that is said, with the numbers.
+    assert "we heard 18 words from you in all, and feedback needs at least 40." in body["message"]
+    assert "of at least 8 words" not in body["message"]
+    if open_interviews == "1":
+        assert "start a new interview" in body["message"]
+    else:
+        assert "new interview" not in body["message"] and "organiser" in body["message"]
+
+
+async def test_a_simulated_interview_is_evaluated_offline_even_with_a_key(
+    db: Database, start_app: Start, behaviour: ResponsesBehaviour
+) -> None:
+    from vivavoce.store import interviews as store
+
+    client = await start_app()  # a key, simulator off: a re-run after setting the key
+    interview_id = await make_interview(db, GOOD_TRANSCRIPT, status="live")
+    async with db.session() as s:
+        await store.mark_live(s, interview_id, at=utcnow(), simulated=True)
+        await store.mark_ended(s, interview_id, status="ended", reason="test", at=utcnow())
+    await enqueue_evaluation(db, interview_id)
+    body = await _until_settled(client, interview_id)
+    assert body["status"] == "done" and body["method"] == "offline"
+    assert body["simulated"] is True and behaviour.requests == []  # nothing paid for

@@ -70,8 +70,9 @@ def test_invented_quotes_are_dropped_and_counted() -> None:
         ),
         LINES,
     )
+    # A phrase from mid-sentence is shown with an ellipsis where it was cut.
     assert [[q.text for q in kept] for kept in report.quotes] == [
-        ["I led a team of four"], ["kept locking"]
+        ["I led a team of four"], ["…kept locking"]
     ]
     assert [q.turn for q in report.quotes[1]] == [4]
     assert report.checked == 4  # the empty quote is not evidence of anything
@@ -114,8 +115,56 @@ def test_words_made_up_beyond_what_is_shown_still_count_as_invented() -> None:
     assert padded.index("dean") > MAX_QUOTE
     report = check_evidence(_evaluation([padded, "three hundred students used it"]), LONG_LINES)
     assert (report.checked, report.invented) == (2, 1)
-    assert [q.text for q in report.quotes[0]] == ["three hundred students used it"]
+    assert [q.text for q in report.quotes[0]] == ["…three hundred students used it…"]
     example = report.invented_examples[0]
     assert len(example) <= 120 and example.endswith("…")
     kept = example.removesuffix("…").rstrip()
     assert padded.startswith(kept) and padded[len(kept)] in " ,;:"
+
+
+# --- shown once, on its own line, with its cuts marked ------------------------------------
+
+TWICE = [
+    TranscriptLine(1, "interviewer", "What did you build?"),
+    TranscriptLine(2, "candidate", "I wrote the tests first. Then the parser."),
+    TranscriptLine(3, "interviewer", "And at your internship?"),
+    TranscriptLine(4, "candidate", "Again I wrote the tests first, because the code was old."),
+]
+
+
+def _asked(turn: int, *quotes: str) -> QuestionFeedback:
+    return QuestionFeedback(question="q", question_turn=turn, answer_summary="a", strong="s",
+                            improve="i", quotes=list(quotes))
+
+
+def test_a_phrase_said_twice_links_to_the_answer_it_was_quoted_for() -> None:
+    evaluation = _evaluation()
+    evaluation.questions = [_asked(1, "I wrote the tests first"), _asked(3, "I wrote the tests first, because the code was old")]
+    report = check_evidence(evaluation, TWICE)
+    assert [[q.turn for q in kept] for kept in report.quotes] == [[2], [4]]
+
+
+def test_a_quote_repeated_for_another_question_is_shown_once() -> None:
+    evaluation = _evaluation()
+    evaluation.questions = [_asked(1, "Then the parser."), _asked(3, "then the parser")]
+    report = check_evidence(evaluation, TWICE)
+    assert [[q.text for q in kept] for kept in report.quotes] == [["Then the parser."], []]
+    assert (report.checked, report.invented) == (2, 0)  # true, only not repeated
+
+
+@pytest.mark.parametrize(
+    ("quote", "shown"),
+    [
+        ("I wrote the tests first.", "I wrote the tests first."),  # a whole sentence
+        ("I wrote the tests", "I wrote the tests…"),  # stops mid-sentence
+        ("the tests first", "…the tests first"),  # starts mid-sentence, ends at its end
+        ("the tests", "…the tests…"),
+        ("Then the parser", "Then the parser"),  # ends where the turn ends
+    ],
+)
+def test_cut_quotes_show_an_ellipsis_and_still_match(quote: str, shown: str) -> None:
+    evaluation = _evaluation()
+    evaluation.questions = [_asked(1, quote)]
+    [[kept]] = check_evidence(evaluation, TWICE).quotes
+    assert kept.text == shown
+    assert find_quote(kept.text, TWICE[1:2]) == 2

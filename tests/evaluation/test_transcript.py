@@ -60,7 +60,7 @@ def test_too_few_words_in_enough_answers_names_only_the_words() -> None:
     ]
     result = assess_sufficiency(lines, policy)
     assert (result.enough, result.answers, result.candidate_words) == (False, 2, 15)
-    assert "answers of at least" not in result.explanation
+    assert "of at least 5 words" not in result.explanation
     assert "we heard 15 words from you in all, and feedback needs at least 40." in (
         result.explanation)
 

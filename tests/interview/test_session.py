@@ -375,6 +375,8 @@ def test_barge_in_cuts_at_browser_position_and_drops_the_rest() -> None:
     assert turn.state == "interrupted" and turn.audio_ms == 500
     # 500 of 2100 ms heard: about the first quarter of the words.
     assert turn.text == "one two three"
+    # The whole question is kept beside what was heard (the results show it).
+    assert turn.full_text == "one two three four five six seven eight nine"
 
 
 def test_barge_in_never_cuts_past_the_audio_sent() -> None:
@@ -440,6 +442,8 @@ def test_barge_in_after_response_done_amends_the_stored_turn() -> None:
     assert (amended.sequence, amended.item_id, amended.state, amended.audio_ms) == (
         0, "a1", "interrupted", 2000)
     assert amended.text == "alpha beta"
+    assert amended.full_text == "alpha beta gamma delta"
+    assert stored.full_text is None  # a turn heard in full has no second text
 
 
 def test_spoken_part_is_bounded() -> None:

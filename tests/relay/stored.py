@@ -27,7 +27,9 @@ async def link_interview(
         async with db.session() as s:
             created = await create_interview(
                 s, candidate=CandidateContext(name=name, major=major),
-                settings=InterviewSettings.from_settings(app.runtime.settings))
+                settings=InterviewSettings.with_defaults(
+                    model=app.runtime.settings.realtime_model, voice=app.runtime.settings.voice,
+                    max_duration_s=app.runtime.settings.max_interview_seconds))
     finally:
         await db.dispose()
     return created.id, issue_interview_token(app.runtime.secret_key, created.id)

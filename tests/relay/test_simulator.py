@@ -17,7 +17,7 @@ from vivavoce.simulator import (
     interviewer_responder,
     questions_from_instructions,
 )
-from vivavoce.testing.realtime_conversation import ConversationView
+from vivavoce.testing.realtime_items import ConversationView
 
 
 async def final_text(client) -> str:  # type: ignore[no-untyped-def]

@@ -10,13 +10,14 @@ import tracemalloc
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import vivavoce
 from tests.fixtures.app_server import RunningApp
 from tests.relay.voice_client import voice_client
-from vivavoce.realtime import relay as relay_module
+from vivavoce.metrics_relay import RelayMeter
 
 RUNS = 100
 
@@ -46,52 +47,54 @@ async def one_interview(app: RunningApp) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)  # a hang guard: a hundred interviews on a busy 2-core machine
 async def test_hundred_interviews_leave_nothing_behind(
-    make_app_server: Callable[..., RunningApp],
+    make_app_server: Callable[..., RunningApp], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tasks_at_connect: list[int] = []
-    relays: list[weakref.ref[relay_module.VoiceRelay]] = []
+    # Each relay holds its meter: a meter still alive is a relay (or a session) kept.
+    meters: list[weakref.ref[RelayMeter]] = []
     ended: list[int] = []
+    counted, ending = RelayMeter.connected, RelayMeter.ended
 
-    def observer(event: str, relay: relay_module.VoiceRelay) -> None:
-        if event == "connected":
-            # Runs on the server's loop: every task alive there as an interview begins.
-            tasks_at_connect.append(len(asyncio.all_tasks()))
-            relays.append(weakref.ref(relay))
-        elif event == "ended":
-            ended.append(1)
+    def connected(meter: RelayMeter, now: float) -> None:
+        # Runs on the server's loop: every task alive there as an interview begins.
+        tasks_at_connect.append(len(asyncio.all_tasks()))
+        meters.append(weakref.ref(meter))
+        counted(meter, now)
 
-    relay_module.observers.append(observer)
+    def end(meter: RelayMeter, session: Any) -> None:
+        ending(meter, session)
+        ended.append(1)
+
+    monkeypatch.setattr(RelayMeter, "connected", connected)
+    monkeypatch.setattr(RelayMeter, "ended", end)
+    app = make_app_server()
+    app.fake.fake.config.responder = short_greeting  # type: ignore[union-attr]
+    for _ in range(5):  # warm-up: pools, caches, lazily created clients
+        await one_interview(app)
+    gc.collect()
+    fds, threads = open_fds(), other_threads()
+    ours = tracemalloc.Filter(True, str(Path(vivavoce.__file__).parent / "*"))
+    tracemalloc.start()
     try:
-        app = make_app_server()
-        app.fake.fake.config.responder = short_greeting  # type: ignore[union-attr]
-        for _ in range(5):  # warm-up: pools, caches, lazily created clients
+        before = tracemalloc.take_snapshot().filter_traces([ours])
+        for _ in range(RUNS):
             await one_interview(app)
-        gc.collect()
-        fds, threads = open_fds(), other_threads()
-        ours = tracemalloc.Filter(True, str(Path(vivavoce.__file__).parent / "*"))
-        tracemalloc.start()
-        try:
-            before = tracemalloc.take_snapshot().filter_traces([ours])
-            for _ in range(RUNS):
-                await one_interview(app)
-            # Every relay is gone once it has ended (the server's loop may still be
-            # finishing the last one: wait for that, no timing).
-            for _ in range(500):  # hang guard only
-                if len(ended) == len(relays):
-                    break
-                await asyncio.sleep(0.01)
-            for _ in range(10):  # the handlers return just after; a leak stays
-                gc.collect()
-                if all(ref() is None for ref in relays):
-                    break
-                await asyncio.sleep(0.05)
-            after = tracemalloc.take_snapshot().filter_traces([ours])
-        finally:
-            tracemalloc.stop()
+        # Every relay is gone once it has ended (the server's loop may still be
+        # finishing the last one: wait for that, no timing).
+        for _ in range(500):  # hang guard only
+            if len(ended) == len(meters):
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(10):  # the handlers return just after; a leak stays
+            gc.collect()
+            if all(ref() is None for ref in meters):
+                break
+            await asyncio.sleep(0.05)
+        after = tracemalloc.take_snapshot().filter_traces([ours])
     finally:
-        relay_module.observers.remove(observer)
+        tracemalloc.stop()
     assert len(tasks_at_connect) == RUNS + 5
-    alive = sum(ref() is not None for ref in relays)
+    alive = sum(ref() is not None for ref in meters)
     assert alive == 0, f"{alive} relays are still referenced"
     # Tasks that finish a moment after an interview (its evaluation being queued, the
     # upstream socket's closing handshake) may still be alive as the next one connects, so

@@ -236,6 +236,10 @@ async def test_barge_in_truncates_within_bounds(make_app_server: MakeApp) -> Non
     # Never longer than the audio that existed and was sent.
     assert first.audio_ms is not None and 0 <= first.audio_ms <= greeting.audio_ms
     assert len(first.text) < len(greeting.text)
+    # The whole text is kept only as far as it had arrived (here the fake paces its text
+    # with its audio, so nothing beyond what was heard): never more than was said.
+    assert first.full_text is None or (greeting.text.startswith(first.full_text)
+                                       and len(first.full_text) > len(first.text))
     assert turns[1].speaker == "candidate"
 
 

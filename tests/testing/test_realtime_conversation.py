@@ -10,7 +10,8 @@ import pytest
 
 from vivavoce.testing.fake_audio import BYTES_PER_MS, tone
 from vivavoce.testing.fake_config import FakeConfig
-from vivavoce.testing.realtime_conversation import Conversation, ConversationView
+from vivavoce.testing.realtime_conversation import Conversation
+from vivavoce.testing.realtime_items import ConversationView
 
 Events = list[dict[str, Any]]
 

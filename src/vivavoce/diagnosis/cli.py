@@ -9,6 +9,11 @@ from typing import Annotated
 
 import typer
 
+from vivavoce.cli_settings import settings_or_exit
+from vivavoce.diagnosis.doctor import run_doctor_sync
+from vivavoce.diagnosis.render import render_text
+from vivavoce.redact import install_redaction, redact, register_secret
+
 __all__ = ["register"]
 
 
@@ -22,11 +27,6 @@ def doctor(
 
     Exit status: 0 healthy, 1 a cause was found, 2 the checks could not run.
     """
-    from vivavoce.cli import settings_or_exit
-    from vivavoce.diagnosis.doctor import run_doctor_sync
-    from vivavoce.diagnosis.render import render_text
-    from vivavoce.redact import install_redaction, redact, register_secret
-
     settings = settings_or_exit()
     # No logging is configured for this command, but a library warning still reaches
     # stderr through logging's last-resort handler: redact those too.

@@ -21,11 +21,18 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vivavoce.evaluation.output import MAX_QUOTE, ParsedEvaluation, QuestionFeedback
+from vivavoce.evaluation.output import MAX_QUOTE, ParsedEvaluation
 from vivavoce.evaluation.transcript import TranscriptLine
 from vivavoce.text import shorten
 
-__all__ = ["CheckedQuote", "EvidenceReport", "check_evidence", "find_quote", "normalise"]
+__all__ = [
+    "CheckedQuote",
+    "EvidenceReport",
+    "check_evidence",
+    "display_quote",
+    "find_quote",
+    "normalise",
+]
 
 _TYPOGRAPHY = str.maketrans(
     {
@@ -97,29 +104,74 @@ class EvidenceReport:
 def check_evidence(
     evaluation: ParsedEvaluation, lines: Sequence[TranscriptLine]
 ) -> EvidenceReport:
-    """Check every quote of every question against the candidate's turns."""
-    lines = [line for line in lines if line.speaker == "candidate"]
+    """Check every quote of every question against the candidate's turns.
+
+    A quote is looked for first in the answer to its own question (the candidate turns
+    after the interviewer line the model named, up to the next one), so a phrase said
+    twice links to the line it was quoted for. A true quote already shown for an earlier
+    question is dropped (not counted as invented): the page shows each quote once."""
+    interviewer = sorted(line.sequence for line in lines if line.speaker == "interviewer")
+    candidate = [line for line in lines if line.speaker == "candidate"]
     kept: list[list[CheckedQuote]] = []
+    shown: set[str] = set()
     checked = invented = 0
     examples: list[str] = []
     for question in evaluation.questions:
-        kept.append(_check_question(question, lines))
-        real = len(kept[-1])
-        non_empty = [q for q in question.quotes if _pieces(q)]
-        checked += len(non_empty)
-        invented += len(non_empty) - real
-        for quote in non_empty:
-            if find_quote(quote, lines) is None and len(examples) < 5:
-                examples.append(shorten(quote, 120))
+        ordered = _answer_first(candidate, interviewer, question.question_turn)
+        found: list[CheckedQuote] = []
+        for quote in question.quotes:
+            if not _pieces(quote):
+                continue
+            checked += 1
+            line = _find_line(quote, ordered)
+            if line is None:
+                invented += 1
+                if len(examples) < 5:
+                    examples.append(shorten(quote, 120))
+                continue
+            key = " ".join(_pieces(quote))
+            if key in shown:
+                continue
+            shown.add(key)
+            found.append(CheckedQuote(display_quote(quote, line), line.sequence))
+        kept.append(found)
     return EvidenceReport(kept, checked, invented, examples)
 
 
-def _check_question(
-    question: QuestionFeedback, lines: Sequence[TranscriptLine]
-) -> list[CheckedQuote]:
-    out: list[CheckedQuote] = []
-    for quote in question.quotes:
-        turn = find_quote(quote, lines) if _pieces(quote) else None
-        if turn is not None:
-            out.append(CheckedQuote(shorten(quote, MAX_QUOTE), turn))
-    return out
+def _answer_first(
+    candidate: Sequence[TranscriptLine], interviewer: Sequence[int], question_turn: int
+) -> list[TranscriptLine]:
+    later = [t for t in interviewer if t > question_turn]
+    end = later[0] if later else None
+    answer = [c for c in candidate if c.sequence > question_turn and (end is None or c.sequence < end)]
+    return answer + [c for c in candidate if c not in answer]
+
+
+def _find_line(quote: str, lines: Sequence[TranscriptLine]) -> TranscriptLine | None:
+    turn = find_quote(quote, lines)
+    return next((line for line in lines if line.sequence == turn), None) if turn is not None else None
+
+
+_CLEAN_BEFORE = (".", "!", "?", "…", ":", ";")
+
+
+def display_quote(quote: str, line: TranscriptLine) -> str:
+    """The quote as shown: at most ``MAX_QUOTE`` characters, with an ellipsis where it
+    starts or stops in the middle of a sentence of its turn (a model often quotes a
+    phrase; shown bare it reads as if the candidate had stopped mid-thought). The
+    result still matches its turn (:func:`find_quote` reads an ellipsis as a gap)."""
+    text = shorten(quote.strip().strip("\"'“”‘’"), MAX_QUOTE)
+    pieces = _pieces(quote)
+    haystack = normalise(line.text)
+    start = haystack.find(pieces[0])
+    end = start
+    for piece in pieces:
+        end = haystack.find(piece, end) + len(piece)
+    before = haystack[:start].rstrip(" \"'")
+    after = haystack[end:].lstrip(" \"')")
+    if before and not before.endswith(_CLEAN_BEFORE) and not text.startswith(("…", "...")):
+        text = "…" + text
+    cut = text.endswith(("…", "..."))
+    if after and not after.startswith((".", "!", "?", "…")) and not cut:
+        text = text.rstrip(" ,;:-–—") + "…"
+    return text

@@ -6,12 +6,14 @@ Shape (version 1) — the results page and ``GET /api/interviews/{id}/evaluation
 {"version": 1, "rubric": {"name", "version"}, "level",
  "overall": {"score", "formula"},
  "dimensions": [{"key", "name", "weight", "score", "justification"}],
- "questions": [{"question", "question_turn", "answer_summary", "strong", "improve",
-                "quotes": [{"text", "turn"}]}],
+ "questions": [{"question", "question_turn", "interrupted", "answer_summary", "strong",
+                "improve", "quotes": [{"text", "turn"}]}],
  "strengths": [3], "improvements": [3], "practice_plan": [...], "summary",
  "evidence": {"checked", "kept", "invented", "invented_examples", "asked_again"}}
 ```
 
+``question`` is the interviewer's whole turn at ``question_turn`` (its full text where
+the candidate cut in, then ``interrupted`` is true), else the model's wording.
 ``quotes[].turn`` is the sequence number of the transcript turn the quote was found in,
 so a page can link feedback to the lines it quotes. ``question_turn`` is the interviewer
 line asking the question: the model's number when it names an interviewer line, else the
@@ -68,18 +70,23 @@ def build_result(
         }
         for dim in rubric.dimensions
     ]
-    interviewer_turns = sorted(line.sequence for line in lines if line.speaker == "interviewer")
-    questions = [
-        {
-            "question": q.question,
-            "question_turn": _question_turn(q.question_turn, kept, interviewer_turns),
+    interviewer = {line.sequence: line for line in lines if line.speaker == "interviewer"}
+    interviewer_turns = sorted(interviewer)
+    questions = []
+    for q, kept in zip(parsed.questions, evidence.quotes, strict=True):
+        turn = _question_turn(q.question_turn, kept, interviewer_turns)
+        asked = interviewer.get(turn) if turn is not None else None
+        questions.append({
+            # The interviewer's whole turn, not the model's paraphrase or a fragment of it
+            # (where the candidate cut in, what the interviewer was saying in full).
+            "question": (asked.full_text or asked.text) if asked is not None else q.question,
+            "question_turn": turn,
+            "interrupted": asked is not None and asked.state == "interrupted",
             "answer_summary": q.answer_summary,
             "strong": q.strong,
             "improve": q.improve,
             "quotes": [{"text": c.text, "turn": c.turn} for c in kept],
-        }
-        for q, kept in zip(parsed.questions, evidence.quotes, strict=True)
-    ]
+        })
     result = {
         "version": RESULT_VERSION,
         "rubric": {"name": rubric.name, "version": rubric.version},

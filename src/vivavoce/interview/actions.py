@@ -1,8 +1,8 @@
 """What the interview state machine asks its adapters to do.
 
 :class:`~vivavoce.interview.session.InterviewSession` never touches a socket or the
-database: every input returns a list of these plain values, and the adapter in
-``web/voice.py`` carries them out in order. Tests compare them directly.
+database: every input returns a list of these plain values, and the driver in
+``realtime/relay.py`` carries them out in order. Tests compare them directly.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class EndInterview:
 @dataclass(frozen=True, slots=True)
 class AttemptFailed:
     """A link's attempt failed for a cause that does not use the link up (see
-    ``interview.errors.RETRYABLE_CAUSES``): the interview is not ended (it stays
+    ``interview.failure_policy.RETRYABLE_CAUSES``): the interview is not ended (it stays
     ``created``, or ``live`` and resumable); the store only records why, for the
     operator, until it goes live again."""
 
@@ -163,7 +163,8 @@ class UpstreamError:
 
 @dataclass(frozen=True, slots=True)
 class Log:
-    """An operator log line (never per audio frame). ``fields`` go into structured logs."""
+    """An operator log line. ``fields`` go into structured logs. At ``debug``: an input
+    the current phase does not take (the relay checks the level before formatting)."""
 
     level: Literal["debug", "info", "warning", "error"]
     message: str

@@ -8,8 +8,9 @@ characters before the length limit is checked, so what is stored and what is put
 interviewer's instructions is plain text.
 
 :class:`InterviewSettings` is how one interview runs (model, voice, language, difficulty,
-duration limit); :meth:`InterviewSettings.from_settings` fills the gaps from the service's
-settings.
+duration limit); :meth:`InterviewSettings.with_defaults` fills the gaps from values the
+caller passes (the service's settings, read by the web layer: the interview's rules take
+values, not the service's configuration object).
 
 :func:`bank_field` and :func:`bank_level` map the free text people type ("3rd year",
 "Junior", "CS") onto the question bank's fixed vocabulary (:data:`FIELDS`, :data:`LEVELS`).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Any, Literal, Self, get_args
 
 from pydantic import (
@@ -29,8 +31,6 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-
-from vivavoce.config import Settings
 
 __all__ = [
     "FIELDS",
@@ -211,14 +211,17 @@ class InterviewSettings(BaseModel):
         return value
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
-        """Defaults from the service settings; ``None`` overrides are ignored."""
-        values: dict[str, Any] = {
-            "model": settings.realtime_model,
-            "voice": settings.voice,
-            "max_duration_s": settings.max_interview_seconds,
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
+    def with_defaults(
+        cls,
+        *,
+        model: str,
+        voice: str,
+        max_duration_s: int,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """These defaults with ``overrides`` on top (``None`` overrides are ignored)."""
+        values: dict[str, Any] = {"model": model, "voice": voice, "max_duration_s": max_duration_s}
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         return cls.model_validate(values)
 
 

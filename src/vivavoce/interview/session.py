@@ -312,6 +312,8 @@ class InterviewSession:
         if kind == "input_audio_buffer.speech_started":
             return self._on_speech_started(event, now, backlog_bytes)
         handler = self._upstream_handlers.get(kind) if isinstance(kind, str) else None
+        # Types with no handler (rate_limits.updated, …) carry nothing for the interview:
+        # that is not an input in the wrong phase, so no Log line either.
         return handler(event, now) if handler is not None else []
 
     def tick(self, now: float) -> list[Action]:

@@ -17,13 +17,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-__all__ = ["Outbox", "OutboxClosed"]
+__all__ = ["Outbox"]
 
 A = TypeVar("A", str, bytes)
-
-
-class OutboxClosed(Exception):
-    """The outbox was closed; nothing more will be sent."""
 
 
 class Outbox(Generic[A]):
@@ -52,8 +48,6 @@ class Outbox(Generic[A]):
         self._idle = asyncio.Event()
         self._idle.set()
         self.closed = False
-        self.sent_control = 0
-        self.sent_audio_bytes = 0
 
     def put_control(self, text: str) -> bool:
         """Queue a control message. False when the lane is over its limit (the peer is
@@ -120,14 +114,12 @@ class Outbox(Generic[A]):
                     if self._control:
                         text = self._control.popleft()
                         await self._send_control(text)
-                        self.sent_control += 1
                         continue
                     chunk = self._audio.popleft()
                     self.audio_bytes -= len(chunk)
                     if self.audio_bytes <= self.audio_low_bytes:
                         self._room.set()
                     await self._send_audio(chunk)
-                    self.sent_audio_bytes += len(chunk)
                 if not self._control and not self._audio:
                     self._idle.set()
         finally:

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from vivavoce import metrics
 from vivavoce.interview import browser_messages
 from vivavoce.interview.actions import (
     Action,
@@ -50,8 +49,8 @@ from vivavoce.interview.actions import (
     SendUpstream,
     UpstreamError,
 )
-from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.interview.session import BYTES_PER_MS, InterviewSession
+from vivavoce.metrics_relay import RelayMeter
 from vivavoce.realtime.outbox import Outbox
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError
 from vivavoce.redact import redact
@@ -63,7 +62,6 @@ __all__ = [
     "RelayHooks",
     "RelayLimits",
     "VoiceRelay",
-    "observers",
 ]
 
 log = logging.getLogger("vivavoce.relay")
@@ -140,26 +138,6 @@ class RelayHooks(Protocol):
         ...
 
 
-# Metrics hooks: called with (event name, relay) at connect, live, end. The deploy
-# helper's metrics module appends to this list; nothing here depends on it.
-observers: list[Callable[[str, VoiceRelay], None]] = []
-
-
-def _notify(event: str, relay: VoiceRelay) -> None:
-    for observer in list(observers):
-        try:
-            observer(event, relay)
-        except Exception:  # an observer must never break an interview
-            log.exception("relay observer failed on %s", event)
-
-
-def _metric(record: Callable[..., None], *args: Any) -> None:
-    try:
-        record(*args)
-    except Exception:  # metrics must never break an interview
-        log.exception("recording a metric failed")
-
-
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
 
@@ -195,10 +173,9 @@ class VoiceRelay:
         self._close_reason = ""
         self._counters = _Counters()
         self.ended_at: float | None = None
-        # Audio frames since the last flush to the metrics (counted here, published once
-        # a second: a Prometheus label lookup per frame would cost more than the frame).
-        self._frames_to_openai = 0
-        self._frames_to_browser = 0
+        # Every metric of this connection goes through its meter (frames are counted
+        # there per frame and published once a tick).
+        self.meter = RelayMeter()
         # Set when the interview's record was deleted: nothing more is written for it.
         self.record_gone = False
 
@@ -206,7 +183,7 @@ class VoiceRelay:
     async def run(self) -> None:
         """Serve the connection until the interview ends or the browser leaves.
         Never raises for anything the peers do."""
-        _notify("connected", self)
+        self.meter.connected(self.clock())
         self._spawn(self._write_browser(), "browser-writer")
         self._spawn(self._db_writer(), "db-writer")
         self._spawn(self._read_browser(), "browser-reader")
@@ -216,9 +193,8 @@ class VoiceRelay:
             await self._finished.wait()
         finally:
             await self._shutdown()
-            self._flush_metrics()
             self.done.set()
-            _notify("ended", self)
+            self.meter.ended(self.session)
 
     def feed(self, actions: list[Action]) -> None:
         """Carry out the state machine's actions, in order. Never awaits: anything slow
@@ -249,12 +225,12 @@ class VoiceRelay:
     # ------------------------------------------------------------------ actions
     def _do(self, action: Action) -> None:
         if isinstance(action, SendAudio):
-            self._frames_to_browser += 1
+            self.meter.frames_to_browser += 1
             if not self.to_browser.put_audio(action.pcm) and not self.to_browser.closed:
                 self._browser_too_slow()
         elif isinstance(action, AppendAudio):
             if self.to_upstream is not None:
-                self._frames_to_openai += 1
+                self.meter.frames_to_openai += 1
                 self.to_upstream.put_audio(action.audio_b64)
         elif isinstance(action, SendJson):
             text = json.dumps(action.message, separators=(",", ":"))
@@ -270,7 +246,7 @@ class VoiceRelay:
             if not self.record_gone:
                 self._db_queue.put_nowait(action)
             if isinstance(action, MarkLive):
-                _notify("live", self)
+                self.meter.live(self.session, self.clock())
         elif isinstance(action, PrepareInterview):
             self._spawn(self._prepare(action.candidate_context), "prepare")
         elif isinstance(action, ConnectUpstream):
@@ -284,7 +260,7 @@ class VoiceRelay:
             self.ended_at = self.clock()
             self._finished.set()
         elif isinstance(action, UpstreamError):
-            _metric(metrics.upstream_error, action.code)
+            self.meter.upstream_error(action.code)
         elif isinstance(action, Log):
             self._log(action)
 
@@ -299,14 +275,6 @@ class VoiceRelay:
             f"{self.limits.browser_audio_high_bytes // BYTES_PER_MS // 1000} s of audio or "
             f"{self.to_browser.control_limit} messages queued); it was disconnected.",
             self.clock()))
-
-    def _flush_metrics(self) -> None:
-        if self._frames_to_openai:
-            _metric(metrics.frames_relayed, "to_openai", self._frames_to_openai)
-            self._frames_to_openai = 0
-        if self._frames_to_browser:
-            _metric(metrics.frames_relayed, "to_browser", self._frames_to_browser)
-            self._frames_to_browser = 0
 
     def _log(self, action: Log) -> None:
         level = _LEVELS[action.level]
@@ -387,7 +355,7 @@ class VoiceRelay:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.limits.tick_s)
-            self._flush_metrics()
+            self.meter.flush()
             self.feed(self.session.tick(self.clock()))
 
     async def _prepare(self, context: dict[str, Any] | None) -> None:
@@ -499,12 +467,6 @@ class VoiceRelay:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
                 await self.browser.close(self._close_code, self._close_reason)
-
-
-def upstream_problem_for(exc: BaseException) -> UpstreamProblem:
-    """An unexpected failure while connecting, as a problem the describer understands."""
-    return UpstreamProblem(phase="connect", code="network_unreachable",
-                           message=redact(f"{type(exc).__name__}: {exc}"))
 
 
 def wall_clock(ts: float) -> datetime:

@@ -143,10 +143,6 @@ class Upstream:
         self.close_reason: str | None = None
         self._closed = False
 
-    async def send(self, event: dict[str, Any]) -> None:
-        """Send one client event. Raises websockets' ConnectionClosed once closed."""
-        await self._connection.send_raw(json.dumps(event, separators=(",", ":")))
-
     async def send_text(self, text: str) -> None:
         """Send one client event already serialised as JSON."""
         await self._connection.send_raw(text)

@@ -10,8 +10,10 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from vivavoce.cli_settings import settings_or_exit
 from vivavoce.redact import redact
 from vivavoce.store.database import Database, UnsupportedDatabase
+from vivavoce.store.questions import QuestionFileError, import_questions, parse_question_file
 
 __all__ = ["migrate_or_exit", "register"]
 
@@ -25,8 +27,6 @@ def _open_database(url: str | None = None) -> Database:
     """The database at ``url`` (default: the configured one); a URL vivavoce cannot use
     ends the command with the reason (exit 2)."""
     if url is None:
-        from vivavoce.cli import settings_or_exit  # here: vivavoce.cli imports this module
-
         url = settings_or_exit().effective_database_url
     try:
         return Database(url)
@@ -113,8 +113,6 @@ def import_file(
     problem is reported with its line number, and nothing is imported until the whole
     file is valid.
     """
-    from vivavoce.store.questions import QuestionFileError, import_questions, parse_question_file
-
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

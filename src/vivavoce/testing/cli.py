@@ -6,6 +6,11 @@ from typing import Annotated
 
 import typer
 
+from vivavoce.testing.fake_config import FakeConfig
+from vivavoce.testing.fake_openai import FakeOpenAI
+from vivavoce.testing.scenarios import SCENARIOS
+from vivavoce.testing.servers import TransportExposingProtocol
+
 __all__ = ["fake_openai", "register"]
 
 
@@ -28,11 +33,6 @@ def fake_openai(
     as sk-test-ok-1 (sk-test-revoked-1, sk-test-noquota-1, … select failures).
     """
     import uvicorn
-
-    from vivavoce.testing.fake_config import FakeConfig
-    from vivavoce.testing.fake_openai import FakeOpenAI
-    from vivavoce.testing.scenarios import SCENARIOS
-    from vivavoce.testing.servers import TransportExposingProtocol
 
     if scenario is not None and scenario not in SCENARIOS:
         typer.echo(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}", err=True)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vivavoce.testing.realtime_conversation import ConversationView
+from vivavoce.testing.realtime_items import ConversationView
+from vivavoce.testing.scenarios import SCENARIOS
 
 __all__ = ["FakeConfig"]
 
@@ -85,11 +84,8 @@ class FakeConfig:
     def __setattr__(self, name: str, value: object) -> None:
         # Checked on every assignment (tests flip fields at runtime), so a typo fails
         # in the test that made it rather than as a 500 inside the fake.
-        if name == "force_scenario" and value is not None:
-            from vivavoce.testing.scenarios import SCENARIOS
-
-            if value not in SCENARIOS:
-                raise ValueError(f"unknown fake OpenAI scenario {value!r}; known: {', '.join(SCENARIOS)}")
+        if name == "force_scenario" and value is not None and value not in SCENARIOS:
+            raise ValueError(f"unknown fake OpenAI scenario {value!r}; known: {', '.join(SCENARIOS)}")
         if name == "audio_pace" and (not isinstance(value, int | float) or value < 0):
             raise ValueError(f"audio_pace must be a number >= 0, not {value!r}")
         super().__setattr__(name, value)

@@ -20,43 +20,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vivavoce.testing import fake_errors as errors
 from vivavoce.testing import fake_responses
-from vivavoce.testing.fake_access import IssuedSecret, bearer_key
+from vivavoce.testing.fake_access import bearer_key
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_errors import FakeOpenAIError, new_request_id
-from vivavoce.testing.fake_records import (
-    RealtimeSessionRecord,
-    RestRequestRecord,
-    key_fingerprint,
-    masked_or_none,
-)
+from vivavoce.testing.fake_records import RestRequestRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_rest import router as rest_router
+from vivavoce.testing.fake_state import FakeState
 from vivavoce.testing.realtime_ws import handle_realtime
 
 __all__ = ["FakeConfig", "FakeOpenAI", "create_fake_openai_app"]
 
 
-class FakeOpenAI:
-    """One fake OpenAI server: configuration, observations and the ASGI app."""
+class FakeOpenAI(FakeState):
+    """One fake OpenAI server: configuration, observations (``FakeState``) and the ASGI app."""
 
     def __init__(self, config: FakeConfig | None = None) -> None:
-        self.config = config if config is not None else FakeConfig()
-        self.sessions: list[RealtimeSessionRecord] = []
-        self.requests: list[RestRequestRecord] = []
-        self.client_secrets: dict[str, IssuedSecret] = {}
+        super().__init__(config)
         self.app = _build_app(self)
-
-    @property
-    def last_session(self) -> RealtimeSessionRecord:
-        """The most recent Realtime connection. Raises LookupError if there was none."""
-        if not self.sessions:
-            raise LookupError("no Realtime session has connected to the fake yet")
-        return self.sessions[-1]
-
-    def reset(self) -> None:
-        """Forget observations and issued secrets (the configuration is kept)."""
-        self.sessions.clear()
-        self.requests.clear()
-        self.client_secrets.clear()
 
 
 def create_fake_openai_app(config: FakeConfig | None = None) -> FastAPI:

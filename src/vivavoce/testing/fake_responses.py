@@ -33,7 +33,7 @@ import secrets
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -42,10 +42,8 @@ from vivavoce.testing.fake_access import Endpoint
 from vivavoce.testing.fake_errors import FakeError, FakeOpenAIError
 from vivavoce.testing.fake_models import MODELS
 from vivavoce.testing.fake_rest import fake_of, guard
+from vivavoce.testing.fake_state import FakeState
 from vivavoce.text import shorten as shorten_text
-
-if TYPE_CHECKING:
-    from vivavoce.testing.fake_openai import FakeOpenAI
 
 __all__ = [
     "FAULTS",
@@ -102,12 +100,12 @@ class ResponsesBehaviour:
         return fault
 
 
-_behaviours: weakref.WeakKeyDictionary[FakeOpenAI, ResponsesBehaviour] = (
+_behaviours: weakref.WeakKeyDictionary[FakeState, ResponsesBehaviour] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def responses_behaviour(fake: FakeOpenAI) -> ResponsesBehaviour:
+def responses_behaviour(fake: FakeState) -> ResponsesBehaviour:
     """The ``/v1/responses`` behaviour of ``fake`` (created on first use)."""
     behaviour = _behaviours.get(fake)
     if behaviour is None:

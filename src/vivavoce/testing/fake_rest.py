@@ -11,7 +11,7 @@ import asyncio
 import json
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -25,6 +25,7 @@ from vivavoce.testing.fake_access import (
 )
 from vivavoce.testing.fake_errors import FakeOpenAIError
 from vivavoce.testing.fake_models import MODELS, is_realtime_model, model_object
+from vivavoce.testing.fake_state import FakeState
 from vivavoce.testing.realtime_session import (
     SessionConfigError,
     apply_session_update,
@@ -32,17 +33,14 @@ from vivavoce.testing.realtime_session import (
 )
 from vivavoce.testing.scenarios import Scenario
 
-if TYPE_CHECKING:
-    from vivavoce.testing.fake_openai import FakeOpenAI
-
 __all__ = ["fake_of", "guard", "router"]
 
 router = APIRouter()
 
 
-def fake_of(request: Request) -> FakeOpenAI:
-    """The FakeOpenAI instance serving ``request``."""
-    fake: FakeOpenAI = request.app.state.fake
+def fake_of(request: Request) -> FakeState:
+    """The fake serving ``request``."""
+    fake: FakeState = request.app.state.fake
     return fake
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from vivavoce.testing.realtime_conversation import ConversationView
+from vivavoce.testing.realtime_items import ConversationView
 
 __all__ = ["default_responder", "default_transcript"]
 

@@ -1,7 +1,8 @@
 """The fake Realtime conversation, with no sockets: client events in, server events out.
 
-:class:`Conversation` owns the session object, the input audio buffer and its VAD, the
-conversation items and the response being generated. The socket handler
+:class:`Conversation` owns the session object, the input audio buffer and its VAD, and
+the conversation items, and decides when a response starts and ends; what a response
+says and the events and usage it produces belong to ``realtime_replies``. The socket handler
 (``realtime_ws``) feeds it client messages (:meth:`Conversation.receive`), asks it for
 the next piece of a response (:meth:`Conversation.step_response`, which also says how
 much audio that piece holds so the handler can pace it) and gives it the time
@@ -13,9 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import math
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,23 +25,26 @@ from vivavoce.testing.fake_audio import (
     EnergyVad,
     VadEvent,
     has_speech,
-    synthesize_speech,
 )
 from vivavoce.testing.fake_config import FakeConfig
-from vivavoce.testing.fake_errors import FakeError, new_event_id
+from vivavoce.testing.fake_errors import FakeError
 from vivavoce.testing.fake_records import ResponseRecord
-from vivavoce.testing.fake_voice_lines import default_responder, default_transcript
+from vivavoce.testing.fake_voice_lines import default_transcript
+from vivavoce.testing.realtime_items import (
+    ConversationItem,
+    ConversationView,
+    Event,
+    new_event,
+    new_id,
+)
+from vivavoce.testing.realtime_replies import Replies
 from vivavoce.testing.realtime_session import (
     SessionConfigError,
     apply_session_update,
     default_session,
 )
 
-__all__ = ["Conversation", "ConversationItem", "ConversationView", "Event"]
-
-Event = dict[str, Any]
-
-log = logging.getLogger("vivavoce.testing.fake_openai")
+__all__ = ["Conversation"]
 
 # Client events the GA interface defines; anything else gets an error event.
 _CLIENT_EVENTS = frozenset(
@@ -64,74 +66,6 @@ _MIN_COMMIT_MS = 100
 _SEMANTIC_SILENCE_MS = {"low": 1000, "medium": 500, "auto": 500, "high": 250}
 
 
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(11)}"
-
-
-def _event(kind: str, **fields: Any) -> Event:
-    return {"type": kind, "event_id": new_event_id(), **fields}
-
-
-@dataclass
-class ConversationItem:
-    """One item of the conversation, as the fake keeps it."""
-
-    id: str
-    type: str
-    role: str | None
-    content: list[dict[str, Any]]
-    previous_item_id: str | None
-    transcript: str | None = None
-    audio_ms: int = 0
-    status: str = "completed"
-    created_by_client: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        """The item object as the GA interface shows it."""
-        body: dict[str, Any] = {
-            "id": self.id,
-            "object": "realtime.item",
-            "type": self.type,
-            "status": self.status,
-        }
-        if self.role is not None:
-            body["role"] = self.role
-        body["content"] = [dict(part) for part in self.content]
-        return body
-
-
-@dataclass(frozen=True)
-class ConversationView:
-    """What a responder sees when deciding the assistant's next line."""
-
-    assistant_turns: int
-    """Responses already made in this session (0 for the first)."""
-    user_turns: int
-    """Committed user audio turns so far (idle nudges excluded)."""
-    last_user_transcript: str | None
-    """Transcript of the most recent user item (``""`` after an idle nudge)."""
-    instructions: str
-    response_instructions: str | None
-    history: tuple[tuple[str, str], ...]
-    """``(role, text)`` of every message so far, in order."""
-    earlier_turns: tuple[tuple[str, str], ...] = ()
-    """``(role, text)`` of the messages the client created before this session's first
-    response: a conversation carried over from an earlier session (a resumed interview
-    seeds its stored turns this way). Empty in a fresh session."""
-
-
-@dataclass
-class _Response:
-    record: ResponseRecord
-    item: ConversationItem
-    pieces: list[tuple[str, bytes]]
-    audio: bool
-    next_piece: int = 0
-    spoken: str = ""
-    audio_started: bool = False
-    status_details: dict[str, Any] | None = None
-
-
 @dataclass
 class Conversation:
     """One Realtime session's state machine (no I/O; see module docstring)."""
@@ -146,7 +80,7 @@ class Conversation:
         if not self.session:
             self.session = default_session(self.model)
         self.items: list[ConversationItem] = []
-        self.responses: list[ResponseRecord] = []
+        self._replies = Replies(self.config)
         self.user_transcripts: list[str] = []
         self.audio_bytes_received = 0
         self.events_received: list[str] = []
@@ -155,11 +89,9 @@ class Conversation:
         self._vad = EnergyVad()
         self._configure_vad()
         self._speech_item_id: str | None = None
-        self._active: _Response | None = None
         self._deferred: list[Event] = []
         self._user_turns = 0
         self._script_index = 0
-        self._last_usage: dict[str, int] | None = None
         self._idle_armed = False
         self._idle_since: float | None = None
         # Ids of the messages the client created before the first response: the
@@ -169,6 +101,11 @@ class Conversation:
     # ------------------------------------------------------------------ public API
 
     @property
+    def responses(self) -> list[ResponseRecord]:
+        """Every response of the session, in order (the fake's observations share it)."""
+        return self._replies.responses
+
+    @property
     def wants_ticks(self) -> bool:
         """True when :meth:`tick` can do something (an idle timeout is configured)."""
         return self._idle_timeout_ms() is not None
@@ -176,11 +113,11 @@ class Conversation:
     @property
     def active_response(self) -> bool:
         """True while a response is being generated."""
-        return self._active is not None
+        return self._replies.active is not None
 
     def session_created(self) -> Event:
         """The first server event of every session."""
-        return _event("session.created", session=self.session)
+        return new_event("session.created", session=self.session)
 
     def receive(self, message: str | bytes) -> list[Event]:
         """Handle one client WebSocket message; return the server events it causes.
@@ -226,43 +163,22 @@ class Conversation:
         Returns None when no response is active. The last piece carries the closing
         events (``response.done`` …) and ends the response.
         """
-        active = self._active
+        active = self._replies.active
         if active is None:
             return None
-        if active.next_piece >= len(active.pieces):
+        if active.exhausted:
             return self._finish("completed"), 0.0
-        piece_text, pcm = active.pieces[active.next_piece]
-        active.next_piece += 1
-        events: list[Event] = []
-        ids = {
-            "response_id": active.record.response_id,
-            "item_id": active.item.id,
-            "output_index": 0,
-            "content_index": 0,
-        }
-        if not active.audio:
-            active.spoken += piece_text
-            events.append(_event("response.output_text.delta", **ids, delta=piece_text))
-            return events, 0.0
-        if not active.audio_started:
-            active.audio_started = True
-            events.append(_event("output_audio_buffer.started", response_id=active.record.response_id))
-        active.spoken += piece_text
-        events.append(_event("response.output_audio_transcript.delta", **ids, delta=piece_text))
-        events.append(_event("response.output_audio.delta", **ids, delta=base64.b64encode(pcm).decode()))
-        ms = len(pcm) // BYTES_PER_MS
-        active.item.audio_ms += ms
-        active.record.audio_ms += ms
-        if self._deferred:
+        events, seconds = self._replies.step()
+        if active.audio and self._deferred:
             # Quirk of real sessions: the user's transcript lands mid-reply.
             events.extend(self._deferred)
             self._deferred = []
-        return events, ms / 1000
+        return events, seconds
 
     def tick(self, now: float) -> list[Event]:
         """Advance wall-clock behaviour (idle nudges) to ``now`` (seconds, monotonic)."""
         timeout_ms = self._idle_timeout_ms()
-        if not self._idle_armed or timeout_ms is None or self._active is not None or self._vad.speaking:
+        if not self._idle_armed or timeout_ms is None or self._replies.active is not None or self._vad.speaking:
             self._idle_since = None
             return []
         if self._idle_since is None:
@@ -272,9 +188,9 @@ class Conversation:
             return []
         self._idle_armed = False
         self._idle_since = None
-        item_id = _new_id("item")
+        item_id = new_id("item")
         position = self._vad.position_ms
-        events = [_event(
+        events = [new_event(
             "input_audio_buffer.timeout_triggered",
             audio_start_ms=max(0, position - timeout_ms), audio_end_ms=position, item_id=item_id,
         )]
@@ -290,7 +206,7 @@ class Conversation:
             return [exc.error.event(client_id)]
         self._configure_vad()
         self._idle_armed = self._idle_timeout_ms() is not None
-        return [_event("session.updated", session=self.session)]
+        return [new_event("session.updated", session=self.session)]
 
     def _on_input_audio_buffer_append(self, event: Event, client_id: str | None) -> list[Event]:
         audio = event.get("audio")
@@ -304,7 +220,7 @@ class Conversation:
             ).event(client_id)]
         self.audio_bytes_received += len(pcm)
         if self.config.echo:
-            return [_event(
+            return [new_event(
                 "response.output_audio.delta", response_id="resp_echo", item_id="item_echo",
                 output_index=0, content_index=0, delta=audio,
             )]
@@ -331,7 +247,7 @@ class Conversation:
                 f"{_MIN_COMMIT_MS}ms of audio, but buffer only has {buffered_ms:.2f}ms of audio.",
                 code="input_audio_buffer_commit_empty",
             ).event(client_id)]
-        item_id = self._speech_item_id or _new_id("item")
+        item_id = self._speech_item_id or new_id("item")
         self._speech_item_id = None
         self._vad.reset()
         return self._commit(item_id, nudge=False, auto_response=False)
@@ -340,7 +256,7 @@ class Conversation:
         self._buffer.clear()
         self._vad.reset()
         self._speech_item_id = None
-        return [_event("input_audio_buffer.cleared")]
+        return [new_event("input_audio_buffer.cleared")]
 
     def _on_conversation_item_create(self, event: Event, client_id: str | None) -> list[Event]:
         raw = event.get("item")
@@ -384,7 +300,7 @@ class Conversation:
                         param="item.content.audio",
                     ).event(client_id)]
         item = ConversationItem(
-            id=str(raw.get("id") or _new_id("item")),
+            id=str(raw.get("id") or new_id("item")),
             type=raw["type"],
             role=role,
             content=[dict(p) for p in content],
@@ -402,14 +318,14 @@ class Conversation:
         item = self._find(event.get("item_id"))
         if item is None:
             return [self._no_item(event.get("item_id")).event(client_id)]
-        return [_event("conversation.item.retrieved", item=item.as_json())]
+        return [new_event("conversation.item.retrieved", item=item.as_json())]
 
     def _on_conversation_item_delete(self, event: Event, client_id: str | None) -> list[Event]:
         item = self._find(event.get("item_id"))
         if item is None:
             return [self._no_item(event.get("item_id")).event(client_id)]
         self.items.remove(item)
-        return [_event("conversation.item.deleted", item_id=item.id)]
+        return [new_event("conversation.item.deleted", item_id=item.id)]
 
     def _on_conversation_item_truncate(self, event: Event, client_id: str | None) -> list[Event]:
         item = self._find(event.get("item_id"))
@@ -437,7 +353,7 @@ class Conversation:
         for part in item.content:
             if "transcript" in part:
                 part["transcript"] = ""
-        return [_event(
+        return [new_event(
             "conversation.item.truncated", item_id=item.id,
             content_index=event.get("content_index", 0), audio_end_ms=end_ms,
         )]
@@ -448,10 +364,10 @@ class Conversation:
             return [errors.invalid_request(
                 "Invalid 'response': expected an object.", code="invalid_type", param="response"
             ).event(client_id)]
-        if self._active is not None:
+        if self._replies.active is not None:
             return [errors.invalid_request(
                 "Conversation already has an active response in progress: "
-                f"{self._active.record.response_id}. Wait until the response is finished "
+                f"{self._replies.active.record.response_id}. Wait until the response is finished "
                 "before creating a new one.",
                 code="conversation_already_has_active_response",
             ).event(client_id)]
@@ -464,15 +380,15 @@ class Conversation:
         )
 
     def _on_response_cancel(self, event: Event, client_id: str | None) -> list[Event]:
-        if self._active is None:
+        if self._replies.active is None:
             return [errors.invalid_request(
                 "Cancellation failed: no active response found", code="response_cancel_not_active"
             ).event(client_id)]
         return self._finish("cancelled", {"type": "cancelled", "reason": "client_cancelled"})
 
     def _on_output_audio_buffer_clear(self, event: Event, client_id: str | None) -> list[Event]:
-        response_id = self._active.record.response_id if self._active else None
-        return [_event("output_audio_buffer.cleared", response_id=response_id)]
+        response_id = self._replies.active.record.response_id if self._replies.active else None
+        return [new_event("output_audio_buffer.cleared", response_id=response_id)]
 
     # ------------------------------------------------------------------ internals
 
@@ -516,19 +432,19 @@ class Conversation:
     def _on_vad(self, boundary: VadEvent) -> list[Event]:
         td = self._turn_detection() or {}
         if boundary.kind == "started":
-            self._speech_item_id = _new_id("item")
+            self._speech_item_id = new_id("item")
             self._idle_armed = False
             self._idle_since = None
-            events = [_event(
+            events = [new_event(
                 "input_audio_buffer.speech_started",
                 audio_start_ms=boundary.ms, item_id=self._speech_item_id,
             )]
-            if self._active is not None and td.get("interrupt_response", True):
+            if self._replies.active is not None and td.get("interrupt_response", True):
                 events += self._finish("cancelled", {"type": "cancelled", "reason": "turn_detected"})
             return events
-        item_id = self._speech_item_id or _new_id("item")
+        item_id = self._speech_item_id or new_id("item")
         self._speech_item_id = None
-        events = [_event("input_audio_buffer.speech_stopped", audio_end_ms=boundary.ms, item_id=item_id)]
+        events = [new_event("input_audio_buffer.speech_stopped", audio_end_ms=boundary.ms, item_id=item_id)]
         return events + self._commit(item_id, nudge=False, auto_response=bool(td.get("create_response", True)))
 
     def _commit(self, item_id: str, *, nudge: bool, auto_response: bool = True) -> list[Event]:
@@ -544,7 +460,7 @@ class Conversation:
             audio_ms=len(pcm) // BYTES_PER_MS,
         )
         self.items.append(item)
-        events = [_event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)]
+        events = [new_event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)]
         events += self._item_added_done(item)
         transcript = self._transcribe(pcm, nudge)
         item.transcript = transcript
@@ -554,11 +470,11 @@ class Conversation:
             self.user_transcripts.append(transcript)
         transcription = self._transcription_events(item_id, transcript, len(pcm))
         td = self._turn_detection()
-        respond = auto_response and (nudge or td is not None) and self._active is None
+        respond = auto_response and (nudge or td is not None) and self._replies.active is None
         if respond and self.config.late_transcription and self.session.get("output_modalities") == ["audio"]:
             self._deferred = transcription
             events += self._start_response(None, None, None)
-            if self._active is None:  # no reply after all (e.g. rate limited): no reason to wait
+            if self._replies.active is None:  # no reply after all (e.g. rate limited): no reason to wait
                 events += self._deferred
                 self._deferred = []
             return events
@@ -585,13 +501,13 @@ class Conversation:
         words = transcript.split(" ") if transcript else []
         for i in range(0, len(words), 3):
             piece = " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "")
-            events.append(_event(
+            events.append(new_event(
                 "conversation.item.input_audio_transcription.delta",
                 item_id=item_id, content_index=0, delta=piece,
             ))
         audio_tokens = pcm_bytes // BYTES_PER_MS // 100
         text_tokens = math.ceil(len(transcript) / 4)
-        events.append(_event(
+        events.append(new_event(
             "conversation.item.input_audio_transcription.completed",
             item_id=item_id, content_index=0, transcript=transcript,
             usage={
@@ -606,8 +522,8 @@ class Conversation:
 
     def _item_added_done(self, item: ConversationItem) -> list[Event]:
         return [
-            _event("conversation.item.added", previous_item_id=item.previous_item_id, item=item.as_json()),
-            _event("conversation.item.done", previous_item_id=item.previous_item_id, item=item.as_json()),
+            new_event("conversation.item.added", previous_item_id=item.previous_item_id, item=item.as_json()),
+            new_event("conversation.item.done", previous_item_id=item.previous_item_id, item=item.as_json()),
         ]
 
     def _view(self, response_instructions: str | None) -> ConversationView:
@@ -630,132 +546,14 @@ class Conversation:
     ) -> list[Event]:
         if self.rate_limited:
             return [errors.rate_limit_exceeded(self.model, self.config.retry_after).event(client_id)]
-        responder = self.config.responder or default_responder
-        try:
-            text = str(responder(self._view(instructions))).strip()
-        except Exception as exc:
-            # A broken responder is a bug in the test that supplied it: report it in
-            # the session (like a server error) and in the log, and keep the fake alive.
-            log.exception("fake OpenAI responder failed")
-            return [FakeError(500, "server_error", "responder_failed", f"The fake's responder failed: {exc!r}").event(client_id)]
-        audio = (modalities or self.session.get("output_modalities") or ["audio"]) == ["audio"]
-        response_id = _new_id("resp")
-        previous = self.items[-1].id if self.items else None
-        item = ConversationItem(
-            id=_new_id("item"),
-            type="message",
-            role="assistant",
-            content=[],
-            previous_item_id=previous,
-            transcript="",
-            status="in_progress",
-        )
-        self.items.append(item)
-        record = ResponseRecord(response_id=response_id, item_id=item.id, text=text)
-        self.responses.append(record)
-        if not text:
-            pieces: list[tuple[str, bytes]] = []
-        elif audio:
-            pieces = synthesize_speech(text, self.config.speech_ms_per_char)
-        else:
-            words = text.split(" ")
-            pieces = [(w if i == len(words) - 1 else w + " ", b"") for i, w in enumerate(words)]
-        self._active = _Response(record, item, pieces, audio)
-        self._idle_armed = False
-        part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
-        ids = {"response_id": response_id, "item_id": item.id, "output_index": 0, "content_index": 0}
-        return [
-            _event("response.created", response=self._response_json(self._active, "in_progress")),
-            _event("response.output_item.added", response_id=response_id, output_index=0, item=item.as_json()),
-            _event("conversation.item.added", previous_item_id=previous, item=item.as_json()),
-            _event("response.content_part.added", **ids, part=part),
-        ]
-
-    def _response_json(self, active: _Response, status: str, usage: dict[str, Any] | None = None) -> dict[str, Any]:
-        audio_out = self.session.get("audio", {}).get("output", {})
-        return {
-            "id": active.record.response_id,
-            "object": "realtime.response",
-            "status": status,
-            "status_details": active.status_details,
-            "output": [active.item.as_json()] if status != "in_progress" else [],
-            "conversation_id": "conv_fake",
-            "output_modalities": ["audio"] if active.audio else ["text"],
-            "max_output_tokens": self.session.get("max_output_tokens", "inf"),
-            "audio": {"output": {"format": audio_out.get("format"), "voice": audio_out.get("voice")}},
-            "usage": usage,
-            "metadata": None,
-        }
-
-    def _usage(self, active: _Response) -> dict[str, Any]:
-        # Each response reads the whole conversation: instructions and text ~4 chars a
-        # token, input audio 1 token per 100 ms, output audio 1 token per 50 ms.
-        history = [i for i in self.items if i is not active.item]
-        text_chars = len(str(self.session.get("instructions", ""))) + sum(
-            len(i.transcript or "") for i in history if i.role != "user" or i.audio_ms == 0
-        )
-        in_text = math.ceil(text_chars / 4)
-        in_audio = sum(i.audio_ms // 100 for i in history if i.role == "user")
-        previous = self._last_usage or {"text": 0, "audio": 0}
-        cached_text, cached_audio = min(previous["text"], in_text), min(previous["audio"], in_audio)
-        self._last_usage = {"text": in_text, "audio": in_audio}
-        out_text = math.ceil(len(active.spoken) / 4)
-        out_audio = active.item.audio_ms // 50
-        return {
-            "total_tokens": in_text + in_audio + out_text + out_audio,
-            "input_tokens": in_text + in_audio,
-            "output_tokens": out_text + out_audio,
-            "input_token_details": {
-                "text_tokens": in_text,
-                "audio_tokens": in_audio,
-                "image_tokens": 0,
-                "cached_tokens": cached_text + cached_audio,
-                "cached_tokens_details": {
-                    "text_tokens": cached_text, "audio_tokens": cached_audio, "image_tokens": 0,
-                },
-            },
-            "output_token_details": {"text_tokens": out_text, "audio_tokens": out_audio},
-        }
+        events = self._replies.start(self._view(instructions), self.session, self.items,
+                                     modalities=modalities, client_id=client_id)
+        if self._replies.active is not None:
+            self._idle_armed = False
+        return events
 
     def _finish(self, status: str, details: dict[str, Any] | None = None) -> list[Event]:
-        active = self._active
-        assert active is not None
-        self._active = None
-        active.status_details = details
-        item = active.item
-        item.status = "completed" if status == "completed" else "incomplete"
-        item.transcript = active.spoken
-        response_id = active.record.response_id
-        ids = {"response_id": response_id, "item_id": item.id, "output_index": 0, "content_index": 0}
-        events: list[Event] = []
-        if active.audio:
-            part = {"type": "audio", "transcript": active.spoken}
-            item.content = [{"type": "output_audio", "transcript": active.spoken}]
-            events += [
-                _event("response.output_audio.done", **ids),
-                _event("response.output_audio_transcript.done", **ids, transcript=active.spoken),
-            ]
-        else:
-            part = {"type": "text", "text": active.spoken}
-            item.content = [{"type": "output_text", "text": active.spoken}]
-            events.append(_event("response.output_text.done", **ids, text=active.spoken))
-        usage = self._usage(active)
-        active.record.status = status
-        active.record.usage = usage
-        done_previous = "" if self.config.empty_previous_item_id_on_done else item.previous_item_id
-        events += [
-            _event("response.content_part.done", **ids, part=part),
-            _event("response.output_item.done", response_id=response_id, output_index=0, item=item.as_json()),
-            _event("conversation.item.done", previous_item_id=done_previous, item=item.as_json()),
-            _event("response.done", response=self._response_json(active, status, usage)),
-        ]
-        if active.audio_started:
-            events.append(_event("output_audio_buffer.stopped", response_id=response_id))
-        events.append(_event("rate_limits.updated", rate_limits=[
-            {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
-            {"name": "tokens", "limit": 40000, "remaining": max(0, 40000 - usage["total_tokens"]),
-             "reset_seconds": 0.5},
-        ]))
+        events = self._replies.finish(status, details, self.session, self.items)
         if self._deferred:
             events = self._deferred + events
             self._deferred = []

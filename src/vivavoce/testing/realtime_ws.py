@@ -16,7 +16,6 @@ import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
 
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
@@ -27,12 +26,11 @@ from vivavoce.testing.fake_access import bearer_key, realtime_access, resolve_sc
 from vivavoce.testing.fake_errors import FakeError, new_request_id
 from vivavoce.testing.fake_models import is_realtime_model
 from vivavoce.testing.fake_records import RealtimeSessionRecord, key_fingerprint, masked_or_none
-from vivavoce.testing.realtime_conversation import Conversation, Event
+from vivavoce.testing.fake_state import FakeState
+from vivavoce.testing.realtime_conversation import Conversation
 from vivavoce.testing.realtime_faults import drop_connection, live_delay, stall_connection
+from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.scenarios import Scenario
-
-if TYPE_CHECKING:
-    from vivavoce.testing.fake_openai import FakeOpenAI
 
 __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
 
@@ -45,7 +43,7 @@ _SLOW_TICK_S = 0.25
 _HEADERS_OF_INTEREST = ("openai-beta", "openai-organization", "openai-project", "user-agent")
 
 
-async def handle_realtime(websocket: WebSocket, fake: FakeOpenAI) -> None:
+async def handle_realtime(websocket: WebSocket, fake: FakeState) -> None:
     """Serve one ``/v1/realtime`` connection attempt from start to close."""
     headers = websocket.headers
     key = bearer_key(headers)
@@ -150,7 +148,7 @@ class _SessionDriver:
     """Runs one accepted session: receive, stream responses, keep time, inject faults."""
 
     def __init__(
-        self, websocket: WebSocket, fake: FakeOpenAI, record: RealtimeSessionRecord, conversation: Conversation
+        self, websocket: WebSocket, fake: FakeState, record: RealtimeSessionRecord, conversation: Conversation
     ) -> None:
         self.websocket = websocket
         self.fake = fake

@@ -370,7 +370,12 @@ async def create_interview(
     if overrides.get("max_duration_s", 0) > limit:
         overrides["max_duration_s"] = limit
     try:
-        settings = InterviewSettings.from_settings(runtime.settings, **overrides)
+        settings = InterviewSettings.with_defaults(
+            model=runtime.settings.realtime_model,
+            voice=runtime.settings.voice,
+            max_duration_s=limit,
+            overrides=overrides,
+        )
     except ValidationError as exc:
         _raise_if_misconfigured(exc, overrides)
         raise ApiError(

@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vivavoce import metrics, metrics_relay
+from vivavoce import metrics
 from vivavoce.keys import inspect_key
 from vivavoce.reload import last_reload, reload_key
 from vivavoce.runtime import Runtime
@@ -237,8 +237,6 @@ def start_metrics_server(host: str, port: int) -> tuple[Any, threading.Thread]:
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
-    # Interview metrics come from the relay's observer events (process-wide, idempotent).
-    metrics_relay.install()
 
 
 def _on_sighup(runtime: Runtime) -> None:

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from vivavoce import __version__
+from vivavoce.resume.fields import LEVEL_OPTIONS
 from vivavoce.runtime import Runtime
 from vivavoce.secret_strength import secret_warnings
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import pages_login
 from vivavoce.web.assets import VersionedStaticFiles, asset_version, static_prefix
 from vivavoce.web.deps import RuntimeDep, is_admin
+from vivavoce.web.errors import error_body
 from vivavoce.web.pages_security import page_headers
 from vivavoce.web.security import session_of
 
@@ -77,7 +79,8 @@ def not_found(request: Request, what: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 async def start_page(request: Request) -> HTMLResponse:
-    return render(request, "start.html", page="start")
+    # The level words the résumé guesses use are the form's own (resume/fields.py).
+    return render(request, "start.html", page="start", levels=LEVEL_OPTIONS)
 
 
 def link_problem(request: Request, message: str, *, expired: bool = False) -> HTMLResponse:
@@ -183,7 +186,28 @@ async def favicon() -> FileResponse:
     return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page: it accepts HTML and the path is not the API's.
+    (The API and scripts answer with the one JSON error shape whatever they accept.)"""
+    path = request.url.path
+    if path.startswith(("/api/", "/static/", "/voice")) or path == "/api":
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """404 for an unknown URL: a page for a browser, the JSON error for everyone else."""
+    if wants_html(request):
+        return not_found(request, "page")
+    detail = getattr(exc, "detail", None)
+    message = detail if isinstance(detail, str) and detail != "Not Found" else "not found"
+    return JSONResponse(error_body("not_found", message), status_code=404,
+                        headers=getattr(exc, "headers", None))
+
+
 def install(app: FastAPI, runtime: Runtime) -> None:
+    # A status handler is consulted before the class handlers of web/errors.py.
+    app.add_exception_handler(404, _not_found)
     app.include_router(router)
     app.include_router(pages_login.build_router(render))
     # The versioned path first: the plain /static mount would otherwise take it.

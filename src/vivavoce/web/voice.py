@@ -213,7 +213,9 @@ class ServiceHooks:
                         f"Please check these details and start again: {fields}.", now(),
                         fatal=False))
                     return
-                interview_settings = InterviewSettings.from_settings(self.settings)
+                interview_settings = InterviewSettings.with_defaults(
+                    model=self.settings.realtime_model, voice=self.settings.voice,
+                    max_duration_s=self.settings.max_interview_seconds)
                 interview = await store.create_interview(
                     s, candidate=candidate, settings=interview_settings)
             # Seeded by the interview: a resumed session is given the same questions.

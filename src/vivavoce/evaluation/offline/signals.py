@@ -94,7 +94,17 @@ def stem(word: str, *, english: bool) -> str:
 
 def key_terms(text: str, *, english: bool) -> list[str]:
     """The stems of the content words of ``text`` in order, each once."""
-    out: list[str] = []
+    return [s for s, _ in _key_words(text, english=english)]
+
+
+def key_words(text: str, *, english: bool) -> list[str]:
+    """The content words of ``text`` themselves (one per stem), for people to read."""
+    return [w for _, w in _key_words(text, english=english)]
+
+
+def _key_words(text: str, *, english: bool) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for word in _words(text):
         if english:
             if len(word) < 3 or word in lx.STOPWORDS or word in lx.QUESTION_WORDS:
@@ -102,8 +112,9 @@ def key_terms(text: str, *, english: bool) -> list[str]:
         elif len(word) < 4 or word.isdigit():
             continue  # no stop-word list: short words are mostly function words
         s = stem(word, english=english)
-        if s not in out:
-            out.append(s)
+        if s not in seen:
+            seen.add(s)
+            out.append((s, word))
     return out
 
 

@@ -16,7 +16,7 @@ from vivavoce.evaluation.evidence import CheckedQuote
 from vivavoce.evaluation.offline import lexicon as lx
 from vivavoce.evaluation.offline.judge import DimensionJudgement, quality, specificity
 from vivavoce.evaluation.offline.quotes import QuotePicker, Sentence
-from vivavoce.evaluation.offline.signals import Answer
+from vivavoce.evaluation.offline.signals import Answer, key_words, question_focus
 from vivavoce.text import shorten
 
 __all__ = [
@@ -87,7 +87,7 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
         names = f" ({_list(named)})" if named else ""
         strengths.append(Point(
             f"Specific detail: {_plural(len(numbers), 'number')} and "
-            f"{_plural(len(named), 'named tool or technology', 'named tools or technologies')}"
+            f"{_plural(len(named), 'named tool, technology or other name', 'named tools, technologies or other names')}"
             f"{names} across your answers.", _q(quote), 0.5 + 0.1 * (len(numbers) + len(named))))
     if bare:
         first = answers[bare[0]]
@@ -104,10 +104,11 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
     off = [i for i, s in enumerate(signals) if s.off_topic]
     if off:
         first = answers[off[0]]
-        terms = ", ".join(first.signals.question_terms[:4])
+        terms = ", ".join(key_words(question_focus(first.question),
+                                    english=first.signals.english)[:4])
         improvements.append(Point(
             f"Answer the question asked: {len(off)} of {n} answers shared none of their "
-            f"question's key terms (for “{_short_question(first)}”: {terms}…).",
+            f"question's key terms (for “{_short_question(first)}”: {terms}).",
             _q(picker.pick(lambda x: float(len(x.words)), answers=off)), 1.5 + len(off) / n))
         plan.append(Point(
             "Before you answer, repeat the question's key words to yourself and use them in "

@@ -41,6 +41,7 @@ function renderTranscript(list) {
         { id: `line-${turn.n}`, class: `turn turn-${turn.speaker}`, dataset: { speaker: turn.speaker } },
         el("span", { class: "who" }, turn.speaker === "candidate" ? "Candidate" : "Interviewer"),
         el("span", { class: "text" }, turn.text),
+        turn.interrupted ? el("span", { class: "interrupted-mark", title: "The candidate cut in here" }, "interrupted") : null,
       ),
     );
   }
@@ -51,12 +52,45 @@ function normaliseText(text) {
   return String(text).toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
 }
 
-/** The transcript line a quote comes from (the candidate's first, then anyone's). */
-function lineForQuote(quote) {
-  const needle = normaliseText(quote);
+/** The candidate's transcript line a quote comes from: the turn the server found it in,
+ * else the candidate line containing it (never an interviewer line). */
+function lineForQuote(quote, turn) {
+  const candidate = turns.filter((t) => t.speaker === "candidate");
+  if (Number.isFinite(Number(turn))) {
+    const own = candidate.find((t) => t.n === Number(turn));
+    if (own) return own;
+  }
+  const needle = normaliseText(quote).split(" ").slice(0, 12).join(" ");
   if (!needle) return null;
-  const ordered = [...turns.filter((t) => t.speaker === "candidate"), ...turns];
-  return ordered.find((t) => normaliseText(t.text).includes(needle)) || null;
+  return candidate.find((t) => normaliseText(t.text).includes(needle)) || null;
+}
+
+// Quotes already on the page (normalised): each is shown once.
+let shownQuotes = new Set();
+
+/** A quote as a list item with a link to its own transcript line; null when the same
+ * words are already shown elsewhere on the page. */
+function quoteItem(raw) {
+  const quote = typeof raw === "string" ? raw : String((raw && raw.text) || "");
+  const key = normaliseText(quote);
+  if (!key || shownQuotes.has(key)) return null;
+  shownQuotes.add(key);
+  const line = lineForQuote(quote, raw && raw.turn);
+  const text = el("blockquote", {}, `“${quote}”`);
+  if (!line) return el("li", {}, text);
+  const link = el(
+    "a",
+    { href: `#line-${line.n}`, class: "quote-link", "data-line": line.n, "aria-label": `See line ${line.n} in the transcript` },
+    "see in transcript",
+  );
+  link.addEventListener("click", () => highlight(line.n));
+  return el("li", {}, text, " ", link);
+}
+
+/** The quotes that back one point (a strength, a dimension…), as a list, or null. */
+function citedList(quotes) {
+  const items = (Array.isArray(quotes) ? quotes : []).map(quoteItem).filter(Boolean);
+  return items.length ? el("ul", { class: "cited quotes" }, ...items) : null;
 }
 
 const LABEL_LINE_CHARS = 27; // what fits in the label column at the chart's font size
@@ -81,7 +115,45 @@ function splitLabel(name) {
   return [first, rest];
 }
 
+// A phone's chart: the side-by-side layout's viewBox (550 wide) shrinks to ~340 px there,
+// and its 13-unit text to 8 px. Stacked (each name above its bar) it is 340 units wide,
+// drawn at about 1:1, so its text stays at the page's size.
+const PHONE = "(max-width: 40rem)";
+const STACKED_W = 340;
+const STACKED_LABEL_CHARS = 44;
+
+function stackedChart(dimensions) {
+  const rowH = 46;
+  const barW = STACKED_W - 44;
+  const height = rowH * dimensions.length + 4;
+  const chart = svg("svg", {
+    viewBox: `0 0 ${STACKED_W} ${height}`,
+    role: "img",
+    "aria-label": dimensions.map((d) => `${d.name}: ${d.score} of 5`).join("; "),
+    id: "score-svg",
+    class: "stacked",
+  });
+  dimensions.forEach((d, i) => {
+    const y = i * rowH;
+    const short = d.name.length > STACKED_LABEL_CHARS
+      ? `${d.name.slice(0, STACKED_LABEL_CHARS - 1).trimEnd()}…` : d.name;
+    const label = svg("text", { x: 0, y: y + 15 }, short);
+    if (short !== d.name) label.append(svg("title", {}, d.name));
+    chart.append(
+      label,
+      svg("rect", { class: "track", x: 0, y: y + 22, width: barW, height: 18, rx: 4 }),
+      svg("rect", {
+        class: "bar", x: 0, y: y + 22, width: Math.round((barW * d.score) / 5), height: 18, rx: 4,
+        "data-score": d.score,
+      }),
+      svg("text", { x: barW + 8, y: y + 36 }, `${d.score}/5`),
+    );
+  });
+  return chart;
+}
+
 function scoreChart(dimensions) {
+  if (window.matchMedia(PHONE).matches) return stackedChart(dimensions);
   // Horizontal bars, one per dimension, on a 0–5 scale; an accessible name lists them all.
   const rowH = 34;
   const labelW = 200;
@@ -133,38 +205,30 @@ function withoutLeadIn(summary) {
 function renderEvaluation(body) {
   // The API wraps the stored result: {status, message, overall_score, result: {...}}.
   const ev = { ...(body.result || body), overall_score: body.overall_score ?? (body.result && body.result.overall && body.result.overall.score) };
+  shownQuotes = new Set();
+  showSimulated(body.simulated || ev.simulated);
+  const method = body.method_label || ev.method_label;
+  if (method) setText($("#evaluation-method"), method.charAt(0).toUpperCase() + method.slice(1));
+  show($("#evaluation-method"), Boolean(method));
   if (ev.summary) setText($("#evaluation-summary"), ev.summary);
   if (body.low_confidence && body.message) setText($("#evaluation-note"), body.message);
   const dimensions = readDimensions(ev);
   setText($("#overall-score"), ev.overall_score ?? "–");
   $("#score-chart").replaceChildren(dimensions.length ? scoreChart(dimensions) : el("p", {}, "No scores."));
-  const dl = el("dl");
-  for (const d of dimensions) {
-    dl.append(el("dt", {}, `${d.name} — ${d.score}/5`), el("dd", {}, d.justification));
-  }
-  $("#dimensions").replaceChildren(dl);
-  $("#strengths").replaceChildren(...readList(ev.strengths).map((s) => el("li", {}, s)));
-  $("#improvements").replaceChildren(...readList(ev.improvements).map((s) => el("li", {}, s)));
-  const plan = readList(ev.practice_plan);
-  $("#practice-plan").replaceChildren(
-    plan.length > 1 ? el("ol", {}, ...plan.map((p) => el("li", {}, p))) : el("p", {}, plan[0] || "–"),
-  );
+  // Per-question quotes first: they are the answers' own words; a point or dimension
+  // citing the same sentence again does not repeat it.
   const questions = readQuestions(ev).map((q) => {
-    const quotes = (Array.isArray(q.quotes) ? q.quotes : []).map((raw) => {
-      // {text, turn}: turn is the sequence number of the transcript line it was found in.
-      const quote = typeof raw === "string" ? raw : String((raw && raw.text) || "");
-      const byTurn = raw && Number.isFinite(Number(raw.turn)) ? turns.find((t) => t.n === Number(raw.turn)) : null;
-      const line = byTurn || lineForQuote(quote);
-      const text = el("blockquote", {}, `“${quote}”`);
-      if (!line) return el("li", {}, text);
-      const link = el("a", { href: `#line-${line.n}`, class: "quote-link", "data-line": line.n }, "see in transcript");
-      link.addEventListener("click", () => highlight(line.n));
-      return el("li", {}, text, " ", link);
-    });
+    const quotes = (Array.isArray(q.quotes) ? q.quotes : []).map(quoteItem).filter(Boolean);
+    // The interviewer's whole question (the server sends the full turn); where the
+    // candidate cut in, marked so.
+    const heading = el("h4", {}, q.question || "Question");
+    if (q.interrupted) {
+      heading.append(el("span", { class: "interrupted-mark", title: "You cut in before the interviewer finished" }, "interrupted"));
+    }
     return el(
       "li",
       {},
-      el("h4", {}, q.question || "Question"),
+      heading,
       q.answer_summary ? el("p", {}, el("strong", {}, ANSWER_LABEL), withoutLeadIn(q.answer_summary)) : null,
       q.strong ? el("p", {}, el("strong", {}, "Strong: "), q.strong) : null,
       q.improve ? el("p", {}, el("strong", {}, "To improve: "), q.improve) : null,
@@ -172,11 +236,66 @@ function renderEvaluation(body) {
     );
   });
   $("#per-question").replaceChildren(...questions);
+  const dimensionQuotes = Array.isArray(ev.dimensions) ? ev.dimensions : [];
+  const dl = el("dl");
+  dimensions.forEach((d, i) => {
+    const raw = dimensionQuotes[i] || {};
+    dl.append(el("dt", {}, `${d.name} — ${d.score}/5`), el("dd", {}, d.justification, citedList(raw.quotes)));
+  });
+  $("#dimensions").replaceChildren(dl);
+  const cited = ev.cited || {};
+  const withQuotes = (items, quotes) => items.map((text, i) => el("li", {}, text, citedList((quotes || [])[i])));
+  $("#strengths").replaceChildren(...withQuotes(readList(ev.strengths), cited.strengths));
+  $("#improvements").replaceChildren(...withQuotes(readList(ev.improvements), cited.improvements));
+  const plan = readList(ev.practice_plan);
+  $("#practice-plan").replaceChildren(
+    plan.length > 1
+      ? el("ol", {}, ...withQuotes(plan, cited.practice_plan))
+      : el("p", {}, plan[0] || "–"),
+  );
+  renderSignals(ev);
   show($("#evaluation-pending"), false);
   show($("#evaluation"), true);
   const rerunStatus = document.getElementById("rerun-status");
   if (rerunStatus && rerunStatus.textContent) setText(rerunStatus, "The new evaluation is shown below.");
   setState("done");
+}
+
+/** Beside the model's evaluation: the rule-based signals per answer and any score they
+ * capped. (An offline evaluation's own points already cite them.) */
+function renderSignals(ev) {
+  const signals = ev.signals;
+  const section = $("#signals");
+  if (!signals || ev.method === "offline") {
+    show(section, false);
+    return;
+  }
+  const capped = (ev.cap && Array.isArray(ev.cap.applied) ? ev.cap.applied : []).map((c) => {
+    const name = (readDimensions(ev).find((d) => d.id === c.key) || { name: c.key }).name;
+    return el("li", {}, `${name}: the model gave ${c.model_score}, capped at ${c.cap} — the signals found its evidence in ${Math.round(c.evidence_share * 100)}% of the answers.`);
+  });
+  $("#signals-cap").replaceChildren(...capped);
+  setText(
+    $("#signals-note"),
+    [signals.note, ev.cap && ev.cap.note, capped.length ? null : "The signals back the model's scores: nothing was capped."]
+      .filter(Boolean)
+      .join(" "),
+  );
+  const answers = Array.isArray(signals.answers) ? signals.answers : [];
+  $("#signals-answers").replaceChildren(
+    ...answers.map((a) => {
+      const parts = [`${a.words} words`, `${(a.numbers || []).length} numbers`, `named: ${(a.named_terms || []).join(", ") || "none"}`];
+      if (Array.isArray(a.star)) parts.push(`STAR: ${a.star.join(", ") || "none"}`);
+      if (Array.isArray(a.hedges)) parts.push(`${a.hedges.length + (a.fillers || []).length} hedges or fillers`);
+      if (a.relevance !== null && a.relevance !== undefined) parts.push(`${Math.round(a.relevance * 100)}% of the question's key terms`);
+      return el("li", {}, `Answer at line ${(a.turns || [])[0] ?? "?"}: ${parts.join("; ")}.`);
+    }),
+  );
+  show(section, true);
+}
+
+function showSimulated(simulated) {
+  if (simulated) show($("#simulated-note"), true);
 }
 
 function highlight(n) {
@@ -193,6 +312,7 @@ async function loadSummary() {
     const parts = [candidate.name, candidate.target_role || candidate.field || candidate.major].filter(Boolean);
     if (duration !== null) parts.push(`${formatClock(duration)} long`);
     setText($("#results-summary"), parts.join(" · "));
+    showSimulated(record.simulated);
     return record;
   } catch (error) {
     if (error.status === 404 || error.status === 401 || error.status === 403) {
@@ -264,6 +384,7 @@ async function pollEvaluation(delay = POLL_MIN_MS) {
   }
   const status = ev.status || "pending";
   showOperatorPanel(ev);
+  showSimulated(ev.simulated);
   if (status === "done") {
     polling = false;
     renderEvaluation(ev);

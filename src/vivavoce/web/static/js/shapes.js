@@ -11,6 +11,10 @@ export function readTurns(body) {
       speaker: normaliseSpeaker(t.speaker || t.role),
       text: String(t.text || t.content || ""),
       at: t.started_at || t.at || null,
+      // "interrupted": the candidate cut the interviewer short; fullText is what the
+      // interviewer was saying in full (text is what was heard).
+      interrupted: t.state === "interrupted",
+      fullText: t.full_text ? String(t.full_text) : null,
     }))
     .filter((t) => t.text.trim() !== "");
 }

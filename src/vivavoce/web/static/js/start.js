@@ -16,9 +16,19 @@ const micStatus = $("#mic-status");
 const formError = $("#form-error");
 const startButton = $("#start-button");
 
-// Résumé guesses -> form fields (first non-empty guess wins). `level` is an id such as
-// "undergraduate_late"; shown as words, still editable.
-const FIELD_MAP = { name: ["name"], major: ["field", "major"], year: ["level"], skills: ["skills"] };
+// Résumé guesses -> form fields (first non-empty guess wins). The level comes in the
+// form's own words (`level_label`, the server's list that also fills the datalist),
+// never as the question bank's code; the field of study as written on the résumé.
+const FIELD_MAP = {
+  name: ["name"],
+  major: ["major"],
+  year: ["level_label"],
+  skills: ["skills"],
+  experience: ["experience"],
+  education: ["education"],
+};
+const REQUIRED = ["name", "major", "year"];
+const REQUIRED_WORDS = { name: "your name", major: "your field", year: "your level" };
 
 function input(name) {
   return form.elements.namedItem(name);
@@ -43,7 +53,6 @@ async function uploadResume() {
     for (const [to, sources] of Object.entries(FIELD_MAP)) {
       let value = sources.map((from) => fields[from]).find((v) => v && (!Array.isArray(v) || v.length));
       if (Array.isArray(value)) value = value.join(", ");
-      if (to === "year" && typeof value === "string") value = value.replace(/_/g, " ");
       // Never overwrite what the candidate already typed.
       if (value && !input(to).value.trim()) {
         input(to).value = String(value);
@@ -51,6 +60,7 @@ async function uploadResume() {
       }
     }
     input("resume_text").value = (result && result.text) || "";
+    updateMissing();
     setText(
       resumeStatus,
       filled.length
@@ -117,15 +127,40 @@ function candidateFromForm() {
   };
 }
 
+/** "Please fill in your name, your field and your level.", naming only what is missing. */
+function missingMessage(missing) {
+  const words = missing.map((name) => REQUIRED_WORDS[name]);
+  const list = words.length > 1 ? `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}` : words[0];
+  return `Please fill in ${list}.`;
+}
+
+let checked = false; // the candidate has tried to start: keep the message up to date
+
+/** After a first try, the message and the invalid marks follow the fields as they fill
+ * (typed, or from the résumé); it goes away when nothing is missing. */
+function updateMissing() {
+  if (!checked) return [];
+  const missing = REQUIRED.filter((n) => !input(n).value.trim());
+  for (const name of REQUIRED) input(name).setAttribute("aria-invalid", String(missing.includes(name)));
+  if (formError.dataset.kind === "missing") {
+    if (missing.length) setText(formError, missingMessage(missing));
+    else {
+      show(formError, false);
+      formError.dataset.kind = "";
+    }
+  }
+  return missing;
+}
+
 async function start(event) {
   event.preventDefault();
   show(formError, false);
-  const missing = ["name", "major", "year"].filter((n) => !input(n).value.trim());
-  for (const name of ["name", "major", "year"]) {
-    input(name).setAttribute("aria-invalid", String(missing.includes(name)));
-  }
+  formError.dataset.kind = "";
+  checked = true;
+  const missing = updateMissing();
   if (missing.length) {
-    setText(formError, "Please fill in your name, your field and your level.");
+    setText(formError, missingMessage(missing));
+    formError.dataset.kind = "missing";
     show(formError, true);
     input(missing[0]).focus();
     return;
@@ -159,3 +194,4 @@ async function start(event) {
 fileInput.addEventListener("change", uploadResume);
 micButton.addEventListener("click", toggleMicCheck);
 form.addEventListener("submit", start);
+for (const name of REQUIRED) input(name).addEventListener("input", updateMissing);

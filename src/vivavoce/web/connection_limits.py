@@ -1,0 +1,202 @@
+"""Admission for ``/voice``: a deadline to start and caps on connections (issue 14).
+
+Pure bookkeeping, no I/O: ``/voice`` asks :meth:`ConnectionGate.admit` before accepting a
+socket, holds the returned :class:`Ticket` for the connection's life, calls
+:meth:`Ticket.mark_started` when the server accepts ``start_interview`` and
+:meth:`Ticket.release` when the socket ends. "Started" means exactly that acceptance.
+
+- **A deadline to start** (``VIVAVOCE_VOICE_START_DEADLINE_SECONDS``, 30 s): a connection
+  that has not started by then is closed (:meth:`Ticket.seconds_to_start`,
+  :meth:`Ticket.deadline_refusal`). 1,000 idle sockets cost ~90 MiB and 1,000 file
+  descriptors; nothing else bounds them.
+- **Not-yet-started connections per client address**
+  (``VIVAVOCE_VOICE_MAX_UNSTARTED_PER_ADDRESS``, 300): high enough for a classroom behind
+  one NAT address all pressing Start together, low enough that one address cannot hold
+  the whole server.
+- **All connections** (``VIVAVOCE_VOICE_MAX_CONNECTIONS``, 2000).
+- **Takeover is never refused**: the newest connection to a link replaces the old one
+  (which the relay then closes), so ``admit(…, takeover=True)`` passes the caps — the
+  total does not grow once the old socket goes.
+
+Every refusal has one shape (the performance issue's): an ``error`` message with
+``fatal: true``, ``retryable: true`` and ``retry_after_s``, then close code 1013 ("try
+again later"). The counts are per process (one event loop, no locks needed): with
+several workers or instances each holds its own, which is the right unit for sockets and
+file descriptors anyway.
+
+Intended hook in web/voice.py (to be wired by the core's owner)::
+
+    gate: ConnectionGate  # one per app, built from the settings at start-up
+    admission = gate.admit(client_address, takeover=link_has_a_live_connection)
+    if isinstance(admission, Refusal):
+        await websocket.accept()
+        await websocket.send_json(admission.message())
+        await websocket.close(admission.close_code)
+        return
+    try:
+        first = await asyncio.wait_for(receive_start(), admission.seconds_to_start())
+        admission.mark_started()            # start_interview accepted
+        ...
+    except TimeoutError:
+        refusal = admission.deadline_refusal()
+        await websocket.send_json(refusal.message())
+        await websocket.close(refusal.close_code)
+    finally:
+        admission.release()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vivavoce import metrics
+from vivavoce.config import Settings
+
+__all__ = [
+    "CLOSE_TRY_AGAIN_LATER",
+    "ConnectionGate",
+    "ConnectionLimits",
+    "Refusal",
+    "RefusalReason",
+    "Ticket",
+]
+
+CLOSE_TRY_AGAIN_LATER = 1013
+
+RefusalReason = Literal["too_many_unstarted", "too_many_connections", "start_deadline"]
+
+# How long a refused client should wait before trying again. A crowd behind one address
+# clears in seconds (each connection either starts or hits the deadline); a full server
+# needs interviews to end.
+_RETRY_AFTER_S: dict[RefusalReason, int] = {
+    "too_many_unstarted": 5,
+    "too_many_connections": 30,
+    "start_deadline": 1,
+}
+# Words for the candidate (never blaming them, no operator detail).
+_MESSAGES: dict[RefusalReason, str] = {
+    "too_many_unstarted": "Many interviews are being started from your network right now. "
+    "Please try again in a few seconds.",
+    "too_many_connections": "The interview service is very busy right now. Please try "
+    "again in a little while.",
+    "start_deadline": "The interview was not started in time. Please press Start again.",
+}
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    start_deadline_s: float = 30.0
+    max_unstarted_per_address: int = 300
+    max_connections: int = 2000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            start_deadline_s=settings.voice_start_deadline_seconds,
+            max_unstarted_per_address=settings.voice_max_unstarted_per_address,
+            max_connections=settings.voice_max_connections,
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a connection is refused or closed, in the one shape the browser understands."""
+
+    reason: RefusalReason
+    retry_after_s: int
+    close_code: int = CLOSE_TRY_AGAIN_LATER
+
+    def message(self) -> dict[str, Any]:
+        """The ``error`` message to send before closing."""
+        return {
+            "type": "error",
+            "code": self.reason,
+            "message": _MESSAGES[self.reason],
+            "fatal": True,
+            "retryable": True,
+            "retry_after_s": self.retry_after_s,
+        }
+
+
+@dataclass
+class Ticket:
+    """One admitted connection. Release it exactly once when the socket ends (extra calls
+    are ignored)."""
+
+    gate: ConnectionGate
+    address: str
+    opened_at: float
+    started: bool = False
+    released: bool = False
+
+    def seconds_to_start(self) -> float:
+        """Seconds left before the start deadline (0 when passed)."""
+        left = self.opened_at + self.gate.limits.start_deadline_s - self.gate.clock()
+        return max(0.0, left)
+
+    def deadline_refusal(self) -> Refusal:
+        """The refusal to send when the deadline passes without a start."""
+        metrics.connection_refused("start_deadline")
+        return Refusal("start_deadline", _RETRY_AFTER_S["start_deadline"])
+
+    def mark_started(self) -> None:
+        """The server accepted ``start_interview``: no longer counted as unstarted."""
+        if self.started or self.released:
+            return
+        self.started = True
+        self.gate._unstarted_done(self.address)
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        if not self.started:
+            self.gate._unstarted_done(self.address)
+        self.gate._connection_done()
+
+
+@dataclass
+class ConnectionGate:
+    """The counts for one process. ``clock`` is injectable for tests."""
+
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    clock: Callable[[], float] = time.monotonic
+    _total: int = 0
+    _unstarted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def unstarted(self, address: str) -> int:
+        return self._unstarted.get(address, 0)
+
+    def admit(self, address: str, *, takeover: bool = False) -> Ticket | Refusal:
+        """A ticket for a new connection from ``address``, or why it is refused.
+        ``takeover``: it replaces a live connection to the same link (never refused)."""
+        if not takeover:
+            reason: RefusalReason | None = None
+            if self._total >= self.limits.max_connections:
+                reason = "too_many_connections"
+            elif self.unstarted(address) >= self.limits.max_unstarted_per_address:
+                reason = "too_many_unstarted"
+            if reason is not None:
+                metrics.connection_refused(reason)
+                return Refusal(reason, _RETRY_AFTER_S[reason])
+        self._total += 1
+        self._unstarted[address] = self.unstarted(address) + 1
+        return Ticket(self, address, self.clock())
+
+    # --- bookkeeping for Ticket ---
+    def _unstarted_done(self, address: str) -> None:
+        left = self.unstarted(address) - 1
+        if left > 0:
+            self._unstarted[address] = left
+        else:
+            self._unstarted.pop(address, None)
+
+    def _connection_done(self) -> None:
+        self._total = max(0, self._total - 1)

@@ -1,0 +1,149 @@
+"""The offline evaluation as stored: real feedback that cites signals and quotes, and the
+cap it puts on a model's unbacked high scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.evaluation.helpers import GOOD_TRANSCRIPT
+from tests.evaluation.offline_fixtures import ANSWERS, transcript
+from vivavoce.evaluation.evidence import find_quote, normalise
+from vivavoce.evaluation.offline import OFFLINE_LABEL, apply_cap, evaluate_offline
+from vivavoce.evaluation.rubric import Rubric
+from vivavoce.evaluation.transcript import TranscriptLine
+
+GOOD = [TranscriptLine(i, speaker, text) for i, (speaker, text) in enumerate(GOOD_TRANSCRIPT, 1)]
+
+
+def _all_quotes(result: dict[str, Any]) -> list[dict[str, Any]]:
+    quotes = [q for question in result["questions"] for q in question["quotes"]]
+    quotes += [q for d in result["dimensions"] for q in d["quotes"]]
+    for part in ("strengths", "improvements", "practice_plan"):
+        quotes += [q for cited in result["cited"][part] for q in cited]
+    return quotes
+
+
+def test_the_result_is_labelled_and_shaped_like_the_models(rubric: Rubric) -> None:
+    overall, result = evaluate_offline(GOOD, rubric, level="undergraduate_late", language="en")
+    assert result["method"] == "offline" and result["method_label"] == OFFLINE_LABEL
+    assert result["overall"]["score"] == overall and 0 <= overall <= 100
+    assert [d["key"] for d in result["dimensions"]] == [d.key for d in rubric.dimensions]
+    assert all(1 <= d["score"] <= 5 for d in result["dimensions"])
+    assert 1 <= len(result["strengths"]) <= 3 and 1 <= len(result["improvements"]) <= 3
+    assert 3 <= len(result["practice_plan"]) <= 6
+    assert len(result["cited"]["strengths"]) == len(result["strengths"])
+    assert [q["question_turn"] for q in result["questions"]] == [1, 3, 5]
+    assert result["simulated"] is False and result["simulated_note"] is None
+
+
+def test_every_quote_is_the_candidates_own_sentence_on_its_own_line_once(rubric: Rubric) -> None:
+    lines = transcript(*ANSWERS.values())
+    _, result = evaluate_offline(lines, rubric, level="undergraduate_late", language="en")
+    quotes = _all_quotes(result)
+    assert quotes
+    candidate = [line for line in lines if line.speaker == "candidate"]
+    for quote in quotes:
+        assert find_quote(quote["text"], candidate) == quote["turn"], quote
+    texts = [normalise(q["text"]) for q in quotes]
+    assert len(texts) == len(set(texts)), "a quote repeats"
+    # Every answer's entry has its own answer's words.
+    for question in result["questions"]:
+        for quote in question["quotes"]:
+            assert quote["turn"] == question["question_turn"] + 1
+
+
+def test_points_cite_the_signals_they_rest_on(rubric: Rubric) -> None:
+    lines = transcript(ANSWERS["star"], ANSWERS["specific"], ANSWERS["vague"],
+                       ANSWERS["off_topic"])
+    _, result = evaluate_offline(lines, rubric, level="undergraduate_late", language="en")
+    strengths = " ".join(result["strengths"])
+    improvements = " ".join(result["improvements"])
+    assert "STAR" in strengths and "numbers" in strengths
+    assert "Python" in strengths  # the named tools are named
+    assert "1 of 4 answers shared none of their question's key terms" in improvements
+    assert "hedges and fillers" in improvements and "“i think”" in improvements
+    assert any("key words" in step for step in result["practice_plan"])
+    justifications = {d["key"]: d["justification"] for d in result["dimensions"]}
+    assert justifications["structure"].startswith(
+        f"{next(d['score'] for d in result['dimensions'] if d['key'] == 'structure')}/5")
+    assert "STAR parts" in justifications["structure"]
+    assert "cannot tell whether what you said is right" in justifications["field_knowledge"]
+    off = result["questions"][3]
+    assert "did not use the question's key terms" in off["improve"]
+
+
+def test_a_strong_interview_scores_above_a_weak_one(rubric: Rubric) -> None:
+    strong, _ = evaluate_offline(transcript(ANSWERS["star"], ANSWERS["specific"]), rubric,
+                                 level="graduate", language="en")
+    weak, _ = evaluate_offline(transcript(ANSWERS["vague"], ANSWERS["off_topic"]), rubric,
+                               level="graduate", language="en")
+    assert strong > weak + 20
+
+
+def test_other_languages_say_which_signals_were_left_out(rubric: Rubric) -> None:
+    lines = transcript(
+        "Ich habe eine App mit Python und PostgreSQL für 300 Studierende gebaut. "
+        "Die Wartezeit sank von 60 auf 10 Minuten.",
+        "Ich möchte lernen, wie große Systeme betrieben werden, und ich mag Datenbanken.",
+        question="Erzählen Sie von einem Projekt, auf das Sie stolz sind?",
+    )
+    _, result = evaluate_offline(lines, rubric, level="graduate", language="de")
+    signals = result["signals"]
+    assert signals["english_signals"] is False
+    assert "only language-neutral signals" in signals["note"]
+    structure = next(d for d in result["dimensions"] if d["key"] == "structure")
+    assert "not applied to this language" in structure["justification"]
+    assert "STAR" not in " ".join(result["strengths"] + result["improvements"])
+
+
+def test_simulated_interviews_carry_the_note(rubric: Rubric) -> None:
+    _, result = evaluate_offline(GOOD, rubric, level="graduate", language="en", simulated=True)
+    assert result["simulated"] is True and "not transcribed" in result["simulated_note"]
+
+
+def _model_result(rubric: Rubric, score: int) -> dict[str, Any]:
+    return {
+        "method": "model",
+        "dimensions": [{"key": d.key, "name": d.name, "weight": d.weight, "score": score,
+                        "justification": "The model's words."} for d in rubric.dimensions],
+        "overall": {"score": 100, "formula": "…"},
+    }
+
+
+def test_the_cap_lowers_high_scores_without_evidence(rubric: Rubric) -> None:
+    lines = transcript(ANSWERS["vague"], ANSWERS["vague"].replace("stuff", "things"))
+    overall, result = apply_cap(_model_result(rubric, 5), lines, rubric, language="en")
+    scores = {d["key"]: d["score"] for d in result["dimensions"]}
+    # No STAR story and no number or name in any answer: both capped at 3.
+    assert scores["structure"] == 3 and scores["evidence"] == 3
+    # The others are not capped: their signals are not evidence of absence.
+    assert scores["communication"] == scores["field_knowledge"] == scores["motivation"] == 5
+    applied = {a["key"]: a for a in result["cap"]["applied"]}
+    assert applied["evidence"] == {"key": "evidence", "model_score": 5, "cap": 3, "score": 3,
+                                   "evidence_share": 0.0}
+    evidence = next(d for d in result["dimensions"] if d["key"] == "evidence")
+    assert evidence["model_score"] == 5 and "Capped at 3" in evidence["justification"]
+    assert overall == result["overall"]["score"] < 100
+    assert result["signals"]["answers"]
+
+
+@pytest.mark.parametrize(("answers", "expected"), [
+    ((ANSWERS["star"], ANSWERS["specific"]), 5),  # evidence in every answer: no cap
+    ((ANSWERS["specific"], ANSWERS["vague"], ANSWERS["vague"]), 4),  # 1 of 3: cap 4
+])
+def test_the_cap_follows_the_share_of_answers_with_evidence(
+    rubric: Rubric, answers: tuple[str, ...], expected: int
+) -> None:
+    _, result = apply_cap(_model_result(rubric, 5), transcript(*answers), rubric, language="en")
+    assert next(d["score"] for d in result["dimensions"] if d["key"] == "evidence") == expected
+
+
+def test_the_cap_never_raises_a_score_and_skips_other_languages(rubric: Rubric) -> None:
+    lines = transcript(ANSWERS["vague"], ANSWERS["vague"])
+    _, low = apply_cap(_model_result(rubric, 2), lines, rubric, language="en")
+    assert all(d["score"] == 2 for d in low["dimensions"]) and low["cap"]["applied"] == []
+    _, other = apply_cap(_model_result(rubric, 5), lines, rubric, language="fr")
+    assert all(d["score"] == 5 for d in other["dimensions"])
+    assert other["cap"]["applied"] == [] and "not in English" in other["cap"]["note"]
