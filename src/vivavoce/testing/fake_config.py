@@ -74,7 +74,8 @@ class FakeConfig:
 
     # --- network faults (the socket itself; see testing/realtime_faults.py) ----------
     handshake_delay_s: float = 0.0
-    """Answer every Realtime upgrade this late, whatever the key (``slow`` also delays REST)."""
+    """Answer every Realtime upgrade this late, whatever the key (``slow`` also delays
+    REST); read live, so lowering it ends a delay under way."""
     drop_after_events: int | None = None
     """Abort the TCP connection, with no close frame, after this many server events."""
     drop_after_s: float | None = None

@@ -27,7 +27,7 @@ from vivavoce.testing.fake_models import is_realtime_model
 from vivavoce.testing.fake_records import RealtimeSessionRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_state import FakeState
 from vivavoce.testing.realtime_conversation import Conversation
-from vivavoce.testing.realtime_faults import drop_connection, stall_connection
+from vivavoce.testing.realtime_faults import drop_connection, live_delay, stall_connection
 from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.scenarios import Scenario
 from vivavoce.testing.webrtc_sideband import call_not_found, find_call, serve_sideband
@@ -59,7 +59,7 @@ async def handle_realtime(websocket: WebSocket, fake: FakeState) -> None:
     request_id = new_request_id()
     config = fake.config
     if config.handshake_delay_s > 0:
-        await asyncio.sleep(config.handshake_delay_s)
+        await live_delay(lambda: config.handshake_delay_s, time.monotonic())
     if key is not None and resolve_scenario(key, config, fake.client_secrets) is Scenario.SLOW:
         await asyncio.sleep(config.slow_delay_s)
     call = find_call(fake, call_id)  # a sideband joins a live WebRTC call (webrtc_sideband)
