@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, WebSocket
 from openai import AsyncOpenAI
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from vivavoce.config import Settings
 from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
@@ -70,6 +71,7 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
+from vivavoce.web.api_budget import budget_refusal
 
 __all__ = [
     "QUESTIONS_PER_INTERVIEW",
@@ -176,6 +178,18 @@ class ServiceHooks:
     async def prepare(self, relay: VoiceRelay, context: dict[str, Any] | None) -> None:
         now = relay.clock
         session = relay.session
+        # Spend limits (VIVAVOCE_DAILY/MONTHLY_BUDGET_USD): no new session once a period's
+        # limit is spent. Not fatal: a link is not used up and starts once the budget
+        # allows. A database hiccup here does not stop interviews (the start meets it).
+        try:
+            over_budget = await budget_refusal(self.runtime)
+        except SQLAlchemyError as exc:
+            log.warning("could not check the budget: %s", type(exc).__name__)
+            over_budget = None
+        if over_budget is not None:
+            code, message = over_budget
+            relay.feed(session.prepare_failed(code, message, now(), fatal=False))
+            return
         history: list[TurnRecord] = []
         started_at: float | None = None
         async with self.runtime.db.session() as s:
