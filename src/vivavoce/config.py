@@ -156,6 +156,13 @@ class Settings(BaseSettings):
         description="/voice connections open at once on one process.",
         validation_alias=AliasChoices("VIVAVOCE_VOICE_MAX_CONNECTIONS", "voice_max_connections"),
     )
+    max_live_interviews: int = Field(
+        default=200,
+        ge=0,
+        description="Interviews started at once on one process; a new start past it is "
+        "refused with server_busy (0: refuse every start, e.g. while draining).",
+        validation_alias=AliasChoices("VIVAVOCE_MAX_LIVE_INTERVIEWS", "max_live_interviews"),
+    )
     simulator: bool | None = Field(
         default=None,
         description="Force the built-in simulator on or off; unset = on when no key (dev only).",

@@ -47,15 +47,21 @@ def error(
     hint: str | None = None,
     cause: str | None = None,
     retryable: bool = False,
+    retry_after_s: int | None = None,
 ) -> Message:
     """The one ``error`` shape (original fields plus extensions). ``retryable``: a
     link's interview stopped for a retryable cause; the same link works again later
-    (``interview_ended`` says so too)."""
+    (``interview_ended`` says so too). ``retry_after_s``: a refusal by the connection
+    limits or the capacity (close 1013 follows): start again after that many seconds.
+
+    ``hint`` is the operator's and never reaches the browser (candidates see only the
+    candidate's words): the caller logs it, the setup page and the API show causes'
+    hints. It is accepted here so callers hand over the whole verdict in one place."""
+    del hint  # deliberately not sent: see above
     built: Message = {
         "type": "error",
         "code": code,
         "message": message,
-        "hint": hint,
         "fatal": fatal,
         # The cause id at the top level too: `code` stays OpenAI's (the original clients
         # key off it), while e.g. a 403 at the upgrade (code model_not_available) is the
@@ -63,8 +69,10 @@ def error(
         "cause": cause,
         "details": {"cause": cause} if cause else None,
     }
-    if retryable:
+    if retryable or retry_after_s is not None:
         built["retryable"] = True
+    if retry_after_s is not None:
+        built["retry_after_s"] = retry_after_s
     return built
 
 

@@ -42,9 +42,11 @@ from vivavoce.interview.actions import (
     Action,
     AddUsage,
     AttemptFailed,
+    CloseBrowser,
     EndInterview,
     MarkLive,
     PersistTurn,
+    SendJson,
     TurnRecord,
 )
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
@@ -72,6 +74,7 @@ from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web.api_budget import budget_refusal
+from vivavoce.web.connection_limits import ConnectionGate, ConnectionLimits, Refusal, Ticket
 
 __all__ = [
     "QUESTIONS_PER_INTERVIEW",
@@ -148,8 +151,11 @@ class _StarletteBrowser:
 class ServiceHooks:
     """The service around one relay: database, OpenAI client, price table, logs."""
 
-    def __init__(self, runtime: Runtime, *, interview_id: str | None) -> None:
+    def __init__(self, runtime: Runtime, *, interview_id: str | None,
+                 ticket: Ticket | None = None) -> None:
         self.runtime = runtime
+        # The connection's admission (web/connection_limits.py): started here, or refused.
+        self.ticket = ticket
         self.settings = runtime.settings
         self.token_interview_id = interview_id
         simulator = runtime.simulator
@@ -190,6 +196,15 @@ class ServiceHooks:
             code, message = over_budget
             relay.feed(session.prepare_failed(code, message, now(), fatal=False))
             return
+        if self.ticket is not None:
+            # start_interview accepted: the connection counts as started, unless this
+            # process already serves its capacity (a link's takeover is never refused).
+            takeover = (self.token_interview_id is not None
+                        and self.token_interview_id in _open_interviews(self.runtime))
+            busy = self.ticket.start(takeover=takeover)
+            if busy is not None:
+                _refuse_relay(relay, busy)
+                return
         history: list[TurnRecord] = []
         started_at: float | None = None
         async with self.runtime.db.session() as s:
@@ -423,6 +438,27 @@ async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int =
         await websocket.close(close, code)
 
 
+def _refuse_relay(relay: VoiceRelay, refusal: Refusal) -> None:
+    """A refusal on a running relay (no interview yet): its error, then close 1013."""
+    relay.feed([SendJson(refusal.message()),
+                CloseBrowser(refusal.close_code, refusal.reason)])
+
+
+async def _start_deadline(relay: VoiceRelay, ticket: Ticket) -> None:
+    """Close a connection that has not started an interview by the deadline."""
+    await asyncio.sleep(ticket.seconds_to_start())
+    if not ticket.started and not relay.done.is_set():
+        _refuse_relay(relay, ticket.deadline_refusal())
+
+
+def _gate(app: Any) -> ConnectionGate:
+    # Kept on app.state rather than Runtime: runtime sits below web in the layers
+    # (pyproject.toml), and the gate is only ever used here.
+    gate = app.state.voice_gate
+    assert isinstance(gate, ConnectionGate)
+    return gate
+
+
 @router.websocket("/voice")
 async def voice(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
@@ -446,6 +482,24 @@ async def voice(websocket: WebSocket) -> None:
         await _refuse(websocket, "token_required",
                       "This interview needs a personal link. Ask the organiser for one.")
         return
+    # Admission: caps on connections (the newest connection of a link always passes).
+    address = websocket.client.host if websocket.client is not None else "unknown"
+    takeover = interview_id is not None and interview_id in _open_interviews(runtime)
+    admission = _gate(websocket.app).admit(address, takeover=takeover)
+    if isinstance(admission, Refusal):
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await websocket.send_json(admission.message())
+            await websocket.close(admission.close_code, admission.reason)
+        return
+    try:
+        await _serve(websocket, runtime, interview_id, admission)
+    finally:
+        admission.release()
+
+
+async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | None,
+                 admission: Ticket) -> None:
+    settings = runtime.settings
     if settings.use_simulator:
         try:
             await ensure_simulator(runtime)
@@ -455,7 +509,7 @@ async def voice(websocket: WebSocket) -> None:
                           "The interview service is not available right now. Please try "
                           "again in a few minutes.", close=1011)
             return
-    hooks = ServiceHooks(runtime, interview_id=interview_id)
+    hooks = ServiceHooks(runtime, interview_id=interview_id, ticket=admission)
     relay_limits = runtime.options.relay_limits or RelayLimits()
     limits = runtime.options.interview_limits or Limits(
         max_duration_s=float(settings.max_interview_seconds),
@@ -470,15 +524,19 @@ async def voice(websocket: WebSocket) -> None:
         resumable=interview_id is not None,
     )
     relay = VoiceRelay(_StarletteBrowser(websocket), session, hooks, relay_limits)
+    deadline = asyncio.create_task(_start_deadline(relay, admission), name="voice-deadline")
     try:
         await relay.run()
     finally:
+        deadline.cancel()
         if session.interview_id is not None:
             _forget(runtime, session.interview_id, relay)
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
+    # Per process: each worker or instance counts its own sockets (docs/security.md).
+    app.state.voice_gate = ConnectionGate(ConnectionLimits.from_settings(runtime.settings))
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:

@@ -65,7 +65,8 @@ const state = {
     scroller: $(".transcript-card"),
     candidateLabel: simulator ? "You (example line)" : undefined,
   }),
-  timers: { start: null, end: null, clock: null, position: null, notice: null },
+  timers: { start: null, end: null, clock: null, position: null, notice: null, busy: null },
+  busyRetries: 0, // starts tried again after a refusal by the server's limits
   lastReportedMs: -1,
   // A link whose interview is already live (the page was reloaded or reopened after a
   // drop): when it started, so the clock goes on from there as the relay's does.
@@ -176,6 +177,7 @@ function onJson(message) {
       break;
     case "interview_started":
       clearTimeout(state.timers.start);
+      if (state.busyRetries > 0) hideConnectionNotice();
       goLive(message);
       break;
     case "ai_transcription":
@@ -236,8 +238,50 @@ const TIME_UP_ON_RETURN =
   "There is too little time left to continue this interview, so it has ended. Everything " +
   "you said has been saved, and you still get your feedback.";
 
+// How many times a start refused by the server's limits (busy, too many connections) is
+// tried again on its own before the room offers "Try again" instead.
+const BUSY_RETRIES = 5;
+
+/**
+ * A refusal by the server's limits (`retryable: true` with `retry_after_s`, then close
+ * 1013; protocol.md "Refusals"): before the interview is live, wait the time the server
+ * asks, counting down, then start again on a fresh connection — a bounded number of
+ * times. Returns false when this is not such a refusal, or the retries are used up.
+ */
+function waitWhenBusy(message) {
+  const after = Number(message.retry_after_s);
+  if (message.retryable !== true || message.retry_after_s == null || !Number.isFinite(after)) return false;
+  if (!(state.phase === "starting" || state.phase === "reconnecting")) return false;
+  if (state.busyRetries >= BUSY_RETRIES) return false;
+  state.busyRetries += 1;
+  main.dataset.busyRetries = String(state.busyRetries);
+  clearTimeout(state.timers.start);
+  if (state.conn) state.conn.finish(); // no automatic reconnect: the wait is the server's
+  let left = Math.max(1, Math.ceil(after));
+  const say = () => setText(ui.connectionText, `The service is busy; trying again in ${left} s…`);
+  clearTimeout(state.timers.notice);
+  ui.connection.classList.remove("ok");
+  ui.connectionProgress.hidden = true;
+  show(ui.connection, true);
+  say();
+  clearInterval(state.timers.busy);
+  state.timers.busy = setInterval(() => {
+    left -= 1;
+    if (left > 0) {
+      say();
+      return;
+    }
+    clearInterval(state.timers.busy);
+    setText(ui.connectionText, "Trying again…");
+    state.conn.finished = false; // the same connection object, opened afresh
+    state.conn.connect(); // its `connected` sends the start again (onJson)
+  }, 1000);
+  return true;
+}
+
 function onServerError(message) {
   const code = message.code || "error";
+  if (waitWhenBusy(message)) return;
   if (code === "interview_not_available" && state.startedAt !== null) {
     finish({ message: LOST_AND_ENDED });
     return;
