@@ -90,7 +90,9 @@ async def test_an_interview_through_the_relay_is_evaluated(
     # Feedback per answered question, quoting what the candidate really said.
     assert len(result["questions"]) == len(ANSWERS)
     quotes = [q["text"] for question in result["questions"] for q in question["quotes"]]
-    assert quotes and all(any(q in answer for answer in ANSWERS) for q in quotes)
+    # Verbatim, with an ellipsis only where a quote was cut out of a sentence.
+    assert quotes and all(any(piece.strip() in answer for answer in ANSWERS)
+                          for q in quotes for piece in q.split("…"))
     assert (mine["invented_quotes"], mine["low_confidence"]) == (0, False)
     # What the model was sent is the stored transcript, not something else.
     sent = behaviour.requests[-1]["input"]

@@ -131,14 +131,16 @@ async def test_a_handshake_slower_than_the_connect_timeout_fails_the_start(
     make_app_server: MakeApp,
 ) -> None:
     from vivavoce.realtime.relay import RelayLimits
-    from vivavoce.web.voice import RELAY_LIMITS_KEY
+    from vivavoce.runtime import RuntimeOptions
 
-    app = make_app_server(extras={RELAY_LIMITS_KEY: RelayLimits(connect_timeout_s=0.2)})
-    app.fake.fake.config.handshake_delay_s = 1.0  # type: ignore[union-attr]
+    app = make_app_server(options=RuntimeOptions(relay_limits=RelayLimits(connect_timeout_s=0.2)))
+    config = app.fake.fake.config  # type: ignore[union-attr]
+    config.handshake_delay_s = 60  # until lowered below
     async with voice_client(app.voice_url()) as client:
         await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
         error = await client.until("error")
         await client.until_closed()
+    config.handshake_delay_s = 0  # let the fake's side finish
     assert (error["code"], error["details"], error["fatal"]) == (
         "upstream_timeout", {"cause": "network_unreachable"}, True)
     assert (await only_interview(app.database_url)).status == "failed"

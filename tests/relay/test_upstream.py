@@ -125,10 +125,16 @@ async def test_a_stalled_upstream_is_ended_by_the_keepalive(fake_openai: Running
 
 
 async def test_a_slow_handshake_past_the_connect_timeout(fake_openai: RunningFake) -> None:
-    fake_openai.fake.config.handshake_delay_s = 1.0
+    config = fake_openai.fake.config
+    config.handshake_delay_s = 60  # until lowered below
     sdk = client(fake_openai)
     with pytest.raises(UpstreamConnectError) as failed:
         await open_upstream(sdk, "gpt-realtime", connect_timeout_s=0.1)
     await sdk.close()
     assert failed.value.problem.code == "upstream_timeout"
+    for _ in range(500):  # hang guard: a busy server may see the request late
+        if fake_openai.fake.sessions:
+            break
+        await asyncio.sleep(0.01)
     assert not fake_openai.fake.last_session.accepted
+    config.handshake_delay_s = 0  # let the fake's side finish

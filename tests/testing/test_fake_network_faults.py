@@ -98,13 +98,16 @@ async def test_stall_reads_and_sends_nothing_then_carries_on(
 
 async def test_slow_handshake_answers_the_upgrade_late(fake_openai: RunningFake) -> None:
     config = fake_openai.fake.config
-    config.handshake_delay_s = 1.0  # under the server's 2 s graceful shutdown
+    config.handshake_delay_s = 60  # until lowered below
     with pytest.raises(TimeoutError):
         async with realtime(fake_openai, open_timeout=0.1):
             pass
+    async with asyncio.timeout(HANG_GUARD_S):  # a busy server may see the request late
+        while not fake_openai.fake.sessions:
+            await asyncio.sleep(0.01)
     # The client gave up before the fake answered.
     assert [s.accepted for s in fake_openai.fake.sessions] == [False]
-    config.handshake_delay_s = 0.1
+    config.handshake_delay_s = 0.1  # also ends the first delay
     async with realtime(fake_openai) as ws:
         assert await next_type(ws) == "session.created"
     assert fake_openai.fake.sessions[-1].accepted

@@ -81,11 +81,6 @@ _SKILLS_HEADING = re.compile(
     re.IGNORECASE,
 )
 _SKILL_SPLIT = re.compile(r"\s*(?:[,;•|·▪●]|\s/\s|\t)\s*")
-_EDUCATION_LINE = re.compile(
-    r"(university|college|school|bachelor|master|ph\.?d|degree|year|freshman|sophomore|"
-    r"junior|senior|graduat|undergrad|grade|\b[bm]\.?\s?sc\b|\bmba\b|\b[bm]\.?eng\b)",
-    re.IGNORECASE,
-)
 _SECTION = re.compile(
     r"^(experience|work experience|employment|education|projects?|languages|"
     r"certifications?|interests|awards|publications|summary|profile|references)\s*:?$",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from fastapi import WebSocket
 
@@ -23,7 +24,7 @@ from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_records import RealtimeSessionRecord, StallRecord
 from vivavoce.testing.servers import transport_of
 
-__all__ = ["drop_connection", "stall_connection"]
+__all__ = ["drop_connection", "live_delay", "stall_connection"]
 
 log = logging.getLogger("vivavoce.testing.fake")
 _STALL_CHECK_S = 0.05
@@ -47,20 +48,26 @@ async def stall_connection(
     websocket: WebSocket, record: RealtimeSessionRecord, config: FakeConfig
 ) -> None:
     """Read nothing from ``websocket``'s socket for ``config.stall_s`` seconds, read live
-    (a test may end a long stall by lowering it). The caller holds the session's send
-    lock, so nothing is processed or sent either."""
+    (a test may end a long stall by lowering it; see :func:`live_delay`). The caller
+    holds the session's send lock, so nothing is processed or sent either."""
     transport = transport_of(websocket.scope)
     if transport is None:
         log.error("fake OpenAI: cannot stop reading on this server (no transport)")
-    if transport is not None:
+    else:
         transport.pause_reading()
     stall = StallRecord(time.monotonic())
     record.stalls.append(stall)
     try:
-        # Polled, not an Event: ``stall_s`` is a plain field a test may change any time.
-        while (left := stall.started + config.stall_s - time.monotonic()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(min(left, _STALL_CHECK_S))
+        await live_delay(lambda: config.stall_s, stall.started)
     finally:
         if transport is not None:
             transport.resume_reading()  # a no-op once the connection is closing
         stall.ended = time.monotonic()
+
+
+async def live_delay(seconds: Callable[[], float], started: float) -> None:
+    """Wait until ``seconds()`` after ``started`` (``time.monotonic()``), reading it
+    again as time goes: a test ends a long delay by lowering the config field."""
+    # Polled, not an Event: the delay is a plain config field a test may change any time.
+    while (left := started + seconds() - time.monotonic()) > 0:  # noqa: ASYNC110
+        await asyncio.sleep(min(left, _STALL_CHECK_S))

@@ -33,6 +33,9 @@ from vivavoce.web.errors import error_body
 __all__ = ["SESSION_STATE", "SecurityMiddleware", "session_of"]
 
 SESSION_STATE = "vivavoce_session"
+# Static files and probes never need the operator: no session lookup (a page's dozen
+# assets would otherwise each cost a database read).
+_NO_SESSION_PREFIXES = ("/static/", "/docs-assets/", "/favicon.ico", "/healthz", "/readyz")
 HSTS = "max-age=31536000"
 _PERSONAL_PREFIXES = ("/api/", "/openapi.json")
 
@@ -92,9 +95,13 @@ class SecurityMiddleware:
             return
         runtime = self.runtime
         connection = HTTPConnection(scope)
-        resolved = await sessions.resolve(runtime, connection)
-        scope.setdefault("state", {})[SESSION_STATE] = resolved
         path: str = scope["path"]
+        resolved = (
+            None
+            if path.startswith(_NO_SESSION_PREFIXES)
+            else await sessions.resolve(runtime, connection)
+        )
+        scope.setdefault("state", {})[SESSION_STATE] = resolved
         wrapped = self._with_headers(send, path)
 
         if (

@@ -295,7 +295,14 @@ function renderSignals(ev) {
 }
 
 function showSimulated(simulated) {
-  if (simulated) show($("#simulated-note"), true);
+  if (!simulated) return;
+  if (operator) {
+    setText(
+      $("#simulated-text"),
+      "The candidate's words were not transcribed: the candidate lines in this transcript are examples the simulator supplied, so the feedback shows how the evaluation works, not how they did. Simulated interviews cost nothing.",
+    );
+  }
+  show($("#simulated-note"), true);
 }
 
 function highlight(n) {

@@ -6,6 +6,9 @@ import { candidateMessage, causeOf, serverErrorMessage } from "./candidate-error
 import { openMicrophone, MicrophoneError } from "./microphone.js";
 import { PcmPlayer } from "./player.js";
 import { LevelMeter } from "./level-meter.js";
+import { showSpeaker } from "./room-status.js";
+import { ConfirmDialog } from "./confirm-dialog.js";
+import { ConnectionNotice } from "./connection-notice.js";
 import { VoiceConnection } from "./voice-connection.js";
 import { LiveTranscript } from "./transcript.js";
 import { readTurns } from "./shapes.js";
@@ -26,9 +29,6 @@ const ui = {
   speakerLabel: $("#speaker-label"),
   elapsed: $("#elapsed"),
   limit: $("#limit"),
-  connection: $("#connection"),
-  connectionText: $("#connection-text"),
-  connectionProgress: $("#connection-progress"),
   error: $("#room-error"),
   errorText: $("#room-error-text"),
   errorRef: $("#room-error-ref"),
@@ -41,13 +41,11 @@ const ui = {
   endedText: $("#ended-text"),
   resultsLink: $("#results-link"),
   controls: $("#controls"),
-  endDialog: $("#end-dialog"),
-  endConfirm: $("#end-confirm"),
-  endCancel: $("#end-cancel"),
   mic: $("#room-mic"),
 };
 
 const simulator = main.dataset.simulator === "true";
+const notice = new ConnectionNotice($("#connection"), $("#connection-text"), $("#connection-progress"));
 const meter = new LevelMeter($("#room-meter-fill"), $("#room-mic-level"));
 
 const state = {
@@ -79,35 +77,8 @@ function setPhase(phase) {
   main.dataset.phase = phase;
 }
 
-const SPEAKER_TEXT = {
-  idle: "Ready when you are",
-  connecting: "Connecting…",
-  starting: "The interviewer is getting ready…",
-  listening: "Your turn — the interviewer is listening",
-  interviewer: "The interviewer is speaking",
-  candidate: "You are speaking",
-  muted: "Your microphone is muted — the interviewer cannot hear you",
-  thinking: "The interviewer is thinking…",
-  reconnecting: "Reconnecting…",
-  ended: "The interview is over",
-  moved: "The interview continues elsewhere",
-  stopped: "The interview has stopped",
-  paused: "The interview is paused — your link still works",
-};
-
-// States in which the candidate's microphone matters: muted, the status says so (a
-// muted candidate is never "speaking", and the interviewer's turn says it is muted too).
-const MIC_STATES = new Set(["listening", "interviewer", "candidate", "thinking"]);
-
 function setSpeaker(who) {
-  const muted = state.muted && MIC_STATES.has(who);
-  const shown = muted && (who === "candidate" || who === "listening") ? "muted" : who;
-  ui.speaker.dataset.speaker = shown;
-  ui.speaker.dataset.muted = String(muted);
-  let text = SPEAKER_TEXT[shown] || "";
-  if (muted && shown !== "muted") text += " (your microphone is muted)";
-  // Only a change is written, so the live region announces each state once.
-  if (ui.speakerLabel.textContent !== text) setText(ui.speakerLabel, text);
+  showSpeaker(ui.speaker, ui.speakerLabel, who, { muted: state.muted });
 }
 
 function refreshSpeaker() {
@@ -130,22 +101,6 @@ function showError(code, words, { fatal = true, cause = "" } = {}) {
   show(ui.error, true);
   clearTimeout(state.timers.notice);
   if (!fatal) state.timers.notice = setTimeout(() => show(ui.error, false), 8000);
-}
-
-function hideConnectionNotice() {
-  clearTimeout(state.timers.notice);
-  show(ui.connection, false);
-  ui.connection.classList.remove("ok");
-}
-
-/** The relay picked the interview up again: say so for a few seconds. */
-function showResumedNotice() {
-  show(ui.connection, true);
-  ui.connection.classList.add("ok");
-  ui.connectionProgress.hidden = true;
-  setText(ui.connectionText, "You are back: the interview continues where it stopped.");
-  clearTimeout(state.timers.notice);
-  state.timers.notice = setTimeout(hideConnectionNotice, 6000);
 }
 
 function wsUrl() {
@@ -315,7 +270,7 @@ function onServerError(message) {
     ui.mute.disabled = true;
     ui.end.disabled = true;
     show(ui.controls, false);
-    hideConnectionNotice();
+    notice.hide();
     if (state.startedAt !== null && state.interviewId) {
       // It ended mid-way: what was said is stored and will be evaluated.
       state.transcript.dropEmptyDrafts();
@@ -332,9 +287,9 @@ function goLive(message) {
   setPhase("live");
   if (message.resumed) {
     main.dataset.resumed = String(Number(main.dataset.resumed || 0) + 1);
-    showResumedNotice();
+    notice.resumed();
   } else {
-    hideConnectionNotice();
+    notice.hide();
   }
   if (message.interview_id) state.interviewId = String(message.interview_id);
   const limit = Number(message.max_seconds || message.limit_seconds);
@@ -381,7 +336,7 @@ function stopAudio() {
   if (state.mic) state.mic.stop();
   state.mic = null;
   meter.reset();
-  closeEndDialog();
+  endDialog.close();
 }
 
 function resultsUrl() {
@@ -402,7 +357,7 @@ function finish(message, { results = true } = {}) {
   ui.mute.disabled = true;
   ui.end.disabled = true;
   show(ui.controls, false); // nothing left to mute or end
-  hideConnectionNotice();
+  notice.hide();
   if (message && message.message) setText(ui.endedText, message.message);
   if (!results) {
     setText($("#ended-heading"), "The interview moved");
@@ -445,7 +400,7 @@ function offerRetry() {
   ui.mute.disabled = true;
   ui.end.disabled = true;
   show(ui.controls, false);
-  hideConnectionNotice();
+  notice.hide();
   show(ui.ended, false);
   show(ui.retry, false);
   ui.error.dataset.retryable = "true";
@@ -518,8 +473,7 @@ async function begin() {
       if (reconnected) {
         state.player.resetTimeline();
         state.lastReportedMs = -1;
-        ui.connectionProgress.value = ui.connectionProgress.max;
-        setText(ui.connectionText, "Reconnected. Picking the interview up again…");
+        notice.reconnected();
       }
     },
     onJson,
@@ -531,20 +485,11 @@ async function begin() {
         state.candidateSpeaking = false;
         setSpeaker("reconnecting");
       }
-      clearTimeout(state.timers.notice);
-      ui.connection.classList.remove("ok");
-      ui.connectionProgress.hidden = false;
-      show(ui.connection, true);
-      setText(
-        ui.connectionText,
-        `The connection dropped. Reconnecting (attempt ${attempt} of ${maxAttempts}, in ${Math.ceil(delayMs / 1000)} s)…`,
-      );
-      ui.connectionProgress.max = maxAttempts;
-      ui.connectionProgress.value = attempt - 1;
+      notice.reconnecting({ attempt, maxAttempts, delayMs });
       main.dataset.reconnects = String(Number(main.dataset.reconnects || 0) + 1);
     },
     onLost: ({ code, reason, gaveUp }) => {
-      hideConnectionNotice();
+      notice.hide();
       if (isOver()) return;
       if (state.phase === "ending") {
         finish(null);
@@ -569,21 +514,19 @@ function toggleMute() {
   if (state.phase === "live") refreshSpeaker();
 }
 
-/** "End interview" asks first: a modal <dialog> (focus moves into it and stays there,
- * Escape or "Keep going" closes it and focus returns to the End button). */
-function askToEnd() {
-  if (state.phase !== "live" && state.phase !== "reconnecting") return;
-  if (ui.endDialog.open) return;
-  ui.endDialog.showModal();
-  ui.endCancel.focus(); // the safe choice is the default one
-}
+// "End interview" asks first; called off, focus returns to the End button.
+const endDialog = new ConfirmDialog($("#end-dialog"), {
+  confirm: $("#end-confirm"),
+  cancel: $("#end-cancel"),
+  onConfirm: () => endInterview(),
+  returnFocus: () => (state.phase === "live" || state.phase === "reconnecting" ? ui.end : null),
+});
 
-function closeEndDialog() {
-  if (ui.endDialog.open) ui.endDialog.close();
+function askToEnd() {
+  if (state.phase === "live" || state.phase === "reconnecting") endDialog.open();
 }
 
 function endInterview() {
-  closeEndDialog();
   if (state.phase !== "live" && state.phase !== "reconnecting") return;
   setPhase("ending");
   ui.end.disabled = true;
@@ -648,14 +591,6 @@ async function offerToContinue(record, name) {
 ui.begin.addEventListener("click", begin);
 ui.mute.addEventListener("click", toggleMute);
 ui.end.addEventListener("click", askToEnd);
-ui.endConfirm.addEventListener("click", endInterview);
-ui.endCancel.addEventListener("click", () => {
-  closeEndDialog();
-  ui.end.focus();
-});
-ui.endDialog.addEventListener("close", () => {
-  if (state.phase === "live" || state.phase === "reconnecting") ui.end.focus();
-});
 ui.retry.addEventListener("click", () => location.reload());
 ui.retryAgain.addEventListener("click", () => location.reload());
 // One click selects the whole address, ready to copy.
