@@ -19,6 +19,7 @@ __all__ = [
     "connected",
     "error",
     "interview_ended",
+    "interview_resumed",
     "interview_started",
     "interview_starting",
     "pong",
@@ -93,6 +94,15 @@ def interview_started(*, interview_id: str | None, simulator: bool, resumed: boo
         message += " (Simulator: the interviewer is not an AI.)"
     return {"type": "interview_started", "message": message, "interview_id": interview_id,
             "simulator": simulator, "resumed": resumed}
+
+
+def interview_resumed(*, interview_id: str | None, attempt: int) -> Message:
+    """An extension: the connection to OpenAI was lost and a new one took over, with the
+    conversation so far; the browser's socket stayed open (``attempt``: recoveries in the
+    last minute). Original clients ignore unknown types."""
+    return {"type": "interview_resumed", "message": "The connection to the interviewer "
+            "dropped for a moment; the interview goes on.", "interview_id": interview_id,
+            "attempt": attempt}
 
 
 def interview_ended(
