@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vivavoce.interview.actions import TurnRecord
 from vivavoce.interview.errors import ErrorVerdict
 from vivavoce.pricing import TokenUsage
 
@@ -21,6 +22,7 @@ __all__ = [
     "interview_ended",
     "interview_started",
     "interview_starting",
+    "missed_turns",
     "pong",
     "student_speech_started",
     "student_transcription",
@@ -95,6 +97,14 @@ def interview_ended(
     if retryable:
         ended["retryable"] = True
     return ended
+
+
+def missed_turns(turns: list[TurnRecord]) -> Message:
+    """The turns a reconnecting browser missed (interview/missed_turns.py), in order,
+    sent right after ``interview_started`` with ``resumed: true``."""
+    return {"type": "missed_turns",
+            "turns": [{"sequence": t.sequence, "speaker": t.speaker, "text": t.text,
+                       "item_id": t.item_id} for t in turns]}
 
 
 def pong() -> Message:
