@@ -5,6 +5,7 @@ one (stall-watch.js)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -31,18 +32,24 @@ class Stall:
         self.routes: list[Any] = []
         self.held = False
         self.waiting: list[tuple[Any, Any]] = []
+        self.one_way = False  # hold only what the server sends
+        self.seen_by_page: list[list[Any]] = []  # per socket, what reached the page
 
     def relay(self, ws: Any) -> None:
         server = ws.connect_to_server()
         first = not self.routes
         self.routes.append(ws)
+        seen: list[Any] = []
+        self.seen_by_page.append(seen)
 
         def forward(target: Any) -> Callable[[Any], None]:
             def send(message: Any) -> None:
-                if first and self.held:
+                if first and self.held and (target is ws or not self.one_way):
                     self.waiting.append((target, message))
-                else:
-                    target.send(message)
+                    return
+                if target is ws:
+                    seen.append(message)
+                target.send(message)
             return send
 
         ws.on_message(forward(server))
@@ -118,3 +125,25 @@ def test_pongs_coming_back_clear_the_warning(open_page: OpenPage, live_app: Star
     assert len(stall.routes) == 1
     assert page.locator("main").get_attribute("data-reconnects") is None
     assert page.locator("main").get_attribute("data-phase") == "live"
+
+
+def test_what_was_said_during_a_stall_is_shown_when_the_room_is_back(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    _, tab, stall = live_room(open_page, live_app)
+    page = tab.page
+    tab.console.allow(r"WebSocket is already in CLOSING or CLOSED state")
+    # Only the server's side stalls: the candidate's speech still reaches the relay,
+    # which answers into a socket whose messages never arrive (and no pong comes back).
+    stall.one_way = True
+    shown_before = page.locator(".turn[data-final=true]").count()
+    stall.hold()
+    page.wait_for_selector("main[data-resumed='1'][data-phase=live]", timeout=30_000)
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
+    sent = [json.loads(m) for m in stall.seen_by_page[1] if isinstance(m, str)]
+    missed = [m for m in sent if m.get("type") == "missed_turns"]
+    assert len(missed) == 1 and missed[0]["turns"], "nothing was said during the stall"
+    # Every missed line is in the transcript, after those shown before the stall.
+    for turn in missed[0]["turns"]:
+        assert turn["text"] in page.locator("#transcript").inner_text()
+    assert page.locator(".turn[data-final=true]").count() >= shown_before + len(missed[0]["turns"])
