@@ -31,6 +31,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -252,6 +253,17 @@ class Settings(BaseSettings):
         description="Base URL used in candidate links; unset = derived from the request.",
         validation_alias=AliasChoices("VIVAVOCE_PUBLIC_URL", "public_url"),
     )
+    # Webhooks (vivavoce.webhooks, docs/webhooks.md) and spend limits (vivavoce.budget).
+    webhook_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_URL", "webhook_url"))
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_SECRET", "webhook_secret"))
+    daily_budget_usd: float | None = Field(
+        default=None, gt=0,
+        validation_alias=AliasChoices("VIVAVOCE_DAILY_BUDGET_USD", "daily_budget_usd"))
+    monthly_budget_usd: float | None = Field(
+        default=None, gt=0,
+        validation_alias=AliasChoices("VIVAVOCE_MONTHLY_BUDGET_USD", "monthly_budget_usd"))
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -392,6 +404,14 @@ class Settings(BaseSettings):
                     f"character {position} is {ascii(char)}"
                 )
         return value
+
+    @field_validator("webhook_url", "webhook_secret")
+    @classmethod
+    def _webhook(cls, value: Any, info: ValidationInfo) -> Any:
+        """An http(s) URL; a ``whsec_`` base64 secret (never quoted). Empty = unset."""
+        from vivavoce.webhook_secrets import check_webhook_setting
+
+        return check_webhook_setting(info.field_name or "", value)
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

@@ -83,6 +83,14 @@ def test_clean_text_removes_bidi_overrides_and_tidies() -> None:
         ("high school senior", "high_school"),
         ("Master's", "graduate"),
         ("PhD candidate", "graduate"),
+        ("Graduate", "graduate"),
+        ("Undergraduate", "undergraduate_early"),
+        # The start form's levels for people at work (and what the résumé prefill
+        # writes): not third- and fourth-year students.
+        ("Junior (0–2 years)", "graduate"),
+        ("Mid-level (3–5 years)", "graduate"),
+        ("Senior (6+ years)", "graduate"),
+        ("5 years of experience", "graduate"),
         ("", None),
         ("whenever", None),
     ],

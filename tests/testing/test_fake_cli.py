@@ -23,7 +23,10 @@ def _free_port() -> int:
 
 
 async def _wait_until_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):  # bounded: a broken command fails the test instead of hanging it
+    # Bounded by time, not tries: a broken command fails the test instead of hanging it,
+    # and a slow start on a loaded machine (imports alone took 20 s) is not a failure.
+    deadline = asyncio.get_running_loop().time() + 90
+    while asyncio.get_running_loop().time() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -65,3 +68,25 @@ def test_bad_options_are_refused(args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli_app, ["fake-openai", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+async def test_command_answers_webrtc_calls_without_media_when_asked() -> None:
+    from tests.testing.webrtc_client import WebRtcClient
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vivavoce.cli", "fake-openai", "--port", str(port), "--media-free-calls"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        await _wait_until_listening(port, proc)
+        async with (
+            WebRtcClient() as browser,
+            openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=scenario_key("ok"), max_retries=0) as client,
+        ):
+            answer = await client.realtime.calls.create(sdp=await browser.offer())
+        # A media-free answer carries no ICE candidate: nothing listens for media.
+        assert answer.text.startswith("v=0") and "a=candidate" not in answer.text
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

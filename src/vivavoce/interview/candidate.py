@@ -281,8 +281,18 @@ _LEVEL_WORDS: tuple[tuple[BankLevel, re.Pattern[str]], ...] = (
     (
         "graduate",
         re.compile(
-            r"\b(ph\.?\s?d|doctora\w*|master'?s?|msc|m\.sc|ma|mba|meng|graduate student|"
+            r"\b(ph\.?\s?d|doctora\w*|master'?s?|msc|m\.sc|ma|mba|meng|graduate( student)?|"
             r"grad school|postgrad\w*|post-?doc\w*)\b"
+        ),
+    ),
+    # People at work (the start form's "Junior (0–2 years)", "Mid-level (3–5 years)",
+    # "Senior (6+ years)"): the bank's highest level, before "junior"/"senior" below
+    # read them as third- and fourth-year students.
+    (
+        "graduate",
+        re.compile(
+            r"(\b\d+\s*[–-]\s*\d+\s*years\b|\b\d+\s*\+\s*years\b|\bmid[- ]?level\b|"
+            r"\byears? of (work |professional )?experience\b|\bprofessional\b)"
         ),
     ),
     (

@@ -26,6 +26,10 @@ def fake_openai(
         typer.Option(help="Reply audio pace vs real time: 0 no pacing, 1 real time [default: 0.1]."),
     ] = None,
     echo: Annotated[bool, typer.Option(help="Send every input audio chunk straight back.")] = False,
+    media_free_calls: Annotated[
+        bool,
+        typer.Option(help="Answer WebRTC calls without media; a scripted candidate talks on the sideband (benchmarks)."),
+    ] = False,
 ) -> None:
     """Serve a fake of the OpenAI API (REST + Realtime) that needs no key and no network.
 
@@ -40,7 +44,7 @@ def fake_openai(
     if audio_pace is not None and audio_pace < 0:
         typer.echo("--audio-pace must be 0 or more", err=True)
         raise typer.Exit(2)
-    config = FakeConfig(force_scenario=scenario, echo=echo)
+    config = FakeConfig(force_scenario=scenario, echo=echo, media_free_calls=media_free_calls)
     if audio_pace is not None:
         config.audio_pace = audio_pace
     fake = FakeOpenAI(config)

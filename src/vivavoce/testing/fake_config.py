@@ -46,6 +46,13 @@ class FakeConfig:
     empty_previous_item_id_on_done: bool = False
     """Quirk: the assistant's ``conversation.item.done`` carries ``previous_item_id: ""``."""
 
+    # --- WebRTC calls (POST /v1/realtime/calls) ----------------------------------------
+    media_free_calls: bool = False
+    """Answer calls without media (benchmarks): a valid SDP answer but no peer, no ICE;
+    reply audio "plays" by the clock and a scripted candidate answers each reply."""
+    candidate_pause_s: float = 2.0
+    """Media-free mode: the scripted candidate's pause after a reply before answering."""
+
     # --- faults ----------------------------------------------------------------------
     close_after_events: int | None = None
     """Close the Realtime socket after this many server events."""

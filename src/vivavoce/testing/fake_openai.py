@@ -1,7 +1,7 @@
 """The fake OpenAI server: REST under ``/v1`` plus the Realtime WebSocket.
 
 ``FakeOpenAI(FakeConfig(...))`` holds the configuration (mutable while serving), what
-was observed (``requests``, ``sessions``) and the ASGI app (``.app``). Behaviour per key
+was observed (``requests``, ``sessions``, ``calls``) and the ASGI app (``.app``). Behaviour per key
 is described in ``vivavoce.testing.scenarios``; faults and quirks in ``FakeConfig``.
 
 Routers from other modules are included with the ``/v1`` prefix: ``fake_responses.router``
@@ -10,7 +10,8 @@ declares ``/responses`` and guards it with ``fake_rest.guard(request, Endpoint.G
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
@@ -18,8 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vivavoce.testing import fake_calls, fake_responses
 from vivavoce.testing import fake_errors as errors
-from vivavoce.testing import fake_responses
 from vivavoce.testing.fake_access import bearer_key
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_errors import FakeOpenAIError, new_request_id
@@ -49,7 +50,14 @@ def _error_response(error: errors.FakeError) -> JSONResponse:
 
 
 def _build_app(fake: FakeOpenAI) -> FastAPI:
-    app = FastAPI(title="Fake OpenAI", docs_url=None, redoc_url=None, openapi_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Live calls hold peer connections and tasks on this loop: end them with it.
+        for call in list(fake.live_calls.values()):
+            await call.end("server_shutdown", 1001, "Server shutting down")
+
+    app = FastAPI(title="Fake OpenAI", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.fake = fake
 
     @app.middleware("http")
@@ -94,6 +102,7 @@ def _build_app(fake: FakeOpenAI) -> FastAPI:
 
     app.include_router(rest_router, prefix="/v1")
     app.include_router(fake_responses.router, prefix="/v1")
+    app.include_router(fake_calls.router, prefix="/v1")
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:

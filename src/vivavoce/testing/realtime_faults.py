@@ -48,12 +48,12 @@ async def stall_connection(
     websocket: WebSocket, record: RealtimeSessionRecord, config: FakeConfig
 ) -> None:
     """Read nothing from ``websocket``'s socket for ``config.stall_s`` seconds, read live
-    (a test may end a long stall by lowering it; see :func:`live_delay`). The caller holds the session's send
-    lock, so nothing is processed or sent either."""
+    (a test may end a long stall by lowering it; see :func:`live_delay`). The caller
+    holds the session's send lock, so nothing is processed or sent either."""
     transport = transport_of(websocket.scope)
     if transport is None:
         log.error("fake OpenAI: cannot stop reading on this server (no transport)")
-    if transport is not None:
+    else:
         transport.pause_reading()
     stall = StallRecord(time.monotonic())
     record.stalls.append(stall)

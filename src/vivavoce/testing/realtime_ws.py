@@ -21,7 +21,6 @@ from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from vivavoce.testing import fake_errors as errors
 from vivavoce.testing.fake_access import bearer_key, realtime_access, resolve_scenario
 from vivavoce.testing.fake_errors import FakeError, new_request_id
 from vivavoce.testing.fake_models import is_realtime_model
@@ -31,6 +30,7 @@ from vivavoce.testing.realtime_conversation import Conversation
 from vivavoce.testing.realtime_faults import drop_connection, live_delay, stall_connection
 from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.scenarios import Scenario
+from vivavoce.testing.webrtc_sideband import call_not_found, find_call, serve_sideband
 
 __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
 
@@ -62,12 +62,11 @@ async def handle_realtime(websocket: WebSocket, fake: FakeState) -> None:
         await live_delay(lambda: config.handshake_delay_s, time.monotonic())
     if key is not None and resolve_scenario(key, config, fake.client_secrets) is Scenario.SLOW:
         await asyncio.sleep(config.slow_delay_s)
-    if call_id is not None:
-        # The fake runs no WebRTC calls, so every call id is unknown.
-        await _reject(websocket, record, request_id, errors.FakeError(
-            404, "invalid_request_error", "call_id_not_found", f"Call with id '{call_id}' not found.",
-        ))
+    call = find_call(fake, call_id)  # a sideband joins a live WebRTC call (webrtc_sideband)
+    if call_id is not None and call is None:
+        await _reject(websocket, record, request_id, call_not_found(call_id))
         return
+    model = call.record.model if call is not None else model
     access = realtime_access(
         key, headers, model, config, fake.client_secrets, is_realtime_model(model or "")
     )
@@ -84,6 +83,9 @@ async def handle_realtime(websocket: WebSocket, fake: FakeState) -> None:
             await _send_json(websocket, access.in_band.event())
             record.events_sent.append("error")
         await _close(websocket, record, 3000, access.in_band.close_reason)
+        return
+    if call is not None:
+        await serve_sideband(websocket, fake, record, call)
         return
     session = None
     if key is not None and key.startswith("ek_"):
