@@ -131,24 +131,12 @@ class Settings(BaseSettings):
         ge=10,
         validation_alias=AliasChoices("VIVAVOCE_IDLE_TIMEOUT_SECONDS", "idle_timeout_seconds"),
     )
-    # uvicorn's WebSocket keepalive on /voice: a browser that leaves a ping unanswered
-    # for the timeout is gone (a frozen tab, a dead network path), issue 13.
-    ws_ping_interval_seconds: float = Field(
-        default=5.0,
-        gt=0,
-        le=300,
-        description="How often the server pings each WebSocket.",
-        validation_alias=AliasChoices(
-            "VIVAVOCE_WS_PING_INTERVAL_SECONDS", "ws_ping_interval_seconds"),
-    )
-    ws_ping_timeout_seconds: float = Field(
-        default=10.0,
-        gt=0,
-        le=300,
-        description="A WebSocket whose ping is unanswered this long is closed (1011).",
-        validation_alias=AliasChoices(
-            "VIVAVOCE_WS_PING_TIMEOUT_SECONDS", "ws_ping_timeout_seconds"),
-    )
+    # uvicorn's WebSocket keepalive (issue 13): a browser that leaves a ping unanswered
+    # for the timeout is gone (a frozen tab, a dead network path). docs/configuration.md.
+    ws_ping_interval_seconds: float = Field(default=5.0, gt=0, le=300, validation_alias=AliasChoices(
+        "VIVAVOCE_WS_PING_INTERVAL_SECONDS", "ws_ping_interval_seconds"))
+    ws_ping_timeout_seconds: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices(
+        "VIVAVOCE_WS_PING_TIMEOUT_SECONDS", "ws_ping_timeout_seconds"))
     # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
     voice_start_deadline_seconds: float = Field(
         default=30.0,
