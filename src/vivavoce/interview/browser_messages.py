@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vivavoce.interview.actions import TurnRecord
 from vivavoce.interview.errors import ErrorVerdict
 from vivavoce.pricing import TokenUsage
 
@@ -22,6 +23,7 @@ __all__ = [
     "interview_resumed",
     "interview_started",
     "interview_starting",
+    "missed_turns",
     "pong",
     "student_speech_started",
     "student_transcription",
@@ -113,6 +115,14 @@ def interview_ended(
     if retryable:
         ended["retryable"] = True
     return ended
+
+
+def missed_turns(turns: list[TurnRecord]) -> Message:
+    """The turns a reconnecting browser missed (interview/missed_turns.py), in order,
+    sent right after ``interview_started`` with ``resumed: true``."""
+    return {"type": "missed_turns",
+            "turns": [{"sequence": t.sequence, "speaker": t.speaker, "text": t.text,
+                       "item_id": t.item_id} for t in turns]}
 
 
 def pong() -> Message:
