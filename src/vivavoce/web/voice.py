@@ -73,8 +73,15 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
+from vivavoce.web import auth_guard
 from vivavoce.web.api_budget import budget_refusal
-from vivavoce.web.connection_limits import ConnectionGate, ConnectionLimits, Refusal, Ticket
+from vivavoce.web.connection_limits import (
+    CLOSE_TRY_AGAIN_LATER,
+    ConnectionGate,
+    ConnectionLimits,
+    Refusal,
+    Ticket,
+)
 
 __all__ = [
     "QUESTIONS_PER_INTERVIEW",
@@ -473,9 +480,24 @@ async def voice(websocket: WebSocket) -> None:
     token = websocket.query_params.get("token")
     interview_id: str | None = None
     if token:
+        # Limits on guessing links (web/auth_guard.py, shared through the database): an
+        # address past its free failures waits before its token is even looked at.
+        subject = auth_guard.client_subject(websocket)
+        wait = await auth_guard.retry_after(runtime, "link", subject)
+        if wait is not None:
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await websocket.send_json(browser_messages.error(
+                    "too_many_attempts",
+                    "Too many wrong interview links were tried from here. Please wait "
+                    f"{wait} s and open your own link again.",
+                    fatal=True, retryable=True, retry_after_s=wait))
+                await websocket.close(CLOSE_TRY_AGAIN_LATER, "too_many_attempts")
+            return
         try:
             interview_id = verify_interview_token(runtime.secret_key, token)
         except InvalidInterviewToken as exc:
+            if exc.reason == "invalid":  # an expired link of ours is not a guess
+                await auth_guard.record_failure(runtime, "link", subject)
             await _refuse(websocket, f"token_{exc.reason}", str(exc))
             return
     elif not settings.allow_open_interviews:
