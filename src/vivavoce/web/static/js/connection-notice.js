@@ -12,6 +12,7 @@ export class ConnectionNotice {
     this.text = text;
     this.progress = progress;
     this.timer = null;
+    this.countdown = null;
   }
 
   hide() {
@@ -40,6 +41,26 @@ export class ConnectionNotice {
     this.progress.hidden = true;
     show(this.panel, true);
     setText(this.text, "Connection unstable… Waiting for it to come back.");
+  }
+
+  /** The server's limits refused the start (room.js waitWhenBusy): count down the wait it
+   * asked for, then call `then`. */
+  busy(seconds, then) {
+    clearTimeout(this.timer);
+    clearInterval(this.countdown);
+    this.panel.classList.remove("ok");
+    this.progress.hidden = true;
+    show(this.panel, true);
+    let left = Math.max(1, Math.ceil(seconds));
+    const say = () => setText(this.text, `The service is busy; trying again in ${left} s…`);
+    say();
+    this.countdown = setInterval(() => {
+      left -= 1;
+      if (left > 0) return say();
+      clearInterval(this.countdown);
+      setText(this.text, "Trying again…");
+      then();
+    }, 1000);
   }
 
   reconnected() {

@@ -12,7 +12,7 @@ import { ConnectionNotice } from "./connection-notice.js";
 import { StallWatch } from "./stall-watch.js";
 import { VoiceConnection } from "./voice-connection.js";
 import { LiveTranscript } from "./transcript.js";
-import { readTurns } from "./shapes.js";
+import { offerToContinue } from "./room-continue.js";
 import { candidateContext, linkAddress, resultsUrl, wsUrl } from "./room-links.js";
 
 const START_TIMEOUT_MS = 15000; // the original client's limit for the start acknowledgement
@@ -67,7 +67,7 @@ const state = {
     scroller: $(".transcript-card"),
     candidateLabel: simulator ? "You (example line)" : undefined,
   }),
-  timers: { start: null, end: null, clock: null, position: null, notice: null, busy: null },
+  timers: { start: null, end: null, clock: null, position: null, notice: null },
   busyRetries: 0, // starts tried again after a refusal by the server's limits
   lastReportedMs: -1,
   // A link whose interview is already live (the page was reloaded or reopened after a
@@ -178,7 +178,7 @@ function onJson(message) {
       break;
     case "interview_started":
       clearTimeout(state.timers.start);
-      if (state.busyRetries > 0) hideConnectionNotice();
+      if (state.busyRetries > 0) notice.hide();
       goLive(message);
       break;
     case "ai_transcription":
@@ -252,25 +252,10 @@ function waitWhenBusy(message) {
   main.dataset.busyRetries = String(state.busyRetries);
   clearTimeout(state.timers.start);
   if (state.conn) state.conn.finish(); // no automatic reconnect: the wait is the server's
-  let left = Math.max(1, Math.ceil(after));
-  const say = () => setText(ui.connectionText, `The service is busy; trying again in ${left} s…`);
-  clearTimeout(state.timers.notice);
-  ui.connection.classList.remove("ok");
-  ui.connectionProgress.hidden = true;
-  show(ui.connection, true);
-  say();
-  clearInterval(state.timers.busy);
-  state.timers.busy = setInterval(() => {
-    left -= 1;
-    if (left > 0) {
-      say();
-      return;
-    }
-    clearInterval(state.timers.busy);
-    setText(ui.connectionText, "Trying again…");
+  notice.busy(after, () => {
     state.conn.finished = false; // the same connection object, opened afresh
     state.conn.connect(); // its `connected` sends the start again (onJson)
-  }, 1000);
+  });
   return true;
 }
 
@@ -587,7 +572,7 @@ async function loadInterview() {
   }
   const name = record.candidate && record.candidate.name;
   if (name) setText($("#welcome"), `Welcome, ${name}.`);
-  if (record.status === "live" && state.phase === "ready") await offerToContinue(record, name);
+  if (record.status === "live" && state.phase === "ready") await offerToContinue(record, name, { state, ui, main });
   if (record.status === "ended" || record.status === "failed") {
     show(ui.beginPanel, false);
     setPhase("ended");
@@ -596,27 +581,6 @@ async function loadInterview() {
     ui.resultsLink.href = resultsUrl(state.interviewId, state.token);
     show(ui.resultsLink, true);
     show(ui.ended, true);
-  }
-}
-
-/** The link's interview is already under way (this page was reloaded, or the browser
- * lost it): show what was said so far and offer to continue; the relay resumes it. */
-async function offerToContinue(record, name) {
-  const started = Date.parse(record.started_at || "");
-  if (Number.isFinite(started)) {
-    state.resumeStartedAt = started;
-    setText(ui.elapsed, formatClock(Math.min((Date.now() - started) / 1000, state.limitSeconds)));
-  }
-  setText($("#welcome"), name ? `Welcome back, ${name}.` : "Welcome back.");
-  setText($("#begin-intro"), "Your interview was interrupted. It continues where it stopped, and the clock has kept running.");
-  setText(ui.begin, "Continue the interview");
-  main.dataset.continuing = "true";
-  try {
-    const body = await api(`/api/interviews/${encodeURIComponent(state.interviewId)}/transcript?format=json`, { token: state.token });
-    if (state.phase !== "ready") return; // already begun: the live transcript is in charge
-    for (const turn of readTurns(body)) state.transcript.final(turn.speaker, turn.text);
-  } catch {
-    // Only the earlier lines are missing; the interview itself can go on.
   }
 }
 

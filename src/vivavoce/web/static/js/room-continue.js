@@ -1,0 +1,28 @@
+// Reopening a link whose interview is live (a reload, a closed tab, another device): the
+// room greets the candidate back, runs its clock from the interview's start and shows
+// the lines said so far before "Continue the interview".
+
+import { $, setText, formatClock } from "./dom.js";
+import { api } from "./api.js";
+import { readTurns } from "./shapes.js";
+
+/** The link's interview is already under way (this page was reloaded, or the browser
+ * lost it): show what was said so far and offer to continue; the relay resumes it. */
+export async function offerToContinue(record, name, { state, ui, main }) {
+  const started = Date.parse(record.started_at || "");
+  if (Number.isFinite(started)) {
+    state.resumeStartedAt = started;
+    setText(ui.elapsed, formatClock(Math.min((Date.now() - started) / 1000, state.limitSeconds)));
+  }
+  setText($("#welcome"), name ? `Welcome back, ${name}.` : "Welcome back.");
+  setText($("#begin-intro"), "Your interview was interrupted. It continues where it stopped, and the clock has kept running.");
+  setText(ui.begin, "Continue the interview");
+  main.dataset.continuing = "true";
+  try {
+    const body = await api(`/api/interviews/${encodeURIComponent(state.interviewId)}/transcript?format=json`, { token: state.token });
+    if (state.phase !== "ready") return; // already begun: the live transcript is in charge
+    for (const turn of readTurns(body)) state.transcript.final(turn.speaker, turn.text);
+  } catch {
+    // Only the earlier lines are missing; the interview itself can go on.
+  }
+}
