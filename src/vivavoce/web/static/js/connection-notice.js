@@ -38,6 +38,15 @@ export class ConnectionNotice {
     setText(this.text, "Reconnected. Picking the interview up again…");
   }
 
+  /** The server refused the start for now (busy): the countdown to the next try. */
+  busy(seconds) {
+    clearTimeout(this.timer);
+    this.panel.classList.remove("ok");
+    this.progress.hidden = true;
+    show(this.panel, true);
+    setText(this.text, seconds > 0 ? `The service is busy; trying again in ${seconds} s…` : "Trying again…");
+  }
+
   /** The relay picked the interview up again: say so for a few seconds. */
   resumed() {
     show(this.panel, true);

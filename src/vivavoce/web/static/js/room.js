@@ -177,7 +177,7 @@ function onJson(message) {
       break;
     case "interview_started":
       clearTimeout(state.timers.start);
-      if (state.busyRetries > 0) hideConnectionNotice();
+      if (state.busyRetries > 0) notice.hide();
       goLive(message);
       break;
     case "ai_transcription":
@@ -258,21 +258,13 @@ function waitWhenBusy(message) {
   clearTimeout(state.timers.start);
   if (state.conn) state.conn.finish(); // no automatic reconnect: the wait is the server's
   let left = Math.max(1, Math.ceil(after));
-  const say = () => setText(ui.connectionText, `The service is busy; trying again in ${left} s…`);
-  clearTimeout(state.timers.notice);
-  ui.connection.classList.remove("ok");
-  ui.connectionProgress.hidden = true;
-  show(ui.connection, true);
-  say();
+  notice.busy(left);
   clearInterval(state.timers.busy);
   state.timers.busy = setInterval(() => {
     left -= 1;
-    if (left > 0) {
-      say();
-      return;
-    }
+    notice.busy(left);
+    if (left > 0) return;
     clearInterval(state.timers.busy);
-    setText(ui.connectionText, "Trying again…");
     state.conn.finished = false; // the same connection object, opened afresh
     state.conn.connect(); // its `connected` sends the start again (onJson)
   }, 1000);
