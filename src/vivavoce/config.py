@@ -31,6 +31,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -130,6 +131,12 @@ class Settings(BaseSettings):
         ge=10,
         validation_alias=AliasChoices("VIVAVOCE_IDLE_TIMEOUT_SECONDS", "idle_timeout_seconds"),
     )
+    # uvicorn's WebSocket keepalive (issue 13): a browser that leaves a ping unanswered
+    # for the timeout is gone (a frozen tab, a dead network path). docs/configuration.md.
+    ws_ping_interval_seconds: float = Field(default=5.0, gt=0, le=300, validation_alias=AliasChoices(
+        "VIVAVOCE_WS_PING_INTERVAL_SECONDS", "ws_ping_interval_seconds"))
+    ws_ping_timeout_seconds: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices(
+        "VIVAVOCE_WS_PING_TIMEOUT_SECONDS", "ws_ping_timeout_seconds"))
     # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
     voice_start_deadline_seconds: float = Field(
         default=30.0,
@@ -241,6 +248,17 @@ class Settings(BaseSettings):
         description="Base URL used in candidate links; unset = derived from the request.",
         validation_alias=AliasChoices("VIVAVOCE_PUBLIC_URL", "public_url"),
     )
+    # Webhooks (vivavoce.webhooks, docs/webhooks.md) and spend limits (vivavoce.budget).
+    webhook_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_URL", "webhook_url"))
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VIVAVOCE_WEBHOOK_SECRET", "webhook_secret"))
+    daily_budget_usd: float | None = Field(
+        default=None, gt=0,
+        validation_alias=AliasChoices("VIVAVOCE_DAILY_BUDGET_USD", "daily_budget_usd"))
+    monthly_budget_usd: float | None = Field(
+        default=None, gt=0,
+        validation_alias=AliasChoices("VIVAVOCE_MONTHLY_BUDGET_USD", "monthly_budget_usd"))
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -381,6 +399,14 @@ class Settings(BaseSettings):
                     f"character {position} is {ascii(char)}"
                 )
         return value
+
+    @field_validator("webhook_url", "webhook_secret")
+    @classmethod
+    def _webhook(cls, value: Any, info: ValidationInfo) -> Any:
+        """An http(s) URL; a ``whsec_`` base64 secret (never quoted). Empty = unset."""
+        from vivavoce.webhook_secrets import check_webhook_setting
+
+        return check_webhook_setting(info.field_name or "", value)
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

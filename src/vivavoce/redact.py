@@ -10,6 +10,8 @@ What is masked:
   providers' ``sk-ant-``/``sk-or-``), including OpenAI's own half-masked echo
   ``sk-proj-****…abcd`` from "Incorrect API key provided" messages;
 * ephemeral Realtime secrets ``ek_…``;
+* webhook signing secrets ``whsec_…`` (Standard Webhooks), kept to ``whsec_…`` and their
+  last four characters;
 * the token after ``Bearer`` (whatever it is: it is a credential by definition);
 * any exact secret registered with :func:`register_secret` (the configured key, even
   when it has no recognisable shape, such as a 32-hex Azure key).
@@ -28,6 +30,7 @@ __all__ = [
     "LOGGERS",
     "RedactingFilter",
     "install_redaction",
+    "mask_webhook_secret",
     "redact",
     "register_secret",
 ]
@@ -56,6 +59,8 @@ LOGGERS = (
 # "…" and "*" are allowed inside so OpenAI's masked echo is caught too; "." is not, so a
 # key that ends a sentence keeps its full stop.
 _KEY_RE = re.compile(r"(?<![A-Za-z0-9])(?:sk-|ek_)[A-Za-z0-9_\-*…•]{8,}")
+# Base64 (standard or URL-safe) after the prefix, as Standard Webhooks secrets are.
+_WHSEC_RE = re.compile(r"(?<![A-Za-z0-9])whsec_(?!…)[A-Za-z0-9+/=_\-]{8,}")
 _BEARER_RE = re.compile(
     r"(?i)\b(bearer)(\s+|%20|\+)([A-Za-z0-9._~+/=\-*…]{7,}[A-Za-z0-9_~+/=\-*…])"
 )
@@ -110,8 +115,14 @@ def redact(text: str) -> str:
     pattern = _secrets_re
     if pattern is not None:
         text = pattern.sub(lambda m: mask_key(m.group(0)), text)
+    text = _WHSEC_RE.sub(lambda m: mask_webhook_secret(m.group(0)), text)
     text = _BEARER_RE.sub(_mask_bearer, text)
     return _KEY_RE.sub(_mask_match, text)
+
+
+def mask_webhook_secret(secret: str) -> str:
+    """``whsec_…abcd``: enough to tell two secrets apart, nothing to sign with."""
+    return f"whsec_…{secret[-4:]}" if len(secret) > 12 else "whsec_…"
 
 
 class RedactingFilter(logging.Filter):

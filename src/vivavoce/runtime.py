@@ -28,6 +28,7 @@ from vivavoce.realtime.relay import RelayLimits, VoiceRelay
 from vivavoce.reload import ReloadState
 from vivavoce.resume.isolated import ResumeReader
 from vivavoce.store.database import Database
+from vivavoce.webhooks.worker import WebhookWorker
 
 if TYPE_CHECKING:
     # Only the type: the simulator pulls in the fake OpenAI server, which a service
@@ -74,6 +75,8 @@ class Runtime:
     reload_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     sighup_installed: bool = False
     metrics_server: tuple[Any, threading.Thread] | None = None
+    # The webhook deliverer (vivavoce.webhooks), started by web/api_webhooks.py.
+    webhooks: WebhookWorker | None = None
 
 
 @dataclass

@@ -4,10 +4,17 @@ A token names one interview and when it stops being valid; it is signed with
 ``VIVAVOCE_SECRET_KEY`` (itsdangerous, HMAC-SHA1 over a salted, derived key), so the
 server keeps no token table and any instance sharing the secret can check it. The expiry
 travels inside the signed payload, so it is the one chosen when the link was issued.
+
+A token may also carry a nonce (``n``) that the interview's row keeps (``token_nonce``):
+re-issuing a link stores a new nonce, and a token whose nonce is not the stored one no
+longer opens anything (:mod:`vivavoce.web.link_guard` checks it). Signing is
+deterministic, so the row's nonce and expiry give the same link back when the operator
+asks for it again.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Literal
 
@@ -20,7 +27,9 @@ __all__ = [
     "MIN_SECRET_KEY_LENGTH",
     "InvalidInterviewToken",
     "issue_interview_token",
+    "new_nonce",
     "secret_key_problem",
+    "token_nonce",
     "token_expiry",
     "verify_interview_token",
 ]
@@ -51,18 +60,37 @@ def issue_interview_token(
     *,
     max_age_s: int = DEFAULT_MAX_AGE_S,
     now: float | None = None,
+    nonce: str | None = None,
+    expires_at: int | None = None,
 ) -> str:
-    """A URL-safe token for ``interview_id`` valid for ``max_age_s`` seconds.
+    """A URL-safe token for ``interview_id`` valid for ``max_age_s`` seconds (or until the
+    Unix time ``expires_at``), carrying ``nonce`` when given.
 
     Raises ValueError for an empty secret key or a non-positive ``max_age_s``.
     """
     if max_age_s <= 0:
         raise ValueError("max_age_s must be positive")
     issued = time.time() if now is None else now
-    return str(_serializer(secret_key).dumps({"i": interview_id, "e": int(issued + max_age_s)}))
+    expiry = int(issued + max_age_s) if expires_at is None else int(expires_at)
+    payload: dict[str, str | int] = {"i": interview_id, "e": expiry}
+    if nonce is not None:
+        payload["n"] = nonce
+    return str(_serializer(secret_key).dumps(payload))
 
 
-def _payload(secret_key: str, token: str) -> tuple[str, int]:
+def new_nonce() -> str:
+    """A fresh nonce for a link (16 URL-safe characters)."""
+    return secrets.token_urlsafe(12)
+
+
+def token_nonce(secret_key: str, token: str) -> str | None:
+    """The nonce a validly signed token carries (None: issued without one). Raises
+    InvalidInterviewToken."""
+    nonce = _data(secret_key, token).get("n")
+    return nonce if isinstance(nonce, str) else None
+
+
+def _data(secret_key: str, token: str) -> dict[str, object]:
     try:
         data = _serializer(secret_key).loads(token)
     except BadSignature:
@@ -75,7 +103,12 @@ def _payload(secret_key: str, token: str) -> tuple[str, int]:
         or not isinstance(data.get("e"), int)
     ):
         raise InvalidInterviewToken("invalid", "This interview link is not valid. Ask for a new link.")
-    return data["i"], data["e"]
+    return data
+
+
+def _payload(secret_key: str, token: str) -> tuple[str, int]:
+    data = _data(secret_key, token)
+    return str(data["i"]), int(data["e"])  # type: ignore[call-overload]
 
 
 def verify_interview_token(secret_key: str, token: str, *, now: float | None = None) -> str:

@@ -32,6 +32,8 @@ def test_the_table_allows_exactly_the_interview_s_path() -> None:
         (Phase.CONNECTING, Phase.ENDED),
         (Phase.CONFIGURING, Phase.LIVE), (Phase.CONFIGURING, Phase.ENDED),
         (Phase.LIVE, Phase.ENDING), (Phase.LIVE, Phase.ENDED),
+        (Phase.LIVE, Phase.RECOVERING),
+        (Phase.RECOVERING, Phase.LIVE), (Phase.RECOVERING, Phase.ENDED),
         (Phase.ENDING, Phase.ENDED),
     }
     for a, b in allowed:
@@ -42,6 +44,8 @@ def test_the_table_allows_exactly_the_interview_s_path() -> None:
     (Phase.IDLE, Phase.LIVE), (Phase.CONFIGURING, Phase.CONNECTING),
     (Phase.LIVE, Phase.CONFIGURING), (Phase.ENDING, Phase.LIVE),
     (Phase.ENDED, Phase.ENDED), (Phase.ENDED, Phase.IDLE),
+    (Phase.RECOVERING, Phase.CONFIGURING), (Phase.ENDING, Phase.RECOVERING),
+    (Phase.CONFIGURING, Phase.RECOVERING),
 ])
 def test_an_illegal_transition_raises(current: Phase, target: Phase) -> None:
     with pytest.raises(IllegalTransition):

@@ -25,6 +25,7 @@ from vivavoce.interview.actions import (
     MarkLive,
     PersistTurn,
     PrepareInterview,
+    ReconnectUpstream,
     SendAudio,
     SendJson,
     SendUpstream,
@@ -568,9 +569,18 @@ def test_close_3000_in_configuring_is_classified_from_its_reason() -> None:
 def test_upstream_closes() -> None:
     h = Harness()
     h.go_live()
+    # OpenAI's 60-minute limit is recovered from (a new session takes over)…
+    out = h.s.upstream_closed(1001, "Your session hit the maximum duration of 60 minutes.", T0)
+    assert of(out, ReconnectUpstream) and h.s.phase is Phase.RECOVERING
+    # … while configuring, it ends the attempt as before.
+    h = Harness()
+    h.text({"type": "start_interview"})
+    h.s.prepared("iv", UPDATE, T0)
+    h.s.upstream_opened(T0)
     out = h.s.upstream_closed(1001, "Your session hit the maximum duration of 60 minutes.", T0)
     assert (ended(out).status, ended(out).reason) == ("ended", "upstream_session_limit")
-    h = Harness()
+    # Once recovery is spent, OpenAI's trouble ends the interview.
+    h = Harness(limits=Limits(max_duration_s=600, idle_timeout_s=60, recovery_attempts=0))
     h.go_live()
     out = h.s.upstream_closed(1011, "Internal server error", T0)
     assert sent_json(out)[0]["fatal"] is True
@@ -697,7 +707,7 @@ def test_upstream_errors_are_reported_for_metrics_and_normal_ends_are_not() -> N
                                    "message": "Rate limit reached"})
     assert of(out, UpstreamError) == [UpstreamError("rate_limit_exceeded", "rate_limited",
                                                     False)]
-    out = h.s.upstream_closed(1001, "Your session hit the maximum duration of 60 minutes.", T0)
+    out = h.s.upstream_closed(1000, "", T0)
     assert of(out, UpstreamError) == []
     h = Harness()
     h.text({"type": "start_interview"})

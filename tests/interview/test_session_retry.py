@@ -55,8 +55,10 @@ def sent(actions: list[Action]) -> list[dict[str, Any]]:
 
 def session(*, resumable: bool, history: list[TurnRecord] | None = None) -> InterviewSession:
     s = InterviewSession(model="gpt-realtime", describe_error=make_error_describer("local"),
+                         # Recovery spent: what follows a lost connection once the
+                         # bounded retries are over (tests/interview/test_recovery.py).
                          limits=Limits(max_duration_s=600, idle_timeout_s=60,
-                                       start_timeout_s=25),
+                                       start_timeout_s=25, recovery_attempts=0),
                          resumable=resumable)
     s.connected(T0)
     s.browser_text(json.dumps({"type": "start_interview"}), T0)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vivavoce.evaluation.transcript import TranscriptLine
 from vivavoce.store.database import Database
 from vivavoce.store.models import Evaluation, Interview, Turn, utcnow
+from vivavoce.webhooks.payloads import add_evaluation_event
 
 __all__ = [
     "EVALUABLE_INTERVIEW_STATUSES",
@@ -43,6 +44,9 @@ __all__ = [
     "request_rerun",
     "wakeup_event",
 ]
+
+# Outcomes reported as evaluation.completed (pending is a retry, not an outcome).
+_COMPLETED = ("done", "insufficient", "failed")
 
 # An interview that failed mid-way may still hold answers worth feedback.
 EVALUABLE_INTERVIEW_STATUSES = ("ended", "failed")
@@ -295,6 +299,10 @@ async def finish(db: Database, *, claim: Claim, outcome: Outcome, now: datetime 
             .where(*_still_ours(claim))
             .values(**values)
         )
+        if result.rowcount == 1 and outcome.status in _COMPLETED:
+            # The webhook outbox, in the transaction that records the outcome.
+            await add_evaluation_event(s, claim.interview_id, outcome.status,
+                                       outcome.overall_score, outcome.result, at=now)
         await s.commit()
         return bool(result.rowcount == 1)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from vivavoce.evaluation.jobs import (
@@ -40,6 +41,8 @@ __all__ = ["EvaluationWorker"]
 
 log = logging.getLogger("vivavoce.evaluation")
 
+BudgetCheck = Callable[[], Awaitable[bool]]
+
 
 class EvaluationWorker:
     """Runs evaluation jobs of ``db`` until :meth:`stop`."""
@@ -53,9 +56,13 @@ class EvaluationWorker:
         client_factory: ClientFactory,
         options: EvaluationOptions | None = None,
         offline: OfflineSwitch | None = None,
+        budget_allows: BudgetCheck | None = None,
     ) -> None:
-        """``offline``: asked per job whether to evaluate offline (the simulator mode)."""
+        """``offline``: asked per job whether to evaluate offline (the simulator mode).
+        ``budget_allows``: asked before each claim; False leaves the jobs queued (the
+        spend limit is reached until the next period or a raised limit)."""
         self.db = db
+        self.budget_allows = budget_allows
         self.offline: OfflineSwitch = offline or (lambda: False)
         self.rubric = rubric
         self.model = model
@@ -99,7 +106,9 @@ class EvaluationWorker:
                 log.error("evaluation worker ended: %s", redact(repr(task.exception())))
 
     async def run_once(self) -> bool:
-        """Claim and run one due job; False when none was due."""
+        """Claim and run one due job; False when none was due (or the budget is spent)."""
+        if self.budget_allows is not None and not await self.budget_allows():
+            return False
         claim = await claim_next(self.db, lease=self.options.lease)
         if claim is None:
             return False

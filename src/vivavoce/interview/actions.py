@@ -28,6 +28,7 @@ __all__ = [
     "MarkLive",
     "PersistTurn",
     "PrepareInterview",
+    "ReconnectUpstream",
     "SendAudio",
     "SendJson",
     "SendUpstream",
@@ -67,6 +68,15 @@ class PrepareInterview:
 class ConnectUpstream:
     """Open the Realtime connection, then call ``upstream_opened`` or
     ``upstream_connect_failed``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectUpstream:
+    """The Realtime connection was lost and the interview recovers: close what is left
+    of it, wait ``delay_s`` (backoff), then open a new one as :class:`ConnectUpstream`
+    does (``upstream_opened`` or ``upstream_connect_failed`` follows)."""
+
+    delay_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +187,7 @@ Action = (
     | ClearBrowserAudio
     | PrepareInterview
     | ConnectUpstream
+    | ReconnectUpstream
     | SendUpstream
     | AppendAudio
     | MarkLive

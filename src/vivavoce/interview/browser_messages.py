@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vivavoce.interview.actions import TurnRecord
 from vivavoce.interview.errors import ErrorVerdict
 from vivavoce.pricing import TokenUsage
 
@@ -19,8 +20,10 @@ __all__ = [
     "connected",
     "error",
     "interview_ended",
+    "interview_resumed",
     "interview_started",
     "interview_starting",
+    "missed_turns",
     "pong",
     "student_speech_started",
     "student_transcription",
@@ -95,6 +98,15 @@ def interview_started(*, interview_id: str | None, simulator: bool, resumed: boo
             "simulator": simulator, "resumed": resumed}
 
 
+def interview_resumed(*, interview_id: str | None, attempt: int) -> Message:
+    """An extension: the connection to OpenAI was lost and a new one took over, with the
+    conversation so far; the browser's socket stayed open (``attempt``: recoveries in the
+    last minute). Original clients ignore unknown types."""
+    return {"type": "interview_resumed", "message": "The connection to the interviewer "
+            "dropped for a moment; the interview goes on.", "interview_id": interview_id,
+            "attempt": attempt}
+
+
 def interview_ended(
     message: str, *, reason: str, interview_id: str | None, retryable: bool = False
 ) -> Message:
@@ -103,6 +115,14 @@ def interview_ended(
     if retryable:
         ended["retryable"] = True
     return ended
+
+
+def missed_turns(turns: list[TurnRecord]) -> Message:
+    """The turns a reconnecting browser missed (interview/missed_turns.py), in order,
+    sent right after ``interview_started`` with ``resumed: true``."""
+    return {"type": "missed_turns",
+            "turns": [{"sequence": t.sequence, "speaker": t.speaker, "text": t.text,
+                       "item_id": t.item_id} for t in turns]}
 
 
 def pong() -> Message:

@@ -27,6 +27,7 @@ from vivavoce.interview.actions import (
     TurnRecord,
 )
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, Reply
+from vivavoce.interview.recovery import Cut
 from vivavoce.interview.transcript import Transcript
 
 __all__ = ["RESUME_INSTRUCTIONS", "Conversation", "as_str"]
@@ -72,7 +73,8 @@ class Conversation:
     def resume(self, history: list[TurnRecord]) -> None:
         """The interview's stored turns: seeded into the new session, numbering goes on."""
         self.history = sorted(history, key=lambda t: t.sequence)
-        self.transcript = Transcript(first_sequence=self.history[-1].sequence + 1)
+        first = self.history[-1].sequence + 1 if self.history else self.transcript.turn_count
+        self.transcript = Transcript(first_sequence=first)
 
     def speech_started(self, item_id: str | None, now: float) -> None:
         if item_id is not None:
@@ -126,7 +128,41 @@ class Conversation:
                                             audio_ms=reply.heard_ms)
         return [PersistTurn(t) for t in self.transcript.release_all()]
 
-    def opening_events(self, *, resumed: bool) -> list[RealtimeClientEventParam]:
+    def interrupt(self, now: float) -> tuple[list[Action], Cut]:
+        """The Realtime connection was lost mid-interview: a reply still streaming is
+        stored as interrupted with what was delivered, an answer not yet transcribed with
+        what was; every turn goes, and the conversation so far becomes the history the
+        new session is seeded with. Also says what the drop cut short."""
+        cut: Cut = None
+        for reply in self._play.replies.values():
+            if reply.done:
+                continue
+            reply.done = True
+            item = self.transcript.get(reply.item_id)
+            if item is not None and not item.resolved:
+                cut = "reply"
+                heard = reply.heard_text()
+                self.transcript.resolve(reply.item_id, text=heard, state="interrupted",
+                                        ended_at=now, audio_ms=reply.heard_ms,
+                                        full_text=reply.text if reply.text != heard else None)
+        self._play.responding = None
+        # The new session's items are new ids; the finished replies are no longer needed.
+        self._play.replies.clear()
+        answering = bool(self._speech_started)
+        self._speech_started.clear()
+        for item in self.transcript.unresolved():
+            if item.speaker == "candidate":
+                answering = True
+                self.transcript.resolve(item.item_id, text=item.text, state="partial",
+                                        ended_at=now)
+        if answering:
+            cut = "answer"
+        actions: list[Action] = [PersistTurn(t) for t in self.transcript.release_all()]
+        self.resume(self.history + self.transcript.records())
+        return actions, cut
+
+    def opening_events(self, *, resumed: bool,
+                       instructions: str | None = None) -> list[RealtimeClientEventParam]:
         """The session is configured: a resumed interview's stored turns as conversation
         items, in order, with ids of our own (their echoes, ``conversation.item.added``,
         are then recognised and not taken for new turns), then the AI speaks first."""
@@ -145,9 +181,9 @@ class Conversation:
             }
             events.append(event)
             previous = item_id
-        if resumed:
+        if instructions is not None or resumed:
             events.append({"type": "response.create",
-                           "response": {"instructions": RESUME_INSTRUCTIONS}})
+                           "response": {"instructions": instructions or RESUME_INSTRUCTIONS}})
         else:
             events.append({"type": "response.create"})
         return events

@@ -76,7 +76,7 @@ TRANSIENT_CAUSES = frozenset(c for c, cause in CAUSES.items() if not cause.fatal
 # stay final, as does anything that ends an open interview (no link to come back with).
 RETRYABLE_CAUSES = CONFIGURATION_CAUSES | TRANSIENT_CAUSES
 
-_IN_PROGRESS = (Phase.CONNECTING, Phase.CONFIGURING, Phase.LIVE)
+_IN_PROGRESS = (Phase.CONNECTING, Phase.CONFIGURING, Phase.LIVE, Phase.RECOVERING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ class FailurePolicy:
         retry = self.may_retry(verdict, phase)
         # A retry continues the interview when there is something to go on from (it was
         # live, or this attempt was a resumption); otherwise it starts it.
-        went_live = phase is Phase.LIVE or self.resumed
+        went_live = phase in (Phase.LIVE, Phase.RECOVERING) or self.resumed
         configuration = verdict.cause in CONFIGURATION_CAUSES
         link: str | None = None
         if retry:

@@ -3,7 +3,9 @@ each phase accepts: the one table the core consults.
 
 ``idle`` (socket open, waiting for ``start_interview``) → ``connecting`` (interview
 being prepared, Realtime socket opening) → ``configuring`` (``session.update`` sent) →
-``live`` → ``ending`` (spoken wrap-up at the time limit) → ``ended``. A start the
+``live`` → ``ending`` (spoken wrap-up at the time limit) → ``ended``. ``live`` →
+``recovering`` (the Realtime connection was lost without a fatal cause; a new one is
+being opened and configured, see :mod:`~vivavoce.interview.recovery`) → ``live``. A start the
 service refused without ending (a bad candidate context) goes back to ``idle``; any
 phase may end.
 
@@ -25,6 +27,7 @@ class Phase(enum.StrEnum):
     CONNECTING = "connecting"
     CONFIGURING = "configuring"
     LIVE = "live"
+    RECOVERING = "recovering"
     ENDING = "ending"
     ENDED = "ended"
 
@@ -35,29 +38,31 @@ TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     _P.IDLE: frozenset({_P.CONNECTING, _P.ENDED}),
     _P.CONNECTING: frozenset({_P.IDLE, _P.CONFIGURING, _P.ENDED}),
     _P.CONFIGURING: frozenset({_P.LIVE, _P.ENDED}),
-    _P.LIVE: frozenset({_P.ENDING, _P.ENDED}),
+    _P.LIVE: frozenset({_P.RECOVERING, _P.ENDING, _P.ENDED}),
+    _P.RECOVERING: frozenset({_P.LIVE, _P.ENDED}),
     _P.ENDING: frozenset({_P.ENDED}),
     _P.ENDED: frozenset(),
 }
 
 _NOT_ENDED = frozenset(Phase) - {_P.ENDED}
-_STARTED = frozenset({_P.CONNECTING, _P.CONFIGURING, _P.LIVE, _P.ENDING})
+_STARTED = frozenset({_P.CONNECTING, _P.CONFIGURING, _P.LIVE, _P.RECOVERING, _P.ENDING})
 
 # Input name (the core's method, or an upstream event group) → phases it acts in.
 ACCEPTS: dict[str, frozenset[Phase]] = {
     "browser_text": _NOT_ENDED,
     # Before the start, or during the goodbye, candidate audio has no listener.
-    "browser_audio": frozenset({_P.CONNECTING, _P.CONFIGURING, _P.LIVE}),
+    # While recovering it is kept (bounded) for the new session.
+    "browser_audio": frozenset({_P.CONNECTING, _P.CONFIGURING, _P.LIVE, _P.RECOVERING}),
     "browser_closed": _NOT_ENDED,
     "local_failure": _NOT_ENDED,
     "removed": _NOT_ENDED,
     "prepared": frozenset({_P.CONNECTING}),
     "prepare_failed": frozenset({_P.CONNECTING}),
-    "upstream_opened": frozenset({_P.CONNECTING}),
-    "upstream_connect_failed": frozenset({_P.CONNECTING}),
+    "upstream_opened": frozenset({_P.CONNECTING, _P.RECOVERING}),
+    "upstream_connect_failed": frozenset({_P.CONNECTING, _P.RECOVERING}),
     "upstream_closed": _NOT_ENDED,
     "upstream_event": _STARTED,
-    "session.updated": frozenset({_P.CONFIGURING}),
+    "session.updated": frozenset({_P.CONFIGURING, _P.RECOVERING}),
     "input_audio_buffer.speech_started": frozenset({_P.LIVE}),
 }
 

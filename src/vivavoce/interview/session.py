@@ -44,6 +44,7 @@ from vivavoce.interview.actions import (
     MarkLive,
     PersistTurn,
     PrepareInterview,
+    ReconnectUpstream,
     SendJson,
     SendUpstream,
     TurnRecord,
@@ -52,6 +53,7 @@ from vivavoce.interview.browser_input import Audio, Rejected, StartBuffer
 from vivavoce.interview.conversation import RESUME_INSTRUCTIONS, Conversation, as_str
 from vivavoce.interview.errors import ErrorDescriber, ErrorVerdict, ProblemPhase, UpstreamProblem
 from vivavoce.interview.failure_policy import (
+    TRANSIENT_CAUSES,
     FailurePolicy,
     OrderlyEnd,
     Reported,
@@ -64,8 +66,14 @@ from vivavoce.interview.failure_policy import (
     start_timeout,
     upstream_error,
 )
+from vivavoce.interview.missed_turns import missed_since, read_seen_item_ids
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part, truncate_event
+from vivavoce.interview.recovery import (
+    RecoveryBudget,
+    recoverable_close,
+    recovery_instructions,
+)
 from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
 from vivavoce.pricing import TokenUsage
 
@@ -120,8 +128,14 @@ class InterviewSession:
         self._session_update: SessionUpdateEventParam | None = None
         self._start_buffer = StartBuffer(self.limits.start_buffer_bytes)
         self._conv = Conversation(self._play, self._time.activity)
+        self._seen_item_ids: frozenset[str] | None = None
         self.usage = TokenUsage()
         self.cost_usd: float | None = None
+        self._recovery = RecoveryBudget(self.limits.recovery_attempts,
+                                        self.limits.recovery_window_s,
+                                        self.limits.recovery_backoff_s)
+        self._recovering_since: float | None = None
+        self._recovery_instructions: str | None = None
         # speech_started is dispatched by upstream_event itself (it takes the backlog).
         self._upstream_handlers: dict[str, Handler] = {
             **self._conv.handlers(),
@@ -184,6 +198,8 @@ class InterviewSession:
             return self._candidate_audio(browser_input.check_audio_chunk(
                 message.get("audio"), self.limits.max_frame_bytes))
         if kind == "start_interview":
+            # A room coming back by itself names what it has shown (missed_turns.py).
+            self._seen_item_ids = read_seen_item_ids(message.get("seen_item_ids"))
             return self._start(message.get("candidateContext"), now)
         if kind == "end_interview":
             return self._finish("ended", "candidate_ended", None, now,
@@ -207,7 +223,7 @@ class InterviewSession:
         """The browser went away (closed, dropped, or was disconnected)."""
         if (ignored := self._ignored("browser_closed")) is not None:
             return ignored
-        live = self.phase in (Phase.LIVE, Phase.ENDING)
+        live = self.phase in (Phase.LIVE, Phase.RECOVERING, Phase.ENDING)
         reason = "browser_disconnected" if live else "browser_disconnected_before_start"
         return self._finish("ended", reason, None, now, notify=False,
                             store_end=not self._policy.keeps_on_drop(self.phase))
@@ -280,13 +296,16 @@ class InterviewSession:
         ignored = self._ignored("upstream_opened")
         if ignored is not None or self._session_update is None:
             return ignored or [Log("debug", "upstream opened before the interview was prepared")]
-        self._go(Phase.CONFIGURING)
+        if self.phase is not Phase.RECOVERING:
+            self._go(Phase.CONFIGURING)
         return [SendUpstream(self._session_update)]
 
     def upstream_connect_failed(self, problem: UpstreamProblem, now: float) -> list[Action]:
         """The Realtime socket could not be opened (refused, timed out, HTTP error)."""
         if (ignored := self._ignored("upstream_connect_failed")) is not None:
             return ignored
+        if self.phase is Phase.RECOVERING and self._describe(problem).cause in TRANSIENT_CAUSES:
+            return self._recover(problem, now)  # still the network: try again, bounded
         return self._upstream_failure(problem, now)
 
     def upstream_closed(self, code: int | None, reason: str | None, now: float) -> list[Action]:
@@ -295,8 +314,11 @@ class InterviewSession:
             return ignored
         if self.phase is Phase.ENDING:
             return self._finish("ended", "time_limit", None, now, message=_TIME_UP)
-        outcome = close_outcome(code, reason, "session" if self.phase is Phase.LIVE
-                                else "configure")
+        live = self.phase in (Phase.LIVE, Phase.RECOVERING)
+        if live and recoverable_close(code):
+            return self._recover(UpstreamProblem(phase="session", close_code=code,
+                                                 close_reason=reason), now)
+        outcome = close_outcome(code, reason, "session" if live else "configure")
         if isinstance(outcome, OrderlyEnd):
             return self._finish("ended", outcome.reason, None, now, message=outcome.message)
         return self._upstream_failure(outcome, now, closed_verdict)
@@ -320,6 +342,10 @@ class InterviewSession:
         """Time passed: start deadline, duration limit and wrap-up, idle limit."""
         playing = self.phase is Phase.LIVE and self._play.ai_playing(now)
         due = self._time.due(self.phase, now, ai_playing=playing)
+        if (self.phase is Phase.RECOVERING and self._recovering_since is not None
+                and now - self._recovering_since >= self.limits.start_timeout_s):
+            # The new session did not become ready in time: try another (bounded).
+            return self._recover(start_timeout(False, self.limits.start_timeout_s)[0], now)
         if due is Due.START_TIMEOUT:
             problem, verdict = start_timeout(self.phase is Phase.CONNECTING,
                                              self.limits.start_timeout_s)
@@ -339,6 +365,7 @@ class InterviewSession:
             return [SendJson(checked.error)]
         if self.phase is Phase.LIVE:
             return [AppendAudio(checked[0])]
+        # Starting or recovering: kept (bounded), sent once the session is configured.
         self._start_buffer.add(checked)
         return []
 
@@ -364,6 +391,8 @@ class InterviewSession:
     def _on_session_updated(self, event: dict[str, Any], now: float) -> list[Action]:
         if (ignored := self._ignored("session.updated")) is not None:
             return ignored  # later updates (none are sent today) change nothing here
+        if self.phase is Phase.RECOVERING:
+            return self._recovered(now)
         self._go(Phase.LIVE)
         self._time.went_live(now)
         # The AI speaks first; the audio the candidate sent meanwhile follows it.
@@ -375,8 +404,49 @@ class InterviewSession:
             SendJson(browser_messages.interview_started(
                 interview_id=self.interview_id, simulator=self.simulator,
                 resumed=self._policy.resumed)),
+        ]
+        if self._policy.resumed and (missed := missed_since(self._conv.history,
+                                                            self._seen_item_ids)):
+            actions.append(SendJson(browser_messages.missed_turns(missed)))
+        actions += [
             Log("info", "interview live", {"model": self.model}),
         ]
+        return actions
+
+    # ------------------------------------------------------------------ recovery
+    def _recover(self, problem: UpstreamProblem, now: float) -> list[Action]:
+        """The Realtime connection was lost without a fatal cause: keep the browser,
+        store what the drop cut short, and reconnect after a backoff, or, once the
+        budget is spent, end as any lost connection does (retryable on a link)."""
+        delay = self._recovery.next_delay(now)
+        if delay is None:
+            return self._upstream_failure(problem, now, closed_verdict)
+        actions: list[Action] = []
+        if self.phase is Phase.LIVE:
+            self._go(Phase.RECOVERING)
+            actions, cut = self._conv.interrupt(now)
+            self._recovery_instructions = recovery_instructions(cut)
+            self._policy.resumed = True
+        self._recovering_since = now
+        return [*actions,
+                Log("warning", "the Realtime connection was lost; reconnecting", {
+                    "close_code": problem.close_code, "close_reason": problem.close_reason,
+                    "code": problem.code, "phase": problem.phase,
+                    "attempt": self._recovery.attempts, "delay_s": delay}),
+                ReconnectUpstream(delay)]
+
+    def _recovered(self, now: float) -> list[Action]:
+        """The new session is configured: seed it, say what the drop cut short, send the
+        audio kept meanwhile, tell the browser."""
+        self._go(Phase.LIVE)
+        self._recovering_since = None
+        actions: list[Action] = [SendUpstream(e) for e in self._conv.opening_events(
+            resumed=True, instructions=self._recovery_instructions)]
+        actions.extend(AppendAudio(chunk) for chunk in self._start_buffer.take())
+        actions += [SendJson(browser_messages.interview_resumed(
+                        interview_id=self.interview_id, attempt=self._recovery.attempts)),
+                    Log("info", "interview recovered on a new Realtime session",
+                        {"attempt": self._recovery.attempts})]
         return actions
 
     def _on_error(self, event: dict[str, Any], now: float) -> list[Action]:

@@ -43,6 +43,11 @@ class Limits:
     start_buffer_bytes: int = 5000 * BYTES_PER_MS
     # One browser audio frame: 2 s is far above the 4,096 samples the original sent.
     max_frame_bytes: int = 2000 * BYTES_PER_MS
+    # Upstream recovery (interview/recovery.py): at most this many new Realtime sessions
+    # within the window after lost connections, the n-th after backoff_s[n-1].
+    recovery_attempts: int = 3
+    recovery_window_s: float = 60.0
+    recovery_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0)
 
 
 def time_left(started_at: float, limit_s: float, now: float) -> float:

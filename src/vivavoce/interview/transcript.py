@@ -57,6 +57,10 @@ class Transcript:
     def get(self, item_id: str) -> Item | None:
         return self._items.get(item_id)
 
+    def unresolved(self) -> list[Item]:
+        """Items whose final text is not known yet, in order."""
+        return [self._items[i] for i in self._order if not self._items[i].resolved]
+
     @property
     def turn_count(self) -> int:
         return self._next_sequence
@@ -153,6 +157,12 @@ class Transcript:
                 item.skip = not item.text
                 item.state = "partial"
         return self.release()
+
+    def records(self) -> list[TurnRecord]:
+        """Every turn released so far, in order, as last amended."""
+        items = (self._items[i] for i in self._order[: self._released])
+        return [self._as_record(item, item.sequence) for item in items
+                if item.sequence is not None]
 
     def _record(self, item: Item) -> TurnRecord | None:
         if item.skip:

@@ -44,6 +44,7 @@ from vivavoce.interview.actions import (
     MarkLive,
     PersistTurn,
     PrepareInterview,
+    ReconnectUpstream,
     SendAudio,
     SendJson,
     SendUpstream,
@@ -251,6 +252,8 @@ class VoiceRelay:
             self._spawn(self._prepare(action.candidate_context), "prepare")
         elif isinstance(action, ConnectUpstream):
             self._spawn(self._connect(), "connect")
+        elif isinstance(action, ReconnectUpstream):
+            self._spawn(self._reconnect(action.delay_s), "reconnect")
         elif isinstance(action, CloseUpstream):
             if self.to_upstream is not None:
                 self.to_upstream.close()
@@ -377,6 +380,19 @@ class VoiceRelay:
         self._spawn(self._read_upstream(upstream), "upstream-reader")
         self.feed(self.session.upstream_opened(self.clock()))
 
+    async def _reconnect(self, delay_s: float) -> None:
+        """Upstream recovery: drop what is left of the lost session (its writer ends
+        with its outbox; the core keeps candidate audio meanwhile), wait, open anew."""
+        old, self.upstream = self.upstream, None
+        if self.to_upstream is not None:
+            self.to_upstream.close()
+            self.to_upstream = None
+        if old is not None:
+            await old.close()
+        await asyncio.sleep(delay_s)
+        if not self._finished.is_set():
+            await self._connect()
+
     async def _write_upstream(self, outbox: Outbox[str]) -> None:
         # A send on a socket the server closed fails; the reader reports the close.
         with contextlib.suppress(Exception):
@@ -384,10 +400,14 @@ class VoiceRelay:
 
     async def _read_upstream(self, upstream: Upstream) -> None:
         async for event in upstream.events():
+            if upstream is not self.upstream:
+                return  # replaced while recovering: its late events are no input
             # The AI audio still queued for the browser goes in as a value: at a barge-in
             # it is dropped, so the state machine must not count it as heard.
             self.feed(self.session.upstream_event(
                 event, self.clock(), backlog_bytes=self.to_browser.audio_bytes))
+        if upstream is not self.upstream:
+            return
         if self.to_upstream is not None:
             self.to_upstream.close()
         self.feed(self.session.upstream_closed(upstream.close_code, upstream.close_reason,

@@ -27,6 +27,7 @@ from vivavoce.store.models import (
     UTCDateTime,
     utcnow,
 )
+from vivavoce.store.outbox import add_event
 
 __all__ = [
     "InterviewNotFound",
@@ -69,11 +70,24 @@ def _storable(value: str | None) -> str | None:
 
 
 async def create_interview(
-    s: AsyncSession, *, candidate: CandidateContext, settings: InterviewSettings
+    s: AsyncSession,
+    *,
+    candidate: CandidateContext,
+    settings: InterviewSettings,
+    interview_id: str | None = None,
+    note: str | None = None,
+    reference: str | None = None,
+    token_nonce: str | None = None,
+    token_expires_at: datetime | None = None,
 ) -> Interview:
-    """Store a new interview in status ``created`` and return it."""
+    """Store a new interview in status ``created`` and return it (the operator's note and
+    reference, and the link's nonce and expiry, when given)."""
     interview = Interview(
-        id=str(uuid.uuid4()),
+        id=interview_id or str(uuid.uuid4()),
+        note=_storable(note),
+        reference=_storable(reference),
+        token_nonce=token_nonce,
+        token_expires_at=token_expires_at,
         status="created",
         created_at=utcnow(),
         candidate=candidate.model_dump(mode="json"),
@@ -146,18 +160,32 @@ async def mark_live(
     this attempt works. ``simulated``: this session runs against the built-in simulator
     (once set it stays: the stored turns are the simulator's). Raises InterviewNotFound,
     or InterviewStateError once it has ended."""
-    result = await s.execute(
+    can_go_live = (Interview.id == interview_id, Interview.status.in_(("created", "live")))
+    # The first start (compare-and-set on started_at IS NULL) is the one reported to
+    # webhooks, in this same transaction; a resumed interview goes live without an event.
+    first = await s.execute(
         update(Interview)
-        .where(Interview.id == interview_id, Interview.status.in_(("created", "live")))
-        # Typed, so the value is converted to UTC like any other timestamp on SQLite.
-        .values(
-            status="live",
-            started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
-            end_reason=None,
-            error_code=None,
-            simulated=Interview.simulated | literal(simulated),
-        )
+        .where(*can_go_live, Interview.started_at.is_(None))
+        .values(status="live", started_at=at, end_reason=None, error_code=None,
+                simulated=Interview.simulated | literal(simulated))
     )
+    if getattr(first, "rowcount", 0) == 1:
+        result = first
+        add_event(s, "interview.started", {"id": interview_id, "state": "live", "scores": None},
+                  interview_id=interview_id, at=at)
+    else:
+        result = await s.execute(
+            update(Interview)
+            .where(*can_go_live)
+            # Typed, so the value is converted to UTC like any other timestamp on SQLite.
+            .values(
+                status="live",
+                started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
+                end_reason=None,
+                error_code=None,
+                simulated=Interview.simulated | literal(simulated),
+            )
+        )
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
         interview = await _require(s, interview_id)
@@ -190,6 +218,10 @@ async def mark_ended(
             ended_at=at,
         )
     )
+    if getattr(result, "rowcount", 0) == 1:
+        add_event(s, "interview.ended", {"id": interview_id, "state": status,
+                                         "end_reason": _storable(reason), "scores": None},
+                  interview_id=interview_id, at=at)
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
         await _require(s, interview_id)

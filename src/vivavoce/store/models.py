@@ -51,6 +51,11 @@ __all__ = [
     "ResumeReject",
     "Turn",
     "UTCDateTime",
+    "WEBHOOK_DELIVERY_STATUSES",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "utcnow",
 ]
 
@@ -60,6 +65,7 @@ TURN_STATES = ("complete", "interrupted", "partial")
 EVALUATION_STATUSES = ("pending", "running", "done", "failed", "insufficient")
 QUESTION_SOURCES = ("builtin", "imported")
 INSTANCE_KINDS = ("server", "worker")
+WEBHOOK_DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed")
 
 # Stable constraint names: the same on SQLite and PostgreSQL, so migrations can refer to
 # them and autogenerate compares like with like.
@@ -138,6 +144,15 @@ class Interview(Base):
     output_text_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     output_audio_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost_usd: Mapped[float] = mapped_column(Money, default=0.0, server_default="0")
+    # The operator's side (issue 16): a private note and the candidate's email or
+    # reference (never shown to the interviewer), and what the current link is: the
+    # nonce signed into it (a re-issue changes it, so older links stop working) and its
+    # expiry (with the nonce, the same link can be shown again). NULL nonce: links
+    # issued before these columns, still valid.
+    note: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    token_nonce: Mapped[str | None] = mapped_column(String(32))
+    token_expires_at: Mapped[datetime | None]
     # Ran against the built-in simulator: its tokens are the fake's and cost nothing.
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The instance whose relay drives the interview (store/leases.py); NULL: nobody, or
@@ -235,6 +250,81 @@ class Question(Base):
     source: Mapped[str] = mapped_column(String(16), default="builtin")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
+class WebhookEndpoint(Base):
+    """A receiver added from the operator's pages (the one in the settings is not here,
+    so its secret never reaches the database)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEvent(Base):
+    """The outbox: one row per event, written in the transaction that made it happen.
+    ``fanned_out`` turns true once its deliveries (one per endpoint) exist."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_fanned_out_created_at", "fanned_out", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    interview_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fanned_out: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint. ``next_attempt_at`` is "due at" while ``pending`` and
+    "lease ends at" while ``sending`` (as evaluation jobs do)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("status", WEBHOOK_DELIVERY_STATUSES), name="status"),
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_event_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("webhook_events.id", ondelete="CASCADE")
+    )
+    # NULL: the endpoint of VIVAVOCE_WEBHOOK_URL.
+    endpoint_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    # Retries stop here (a day after it was queued, or after the operator's "send again").
+    give_up_at: Mapped[datetime]
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery, for the operator's log."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery_id", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
 
 # --- security (issue 14): operator sessions, counters against guessing, bad résumés ----
 

@@ -80,6 +80,9 @@ class FakeConfig:
     """Abort the TCP connection, with no close frame, after this many server events."""
     drop_after_s: float | None = None
     """Abort the TCP connection this many seconds after it opened."""
+    drops_left: int | None = None
+    """How many more drops (either trigger) happen, counted down across sessions; None:
+    every session drops. A recovery test drops once, then lets the new session live."""
     stall_after_events: int | None = None
     """Stall (read, process and send nothing) for ``stall_s`` after this many server events."""
     stall_after_s: float | None = None

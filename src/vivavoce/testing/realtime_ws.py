@@ -256,7 +256,8 @@ class _SessionDriver:
             if config.close_after_s is not None and elapsed >= config.close_after_s:
                 await self._close(config.close_code, config.close_reason)
                 return
-            if config.drop_after_s is not None and elapsed >= config.drop_after_s:
+            if (config.drop_after_s is not None and elapsed >= config.drop_after_s
+                    and config.drops_left != 0):
                 self._drop()
                 return
             if (config.stall_after_s is not None and not self.stalled
@@ -293,7 +294,8 @@ class _SessionDriver:
             if config.close_after_events is not None and self.sent >= config.close_after_events:
                 await self._close(config.close_code, config.close_reason)
                 return
-            if config.drop_after_events is not None and self.sent >= config.drop_after_events:
+            if (config.drop_after_events is not None and self.sent >= config.drop_after_events
+                    and config.drops_left != 0):
                 self._drop()
                 return
             if (config.stall_after_events is not None and not self.stalled
@@ -305,6 +307,9 @@ class _SessionDriver:
         await _close(self.websocket, self.record, code, reason)
 
     def _drop(self) -> None:
+        config = self.fake.config
+        if config.drops_left is not None:
+            config.drops_left -= 1
         self.closed = True
         drop_connection(self.websocket, self.record)
 

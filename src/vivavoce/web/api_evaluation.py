@@ -37,6 +37,7 @@ from vivavoce.evaluation.worker import EvaluationWorker
 from vivavoce.openai_client import MissingKeyError, make_async_client
 from vivavoce.runtime import Runtime
 from vivavoce.store.models import Evaluation, Interview, utcnow
+from vivavoce.web.api_budget import budget_allows_spending
 from vivavoce.web.api_interviews import ERROR_RESPONSES, authorize_interview
 from vivavoce.web.deps import AdminDep, RuntimeDep, is_admin
 from vivavoce.web.errors import ApiError
@@ -279,6 +280,8 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
         options=options,
         # The simulator mode is evaluated offline (asked per job: a reload may change it).
         offline=lambda: runtime.settings.use_simulator,
+        # Spend limits: jobs wait while today's or this month's budget is spent.
+        budget_allows=lambda: budget_allows_spending(runtime),
     )
     runtime.evaluation_worker = worker
     worker.start()

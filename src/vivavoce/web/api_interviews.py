@@ -13,7 +13,7 @@ Every error is the one JSON shape of :mod:`vivavoce.web.errors`; bad input is a 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -32,15 +32,11 @@ from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
 from vivavoce.store.export import transcript_filename, transcript_markdown, transcript_text
 from vivavoce.store.models import Interview, Turn
-from vivavoce.tokens import (
-    InvalidInterviewToken,
-    issue_interview_token,
-    token_expiry,
-    verify_interview_token,
-)
-from vivavoce.web import api_resume
+from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
+from vivavoce.web import api_interview_list, api_resume
 from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep, bearer_token, is_admin
 from vivavoce.web.errors import ApiError
+from vivavoce.web.links import create_with_link
 from vivavoce.web.voice import stop_relay_for_deletion
 
 __all__ = [
@@ -110,6 +106,12 @@ class CreateInterviewIn(BaseModel):
 
     candidate: CandidateContext
     settings: SettingsIn | None = None
+    note: str | None = Field(
+        default=None, max_length=2000, description="Private note for the operators (operator only)."
+    )
+    reference: str | None = Field(
+        default=None, max_length=200, description="The candidate's email or your reference (operator only)."
+    )
 
 
 class CreatedInterview(BaseModel):
@@ -147,26 +149,6 @@ class InterviewOut(BaseModel):
         description="Ran against the built-in simulator: the candidate's words were not "
         "transcribed (the candidate lines are examples) and nothing was billed.",
     )
-
-
-class InterviewSummary(BaseModel):
-    id: str
-    status: str
-    created_at: datetime
-    started_at: datetime | None
-    ended_at: datetime | None
-    candidate_name: str | None
-    field: str | None
-    model: str | None
-    end_reason: str | None
-    cost_usd: float
-
-
-class InterviewPage(BaseModel):
-    items: list[InterviewSummary]
-    total: int
-    limit: int
-    offset: int
 
 
 class TurnOut(BaseModel):
@@ -210,22 +192,6 @@ def _interview_out(i: Interview) -> InterviewOut:
             cost_usd=i.cost_usd,
         ),
         simulated=bool(i.simulated),
-    )
-
-
-def _summary(i: Interview) -> InterviewSummary:
-    candidate = i.candidate if isinstance(i.candidate, dict) else {}
-    return InterviewSummary(
-        id=i.id,
-        status=i.status,
-        created_at=i.created_at,
-        started_at=i.started_at,
-        ended_at=i.ended_at,
-        candidate_name=candidate.get("name"),
-        field=candidate.get("field"),
-        model=i.model,
-        end_reason=i.end_reason,
-        cost_usd=i.cost_usd,
     )
 
 
@@ -301,17 +267,6 @@ async def _load(session: AsyncSession, interview_id: str) -> Interview:
     return interview
 
 
-def _utc(value: datetime | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ApiError(
-            422, "invalid_input", f"'{name}' is out of range.", [{"loc": ["query", name]}]
-        ) from None
-
-
 # The service setting each interview setting defaults to.
 _SETTING_VARIABLES = {
     "model": "VIVAVOCE_REALTIME_MODEL",
@@ -365,6 +320,8 @@ async def create_interview(
     overrides = body.settings.model_dump(exclude_none=True) if body.settings else {}
     if "model" in overrides and not admin:
         raise ApiError(403, "forbidden", "Only the operator can choose the model.")
+    if (body.note or body.reference) and not admin:
+        raise ApiError(403, "forbidden", "Only the operator can add a note or a reference.")
     # The operator's limit wins; the effective value is in the response.
     limit = runtime.settings.max_interview_seconds
     if overrides.get("max_duration_s", 0) > limit:
@@ -387,9 +344,14 @@ async def create_interview(
                 for e in exc.errors()
             ],
         ) from None
-    interview = await store.create_interview(session, candidate=body.candidate, settings=settings)
-    token = issue_interview_token(runtime.secret_key, interview.id)
-    expires = datetime.fromtimestamp(token_expiry(runtime.secret_key, token), UTC)
+    interview, token, expires = await create_with_link(
+        session,
+        runtime.secret_key,
+        candidate=body.candidate,
+        settings=settings,
+        note=(body.note or "").strip() or None,
+        reference=(body.reference or "").strip() or None,
+    )
     return CreatedInterview(
         id=interview.id,
         status=interview.status,
@@ -397,30 +359,6 @@ async def create_interview(
         token_expires_at=expires,
         candidate_url=candidate_url(runtime, request, token),
         settings=settings,
-    )
-
-
-@router.get("/interviews", response_model=InterviewPage)
-async def list_interviews(
-    _admin: AdminDep,
-    session: SessionDep,
-    status: Annotated[Literal["created", "live", "ended", "failed"] | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (UTC).")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (UTC).")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> InterviewPage:
-    """Interviews, newest first (operator only)."""
-    items, total = await store.list_interviews(
-        session,
-        status=status,
-        since=_utc(since, "since"),
-        until=_utc(until, "until"),
-        limit=limit,
-        offset=offset,
-    )
-    return InterviewPage(
-        items=[_summary(i) for i in items], total=total, limit=limit, offset=offset
     )
 
 
@@ -499,6 +437,8 @@ async def delete_interview(
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
+    # The list first: its GET /api/interviews shares the prefix.
+    api_interview_list.install(app, runtime)
     app.include_router(router)
     api_resume.install(app, runtime)
 

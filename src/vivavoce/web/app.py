@@ -13,9 +13,12 @@ from vivavoce.config import Settings, load_settings
 from vivavoce.runtime import Runtime, dev_secret_key, resolve_admin_token
 from vivavoce.store.database import Database
 from vivavoce.web import (
+    api_budget,
     api_docs,
     api_evaluation,
     api_interviews,
+    api_invites,
+    api_webhooks,
     health,
     limits,
     ops,
@@ -86,4 +89,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 # Each feature module exposes install(app, runtime), on_startup(app, runtime) and
 # on_shutdown(app, runtime); the order is the order routes are matched in.
-_FEATURES = (health, api_interviews, api_evaluation, voice, ops, api_docs, pages)
+_FEATURES = (
+    health, api_interviews, api_invites, api_evaluation, api_webhooks, api_budget, voice, ops,
+    api_docs, pages,
+)

@@ -192,6 +192,7 @@ async def usage_page(
         problem=problem,
         since=since or (report["since"] if report else ""),
         until=until or (report["until"] if report else ""),
+        budget=await pages.page_budget(runtime),
     )
 
 

@@ -29,7 +29,10 @@ from vivavoce.web.errors import error_body
 from vivavoce.web.pages_security import page_headers
 from vivavoce.web.security import session_of
 
-__all__ = ["ASSET_VERSION", "STATIC", "STATIC_DIR", "TEMPLATES_DIR", "install", "on_shutdown", "on_startup", "render"]
+__all__ = [
+    "ASSET_VERSION", "STATIC", "STATIC_DIR", "TEMPLATES_DIR", "install", "on_shutdown", "on_startup",
+    "page_budget", "render",
+]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -176,7 +179,27 @@ async def admin_setup(request: Request, runtime: RuntimeDep) -> Response:
             "Open interviews are ON: anyone who reaches this service can start interviews "
             "without a link, billed to your OpenAI key (VIVAVOCE_OPEN_INTERVIEWS)."
         )
-    return render(request, "admin_setup.html", page="admin_setup", security_warnings=warnings)
+    return render(request, "admin_setup.html", page="admin_setup", security_warnings=warnings,
+                  budget=await page_budget(runtime))
+
+
+async def page_budget(runtime: Runtime) -> Any:
+    """The spend limits' status for a page, or None when the database cannot say."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vivavoce.web.api_budget import budget_for
+
+    try:
+        return await budget_for(runtime)
+    except SQLAlchemyError:
+        return None
+
+
+@router.get("/admin/webhooks", response_class=HTMLResponse)
+async def admin_webhooks(request: Request, runtime: RuntimeDep) -> Response:
+    if not is_admin(request, runtime):
+        return pages_login.redirect_to_login(request)
+    return render(request, "admin_webhooks.html", page="admin_webhooks")
 
 
 @router.get("/favicon.ico")

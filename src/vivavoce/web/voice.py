@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, WebSocket
 from openai import AsyncOpenAI
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from vivavoce.config import Settings
 from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
@@ -72,7 +73,15 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
-from vivavoce.web.connection_limits import ConnectionGate, ConnectionLimits, Refusal, Ticket
+from vivavoce.web import auth_guard
+from vivavoce.web.api_budget import budget_refusal
+from vivavoce.web.connection_limits import (
+    CLOSE_TRY_AGAIN_LATER,
+    ConnectionGate,
+    ConnectionLimits,
+    Refusal,
+    Ticket,
+)
 
 __all__ = [
     "QUESTIONS_PER_INTERVIEW",
@@ -180,6 +189,20 @@ class ServiceHooks:
         }
 
     async def prepare(self, relay: VoiceRelay, context: dict[str, Any] | None) -> None:
+        now = relay.clock
+        session = relay.session
+        # Spend limits (VIVAVOCE_DAILY/MONTHLY_BUDGET_USD): no new session once a period's
+        # limit is spent. Not fatal: a link is not used up and starts once the budget
+        # allows. A database hiccup here does not stop interviews (the start meets it).
+        try:
+            over_budget = await budget_refusal(self.runtime)
+        except SQLAlchemyError as exc:
+            log.warning("could not check the budget: %s", type(exc).__name__)
+            over_budget = None
+        if over_budget is not None:
+            code, message = over_budget
+            relay.feed(session.prepare_failed(code, message, now(), fatal=False))
+            return
         if self.ticket is not None:
             # start_interview accepted: the connection counts as started, unless this
             # process already serves its capacity (a link's takeover is never refused).
@@ -189,8 +212,6 @@ class ServiceHooks:
             if busy is not None:
                 _refuse_relay(relay, busy)
                 return
-        now = relay.clock
-        session = relay.session
         history: list[TurnRecord] = []
         started_at: float | None = None
         async with self.runtime.db.session() as s:
@@ -459,9 +480,24 @@ async def voice(websocket: WebSocket) -> None:
     token = websocket.query_params.get("token")
     interview_id: str | None = None
     if token:
+        # Limits on guessing links (web/auth_guard.py, shared through the database): an
+        # address past its free failures waits before its token is even looked at.
+        subject = auth_guard.client_subject(websocket)
+        wait = await auth_guard.retry_after(runtime, "link", subject)
+        if wait is not None:
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await websocket.send_json(browser_messages.error(
+                    "too_many_attempts",
+                    "Too many wrong interview links were tried from here. Please wait "
+                    f"{wait} s and open your own link again.",
+                    fatal=True, retryable=True, retry_after_s=wait))
+                await websocket.close(CLOSE_TRY_AGAIN_LATER, "too_many_attempts")
+            return
         try:
             interview_id = verify_interview_token(runtime.secret_key, token)
         except InvalidInterviewToken as exc:
+            if exc.reason == "invalid":  # an expired link of ours is not a guess
+                await auth_guard.record_failure(runtime, "link", subject)
             await _refuse(websocket, f"token_{exc.reason}", str(exc))
             return
     elif not settings.allow_open_interviews:

@@ -1,47 +1,77 @@
-// Operator: list, filter, open and delete interviews; usage and cost per interview and in
-// total; create an invitation link. Auth is the HttpOnly vivavoce_admin cookie.
+// Operator: the list of interviews (search, filters, score sort, paging done by the
+// server), usage and cost, delete, and the CSV export of what the filters select.
+// Invites live in admin-invite.js. Auth is the HttpOnly vivavoce_admin cookie.
 
 import { $, el, show, setText, formatDate, formatNumber, formatClock } from "./dom.js";
 import { api } from "./api.js";
-import { readUsage, readDuration } from "./shapes.js";
+import { readUsage } from "./shapes.js";
+import { setUpInvites, showLink } from "./admin-invite.js";
 
 const PAGE_SIZE = 20;
 const main = $("#main");
 const body = $("#interviews-body");
 const listError = $("#list-error");
-const state = { offset: 0, total: 0, status: "" };
+const state = { offset: 0, total: 0, filters: new URLSearchParams() };
 
 function showError(node, error) {
   setText(node, error.status === 401 ? "Your session has expired. Please log in again." : error.message);
   show(node, true);
 }
 
+/** The filters as API parameters; "To" includes its whole day. */
+function readFilters() {
+  const params = new URLSearchParams();
+  const value = (id) => $(id).value.trim();
+  if (value("#search")) params.set("q", value("#search"));
+  if (value("#status-filter")) params.set("status", value("#status-filter"));
+  if (value("#since-filter")) params.set("since", value("#since-filter"));
+  if (value("#until-filter")) {
+    const day = new Date(`${value("#until-filter")}T00:00:00Z`);
+    day.setUTCDate(day.getUTCDate() + 1);
+    params.set("until", day.toISOString().slice(0, 10));
+  }
+  if (value("#min-score")) params.set("min_score", value("#min-score"));
+  if (value("#sort") && value("#sort") !== "newest") params.set("sort", value("#sort"));
+  return params;
+}
+
 function row(item) {
   const usage = readUsage(item);
-  const duration = readDuration(item);
-  const candidate = item.candidate || {};
-  const name = item.candidate_name || candidate.name || "(no name)";
-  const detail = item.field || candidate.field || candidate.target_role || "";
+  const name = item.candidate_name || "(no name)";
+  const detail = [item.field, item.level, item.target_role].filter(Boolean).join(" · ");
   const open = el("a", { href: `/results/${encodeURIComponent(item.id)}`, class: "button secondary" }, "Open");
+  const actions = [open];
+  if (item.status === "created" || item.status === "live") {
+    const link = el("button", { type: "button", class: "secondary" }, "Link");
+    link.setAttribute("aria-label", `Show the link for ${name}`);
+    link.addEventListener("click", () => showLink(item, load));
+    actions.push(link);
+  }
   const remove = el("button", { type: "button", class: "danger", "data-id": item.id }, "Delete");
   remove.setAttribute("aria-label", `Delete the interview with ${name}`);
   remove.addEventListener("click", () => deleteInterview(item, name, remove));
+  actions.push(remove);
+  const duration = item.duration_s;
   return el(
     "tr",
     { "data-id": item.id, "data-status": item.status || "" },
-    el("td", {}, name, detail ? el("div", { class: "hint" }, detail) : null),
-    el("td", {}, item.status || "–", item.end_reason ? el("div", { class: "hint" }, item.end_reason) : null),
-    el("td", {}, formatDate(item.started_at || item.created_at)),
-    el("td", { class: "num" }, duration === null ? "–" : formatClock(duration)),
+    el("td", {}, name, detail ? el("div", { class: "hint" }, detail) : null,
+      item.reference ? el("div", { class: "hint" }, item.reference) : null),
+    el("td", { class: "state" }, item.status_text || item.status || "–",
+      item.end_reason_text ? el("div", { class: "hint" }, item.end_reason_text) : null),
+    el("td", {}, formatDate(item.created_at)),
+    el("td", { class: "started" }, item.started_at ? formatDate(item.started_at) : "–"),
+    el("td", { class: "num" }, duration === null || duration === undefined ? "–" : formatClock(duration)),
+    el("td", { class: "num score" }, item.overall_score ?? "–"),
     el("td", { class: "num tokens" }, usage.tokens ? formatNumber(usage.tokens) : "…"),
     el("td", { class: "num" }, formatNumber(usage.cost, 4)),
-    el("td", {}, el("div", { class: "actions" }, open, remove)),
+    el("td", {}, el("div", { class: "actions" }, ...actions)),
   );
 }
 
 /** The list carries cost only; fetch each shown interview for its token counts. */
 async function fillTokens(items) {
-  const usages = await Promise.all(
+  return Promise.all(
     items.map(async (item) => {
       const cell = body.querySelector(`tr[data-id="${CSS.escape(item.id)}"] .tokens`);
       try {
@@ -54,14 +84,14 @@ async function fillTokens(items) {
       }
     }),
   );
-  return usages;
 }
 
-async function load() {
+export async function load() {
   main.dataset.state = "loading";
   show(listError, false);
-  const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
-  if (state.status) params.set("status", state.status);
+  const params = new URLSearchParams(state.filters);
+  params.set("limit", String(PAGE_SIZE));
+  params.set("offset", String(state.offset));
   let page;
   try {
     page = await api(`/api/interviews?${params}`);
@@ -78,6 +108,9 @@ async function load() {
   setText($("#page-info"), state.total ? `${state.offset + 1}–${last} of ${state.total}` : "");
   $("#prev-page").disabled = state.offset === 0;
   $("#next-page").disabled = last >= state.total;
+  const exportParams = new URLSearchParams(state.filters);
+  exportParams.set("format", "csv");
+  $("#export-csv").setAttribute("href", `/api/interviews?${exportParams}`);
   await loadTotals(await fillTokens(items));
   main.dataset.state = "ready";
 }
@@ -115,39 +148,9 @@ async function deleteInterview(item, name, button) {
   }
 }
 
-async function invite(event) {
-  event.preventDefault();
-  const form = event.target;
-  const value = (n) => form.elements.namedItem(n).value.trim();
-  const result = $("#invite-result");
-  const missing = ["name", "major", "year"].filter((n) => !value(n));
-  if (missing.length) {
-    setText(result, "Name, field and level are required.");
-    result.dataset.kind = "error";
-    return;
-  }
-  const candidate = {
-    name: value("name"),
-    major: value("major"),
-    year: value("year"),
-    target_role: value("target_role"),
-    skills: value("skills").split(",").map((s) => s.trim()).filter(Boolean),
-  };
-  try {
-    const created = await api("/api/interviews", { method: "POST", json: { candidate } });
-    result.replaceChildren("Send this link to the candidate: ", el("a", { href: created.candidate_url, id: "invite-link" }, created.candidate_url));
-    result.dataset.kind = "ok";
-    form.reset();
-    await load();
-  } catch (error) {
-    setText(result, error.message);
-    result.dataset.kind = "error";
-  }
-}
-
 $("#filter-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  state.status = $("#status-filter").value;
+  state.filters = readFilters();
   state.offset = 0;
   load();
 });
@@ -159,5 +162,5 @@ $("#next-page").addEventListener("click", () => {
   state.offset += PAGE_SIZE;
   load();
 });
-$("#invite-form").addEventListener("submit", invite);
+setUpInvites(load);
 load();

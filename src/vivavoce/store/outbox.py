@@ -1,0 +1,51 @@
+"""The webhook outbox: an event row added inside the caller's own transaction.
+
+The store functions that change an interview (``mark_live``, ``mark_ended``) and the
+evaluation's ``finish`` add their event here before they commit, so the event exists if
+and only if the change does: a crash between the two cannot lose one or invent one. The
+delivery side (:mod:`vivavoce.webhooks`) reads the table later, on any instance.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vivavoce.store.models import WebhookEvent, utcnow
+
+__all__ = ["EVENT_TYPES", "add_event", "new_event_id"]
+
+EVENT_TYPES = ("interview.started", "interview.ended", "evaluation.completed", "budget.warning")
+
+
+def new_event_id() -> str:
+    """``msg_`` and 32 hex digits: unique, and the receiver's idempotency key."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def add_event(
+    s: AsyncSession,
+    type: str,
+    data: dict[str, Any],
+    *,
+    interview_id: str | None = None,
+    event_id: str | None = None,
+    at: datetime | None = None,
+) -> WebhookEvent:
+    """Add the event to ``s`` (not committed: the caller's commit writes it with the change
+    it reports). Raises ValueError for an unknown type."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    event = WebhookEvent(
+        id=event_id or new_event_id(),
+        type=type,
+        interview_id=interview_id,
+        data=data,
+        created_at=at or utcnow(),
+        fanned_out=False,
+    )
+    s.add(event)
+    return event
