@@ -27,6 +27,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,6 +71,7 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
+from vivavoce.web import voice_leases
 
 __all__ = [
     "QUESTIONS_PER_INTERVIEW",
@@ -143,6 +145,10 @@ class _StarletteBrowser:
         await self._ws.close(code, reason)
 
 
+async def _no_lease() -> None:
+    return None
+
+
 class ServiceHooks:
     """The service around one relay: database, OpenAI client, price table, logs."""
 
@@ -160,6 +166,8 @@ class ServiceHooks:
         else:
             self.api_key = runtime.api_key
         self.model = self.settings.realtime_model
+        # Set once the interview's lease is taken (web/voice_leases.py).
+        self.release_lease: Callable[[], Awaitable[None]] = _no_lease
         self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
@@ -235,6 +243,8 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         _open_interviews(self.runtime)[interview.id] = relay
+        # This process now drives it: another instance that did is told by its heartbeat.
+        self.release_lease = await voice_leases.lease_for(self.runtime, relay, interview.id)
         relay.feed(session.prepared(
             interview.id, event, now(), model=interview_settings.model,
             limit_s=float(interview_settings.max_duration_s), started_at=started_at,
@@ -461,6 +471,7 @@ async def voice(websocket: WebSocket) -> None:
     finally:
         if session.interview_id is not None:
             _forget(runtime, session.interview_id, relay)
+        await hooks.release_lease()
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -477,6 +488,7 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 
         log.warning("%s", SIMULATOR_NOTICE)
     runtime.sweeper = asyncio.create_task(_sweep_forever(runtime), name="voice-sweeper")
+    await voice_leases.start_heartbeat(runtime)
 
 
 async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
@@ -523,6 +535,7 @@ async def ensure_simulator(runtime: Runtime) -> None:
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the sweeper, close the OpenAI clients and stop the simulator."""
+    await voice_leases.stop_heartbeat(runtime)
     sweeper, runtime.sweeper = runtime.sweeper, None
     if sweeper is not None:
         sweeper.cancel()
