@@ -69,6 +69,9 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips=settings.effective_forwarded_allow_ips,
         ws_max_size=1024 * 1024,
+        # A dead browser is noticed within the timeout (docs/protocol.md, Keepalive).
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
     )
 
 

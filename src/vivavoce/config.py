@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         ge=10,
         validation_alias=AliasChoices("VIVAVOCE_IDLE_TIMEOUT_SECONDS", "idle_timeout_seconds"),
     )
+    # uvicorn's WebSocket keepalive (issue 13): a browser that leaves a ping unanswered
+    # for the timeout is gone (a frozen tab, a dead network path). docs/configuration.md.
+    ws_ping_interval_seconds: float = Field(default=5.0, gt=0, le=300, validation_alias=AliasChoices(
+        "VIVAVOCE_WS_PING_INTERVAL_SECONDS", "ws_ping_interval_seconds"))
+    ws_ping_timeout_seconds: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices(
+        "VIVAVOCE_WS_PING_TIMEOUT_SECONDS", "ws_ping_timeout_seconds"))
     # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
     voice_start_deadline_seconds: float = Field(
         default=30.0,
@@ -155,6 +161,13 @@ class Settings(BaseSettings):
         ge=1,
         description="/voice connections open at once on one process.",
         validation_alias=AliasChoices("VIVAVOCE_VOICE_MAX_CONNECTIONS", "voice_max_connections"),
+    )
+    max_live_interviews: int = Field(
+        default=200,
+        ge=0,
+        description="Interviews started at once on one process; a new start past it is "
+        "refused with server_busy (0: refuse every start, e.g. while draining).",
+        validation_alias=AliasChoices("VIVAVOCE_MAX_LIVE_INTERVIEWS", "max_live_interviews"),
     )
     simulator: bool | None = Field(
         default=None,

@@ -142,3 +142,42 @@ def test_openai_dropping_the_session_mid_interview_offers_to_continue_later(
     page.wait_for_selector("main[data-phase=ended]")
     link = page.get_by_role("link", name="See your results")
     assert re.search(re.escape(created["id"]), link.get_attribute("href") or "")
+
+
+def test_a_busy_server_makes_the_room_wait_and_start_again(
+    open_page: OpenPage, live_app: StartApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A capacity of one live interview; the server asks to wait 3 s (30 in production).
+    from vivavoce.web import connection_limits
+
+    monkeypatch.setitem(connection_limits._RETRY_AFTER_S, "server_busy", 3)
+    app = live_app(VIVAVOCE_MAX_LIVE_INTERVIEWS="1")
+    first, second = app.create_interview(), app.create_interview(name="Grace Hopper")
+    live = open_page().page
+    live.goto(first["candidate_url"])
+    live.get_by_role("button", name="Begin the interview").click()
+    live.get_by_role("button", name="Mute microphone").click()
+    live.wait_for_selector("main[data-phase=live]")
+
+    tab = open_page()
+    page = tab.page
+    page.goto(second["candidate_url"])
+    page.get_by_role("button", name="Begin the interview").click()
+    notice = page.locator("#connection-text")
+    notice.filter(has_text=re.compile(r"The service is busy; trying again in \d+ s…")).wait_for()
+    assert page.locator("main").get_attribute("data-phase") == "starting"
+    assert page.locator("#room-error").is_hidden()  # waiting, not failing
+    tab.snap("room-busy-waiting")
+
+    # The live interview is untouched; once it ends, the waiting room's next try starts.
+    assert live.locator("main").get_attribute("data-phase") == "live"
+    end_interview(live)
+    live.wait_for_selector("main[data-phase=ended]")
+    page.wait_for_selector("main[data-phase=live]", timeout=30_000)
+    assert int(page.locator("main").get_attribute("data-busy-retries") or 0) >= 1
+    assert page.locator("#connection").is_hidden()
+    end_interview(page)
+    page.wait_for_selector("main[data-phase=ended]")
+    with app.api() as client:
+        record = client.get(f"/api/interviews/{second['id']}").json()
+    assert (record["status"], record["end_reason"]) == ("ended", "candidate_ended")

@@ -15,14 +15,20 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "vivavoce"
 
 def test_error_has_the_one_shape() -> None:
     assert m.error("bad_message", "No.", fatal=False) == {
-        "type": "error", "code": "bad_message", "message": "No.", "hint": None,
+        "type": "error", "code": "bad_message", "message": "No.",
         "fatal": False, "cause": None, "details": None}
     verdict = ErrorVerdict("invalid_api_key", "key_invalid", True, "Sorry.", "Fix it.")
     assert m.verdict_error(verdict, retryable=True) == {
-        "type": "error", "code": "invalid_api_key", "message": "Sorry.", "hint": "Fix it.",
+        "type": "error", "code": "invalid_api_key", "message": "Sorry.",
         "fatal": True, "cause": "key_invalid", "details": {"cause": "key_invalid"},
         "retryable": True}
     assert "retryable" not in m.verdict_error(verdict)
+    # The operator's hint never reaches the browser (candidates see only their words).
+    assert "Fix it." not in str(m.verdict_error(verdict))
+    # A refusal by the limits: retryable, with when to try again.
+    refusal = m.error("server_busy", "Busy.", fatal=True, retry_after_s=30)
+    assert (refusal["fatal"], refusal["retryable"], refusal["retry_after_s"]) == (True, True, 30)
+    assert "retry_after_s" not in m.error("x", "y", fatal=True, retryable=True)
 
 
 def test_lifecycle_messages() -> None:

@@ -505,7 +505,9 @@ def test_fatal_error_event_ends_cleanly(error: dict[str, Any], code: str, cause:
     browser_error = sent_json(out)[0]
     assert browser_error["type"] == "error" and browser_error["fatal"] is True
     assert browser_error["code"] == code and browser_error["details"] == {"cause": cause}
-    assert browser_error["hint"]
+    # The operator's hint is logged, never sent to the candidate.
+    assert "hint" not in browser_error
+    assert any(log.fields.get("hint") for log in of(out, Log))
     assert "sk-test" not in browser_error["message"]
     end = ended(out)
     assert (end.status, end.reason, end.error_code) == ("failed", cause, code)

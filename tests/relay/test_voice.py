@@ -157,7 +157,8 @@ async def test_fatal_key_problems(
         ended = await client.until("interview_ended")
         await client.until_closed()
     assert error["fatal"] is True and error["code"] == code
-    assert error["details"] == {"cause": cause} and error["hint"]
+    # The operator's hint stays off the candidate's screen: it goes to the log line.
+    assert error["details"] == {"cause": cause} and "hint" not in error
     # OpenAI's code stays in `code` (the original clients key off it); the cause is its
     # own field, e.g. model_not_available at the upgrade is no_realtime_access.
     assert error["cause"] == cause
@@ -168,6 +169,7 @@ async def test_fatal_key_problems(
     [line] = [r.getMessage() for r in caplog.records
               if r.name == "vivavoce.relay" and "cannot go on" in r.getMessage()]
     assert f"cause={cause}" in line and f"key=sk-test-…{key[-4:]}" in line
+    assert "hint=" in line
     assert "request_id=req_" in line
     assert all(key not in r.getMessage() for r in caplog.records)
     interview = await only_interview(app.database_url)
@@ -548,7 +550,10 @@ async def test_late_candidate_transcript_is_stored_before_the_reply(
     assert [t.speaker for t in turns] == ["interviewer", "candidate", "interviewer"]
 
 
-async def test_no_key_outside_the_simulator_says_so(make_app_server: MakeApp) -> None:
+async def test_no_key_outside_the_simulator_says_so(
+    make_app_server: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="vivavoce")
     app = make_app_server(api_key="")
     async with voice_client(app.voice_url()) as client:
         await client.send_json({"type": "start_interview", "candidateContext": CONTEXT})
@@ -556,7 +561,10 @@ async def test_no_key_outside_the_simulator_says_so(make_app_server: MakeApp) ->
         await client.until_closed()
     assert (error["code"], error["details"], error["fatal"]) == (
         "key_missing", {"cause": "key_missing"}, True)
-    assert "OPENAI_API_KEY" in error["hint"]
+    # What to fix is the operator's: in the log, not on the candidate's screen.
+    assert "hint" not in error and "OPENAI_API_KEY" not in json.dumps(client.messages)
+    assert any("OPENAI_API_KEY" in r.getMessage() for r in caplog.records
+               if r.name == "vivavoce.relay")
     assert not app.fake.fake.sessions  # type: ignore[union-attr]
 
 

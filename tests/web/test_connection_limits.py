@@ -140,3 +140,23 @@ def _refused_count(reason: str) -> float:
         "vivavoce_voice_connections_refused_total", {"reason": reason}
     )
     return value or 0.0
+
+
+def test_starts_past_the_capacity_get_server_busy() -> None:
+    door, _ = gate(max_live_interviews=1)
+    first, second, third = (admitted(door.admit("a")) for _ in range(3))
+    assert first.start() is None and door.started == 1
+    before = _refused_count("server_busy")
+    busy = second.start()
+    assert isinstance(busy, Refusal) and busy.reason == "server_busy"
+    message = busy.message()
+    assert (message["code"], message["fatal"], message["retryable"]) == ("server_busy", True, True)
+    assert message["retry_after_s"] > 0 and "hint" not in message and busy.close_code == 1013
+    assert _refused_count("server_busy") == before + 1
+    assert not second.started and door.started == 1
+    # Continuing an interview served here already (a link's takeover) is never refused.
+    assert third.start(takeover=True) is None and door.started == 2
+    # A released started connection frees its place.
+    first.release()
+    third.release()
+    assert door.started == 0 and second.start() is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vivavoce.interview.actions import TurnRecord
 from vivavoce.interview.errors import ErrorVerdict
 from vivavoce.pricing import TokenUsage
 
@@ -22,6 +23,7 @@ __all__ = [
     "interview_resumed",
     "interview_started",
     "interview_starting",
+    "missed_turns",
     "pong",
     "student_speech_started",
     "student_transcription",
@@ -48,15 +50,21 @@ def error(
     hint: str | None = None,
     cause: str | None = None,
     retryable: bool = False,
+    retry_after_s: int | None = None,
 ) -> Message:
     """The one ``error`` shape (original fields plus extensions). ``retryable``: a
     link's interview stopped for a retryable cause; the same link works again later
-    (``interview_ended`` says so too)."""
+    (``interview_ended`` says so too). ``retry_after_s``: a refusal by the connection
+    limits or the capacity (close 1013 follows): start again after that many seconds.
+
+    ``hint`` is the operator's and never reaches the browser (candidates see only the
+    candidate's words): the caller logs it, the setup page and the API show causes'
+    hints. It is accepted here so callers hand over the whole verdict in one place."""
+    del hint  # deliberately not sent: see above
     built: Message = {
         "type": "error",
         "code": code,
         "message": message,
-        "hint": hint,
         "fatal": fatal,
         # The cause id at the top level too: `code` stays OpenAI's (the original clients
         # key off it), while e.g. a 403 at the upgrade (code model_not_available) is the
@@ -64,8 +72,10 @@ def error(
         "cause": cause,
         "details": {"cause": cause} if cause else None,
     }
-    if retryable:
+    if retryable or retry_after_s is not None:
         built["retryable"] = True
+    if retry_after_s is not None:
+        built["retry_after_s"] = retry_after_s
     return built
 
 
@@ -105,6 +115,14 @@ def interview_ended(
     if retryable:
         ended["retryable"] = True
     return ended
+
+
+def missed_turns(turns: list[TurnRecord]) -> Message:
+    """The turns a reconnecting browser missed (interview/missed_turns.py), in order,
+    sent right after ``interview_started`` with ``resumed: true``."""
+    return {"type": "missed_turns",
+            "turns": [{"sequence": t.sequence, "speaker": t.speaker, "text": t.text,
+                       "item_id": t.item_id} for t in turns]}
 
 
 def pong() -> Message:

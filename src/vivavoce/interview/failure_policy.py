@@ -127,6 +127,8 @@ class FailurePolicy:
             "status": problem.status, "close_code": problem.close_code,
             "close_reason": problem.close_reason, "upstream_event_id": problem.event_id,
             "request_id": problem.request_id, "detail": problem.message, "link": link,
+            # The operator's hint goes here: the browser's error no longer carries it.
+            "hint": verdict.hint,
         })
         reason = verdict.cause or verdict.code
         if not retry:
@@ -250,4 +252,4 @@ def recoverable(reported: Reported, verdict: ErrorVerdict) -> list[Action]:
             Log("warning", reported.what, {
                 "code": verdict.code, "cause": verdict.cause, "upstream_event_id":
                 problem.event_id, "client_event_id": reported.client_event_id,
-                "detail": problem.message})]
+                "detail": problem.message, "hint": verdict.hint})]

@@ -66,6 +66,7 @@ from vivavoce.interview.failure_policy import (
     start_timeout,
     upstream_error,
 )
+from vivavoce.interview.missed_turns import missed_since, read_seen_item_ids
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part, truncate_event
 from vivavoce.interview.recovery import (
@@ -127,6 +128,7 @@ class InterviewSession:
         self._session_update: SessionUpdateEventParam | None = None
         self._start_buffer = StartBuffer(self.limits.start_buffer_bytes)
         self._conv = Conversation(self._play, self._time.activity)
+        self._seen_item_ids: frozenset[str] | None = None
         self.usage = TokenUsage()
         self.cost_usd: float | None = None
         self._recovery = RecoveryBudget(self.limits.recovery_attempts,
@@ -196,6 +198,8 @@ class InterviewSession:
             return self._candidate_audio(browser_input.check_audio_chunk(
                 message.get("audio"), self.limits.max_frame_bytes))
         if kind == "start_interview":
+            # A room coming back by itself names what it has shown (missed_turns.py).
+            self._seen_item_ids = read_seen_item_ids(message.get("seen_item_ids"))
             return self._start(message.get("candidateContext"), now)
         if kind == "end_interview":
             return self._finish("ended", "candidate_ended", None, now,
@@ -400,6 +404,11 @@ class InterviewSession:
             SendJson(browser_messages.interview_started(
                 interview_id=self.interview_id, simulator=self.simulator,
                 resumed=self._policy.resumed)),
+        ]
+        if self._policy.resumed and (missed := missed_since(self._conv.history,
+                                                            self._seen_item_ids)):
+            actions.append(SendJson(browser_messages.missed_turns(missed)))
+        actions += [
             Log("info", "interview live", {"model": self.model}),
         ]
         return actions

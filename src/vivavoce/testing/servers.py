@@ -90,6 +90,7 @@ def serve_in_background(
     port: int = 0,
     ws_max_size: int = 16 * 1024 * 1024,
     ws_ping_interval: float | None = None,
+    ws_ping_timeout: float | None = None,
     startup_timeout: float = 15.0,
 ) -> Iterator[BackgroundServer]:
     """Serve ``app`` until the ``with`` block ends. Raises RuntimeError if it cannot start."""
@@ -105,7 +106,7 @@ def serve_in_background(
         ws_max_size=ws_max_size,
         # Off unless asked for (keepalive tests): pings would only add noise elsewhere.
         ws_ping_interval=ws_ping_interval,
-        ws_ping_timeout=ws_ping_interval,
+        ws_ping_timeout=ws_ping_timeout if ws_ping_timeout is not None else ws_ping_interval,
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)

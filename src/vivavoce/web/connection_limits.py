@@ -24,7 +24,11 @@ again later"). The counts are per process (one event loop, no locks needed): wit
 several workers or instances each holds its own, which is the right unit for sockets and
 file descriptors anyway.
 
-Intended hook in web/voice.py (to be wired by the core's owner)::
+- **Live interviews** (``VIVAVOCE_MAX_LIVE_INTERVIEWS``, 200): a ``start_interview`` past
+  that many started connections is refused with ``server_busy`` (:meth:`Ticket.start`),
+  so an overloaded process says so instead of degrading every interview (issue 12).
+
+The hook in web/voice.py (sketch; see ``voice`` there)::
 
     gate: ConnectionGate  # one per app, built from the settings at start-up
     admission = gate.admit(client_address, takeover=link_has_a_live_connection)
@@ -35,7 +39,7 @@ Intended hook in web/voice.py (to be wired by the core's owner)::
         return
     try:
         first = await asyncio.wait_for(receive_start(), admission.seconds_to_start())
-        admission.mark_started()            # start_interview accepted
+        refusal = admission.start()         # start_interview accepted, or server_busy
         ...
     except TimeoutError:
         refusal = admission.deadline_refusal()
@@ -54,6 +58,7 @@ from typing import Any, Literal
 
 from vivavoce import metrics
 from vivavoce.config import Settings
+from vivavoce.interview import browser_messages
 
 __all__ = [
     "CLOSE_TRY_AGAIN_LATER",
@@ -66,7 +71,9 @@ __all__ = [
 
 CLOSE_TRY_AGAIN_LATER = 1013
 
-RefusalReason = Literal["too_many_unstarted", "too_many_connections", "start_deadline"]
+RefusalReason = Literal[
+    "too_many_unstarted", "too_many_connections", "start_deadline", "server_busy"
+]
 
 # How long a refused client should wait before trying again. A crowd behind one address
 # clears in seconds (each connection either starts or hits the deadline); a full server
@@ -75,6 +82,7 @@ _RETRY_AFTER_S: dict[RefusalReason, int] = {
     "too_many_unstarted": 5,
     "too_many_connections": 30,
     "start_deadline": 1,
+    "server_busy": 30,
 }
 # Words for the candidate (never blaming them, no operator detail).
 _MESSAGES: dict[RefusalReason, str] = {
@@ -83,6 +91,8 @@ _MESSAGES: dict[RefusalReason, str] = {
     "too_many_connections": "The interview service is very busy right now. Please try "
     "again in a little while.",
     "start_deadline": "The interview was not started in time. Please press Start again.",
+    "server_busy": "The interview service is busy right now. Please try again in a "
+    "little while.",
 }
 
 
@@ -91,6 +101,9 @@ class ConnectionLimits:
     start_deadline_s: float = 30.0
     max_unstarted_per_address: int = 300
     max_connections: int = 2000
+    # Interviews started at once on this process (issue 12): past it a new start gets
+    # ``server_busy`` rather than every live interview getting worse.
+    max_live_interviews: int = 200
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionLimits:
@@ -98,6 +111,7 @@ class ConnectionLimits:
             start_deadline_s=settings.voice_start_deadline_seconds,
             max_unstarted_per_address=settings.voice_max_unstarted_per_address,
             max_connections=settings.voice_max_connections,
+            max_live_interviews=settings.max_live_interviews,
         )
 
 
@@ -111,14 +125,8 @@ class Refusal:
 
     def message(self) -> dict[str, Any]:
         """The ``error`` message to send before closing."""
-        return {
-            "type": "error",
-            "code": self.reason,
-            "message": _MESSAGES[self.reason],
-            "fatal": True,
-            "retryable": True,
-            "retry_after_s": self.retry_after_s,
-        }
+        return browser_messages.error(self.reason, _MESSAGES[self.reason], fatal=True,
+                                      retry_after_s=self.retry_after_s)
 
 
 @dataclass
@@ -142,18 +150,33 @@ class Ticket:
         metrics.connection_refused("start_deadline")
         return Refusal("start_deadline", _RETRY_AFTER_S["start_deadline"])
 
+    def start(self, *, takeover: bool = False) -> Refusal | None:
+        """``start_interview`` arrived: mark the connection started, or refuse it with
+        ``server_busy`` when the process already serves its capacity of interviews.
+        ``takeover``: it continues an interview served here already (never refused)."""
+        if self.started or self.released:
+            return None
+        if not takeover and self.gate.started >= self.gate.limits.max_live_interviews:
+            metrics.connection_refused("server_busy")
+            return Refusal("server_busy", _RETRY_AFTER_S["server_busy"])
+        self.mark_started()
+        return None
+
     def mark_started(self) -> None:
         """The server accepted ``start_interview``: no longer counted as unstarted."""
         if self.started or self.released:
             return
         self.started = True
         self.gate._unstarted_done(self.address)
+        self.gate._started += 1
 
     def release(self) -> None:
         if self.released:
             return
         self.released = True
-        if not self.started:
+        if self.started:
+            self.gate._started = max(0, self.gate._started - 1)
+        else:
             self.gate._unstarted_done(self.address)
         self.gate._connection_done()
 
@@ -166,10 +189,16 @@ class ConnectionGate:
     clock: Callable[[], float] = time.monotonic
     _total: int = 0
     _unstarted: dict[str, int] = field(default_factory=dict)
+    _started: int = 0
 
     @property
     def total(self) -> int:
         return self._total
+
+    @property
+    def started(self) -> int:
+        """Connections whose ``start_interview`` was accepted (live interviews)."""
+        return self._started
 
     def unstarted(self, address: str) -> int:
         return self._unstarted.get(address, 0)

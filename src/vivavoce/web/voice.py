@@ -27,13 +27,13 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, WebSocket
 from openai import AsyncOpenAI
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from vivavoce.config import Settings
 from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
@@ -42,9 +42,11 @@ from vivavoce.interview.actions import (
     Action,
     AddUsage,
     AttemptFailed,
+    CloseBrowser,
     EndInterview,
     MarkLive,
     PersistTurn,
+    SendJson,
     TurnRecord,
 )
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
@@ -71,7 +73,15 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
-from vivavoce.web import voice_leases
+from vivavoce.web import auth_guard, voice_leases
+from vivavoce.web.api_budget import budget_refusal
+from vivavoce.web.connection_limits import (
+    CLOSE_TRY_AGAIN_LATER,
+    ConnectionGate,
+    ConnectionLimits,
+    Refusal,
+    Ticket,
+)
 
 __all__ = [
     "QUESTIONS_PER_INTERVIEW",
@@ -145,15 +155,14 @@ class _StarletteBrowser:
         await self._ws.close(code, reason)
 
 
-async def _no_lease() -> None:
-    return None
-
-
 class ServiceHooks:
     """The service around one relay: database, OpenAI client, price table, logs."""
 
-    def __init__(self, runtime: Runtime, *, interview_id: str | None) -> None:
+    def __init__(self, runtime: Runtime, *, interview_id: str | None,
+                 ticket: Ticket | None = None) -> None:
         self.runtime = runtime
+        # The connection's admission (web/connection_limits.py): started here, or refused.
+        self.ticket = ticket
         self.settings = runtime.settings
         self.token_interview_id = interview_id
         simulator = runtime.simulator
@@ -167,7 +176,7 @@ class ServiceHooks:
             self.api_key = runtime.api_key
         self.model = self.settings.realtime_model
         # Set once the interview's lease is taken (web/voice_leases.py).
-        self.release_lease: Callable[[], Awaitable[None]] = _no_lease
+        self.release_lease: voice_leases.Release = voice_leases.no_lease
         self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
@@ -184,6 +193,27 @@ class ServiceHooks:
     async def prepare(self, relay: VoiceRelay, context: dict[str, Any] | None) -> None:
         now = relay.clock
         session = relay.session
+        # Spend limits (VIVAVOCE_DAILY/MONTHLY_BUDGET_USD): no new session once a period's
+        # limit is spent. Not fatal: a link is not used up and starts once the budget
+        # allows. A database hiccup here does not stop interviews (the start meets it).
+        try:
+            over_budget = await budget_refusal(self.runtime)
+        except SQLAlchemyError as exc:
+            log.warning("could not check the budget: %s", type(exc).__name__)
+            over_budget = None
+        if over_budget is not None:
+            code, message = over_budget
+            relay.feed(session.prepare_failed(code, message, now(), fatal=False))
+            return
+        if self.ticket is not None:
+            # start_interview accepted: the connection counts as started, unless this
+            # process already serves its capacity (a link's takeover is never refused).
+            takeover = (self.token_interview_id is not None
+                        and self.token_interview_id in _open_interviews(self.runtime))
+            busy = self.ticket.start(takeover=takeover)
+            if busy is not None:
+                _refuse_relay(relay, busy)
+                return
         history: list[TurnRecord] = []
         started_at: float | None = None
         async with self.runtime.db.session() as s:
@@ -419,6 +449,27 @@ async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int =
         await websocket.close(close, code)
 
 
+def _refuse_relay(relay: VoiceRelay, refusal: Refusal) -> None:
+    """A refusal on a running relay (no interview yet): its error, then close 1013."""
+    relay.feed([SendJson(refusal.message()),
+                CloseBrowser(refusal.close_code, refusal.reason)])
+
+
+async def _start_deadline(relay: VoiceRelay, ticket: Ticket) -> None:
+    """Close a connection that has not started an interview by the deadline."""
+    await asyncio.sleep(ticket.seconds_to_start())
+    if not ticket.started and not relay.done.is_set():
+        _refuse_relay(relay, ticket.deadline_refusal())
+
+
+def _gate(app: Any) -> ConnectionGate:
+    # Kept on app.state rather than Runtime: runtime sits below web in the layers
+    # (pyproject.toml), and the gate is only ever used here.
+    gate = app.state.voice_gate
+    assert isinstance(gate, ConnectionGate)
+    return gate
+
+
 @router.websocket("/voice")
 async def voice(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
@@ -433,15 +484,48 @@ async def voice(websocket: WebSocket) -> None:
     token = websocket.query_params.get("token")
     interview_id: str | None = None
     if token:
+        # Limits on guessing links (web/auth_guard.py, shared through the database): an
+        # address past its free failures waits before its token is even looked at.
+        subject = auth_guard.client_subject(websocket)
+        wait = await auth_guard.retry_after(runtime, "link", subject)
+        if wait is not None:
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await websocket.send_json(browser_messages.error(
+                    "too_many_attempts",
+                    "Too many wrong interview links were tried from here. Please wait "
+                    f"{wait} s and open your own link again.",
+                    fatal=True, retryable=True, retry_after_s=wait))
+                await websocket.close(CLOSE_TRY_AGAIN_LATER, "too_many_attempts")
+            return
         try:
             interview_id = verify_interview_token(runtime.secret_key, token)
         except InvalidInterviewToken as exc:
+            if exc.reason == "invalid":  # an expired link of ours is not a guess
+                await auth_guard.record_failure(runtime, "link", subject)
             await _refuse(websocket, f"token_{exc.reason}", str(exc))
             return
     elif not settings.allow_open_interviews:
         await _refuse(websocket, "token_required",
                       "This interview needs a personal link. Ask the organiser for one.")
         return
+    # Admission: caps on connections (the newest connection of a link always passes).
+    address = websocket.client.host if websocket.client is not None else "unknown"
+    takeover = interview_id is not None and interview_id in _open_interviews(runtime)
+    admission = _gate(websocket.app).admit(address, takeover=takeover)
+    if isinstance(admission, Refusal):
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await websocket.send_json(admission.message())
+            await websocket.close(admission.close_code, admission.reason)
+        return
+    try:
+        await _serve(websocket, runtime, interview_id, admission)
+    finally:
+        admission.release()
+
+
+async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | None,
+                 admission: Ticket) -> None:
+    settings = runtime.settings
     if settings.use_simulator:
         try:
             await ensure_simulator(runtime)
@@ -451,7 +535,7 @@ async def voice(websocket: WebSocket) -> None:
                           "The interview service is not available right now. Please try "
                           "again in a few minutes.", close=1011)
             return
-    hooks = ServiceHooks(runtime, interview_id=interview_id)
+    hooks = ServiceHooks(runtime, interview_id=interview_id, ticket=admission)
     relay_limits = runtime.options.relay_limits or RelayLimits()
     limits = runtime.options.interview_limits or Limits(
         max_duration_s=float(settings.max_interview_seconds),
@@ -466,9 +550,11 @@ async def voice(websocket: WebSocket) -> None:
         resumable=interview_id is not None,
     )
     relay = VoiceRelay(_StarletteBrowser(websocket), session, hooks, relay_limits)
+    deadline = asyncio.create_task(_start_deadline(relay, admission), name="voice-deadline")
     try:
         await relay.run()
     finally:
+        deadline.cancel()
         if session.interview_id is not None:
             _forget(runtime, session.interview_id, relay)
         await hooks.release_lease()
@@ -476,6 +562,8 @@ async def voice(websocket: WebSocket) -> None:
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
+    # Per process: each worker or instance counts its own sockets (docs/security.md).
+    app.state.voice_gate = ConnectionGate(ConnectionLimits.from_settings(runtime.settings))
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:

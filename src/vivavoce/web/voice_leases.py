@@ -23,15 +23,15 @@ from vivavoce.store.heartbeat import HeartbeatService
 from vivavoce.store.interviews import InterviewNotFound
 from vivavoce.store.leases import release_lease, take_lease
 
-__all__ = ["lease_for", "start_heartbeat", "stop_heartbeat"]
+__all__ = ["Release", "lease_for", "no_lease", "start_heartbeat", "stop_heartbeat"]
 
 log = logging.getLogger("vivavoce.voice")
 
 Release = Callable[[], Awaitable[None]]
 
 
-async def _nothing() -> None:
-    return None
+async def no_lease() -> None:
+    """The release of a relay that holds no lease."""
 
 
 async def start_heartbeat(runtime: Runtime) -> None:
@@ -52,18 +52,18 @@ async def lease_for(runtime: Runtime, relay: VoiceRelay, interview_id: str) -> R
     taken, the relay runs unleased: the database being slow must not stop an interview."""
     heartbeat = runtime.heartbeat
     if heartbeat is None:
-        return _nothing
+        return no_lease
     try:
         lease = await take_lease(runtime.db, interview_id, heartbeat.instance_id,
                                  takeover=True)
     except InterviewNotFound:
-        return _nothing
+        return no_lease
     except Exception as exc:
         log.error("could not take the lease of interview %s: %s", interview_id,
                   redact(repr(exc)))
-        return _nothing
+        return no_lease
     if lease is None:
-        return _nothing
+        return no_lease
 
     def lost(_lease: object) -> None:
         log.info("interview %s was taken over by another instance; stopping here",

@@ -147,3 +147,15 @@ export function serverErrorMessage(error) {
 export function isSetupProblem(code) {
   return MESSAGES[code] === SETUP_PROBLEM;
 }
+
+// After a drop, the relay may refuse to continue an interview it has already closed
+// (it ends the interview when the browser goes away). The candidate then needs to hear
+// that what they said is kept, not that their link is used up.
+export const LOST_AND_ENDED =
+  "The connection was lost, so the interview ended early. Everything you said until then " +
+  "has been saved, and you still get your feedback.";
+
+// Reopened after a drop, but the relay will not resume it: its time is (nearly) up.
+export const TIME_UP_ON_RETURN =
+  "There is too little time left to continue this interview, so it has ended. Everything " +
+  "you said has been saved, and you still get your feedback.";

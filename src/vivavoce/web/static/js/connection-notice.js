@@ -33,6 +33,15 @@ export class ConnectionNotice {
     this.progress.value = attempt - 1;
   }
 
+  /** No answer from the server for a few seconds (stall-watch.js). */
+  unstable() {
+    clearTimeout(this.timer);
+    this.panel.classList.remove("ok");
+    this.progress.hidden = true;
+    show(this.panel, true);
+    setText(this.text, "Connection unstable… Waiting for it to come back.");
+  }
+
   reconnected() {
     this.progress.value = this.progress.max;
     setText(this.text, "Reconnected. Picking the interview up again…");

@@ -13,6 +13,7 @@ const SPEAKER_TEXT = {
   muted: "Your microphone is muted — the interviewer cannot hear you",
   thinking: "The interviewer is thinking…",
   reconnecting: "Reconnecting…",
+  unstable: "Connection unstable…",
   ended: "The interview is over",
   moved: "The interview continues elsewhere",
   stopped: "The interview has stopped",

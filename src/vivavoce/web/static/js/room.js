@@ -2,16 +2,18 @@
 
 import { $, show, setText, formatClock } from "./dom.js";
 import { api } from "./api.js";
-import { candidateMessage, causeOf, serverErrorMessage } from "./candidate-errors.js";
+import { candidateMessage, causeOf, serverErrorMessage, LOST_AND_ENDED, TIME_UP_ON_RETURN } from "./candidate-errors.js";
 import { openMicrophone, MicrophoneError } from "./microphone.js";
 import { PcmPlayer } from "./player.js";
 import { LevelMeter } from "./level-meter.js";
 import { showSpeaker } from "./room-status.js";
 import { ConfirmDialog } from "./confirm-dialog.js";
 import { ConnectionNotice } from "./connection-notice.js";
+import { StallWatch } from "./stall-watch.js";
 import { VoiceConnection } from "./voice-connection.js";
 import { LiveTranscript } from "./transcript.js";
 import { readTurns } from "./shapes.js";
+import { candidateContext, linkAddress, resultsUrl, wsUrl } from "./room-links.js";
 
 const START_TIMEOUT_MS = 15000; // the original client's limit for the start acknowledgement
 const END_TIMEOUT_MS = 8000;
@@ -65,12 +67,22 @@ const state = {
     scroller: $(".transcript-card"),
     candidateLabel: simulator ? "You (example line)" : undefined,
   }),
-  timers: { start: null, end: null, clock: null, position: null, notice: null },
+  timers: { start: null, end: null, clock: null, position: null, notice: null, busy: null },
+  busyRetries: 0, // starts tried again after a refusal by the server's limits
   lastReportedMs: -1,
   // A link whose interview is already live (the page was reloaded or reopened after a
   // drop): when it started, so the clock goes on from there as the relay's does.
   resumeStartedAt: null,
+  seenItemIds: [], // transcript lines shown, named on a reconnect to get what was missed
 };
+
+// While live, pings the server; a silent connection is flagged, then reopened (issue 13).
+const stall = new StallWatch({
+  send: (message) => Boolean(state.conn && state.conn.send(message)),
+  onUnstable: () => (notice.unstable(), setSpeaker("unstable")),
+  onStable: () => (notice.hide(), refreshSpeaker()),
+  onDead: () => state.conn && state.conn.reconnectNow(),
+});
 
 function setPhase(phase) {
   state.phase = phase;
@@ -83,7 +95,8 @@ function setSpeaker(who) {
 
 function refreshSpeaker() {
   if (state.phase !== "live") return;
-  if (state.player && state.player.playing) setSpeaker("interviewer");
+  if (stall.unstable) setSpeaker("unstable"); // never "You are speaking" into nothing
+  else if (state.player && state.player.playing) setSpeaker("interviewer");
   else if (state.candidateSpeaking && !state.muted) setSpeaker("candidate");
   else setSpeaker(ui.speaker.dataset.speaker === "thinking" ? "thinking" : "listening");
 }
@@ -103,28 +116,12 @@ function showError(code, words, { fatal = true, cause = "" } = {}) {
   if (!fatal) state.timers.notice = setTimeout(() => show(ui.error, false), 8000);
 }
 
-function wsUrl() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const query = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
-  return `${scheme}://${location.host}/voice${query}`;
-}
-
-function candidateContext() {
-  // Filled in on the start page for this interview (the server also knows it from the
-  // interview record; an invitation link arrives without it).
-  try {
-    const saved = sessionStorage.getItem(`vivavoce.candidate.${state.interviewId}`);
-    return saved ? JSON.parse(saved) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function sendStart() {
   const message = { type: "start_interview" };
-  const context = candidateContext();
+  const context = candidateContext(state.interviewId);
   if (context) message.candidateContext = context;
   if (state.interviewId) message.interview_id = state.interviewId;
+  if (state.phase === "reconnecting") message.seen_item_ids = state.seenItemIds.slice(-400);
   state.conn.send(message);
   clearTimeout(state.timers.start);
   state.timers.start = setTimeout(() => {
@@ -165,6 +162,11 @@ function onPlayingChange(playing) {
   refreshSpeaker();
 }
 
+function shown(turn, speaker) {
+  state.transcript.final(speaker, turn.text);
+  if (turn.item_id) state.seenItemIds.push(String(turn.item_id));
+}
+
 function onJson(message) {
   switch (message.type) {
     case "connected":
@@ -176,10 +178,11 @@ function onJson(message) {
       break;
     case "interview_started":
       clearTimeout(state.timers.start);
+      if (state.busyRetries > 0) hideConnectionNotice();
       goLive(message);
       break;
     case "ai_transcription":
-      if (message.is_final) state.transcript.final("interviewer", message.text);
+      if (message.is_final) shown(message, "interviewer");
       else state.transcript.delta("interviewer", message.text);
       break;
     case "student_speech_started":
@@ -194,7 +197,7 @@ function onJson(message) {
       if (message.is_final === false) {
         state.transcript.delta("candidate", message.text);
       } else {
-        state.transcript.final("candidate", message.text);
+        shown(message, "candidate");
         if (state.candidateSpeaking) {
           state.candidateSpeaking = false;
           setSpeaker("thinking");
@@ -212,6 +215,12 @@ function onJson(message) {
       }
       break;
     }
+    case "pong":
+      stall.pong();
+      break;
+    case "missed_turns": // said while this browser was cut off (protocol.md)
+      for (const turn of message.turns || []) shown(turn, turn.speaker);
+      break;
     case "error":
       onServerError(message);
       break;
@@ -224,20 +233,50 @@ function onJson(message) {
   }
 }
 
-// After a drop, the relay may refuse to continue an interview it has already closed
-// (it ends the interview when the browser goes away). The candidate then needs to hear
-// that what they said is kept, not that their link is used up.
-const LOST_AND_ENDED =
-  "The connection was lost, so the interview ended early. Everything you said until then " +
-  "has been saved, and you still get your feedback.";
+// How many times a start refused by the server's limits (busy, too many connections) is
+// tried again on its own before the room offers "Try again" instead.
+const BUSY_RETRIES = 5;
 
-// Reopened after a drop, but the relay will not resume it: its time is (nearly) up.
-const TIME_UP_ON_RETURN =
-  "There is too little time left to continue this interview, so it has ended. Everything " +
-  "you said has been saved, and you still get your feedback.";
+/**
+ * A refusal by the server's limits (`retryable: true` with `retry_after_s`, then close
+ * 1013; protocol.md "Refusals"): before the interview is live, wait the time the server
+ * asks, counting down, then start again on a fresh connection — a bounded number of
+ * times. Returns false when this is not such a refusal, or the retries are used up.
+ */
+function waitWhenBusy(message) {
+  const after = Number(message.retry_after_s);
+  if (message.retryable !== true || message.retry_after_s == null || !Number.isFinite(after)) return false;
+  if (!(state.phase === "starting" || state.phase === "reconnecting")) return false;
+  if (state.busyRetries >= BUSY_RETRIES) return false;
+  state.busyRetries += 1;
+  main.dataset.busyRetries = String(state.busyRetries);
+  clearTimeout(state.timers.start);
+  if (state.conn) state.conn.finish(); // no automatic reconnect: the wait is the server's
+  let left = Math.max(1, Math.ceil(after));
+  const say = () => setText(ui.connectionText, `The service is busy; trying again in ${left} s…`);
+  clearTimeout(state.timers.notice);
+  ui.connection.classList.remove("ok");
+  ui.connectionProgress.hidden = true;
+  show(ui.connection, true);
+  say();
+  clearInterval(state.timers.busy);
+  state.timers.busy = setInterval(() => {
+    left -= 1;
+    if (left > 0) {
+      say();
+      return;
+    }
+    clearInterval(state.timers.busy);
+    setText(ui.connectionText, "Trying again…");
+    state.conn.finished = false; // the same connection object, opened afresh
+    state.conn.connect(); // its `connected` sends the start again (onJson)
+  }, 1000);
+  return true;
+}
 
 function onServerError(message) {
   const code = message.code || "error";
+  if (waitWhenBusy(message)) return;
   if (code === "interview_not_available" && state.startedAt !== null) {
     finish({ message: LOST_AND_ENDED });
     return;
@@ -275,7 +314,7 @@ function onServerError(message) {
       // It ended mid-way: what was said is stored and will be evaluated.
       state.transcript.dropEmptyDrafts();
       setText(ui.endedText, "What you said until then has been saved.");
-      ui.resultsLink.href = resultsUrl();
+      ui.resultsLink.href = resultsUrl(state.interviewId, state.token);
       show(ui.resultsLink, true);
       show(ui.ended, true);
     }
@@ -307,6 +346,7 @@ function goLive(message) {
   ui.mute.disabled = false;
   ui.end.disabled = false;
   setSpeaker("listening");
+  stall.start();
   refreshSpeaker();
   tick();
 }
@@ -330,6 +370,7 @@ function warnBeforeLeaving(event) {
 }
 
 function stopAudio() {
+  stall.stop();
   clearInterval(state.timers.clock);
   clearInterval(state.timers.position);
   if (state.player) state.player.clear();
@@ -337,11 +378,6 @@ function stopAudio() {
   state.mic = null;
   meter.reset();
   endDialog.close();
-}
-
-function resultsUrl() {
-  const query = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
-  return `/results/${encodeURIComponent(state.interviewId)}${query}`;
 }
 
 function finish(message, { results = true } = {}) {
@@ -364,7 +400,7 @@ function finish(message, { results = true } = {}) {
     setSpeaker("moved");
   }
   if (results && state.interviewId) {
-    ui.resultsLink.href = resultsUrl();
+    ui.resultsLink.href = resultsUrl(state.interviewId, state.token);
     show(ui.resultsLink, true);
   } else {
     show(ui.resultsLink, false);
@@ -373,11 +409,6 @@ function finish(message, { results = true } = {}) {
   ui.ended.scrollIntoView({ block: "nearest" });
   // The controls that had focus are gone; the next step is the results.
   if (!ui.resultsLink.hidden) ui.resultsLink.focus({ preventScroll: true });
-}
-
-/** The link's own address, to keep: the page's, without a fragment. */
-function linkAddress() {
-  return location.href.split("#")[0];
 }
 
 /**
@@ -468,7 +499,7 @@ async function begin() {
   // The focused Begin button is gone: keep keyboard users on the controls, not the page top.
   ui.mute.focus();
   setPhase("starting");
-  state.conn = new VoiceConnection(wsUrl(), {
+  state.conn = new VoiceConnection(wsUrl(state.token), {
     onOpen: ({ reconnected }) => {
       if (reconnected) {
         state.player.resetTimeline();
@@ -480,6 +511,7 @@ async function begin() {
     onAudio,
     onReconnecting: ({ attempt, maxAttempts, delayMs }) => {
       if (state.player) state.player.clear();
+      stall.stop();
       if (state.phase === "live") {
         setPhase("reconnecting");
         state.candidateSpeaking = false;
@@ -561,7 +593,7 @@ async function loadInterview() {
     setPhase("ended");
     setSpeaker("ended");
     setText(ui.endedText, "This interview has already taken place.");
-    ui.resultsLink.href = resultsUrl();
+    ui.resultsLink.href = resultsUrl(state.interviewId, state.token);
     show(ui.resultsLink, true);
     show(ui.ended, true);
   }

@@ -99,6 +99,17 @@ export class VoiceConnection {
     return true;
   }
 
+  /** The socket is stalled (stall-watch.js): give it up now and reconnect, without
+   * waiting for a closing handshake that cannot get through. 4000: "stalled", ours. */
+  reconnectNow() {
+    const socket = this.socket;
+    if (!socket || this.finished) return;
+    socket.onclose = null;
+    socket.onmessage = null;
+    socket.close(4000, "stalled");
+    this.closed(socket, { code: 1006, reason: "stalled" });
+  }
+
   /** The interview is over: close without reconnecting. */
   finish(code = 1000, reason = "done") {
     this.finished = true;
