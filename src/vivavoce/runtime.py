@@ -28,6 +28,7 @@ from vivavoce.realtime.relay import RelayLimits, VoiceRelay
 from vivavoce.reload import ReloadState
 from vivavoce.resume.isolated import ResumeReader
 from vivavoce.store.database import Database
+from vivavoce.store.heartbeat import HeartbeatService
 from vivavoce.webhooks.worker import WebhookWorker
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class Runtime:
     # Interviews this instance serves right now, and the relay serving each.
     open_interviews: dict[str, VoiceRelay] = field(default_factory=dict)
     sweeper: asyncio.Task[None] | None = None
+    # This process's heartbeat row; the leases of the interviews it relays hang on it
+    # (web/voice_leases.py).
+    heartbeat: HeartbeatService | None = None
     # The built-in simulator, started by the first interview (or evaluation) needing it.
     simulator: Simulator | None = None
     simulator_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -95,3 +95,51 @@ async def test_two_instances_share_one_database(postgres_url: str, tmp_path: Pat
                 await http.get(f"{a.url}/api/interviews/{interview['id']}", headers=admin)
             ).json()
         assert seen_on_a["status"] == "ended", seen_on_a
+
+
+async def test_a_link_opened_on_another_instance_takes_it_over(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    """The live interview's row names its owner (a lease on the process's heartbeat):
+    the link opened on B takes it, A's heartbeat notices, A tells its browser
+    ``replaced`` and stops, and B goes on with the interview."""
+    env = base_env(
+        tmp_path,
+        DATABASE_URL=postgres_url,
+        VIVAVOCE_ADMIN_TOKEN=ADMIN_TOKEN,
+        VIVAVOCE_SECRET_KEY=SECRET_KEY,
+        VIVAVOCE_SIMULATOR="1",
+    )
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with ExitStack() as stack:
+        a = stack.enter_context(serve_process(env, tmp_path, name="a"))
+        b = stack.enter_context(serve_process(env, tmp_path, name="b"))
+        async with httpx.AsyncClient(timeout=30) as http:
+            created = await http.post(
+                f"{a.url}/api/interviews",
+                json={"candidate": {"name": "Ada Lovelace", "major": "Mathematics"}},
+                headers=admin,
+            )
+            assert created.status_code == 201, created.text
+            interview = created.json()
+
+        def link(server: ServeProcess) -> str:
+            return server.url.replace("http://", "ws://") + f"/voice?token={interview['token']}"
+
+        async with voice_client(link(a)) as on_a:
+            await on_a.start({})
+            async with voice_client(link(b)) as on_b:
+                started = await on_b.start({})
+                assert started["interview_id"] == interview["id"]
+                replaced = await on_a.until("error")
+                assert (replaced["code"], replaced["fatal"]) == ("replaced", True)
+                await on_a.until_closed()
+                # B drives the interview: it ends there, on the candidate's request.
+                await on_b.send_json({"type": "end_interview"})
+                ended = await on_b.until("interview_ended")
+                await on_b.until_closed()
+        assert ended["reason"] == "candidate_ended"
+        async with httpx.AsyncClient(timeout=30) as http:
+            seen = (await http.get(f"{a.url}/api/interviews/{interview['id']}",
+                                   headers=admin)).json()
+        assert seen["status"] == "ended", seen

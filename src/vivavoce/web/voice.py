@@ -73,7 +73,7 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
-from vivavoce.web import auth_guard
+from vivavoce.web import auth_guard, voice_leases
 from vivavoce.web.api_budget import budget_refusal
 from vivavoce.web.connection_limits import (
     CLOSE_TRY_AGAIN_LATER,
@@ -175,6 +175,8 @@ class ServiceHooks:
         else:
             self.api_key = runtime.api_key
         self.model = self.settings.realtime_model
+        # Set once the interview's lease is taken (web/voice_leases.py).
+        self.release_lease: voice_leases.Release = voice_leases.no_lease
         self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
@@ -271,6 +273,8 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         _open_interviews(self.runtime)[interview.id] = relay
+        # This process now drives it: another instance that did is told by its heartbeat.
+        self.release_lease = await voice_leases.lease_for(self.runtime, relay, interview.id)
         relay.feed(session.prepared(
             interview.id, event, now(), model=interview_settings.model,
             limit_s=float(interview_settings.max_duration_s), started_at=started_at,
@@ -553,6 +557,7 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
         deadline.cancel()
         if session.interview_id is not None:
             _forget(runtime, session.interview_id, relay)
+        await hooks.release_lease()
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -571,6 +576,7 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 
         log.warning("%s", SIMULATOR_NOTICE)
     runtime.sweeper = asyncio.create_task(_sweep_forever(runtime), name="voice-sweeper")
+    await voice_leases.start_heartbeat(runtime)
 
 
 async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
@@ -617,6 +623,7 @@ async def ensure_simulator(runtime: Runtime) -> None:
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the sweeper, close the OpenAI clients and stop the simulator."""
+    await voice_leases.stop_heartbeat(runtime)
     sweeper, runtime.sweeper = runtime.sweeper, None
     if sweeper is not None:
         sweeper.cancel()
