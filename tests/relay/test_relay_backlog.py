@@ -51,5 +51,7 @@ async def test_every_event_carries_the_audio_queued_for_the_browser() -> None:
     # Two frames wait for the browser (its writer is not running in this test).
     relay.to_browser.put_audio(bytes(4800))
     relay.to_browser.put_audio(bytes(960))
-    await relay._read_upstream(Upstream())  # type: ignore[arg-type]
+    upstream = Upstream()
+    relay.upstream = upstream  # type: ignore[assignment]  # the relay reads only its own
+    await relay._read_upstream(upstream)  # type: ignore[arg-type]
     assert session.backlogs == [5760]

@@ -28,14 +28,12 @@ import logging
 import random
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, WebSocket
 from openai import AsyncOpenAI
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from vivavoce.config import Settings
 from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
 from vivavoce.interview import browser_messages, resume_policy
 from vivavoce.interview.actions import (
@@ -59,7 +57,6 @@ from vivavoce.openai_client import make_async_client
 from vivavoce.pricing import PriceTable, TokenUsage, default_price_table, load_price_table
 from vivavoce.realtime.errors import make_error_describer
 from vivavoce.realtime.relay import (
-    BrowserGone,
     InterviewGone,
     RelayLimits,
     VoiceRelay,
@@ -70,7 +67,6 @@ from vivavoce.realtime.upstream import Upstream, UpstreamConnectError, open_upst
 from vivavoce.redact import redact
 from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
-from vivavoce.store.models import Interview, Turn
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import auth_guard, voice_leases
@@ -81,6 +77,12 @@ from vivavoce.web.connection_limits import (
     ConnectionLimits,
     Refusal,
     Ticket,
+)
+from vivavoce.web.voice_adapters import (
+    StarletteBrowser,
+    origin_allowed,
+    stored_interview,
+    turn_record,
 )
 
 __all__ = [
@@ -102,57 +104,6 @@ router = APIRouter()
 QUESTIONS_PER_INTERVIEW = 8
 SWEEP_EVERY_S = 60.0
 
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}".rstrip("/")
-
-
-def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
-    """Whether a browser on ``origin`` may open ``/voice`` (see the module docstring)."""
-    if origin is None:
-        return True
-    wanted = _origin_of(origin)
-    allowed = {_origin_of(o) for o in settings.allowed_origins if "*" not in o}
-    if settings.public_url:
-        allowed.add(_origin_of(settings.public_url))
-    if wanted in allowed:
-        return True
-    if host and urlsplit(wanted).netloc == host.lower():
-        return True
-    return not settings.allowed_origins and not settings.is_production
-
-
-class _StarletteBrowser:
-    """Starlette's WebSocket as the relay's BrowserSocket."""
-
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
-
-    async def receive(self) -> str | bytes:
-        message = await self._ws.receive()
-        if message["type"] == "websocket.disconnect":
-            raise BrowserGone()
-        data = message.get("bytes")
-        if data is not None:
-            return bytes(data)
-        return str(message.get("text") or "")
-
-    async def send_text(self, text: str) -> None:
-        try:
-            await self._ws.send_text(text)
-        except Exception as exc:  # disconnect errors differ by server; all mean gone
-            raise BrowserGone() from exc
-
-    async def send_bytes(self, data: bytes) -> None:
-        try:
-            await self._ws.send_bytes(data)
-        except Exception as exc:
-            raise BrowserGone() from exc
-
-    async def close(self, code: int, reason: str) -> None:
-        await self._ws.close(code, reason)
 
 
 class ServiceHooks:
@@ -226,7 +177,7 @@ class ServiceHooks:
                     return
                 interview = await store.get_interview(s, self.token_interview_id)
                 decision = resume_policy.decide(
-                    None if interview is None else _stored(interview), now())
+                    None if interview is None else stored_interview(interview), now())
                 if isinstance(decision, resume_policy.Refuse) or interview is None:
                     refusal = (decision if isinstance(decision, resume_policy.Refuse)
                                else resume_policy.NOT_FOUND)
@@ -236,7 +187,7 @@ class ServiceHooks:
                 if isinstance(decision, resume_policy.Resume):
                     # Resuming after a drop: the clock keeps running from the first start.
                     started_at = decision.started_at
-                    history = [_turn_record(t) for t in await store.list_turns(s, interview.id)
+                    history = [turn_record(t) for t in await store.list_turns(s, interview.id)
                                if t.text.strip()]
                 candidate = CandidateContext.model_validate(interview.candidate)
                 interview_settings = InterviewSettings.model_validate(interview.settings)
@@ -377,30 +328,6 @@ async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
     except Exception as exc:
         log.warning("could not queue interview %s for evaluation: %s", interview_id,
                     redact(repr(exc)), extra={"interview_id": interview_id})
-
-
-def _stored(interview: Interview) -> resume_policy.StoredInterview:
-    """The row as the resume rules read it."""
-    return resume_policy.StoredInterview(
-        id=interview.id, status=interview.status,
-        started_at=interview.started_at.timestamp() if interview.started_at else None,
-        limit_s=float(InterviewSettings.model_validate(interview.settings).max_duration_s),
-        # Recorded by record_failed_attempt for a retryable cause (not ended then).
-        last_failure=(interview.end_reason, interview.error_code)
-        if interview.error_code is not None and interview.end_reason is not None else None)
-
-
-def _turn_record(turn: Turn) -> TurnRecord:
-    return TurnRecord(
-        sequence=turn.sequence,
-        speaker="candidate" if turn.speaker == "candidate" else "interviewer",
-        text=turn.text,
-        started_at=turn.started_at.timestamp() if turn.started_at else None,
-        ended_at=turn.ended_at.timestamp() if turn.ended_at else None,
-        audio_ms=turn.audio_ms,
-        item_id=turn.item_id,
-        state="complete",
-    )
 
 
 def _open_interviews(runtime: Runtime) -> dict[str, VoiceRelay]:
@@ -549,7 +476,7 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
         # Only a link can come back: an open interview has nothing to reconnect with.
         resumable=interview_id is not None,
     )
-    relay = VoiceRelay(_StarletteBrowser(websocket), session, hooks, relay_limits)
+    relay = VoiceRelay(StarletteBrowser(websocket), session, hooks, relay_limits)
     deadline = asyncio.create_task(_start_deadline(relay, admission), name="voice-deadline")
     try:
         await relay.run()
@@ -588,7 +515,7 @@ async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None
     async with runtime.db.session() as s:
         live, _ = await store.list_interviews(s, status="live", limit=1000)
         for interview in live:
-            end = resume_policy.abandoned(_stored(interview), current)
+            end = resume_policy.abandoned(stored_interview(interview), current)
             if end is not None and await store.mark_ended(
                     s, interview.id, status=end.status, reason=end.reason,
                     error_code=end.error_code, at=wall_clock(current)):

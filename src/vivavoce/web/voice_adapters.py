@@ -1,0 +1,93 @@
+"""What ``/voice`` adapts: the browser's WebSocket as the relay's ``BrowserSocket``, the
+origin check, and stored rows as the interview core's plain values (web/voice.py's
+docstring says who may open ``/voice``)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import WebSocket
+
+from vivavoce.config import Settings
+from vivavoce.interview import resume_policy
+from vivavoce.interview.actions import TurnRecord
+from vivavoce.interview.candidate import InterviewSettings
+from vivavoce.realtime.relay import BrowserGone
+from vivavoce.store.models import Interview, Turn
+
+__all__ = ["StarletteBrowser", "origin_allowed", "stored_interview", "turn_record"]
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}".rstrip("/")
+
+
+def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
+    """Whether a browser on ``origin`` may open ``/voice`` (see the module docstring)."""
+    if origin is None:
+        return True
+    wanted = _origin_of(origin)
+    allowed = {_origin_of(o) for o in settings.allowed_origins if "*" not in o}
+    if settings.public_url:
+        allowed.add(_origin_of(settings.public_url))
+    if wanted in allowed:
+        return True
+    if host and urlsplit(wanted).netloc == host.lower():
+        return True
+    return not settings.allowed_origins and not settings.is_production
+
+
+class StarletteBrowser:
+    """Starlette's WebSocket as the relay's BrowserSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+
+    async def receive(self) -> str | bytes:
+        message = await self._ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise BrowserGone()
+        data = message.get("bytes")
+        if data is not None:
+            return bytes(data)
+        return str(message.get("text") or "")
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self._ws.send_text(text)
+        except Exception as exc:  # disconnect errors differ by server; all mean gone
+            raise BrowserGone() from exc
+
+    async def send_bytes(self, data: bytes) -> None:
+        try:
+            await self._ws.send_bytes(data)
+        except Exception as exc:
+            raise BrowserGone() from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.close(code, reason)
+
+
+def stored_interview(interview: Interview) -> resume_policy.StoredInterview:
+    """The row as the resume rules read it."""
+    return resume_policy.StoredInterview(
+        id=interview.id, status=interview.status,
+        started_at=interview.started_at.timestamp() if interview.started_at else None,
+        limit_s=float(InterviewSettings.model_validate(interview.settings).max_duration_s),
+        # Recorded by record_failed_attempt for a retryable cause (not ended then).
+        last_failure=(interview.end_reason, interview.error_code)
+        if interview.error_code is not None and interview.end_reason is not None else None)
+
+
+def turn_record(turn: Turn) -> TurnRecord:
+    return TurnRecord(
+        sequence=turn.sequence,
+        speaker="candidate" if turn.speaker == "candidate" else "interviewer",
+        text=turn.text,
+        started_at=turn.started_at.timestamp() if turn.started_at else None,
+        ended_at=turn.ended_at.timestamp() if turn.ended_at else None,
+        audio_ms=turn.audio_ms,
+        item_id=turn.item_id,
+        state="complete",
+    )
