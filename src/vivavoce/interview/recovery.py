@@ -12,10 +12,25 @@ with backoff), after which today's retryable ending applies. Fatal causes (an in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from openai.types.realtime import RealtimeClientEventParam
+
+from vivavoce.interview import browser_messages
+from vivavoce.interview.actions import (
+    Action,
+    AppendAudio,
+    Log,
+    ReconnectUpstream,
+    SendJson,
+    SendUpstream,
+)
+from vivavoce.interview.errors import UpstreamProblem
+
 __all__ = [
+    "Recovery",
     "RECOVERABLE_CLOSE_CODES",
     "Cut",
     "RecoveryBudget",
@@ -86,3 +101,41 @@ class RecoveryBudget:
     def attempts(self) -> int:
         """Attempts counted in the current window."""
         return len(self._attempts)
+
+
+class Recovery:
+    """One interview's recovery: its budget, since when it has been reconnecting, and
+    what the new session's first response must say about the cut turn."""
+
+    def __init__(self, budget: RecoveryBudget) -> None:
+        self.budget = budget
+        self.since: float | None = None
+        self.instructions: str | None = None
+
+    def overdue(self, now: float, timeout_s: float) -> bool:
+        """The new session did not become ready in time."""
+        return self.since is not None and now - self.since >= timeout_s
+
+    def interrupted(self, actions: list[Action], cut: Cut) -> list[Action]:
+        """The live conversation was cut by the drop (``Conversation.interrupt``)."""
+        self.instructions = recovery_instructions(cut)
+        return actions
+
+    def reconnect(self, problem: UpstreamProblem, now: float, delay: float) -> list[Action]:
+        self.since = now
+        return [Log("warning", "the Realtime connection was lost; reconnecting", {
+                    "close_code": problem.close_code, "close_reason": problem.close_reason,
+                    "code": problem.code, "phase": problem.phase,
+                    "attempt": self.budget.attempts, "delay_s": delay}),
+                ReconnectUpstream(delay)]
+
+    def recovered(self, interview_id: str | None, opening: Iterable[RealtimeClientEventParam],
+                  kept_audio: Iterable[str]) -> list[Action]:
+        """The new session is configured: seed it, send the audio kept meanwhile, tell
+        the browser."""
+        self.since = None
+        return [*(SendUpstream(e) for e in opening), *(AppendAudio(c) for c in kept_audio),
+                SendJson(browser_messages.interview_resumed(
+                    interview_id=interview_id, attempt=self.budget.attempts)),
+                Log("info", "interview recovered on a new Realtime session",
+                    {"attempt": self.budget.attempts})]

@@ -44,7 +44,6 @@ from vivavoce.interview.actions import (
     MarkLive,
     PersistTurn,
     PrepareInterview,
-    ReconnectUpstream,
     SendJson,
     SendUpstream,
     TurnRecord,
@@ -69,11 +68,7 @@ from vivavoce.interview.failure_policy import (
 from vivavoce.interview.missed_turns import missed_since, read_seen_item_ids
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part, truncate_event
-from vivavoce.interview.recovery import (
-    RecoveryBudget,
-    recoverable_close,
-    recovery_instructions,
-)
+from vivavoce.interview.recovery import Recovery, RecoveryBudget, recoverable_close
 from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
 from vivavoce.pricing import TokenUsage
 
@@ -131,11 +126,9 @@ class InterviewSession:
         self._seen_item_ids: frozenset[str] | None = None
         self.usage = TokenUsage()
         self.cost_usd: float | None = None
-        self._recovery = RecoveryBudget(self.limits.recovery_attempts,
-                                        self.limits.recovery_window_s,
-                                        self.limits.recovery_backoff_s)
-        self._recovering_since: float | None = None
-        self._recovery_instructions: str | None = None
+        self._recovery = Recovery(RecoveryBudget(self.limits.recovery_attempts,
+                                                 self.limits.recovery_window_s,
+                                                 self.limits.recovery_backoff_s))
         # speech_started is dispatched by upstream_event itself (it takes the backlog).
         self._upstream_handlers: dict[str, Handler] = {
             **self._conv.handlers(),
@@ -342,8 +335,8 @@ class InterviewSession:
         """Time passed: start deadline, duration limit and wrap-up, idle limit."""
         playing = self.phase is Phase.LIVE and self._play.ai_playing(now)
         due = self._time.due(self.phase, now, ai_playing=playing)
-        if (self.phase is Phase.RECOVERING and self._recovering_since is not None
-                and now - self._recovering_since >= self.limits.start_timeout_s):
+        if (self.phase is Phase.RECOVERING
+                and self._recovery.overdue(now, self.limits.start_timeout_s)):
             # The new session did not become ready in time: try another (bounded).
             return self._recover(start_timeout(False, self.limits.start_timeout_s)[0], now)
         if due is Due.START_TIMEOUT:
@@ -415,39 +408,23 @@ class InterviewSession:
 
     # ------------------------------------------------------------------ recovery
     def _recover(self, problem: UpstreamProblem, now: float) -> list[Action]:
-        """The Realtime connection was lost without a fatal cause: keep the browser,
-        store what the drop cut short, and reconnect after a backoff, or, once the
-        budget is spent, end as any lost connection does (retryable on a link)."""
-        delay = self._recovery.next_delay(now)
+        """The Realtime connection was lost without a fatal cause: keep the browser and
+        reconnect (interview/recovery.py), or, once the budget is spent, end as any lost
+        connection does (retryable on a link)."""
+        delay = self._recovery.budget.next_delay(now)
         if delay is None:
             return self._upstream_failure(problem, now, closed_verdict)
-        actions: list[Action] = []
-        if self.phase is Phase.LIVE:
+        cut: list[Action] = []
+        if self.phase is Phase.LIVE:  # store what the drop cut short, once
             self._go(Phase.RECOVERING)
-            actions, cut = self._conv.interrupt(now)
-            self._recovery_instructions = recovery_instructions(cut)
             self._policy.resumed = True
-        self._recovering_since = now
-        return [*actions,
-                Log("warning", "the Realtime connection was lost; reconnecting", {
-                    "close_code": problem.close_code, "close_reason": problem.close_reason,
-                    "code": problem.code, "phase": problem.phase,
-                    "attempt": self._recovery.attempts, "delay_s": delay}),
-                ReconnectUpstream(delay)]
+            cut = self._recovery.interrupted(*self._conv.interrupt(now))
+        return [*cut, *self._recovery.reconnect(problem, now, delay)]
 
     def _recovered(self, now: float) -> list[Action]:
-        """The new session is configured: seed it, say what the drop cut short, send the
-        audio kept meanwhile, tell the browser."""
         self._go(Phase.LIVE)
-        self._recovering_since = None
-        actions: list[Action] = [SendUpstream(e) for e in self._conv.opening_events(
-            resumed=True, instructions=self._recovery_instructions)]
-        actions.extend(AppendAudio(chunk) for chunk in self._start_buffer.take())
-        actions += [SendJson(browser_messages.interview_resumed(
-                        interview_id=self.interview_id, attempt=self._recovery.attempts)),
-                    Log("info", "interview recovered on a new Realtime session",
-                        {"attempt": self._recovery.attempts})]
-        return actions
+        return self._recovery.recovered(self.interview_id, self._conv.opening_events(
+            resumed=True, instructions=self._recovery.instructions), self._start_buffer.take())
 
     def _on_error(self, event: dict[str, Any], now: float) -> list[Action]:
         phase: ProblemPhase = "configure" if self.phase in _STARTING else "session"
