@@ -4,7 +4,7 @@ the test's own event loop (a separate engine)."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store.database import Database
@@ -15,7 +15,13 @@ from vivavoce.tokens import issue_interview_token
 if TYPE_CHECKING:
     from tests.fixtures.app_server import RunningApp
 
-__all__ = ["link_interview", "only_interview", "stored", "stored_after_live"]
+__all__ = [
+    "link_interview",
+    "only_interview",
+    "stored",
+    "stored_after_live",
+    "stored_kept_after_network_loss",
+]
 
 
 async def link_interview(
@@ -68,3 +74,20 @@ async def stored_after_live(database_url: str, interview_id: str) -> Interview:
             break
         await asyncio.sleep(0.02)
     return interview
+
+
+async def stored_kept_after_network_loss(
+    database_url: str, interview_id: str, error: dict[str, Any], ended: dict[str, Any]
+) -> list[Turn]:
+    """A link's interview that lost OpenAI for good (network_unreachable): the browser was
+    told it is retryable, and the row stays live and resumable with the cause recorded.
+    Returns its stored turns."""
+    assert (error["cause"], error["retryable"]) == ("network_unreachable", True)
+    assert (ended["reason"], ended["retryable"]) == ("network_unreachable", True)
+    for _ in range(1000):  # a hang guard, not a timing assertion
+        interview, turns = await stored(database_url, interview_id)
+        if interview.error_code == "network_unreachable":
+            assert (interview.status, interview.ended_at) == ("live", None)
+            return turns
+        await asyncio.sleep(0.01)
+    raise AssertionError("the cause was never recorded")
