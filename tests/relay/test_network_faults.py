@@ -9,9 +9,8 @@ start as ``upstream_timeout``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from websockets.exceptions import ConnectionClosed
 
@@ -25,14 +24,6 @@ from tests.relay.stored import (
 from tests.relay.voice_client import CONTEXT, VoiceClient, voice_client
 
 MakeApp = Callable[..., RunningApp]
-
-
-async def _wait_for(check: Callable[[], Awaitable[bool]]) -> None:
-    for _ in range(500):  # a hang guard, not a timing assertion
-        if await check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("never happened")
 
 
 async def _greeted(client: VoiceClient, app: RunningApp) -> None:
