@@ -37,6 +37,8 @@ def begin_live(page: Any, url: str) -> None:
     page.get_by_role("button", name="Begin the interview").click()
     page.get_by_role("button", name="Mute microphone").click()
     page.wait_for_selector("main[data-phase=live]")
+    # The greeting has been heard to its end (not merely: nothing is playing yet).
+    page.wait_for_selector(".turn-interviewer[data-final=true]")
     wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
 
 
