@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import json
 import math
-import time
 from array import array
 from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import AudioFrame
 
 from vivavoce.testing.fake_audio import BYTES_PER_MS, synthesize_speech
 from vivavoce.testing.webrtc_loopback import loopback_configuration, loopback_only_sdp
+from vivavoce.testing.webrtc_media import PacedPcmTrack
 
 __all__ = ["WebRtcClient", "speech"]
 
@@ -38,36 +36,17 @@ def speech(text: str, ms_per_char: int = 30, tail_ms: int = 900) -> bytes:
     return b"".join(pcm for _, pcm in synthesize_speech(text, ms_per_char)) + bytes(tail_ms * BYTES_PER_MS)
 
 
-class _Microphone(MediaStreamTrack):
+class _Microphone(PacedPcmTrack):
     """PCM16 24 kHz mono queued by the test, at real-time pace; silence otherwise."""
-
-    kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
         self.pending = bytearray()
-        self._start: float | None = None
-        self._timestamp = 0
 
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.time()
-        else:
-            self._timestamp += _FRAME_SAMPLES
-            wait = self._start + self._timestamp / _RATE - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        size = _FRAME_SAMPLES * 2
+    def take(self, size: int) -> bytes:
         data = bytes(self.pending[:size])
         del self.pending[:size]
-        frame = AudioFrame(format="s16", layout="mono", samples=_FRAME_SAMPLES)
-        frame.planes[0].update(data + bytes(size - len(data)))
-        frame.pts = self._timestamp
-        frame.sample_rate = _RATE
-        frame.time_base = fractions.Fraction(1, _RATE)
-        return frame
+        return data
 
 
 class WebRtcClient:

@@ -34,7 +34,7 @@ from vivavoce.testing.webrtc_loopback import (
 )
 from vivavoce.testing.webrtc_playout import Playout
 
-__all__ = ["OfferError", "ReplyTrack", "answer_with_media", "media_free_answer", "parse_offer"]
+__all__ = ["OfferError", "PacedPcmTrack", "ReplyTrack", "answer_with_media", "media_free_answer", "parse_offer"]
 
 _CHANNEL_LABEL = "oai-events"
 _FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms, WebRTC's usual packet time
@@ -169,20 +169,21 @@ def media_free_answer(offer: SessionDescription) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-class ReplyTrack(MediaStreamTrack):
-    """The outbound audio track: a :class:`Playout` played in real time, else silence.
-
-    20 ms PCM16 24 kHz mono frames; aiortc's Opus encoder resamples them to 48 kHz with
-    PyAV's ``AudioResampler``.
-    """
+class PacedPcmTrack(MediaStreamTrack):
+    """An audio track of 20 ms PCM16 24 kHz mono frames at real-time pace: each frame is
+    what :meth:`take` gives, padded with silence. aiortc's Opus encoder resamples them to
+    48 kHz with PyAV's ``AudioResampler``. (The tests' WebRTC client speaks through one.)"""
 
     kind = "audio"
 
-    def __init__(self, playout: Playout) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.playout = playout
         self._start: float | None = None
         self._timestamp = 0
+
+    def take(self, size: int) -> bytes:
+        """Up to ``size`` bytes of PCM for the next frame."""
+        raise NotImplementedError
 
     async def recv(self) -> AudioFrame:
         if self.readyState != "live":
@@ -196,10 +197,21 @@ class ReplyTrack(MediaStreamTrack):
                 self._start = time.time() - self._timestamp / SAMPLE_RATE
             elif wait > 0:
                 await asyncio.sleep(wait)
-        data = self.playout.take(_FRAME_BYTES)
+        data = self.take(_FRAME_BYTES)
         frame = AudioFrame(format="s16", layout="mono", samples=_FRAME_SAMPLES)
         frame.planes[0].update(data + bytes(_FRAME_BYTES - len(data)))
         frame.pts = self._timestamp
         frame.sample_rate = SAMPLE_RATE
         frame.time_base = _TIME_BASE
         return frame
+
+
+class ReplyTrack(PacedPcmTrack):
+    """The outbound audio track: a :class:`Playout` played in real time, else silence."""
+
+    def __init__(self, playout: Playout) -> None:
+        super().__init__()
+        self.playout = playout
+
+    def take(self, size: int) -> bytes:
+        return self.playout.take(size)
