@@ -20,6 +20,8 @@ from tests.relay.voice_client import voice_client
 from vivavoce.metrics_relay import RelayMeter
 
 RUNS = 100
+# Descriptors a pool may add under load; one leaked per interview would be RUNS.
+FD_SLACK = 8
 
 
 def open_fds() -> int:
@@ -102,13 +104,14 @@ async def test_hundred_interviews_leave_nothing_behind(
     # put the last twenty counts dozens above the first twenty.
     first, last = tasks_at_connect[5:25], tasks_at_connect[-20:]
     assert min(last) <= max(first), tasks_at_connect
-    # A socket still in its closing handshake may hold a descriptor for a moment; a leak
-    # (one per interview) never settles. Polled as a hang guard, not a timing assertion.
+    # A socket still in its closing handshake may hold a descriptor for a moment, and a pool
+    # (database connections, keep-alive upstream sockets) may grow by a few under load; a leak
+    # (one per interview) is a hundred and never settles. Polled as a hang guard only.
     for _ in range(100):
-        if open_fds() <= fds + 2:
+        if open_fds() <= fds + FD_SLACK:
             break
         await asyncio.sleep(0.05)
-    assert open_fds() <= fds + 2
+    assert open_fds() <= fds + FD_SLACK
     assert other_threads() <= threads
     # Not a byte budget: no line of ours holds on to one more allocation per interview
     # (a leak of anything, however small, made once per interview shows as RUNS blocks).
