@@ -113,6 +113,9 @@ class RelayLimits:
     flush_timeout_s: float = 2.0
     # How long pending database writes may take after the interview ended.
     db_drain_timeout_s: float = 10.0
+    # After the browser left mid-answer: how long OpenAI's transcript of that answer is
+    # waited for, so that what the candidate said is stored.
+    answer_grace_s: float = 3.0
 
 
 class RelayHooks(Protocol):
@@ -179,6 +182,9 @@ class VoiceRelay:
         self.meter = RelayMeter()
         # Set when the interview's record was deleted: nothing more is written for it.
         self.record_gone = False
+        self._browser_left = False
+        # Set each time an upstream event was fed (what _browser_gone waits on).
+        self._upstream_fed = asyncio.Event()
 
     # ------------------------------------------------------------------ public
     async def run(self) -> None:
@@ -317,8 +323,28 @@ class VoiceRelay:
             await self.to_browser.run()
         except BrowserGone:
             # Noticed while sending: the same as the reader seeing the socket close.
-            self.feed(self.session.browser_closed(self.clock()))
-            self._finished.set()
+            await self._browser_gone()
+
+    async def _browser_gone(self) -> None:
+        """The browser's socket closed. An answer the candidate had begun, which OpenAI
+        is still transcribing, is waited for (at most ``answer_grace_s``) so that it is
+        stored; then the interview ends as on any drop."""
+        if self._browser_left:
+            return
+        self._browser_left = True
+        if not self._finished.is_set():
+            self.to_browser.close()  # nobody reads any more: nothing is queued for them
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.answer_grace_s
+        while self.session.answer_pending and not self._finished.is_set():
+            self._upstream_fed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await self._upstream_fed.wait()
+            if loop.time() >= deadline:
+                break
+        self.feed(self.session.browser_closed(self.clock()))
+        self._finished.set()
 
     async def _read_browser(self) -> None:
         try:
@@ -344,8 +370,7 @@ class VoiceRelay:
                     await self.to_upstream.wait_for_room()
         except BrowserGone:
             pass
-        self.feed(self.session.browser_closed(self.clock()))
-        self._finished.set()
+        await self._browser_gone()
 
     def _within_rate(self, now: float) -> bool:
         counters = self._counters
@@ -406,12 +431,14 @@ class VoiceRelay:
             # it is dropped, so the state machine must not count it as heard.
             self.feed(self.session.upstream_event(
                 event, self.clock(), backlog_bytes=self.to_browser.audio_bytes))
+            self._upstream_fed.set()
         if upstream is not self.upstream:
             return
         if self.to_upstream is not None:
             self.to_upstream.close()
         self.feed(self.session.upstream_closed(upstream.close_code, upstream.close_reason,
                                                self.clock()))
+        self._upstream_fed.set()
 
     def _stop_writing(self) -> None:
         """No more database writes for this interview: drop the queued ones (keeping the
