@@ -30,6 +30,7 @@ from vivavoce.resume.isolated import ResumeReader
 from vivavoce.store.database import Database
 from vivavoce.store.heartbeat import HeartbeatService
 from vivavoce.webhooks.worker import WebhookWorker
+from vivavoce.worker_group import WorkerGroup
 
 if TYPE_CHECKING:
     # Only the type: the simulator pulls in the fake OpenAI server, which a service
@@ -81,6 +82,9 @@ class Runtime:
     metrics_server: tuple[Any, threading.Thread] | None = None
     # The webhook deliverer (vivavoce.webhooks), started by web/api_webhooks.py.
     webhooks: WebhookWorker | None = None
+    # Set in a worker of ``vivavoce serve --workers N`` (web/worker_app.py): the group's
+    # shared directory and parent, for reloads and metrics (vivavoce.worker_group).
+    worker_group: WorkerGroup | None = None
 
 
 @dataclass
