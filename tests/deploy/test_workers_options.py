@@ -1,0 +1,119 @@
+"""``serve --workers``: a clear refusal for a count that cannot work, and the pieces the
+parent and its workers share (the hand-down, reload requests, the fan-out of SIGHUP)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from vivavoce import supervisor
+from vivavoce.cli import app
+from vivavoce.worker_group import ENV_VARIABLE, WorkerGroup, take_reload_origins
+
+_PREFIXES = ("VIVAVOCE_", "OPENAI_", "RAILWAY_", "DATABASE_URL", "PORT")
+
+
+@pytest.fixture
+def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name)
+    return {"VIVAVOCE_DATA_DIR": str(tmp_path / "data")}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["--workers", "0"], {}, "VIVAVOCE_WORKERS: Input should be greater than or equal to 1"),
+        ([], {"VIVAVOCE_WORKERS": "-3"}, "VIVAVOCE_WORKERS: Input should be greater than"),
+        ([], {"VIVAVOCE_WORKERS": "many"}, "VIVAVOCE_WORKERS: Input should be a valid integer"),
+        (["--workers", "65"], {}, "VIVAVOCE_WORKERS: Input should be less than or equal to 64"),
+        (["--workers", "two"], {}, "Invalid value for '--workers'"),
+    ],
+)
+def test_a_count_that_cannot_work_is_refused_clearly(
+    args: list[str], env: dict[str, str], says: str, clean: dict[str, str], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(app, ["serve", "--port", "8999", *args], env={**clean, **env})
+    assert result.exit_code == 2, result.output
+    assert says in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "data").exists()  # refused before anything was created
+
+
+def test_several_workers_cannot_share_an_in_memory_database(clean: dict[str, str]) -> None:
+    env = {**clean, "DATABASE_URL": "sqlite+aiosqlite:///:memory:"}
+    result = CliRunner().invoke(app, ["serve", "--port", "8999", "--workers", "2"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "2 workers cannot share an in-memory SQLite database" in result.output
+    assert "--workers 1" in result.output and "Traceback" not in result.output
+
+
+def test_the_hand_down_is_read_once_and_leaves_the_environment() -> None:
+    group = WorkerGroup(workers=3, parent_pid=1234, directory="/tmp/x",
+                        generated_admin_token="tok-" + "x" * 20, overrides={"port": 8001})
+    environ = dict(group.to_environ())
+    assert WorkerGroup.take_from_environ(environ) == group
+    assert ENV_VARIABLE not in environ  # what the worker starts later does not inherit it
+    assert WorkerGroup.take_from_environ(environ) is None
+    with pytest.raises(ValueError, match=ENV_VARIABLE):
+        WorkerGroup.take_from_environ({ENV_VARIABLE: '{"workers": 2}'})
+
+
+def test_reload_requests_name_the_workers_that_asked(tmp_path: Path) -> None:
+    for name in ("101", "202", "stray"):
+        (tmp_path / name).touch()
+    assert take_reload_origins(tmp_path) == {101, 202}
+    assert list(tmp_path.iterdir()) == []  # taken: the next signal starts afresh
+    assert take_reload_origins(tmp_path / "missing") == set()
+
+
+class _Worker(SimpleNamespace):
+    def is_ready(self, timeout: float) -> bool:
+        return bool(self.ready)
+
+
+def _supervisor(tmp_path: Path, workers: list[_Worker]) -> Any:
+    # Not started: no signal handlers, no processes; only the fan-out is exercised.
+    group = WorkerGroup(workers=len(workers), parent_pid=os.getpid(), directory=str(tmp_path))
+    group.reload_dir.mkdir(parents=True)
+    sup = supervisor.GroupSupervisor.__new__(supervisor.GroupSupervisor)
+    sup.group, sup.processes, sup._owed = group, workers, set()
+    return sup
+
+
+def test_sighup_reaches_every_worker_and_a_request_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(supervisor.os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    workers = [_Worker(pid=11, ready=True), _Worker(pid=12, ready=True),
+               _Worker(pid=13, ready=False)]
+    sup = _supervisor(tmp_path, workers)
+
+    sup.handle_hup()
+    assert sent == [(11, signal.SIGHUP), (12, signal.SIGHUP)]
+    # The worker still starting is owed its reload, and gets it once it is up.
+    workers[2].ready = True
+    sup._send_owed_reloads()
+    assert sent[-1] == (13, signal.SIGHUP) and not sup._owed
+
+    sent.clear()
+    (sup.group.reload_dir / "12").touch()  # worker 12 reloaded after a POST
+    sup.handle_usr1()
+    assert sent == [(11, signal.SIGHUP), (13, signal.SIGHUP)]
+
+    # A worker gone before its turn is not owed anything any more.
+    sent.clear()
+    workers[0].ready = False
+    sup.handle_hup()
+    sup.processes = workers[1:]
+    sup._send_owed_reloads()
+    assert (11, signal.SIGHUP) not in sent and not sup._owed
