@@ -117,3 +117,55 @@ def test_sighup_reaches_every_worker_and_a_request_the_others(
     sup.processes = workers[1:]
     sup._send_owed_reloads()
     assert (11, signal.SIGHUP) not in sent and not sup._owed
+
+
+_WORKER = """
+import os
+import sys
+from vivavoce import metrics
+print(os.getpid())
+for _ in range(int(sys.argv[1])):
+    metrics.interview_started()
+metrics.interview_ended("completed")
+metrics.frames_relayed("to_openai", 5)
+sys.stdout.write(metrics.render().decode())
+"""
+
+
+def _live_and_frames(text: str) -> tuple[float, float, int]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    values: dict[str, float] = {}
+    builds = 0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[sample.name] = sample.value
+            builds += sample.name == "vivavoce_build_info"
+    return values["vivavoce_live_interviews"], values["vivavoce_frames_relayed_total"], builds
+
+
+def test_metrics_add_up_over_worker_processes(tmp_path: Path) -> None:
+    """Each process writes its values to the group's directory; render() in any of them
+    (and the parent's registry) shows the totals; a dead worker's live gauge goes."""
+    import subprocess
+    import sys
+
+    from prometheus_client import generate_latest
+    from prometheus_client.multiprocess import mark_process_dead
+
+    from vivavoce import metrics
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def worker(started: int) -> tuple[int, str]:
+        process = subprocess.run([sys.executable, "-c", _WORKER, str(started)], env=env,
+                                 capture_output=True, text=True, timeout=60, check=True)
+        pid, text = process.stdout.split("\n", 1)
+        return int(pid), text
+
+    first, _ = worker(3)  # 3 started, 1 ended: 2 live
+    _, text = worker(2)  # 2 started, 1 ended: 1 live, and it sees the first one's too
+    assert _live_and_frames(text) == (3, 10, 1)  # one build series, not one per worker
+    mark_process_dead(first, str(tmp_path))  # what the parent does when a worker is gone
+    parent = generate_latest(metrics.multiprocess_registry(str(tmp_path))).decode()
+    assert _live_and_frames(parent) == (1, 10, 1)  # its counters still count
