@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.settings import MakeSettings
 from vivavoce import supervisor
 from vivavoce.cli import app
 from vivavoce.worker_group import ENV_VARIABLE, WorkerGroup, take_reload_origins
@@ -169,3 +170,20 @@ def test_metrics_add_up_over_worker_processes(tmp_path: Path) -> None:
     mark_process_dead(first, str(tmp_path))  # what the parent does when a worker is gone
     parent = generate_latest(metrics.multiprocess_registry(str(tmp_path))).decode()
     assert _live_and_frames(parent) == (1, 10, 1)  # its counters still count
+
+
+@pytest.mark.parametrize(("workers", "says"), [
+    ("1", "workers       1 process (--workers N or VIVAVOCE_WORKERS for more cores)"),
+    ("3", "workers       3 processes share the port"),
+])
+def test_the_banner_says_how_many_workers(
+    workers: str, says: str, make_settings: MakeSettings
+) -> None:
+    from vivavoce.banner import render_banner
+    from vivavoce.runtime import Runtime
+    from vivavoce.store.database import Database
+
+    runtime = Runtime(settings=make_settings(VIVAVOCE_WORKERS=workers),
+                      db=Database("sqlite+aiosqlite:///:memory:"), admin_token="t" * 24,
+                      admin_token_generated=False, secret_key="k" * 32)
+    assert says in render_banner(runtime)
