@@ -187,3 +187,14 @@ def test_the_banner_says_how_many_workers(
                       db=Database("sqlite+aiosqlite:///:memory:"), admin_token="t" * 24,
                       admin_token_generated=False, secret_key="k" * 32)
     assert says in render_banner(runtime)
+
+
+def test_a_gone_worker_no_longer_counts_as_live(tmp_path: Path) -> None:
+    sup = _supervisor(tmp_path, [_Worker(pid=22, ready=True)])
+    sup.group.metrics_dir.mkdir()
+    for pid in (21, 22):
+        for kind in ("gauge_livesum", "counter"):
+            (sup.group.metrics_dir / f"{kind}_{pid}.db").touch()
+    sup._forget_gone({21, 22})  # 21 was replaced (or removed) since the last check
+    assert sorted(p.name for p in sup.group.metrics_dir.iterdir()) == [
+        "counter_21.db", "counter_22.db", "gauge_livesum_22.db"]
