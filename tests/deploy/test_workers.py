@@ -8,6 +8,7 @@ worker, a link's takeover across workers, and metrics added up over the workers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import signal
@@ -36,13 +37,15 @@ WAIT_S = 90.0
 MAX_TAKEOVERS = 12
 
 
-def _wait_for(what: str, check: Callable[[], Any], server: ServeProcess) -> Any:
+async def _wait_for(what: str, check: Callable[[], Any], server: ServeProcess) -> Any:
+    """Poll ``check`` (quick, blocking calls) until it is truthy; between polls the event
+    loop runs, so open /voice clients keep answering the server's pings."""
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     raise AssertionError(f"never saw {what}:\n{server.output()}")
 
 
@@ -70,7 +73,7 @@ def _metric(port: int, name: str) -> float:
     raise AssertionError(f"{name} not in:\n{text}")
 
 
-def _seen_reloads(server: ServeProcess, token: str, key: str, trigger: str,
+async def _seen_reloads(server: ServeProcess, token: str, key: str, trigger: str,
                   wanted: int) -> set[str]:
     """Ask until ``wanted`` workers (told apart by the time of their last reload) report
     a reload by ``trigger`` that put ``key`` in use."""
@@ -84,7 +87,7 @@ def _seen_reloads(server: ServeProcess, token: str, key: str, trigger: str,
             seen.add(last["at"])
         return len(seen) >= wanted
 
-    _wait_for(f"{wanted} worker(s) reloaded by {trigger}", check, server)
+    await _wait_for(f"{wanted} worker(s) reloaded by {trigger}", check, server)
     return seen
 
 
@@ -109,7 +112,7 @@ async def test_two_workers_serve_one_service(tmp_path: Path, fake_openai: Runnin
         assert found is not None, banner
         token = found.group(1)
         # Both workers up: one heartbeat row each.
-        _wait_for("two workers", lambda: len(_query(
+        await _wait_for("two workers", lambda: len(_query(
             db, "SELECT id FROM instances WHERE kind = 'server'")) == 2, server)
         [group_dir] = (tmp_path / "tmp").glob("vivavoce-workers-*")
 
@@ -119,7 +122,7 @@ async def test_two_workers_serve_one_service(tmp_path: Path, fake_openai: Runnin
                             headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert posted.status_code == 200, posted.text
         assert posted.json()["applied"] is True
-        _seen_reloads(server, token, keys[1], "sighup", 1)
+        await _seen_reloads(server, token, keys[1], "sighup", 1)
         # Every answer now has the new key, whichever worker gives it.
         for _ in range(10):
             assert _reload_state(server, token)["key"]["fingerprint"] == fingerprint(keys[1])
@@ -127,7 +130,7 @@ async def test_two_workers_serve_one_service(tmp_path: Path, fake_openai: Runnin
         # SIGHUP to the parent reaches both workers (reloads, not restarts).
         key_file.write_text(keys[2], encoding="utf-8")
         server.process.send_signal(signal.SIGHUP)
-        _seen_reloads(server, token, keys[2], "sighup", 2)
+        await _seen_reloads(server, token, keys[2], "sighup", 2)
         assert len(_query(db, "SELECT id FROM instances WHERE kind = 'server'")) == 2
 
         # A link opened again takes its interview over, on whichever worker it lands.
@@ -146,7 +149,7 @@ async def test_two_workers_serve_one_service(tmp_path: Path, fake_openai: Runnin
         async with contextlib.AsyncExitStack() as stack:
             current = await stack.enter_async_context(voice_client(link))
             await current.start({})
-            current_owner = _wait_for("the first owner", owner, server)
+            current_owner = await _wait_for("the first owner", owner, server)
             for _ in range(MAX_TAKEOVERS):
                 taking = await stack.enter_async_context(voice_client(link))
                 started = await taking.start({})
@@ -154,11 +157,11 @@ async def test_two_workers_serve_one_service(tmp_path: Path, fake_openai: Runnin
                 replaced = await current.until("error")
                 assert (replaced["code"], replaced["fatal"]) == ("replaced", True)
                 await current.until_closed()
-                new_owner = _wait_for("the new owner", owner, server)
+                new_owner = await _wait_for("the new owner", owner, server)
                 across += new_owner != current_owner
                 current, current_owner = taking, new_owner
                 # Whichever worker relays it, the parent's port counts it once.
-                _wait_for("one live interview in all", lambda: _metric(
+                await _wait_for("one live interview in all", lambda: _metric(
                     metrics_port, "vivavoce_live_interviews") == 1, server)
                 if across:
                     break
@@ -168,7 +171,7 @@ async def test_two_workers_serve_one_service(tmp_path: Path, fake_openai: Runnin
         assert across, "every takeover landed on the same worker"
         assert ended["reason"] == "candidate_ended"
         assert _metric(metrics_port, "vivavoce_interviews_started_total") >= 2
-        _wait_for("no live interview", lambda: _metric(
+        await _wait_for("no live interview", lambda: _metric(
             metrics_port, "vivavoce_live_interviews") == 0, server)
         # The same totals on /metrics of either worker (with the token).
         scrape = httpx.get(f"{server.url}/metrics",
