@@ -23,6 +23,7 @@ dicts at run time).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 from openai.types.realtime import (
@@ -69,7 +70,13 @@ from vivavoce.interview.missed_turns import missed_since, read_seen_item_ids
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part, truncate_event
 from vivavoce.interview.recovery import Recovery, RecoveryBudget, recoverable_close
-from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
+from vivavoce.interview.time_limits import (
+    WRAP_UP_INSTRUCTIONS,
+    Due,
+    Limits,
+    TimeLimits,
+    wrap_up_end,
+)
 from vivavoce.pricing import TokenUsage
 
 __all__ = [
@@ -89,7 +96,6 @@ SESSION_UPDATE_EVENT_ID = "vivavoce_session_update"
 REMOVED_REASON = "removed_by_operator"
 
 _STARTING = (Phase.CONNECTING, Phase.CONFIGURING)
-_TIME_UP = "The interview time is up. Thank you!"
 Handler = Callable[[dict[str, Any], float], list[Action]]
 
 
@@ -306,7 +312,7 @@ class InterviewSession:
         if (ignored := self._ignored("upstream_closed")) is not None:
             return ignored
         if self.phase is Phase.ENDING:
-            return self._finish("ended", "time_limit", None, now, message=_TIME_UP)
+            return self._wrapped_up(now)
         live = self.phase in (Phase.LIVE, Phase.RECOVERING)
         if live and recoverable_close(code):
             return self._recover(UpstreamProblem(phase="session", close_code=code,
@@ -334,7 +340,8 @@ class InterviewSession:
     def tick(self, now: float) -> list[Action]:
         """Time passed: start deadline, duration limit and wrap-up, idle limit."""
         playing = self.phase is Phase.LIVE and self._play.ai_playing(now)
-        due = self._time.due(self.phase, now, ai_playing=playing)
+        due = self._time.due(self.phase, now, ai_playing=playing,
+                             responding=self._play.responding is not None)
         if (self.phase is Phase.RECOVERING
                 and self._recovery.overdue(now, self.limits.start_timeout_s)):
             # The new session did not become ready in time: try another (bounded).
@@ -349,8 +356,13 @@ class InterviewSession:
             return self._finish("ended", "idle_timeout", None, now, message="The interview "
                                 "ended because nobody spoke for a while.")
         if due is Due.TIME_UP:
-            return self._finish("ended", "time_limit", None, now, message=_TIME_UP)
+            return self._wrapped_up(now)
         return []
+
+    def budget_exhausted(self, now: float) -> list[Action]:
+        """The service's spend limit is reached: a live interview wraps up (time_limits.py)."""
+        self._time.budget_exhausted()
+        return self.tick(now)
 
     # --------------------------------------------------------------- browser helpers
     def _candidate_audio(self, checked: Audio | Rejected) -> list[Action]:
@@ -444,7 +456,7 @@ class InterviewSession:
                            backlog_bytes: int) -> list[Action]:
         if (ignored := self._ignored("input_audio_buffer.speech_started")) is not None:
             return ignored
-        self._time.activity(now)
+        self._time.answer_started(now)
         self._conv.speech_started(as_str(event.get("item_id")), now)
         actions: list[Action] = [SendJson(browser_messages.student_speech_started()),
                                  ClearBrowserAudio(), SendJson(browser_messages.ai_audio_clear())]
@@ -484,7 +496,7 @@ class InterviewSession:
             actions += self._reported(failed_response(response), now)
         if self._time.is_goodbye(response_id):
             self._time.goodbye_generated(now, self._play.unplayed_ms(now))
-        self._time.activity(now)
+        self._time.reply_done(now)
         return actions
 
     # ------------------------------------------------------------- limits and end
@@ -492,8 +504,17 @@ class InterviewSession:
         self._go(Phase.ENDING)
         events = self._time.wrap_up(now, responding=self._play.responding is not None)
         return [*(SendUpstream(e) for e in events),
-                Log("info", "time limit reached; the interviewer is wrapping up",
-                    {"max_duration_s": self.limits.max_duration_s})]
+                Log("info", "the interviewer is wrapping up", {
+                    "reason": self._time.wrap_reason,
+                    "max_duration_s": self.limits.max_duration_s})]
+
+    def _wrapped_up(self, now: float) -> list[Action]:
+        """The goodbye was played (or its deadline passed): end, or pause a link's
+        interview at the spend limit (its clock stops: AttemptFailed.pauses)."""
+        end = wrap_up_end(self._time.wrap_reason, resumable=self._policy.resumable)
+        actions = self._finish(end.status, end.reason, end.error_code, now, message=end.message,
+                               store_end=not end.pauses, retryable=end.pauses)
+        return [replace(a, pauses=True) if isinstance(a, AttemptFailed) else a for a in actions]
 
     def _upstream_failure(
         self, problem: UpstreamProblem, now: float,
