@@ -95,3 +95,16 @@ def test_the_time_limit_s_goodbye_is_unchanged() -> None:
     assert "time for this interview is up" in events[-1]["response"]["instructions"]
     out = h.s.tick(T0 + 200)
     assert (ended(out).reason, of(out, AttemptFailed)) == ("time_limit", [])
+
+
+def test_a_link_that_drops_during_the_goodbye_stays_paused() -> None:
+    h = Harness(limits=LIMITS, resumable=True)
+    h.go_live(T0)
+    h.s.budget_exhausted(T0 + 1)
+    out = h.s.browser_closed(T0 + 2)
+    assert of(out, EndInterview) == [] and of(out, AttemptFailed)[0].pauses
+    # The time limit's goodbye is an end: a drop then ends it, as before.
+    h = Harness(limits=Limits(max_duration_s=100, idle_timeout_s=1000), resumable=True)
+    h.go_live(T0)
+    h.s.tick(T0 + 100)
+    assert ended(h.s.browser_closed(T0 + 101)).reason == "browser_disconnected"

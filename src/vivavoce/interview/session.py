@@ -220,6 +220,8 @@ class InterviewSession:
         """The browser went away (closed, dropped, or was disconnected)."""
         if (ignored := self._ignored("browser_closed")) is not None:
             return ignored
+        if self.phase is Phase.ENDING and self._time.wrap_reason == "budget_exhausted":
+            return self._wrapped_up(now, notify=False)  # gone during the goodbye: paused all the same
         live = self.phase in (Phase.LIVE, Phase.RECOVERING, Phase.ENDING)
         reason = "browser_disconnected" if live else "browser_disconnected_before_start"
         return self._finish("ended", reason, None, now, notify=False,
@@ -467,12 +469,12 @@ class InterviewSession:
                     "reason": self._time.wrap_reason,
                     "max_duration_s": self.limits.max_duration_s})]
 
-    def _wrapped_up(self, now: float) -> list[Action]:
+    def _wrapped_up(self, now: float, *, notify: bool = True) -> list[Action]:
         """The goodbye was played (or its deadline passed): end, or pause a link's
         interview at the spend limit (its clock stops: AttemptFailed.pauses)."""
         end = wrap_up_end(self._time.wrap_reason, resumable=self._policy.resumable)
         actions = self._finish(end.status, end.reason, end.error_code, now, message=end.message,
-                               store_end=not end.pauses, retryable=end.pauses)
+                               notify=notify, store_end=not end.pauses, retryable=end.pauses)
         return [replace(a, pauses=True) if isinstance(a, AttemptFailed) else a for a in actions]
 
     def _upstream_failure(
