@@ -79,9 +79,9 @@ async def _last_cost(client: VoiceClient) -> float:
 
 
 async def test_the_fake_s_spend_wraps_up_a_live_link_refuses_new_ones_and_resumes_later(
-    make_app_server: MakeApp,
+    make_app_server: MakeApp, database_url: str,
 ) -> None:
-    app = make_app_server(api_key=scenario_key("ok", "budget"),
+    app = make_app_server(api_key=scenario_key("ok", "budget"), database_url=database_url,
                           VIVAVOCE_DAILY_BUDGET_USD="1000")
     fake = app.fake.fake  # type: ignore[union-attr]
     asked: list[str | None] = []
