@@ -63,6 +63,10 @@ class Runtime:
     # Interviews this instance serves right now, and the relay serving each.
     open_interviews: dict[str, VoiceRelay] = field(default_factory=dict)
     sweeper: asyncio.Task[None] | None = None
+    # The spend-limit watch over live interviews (web/budget_watch.py): its task, and the
+    # event a recorded usage sets to have the spend checked soon.
+    budget_watch: asyncio.Task[None] | None = None
+    budget_check_due: asyncio.Event | None = None
     # This process's heartbeat row; the leases of the interviews it relays hang on it
     # (web/voice_leases.py).
     heartbeat: HeartbeatService | None = None
