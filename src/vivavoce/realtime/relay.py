@@ -340,6 +340,14 @@ class VoiceRelay:
         self._browser_left = True
         if not self._finished.is_set():
             self.to_browser.close()  # nobody reads any more: nothing is queued for them
+        await self._answer_heard()
+        self.feed(self.session.browser_closed(self.clock()))
+        self._finished.set()
+
+    async def _answer_heard(self) -> None:
+        """Wait (at most ``answer_grace_s``) while OpenAI is still transcribing an answer
+        the candidate began: the interview is about to end, and what they said must be
+        stored first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.answer_grace_s
         while self.session.answer_pending and not self._finished.is_set():
@@ -349,8 +357,6 @@ class VoiceRelay:
                     await self._upstream_fed.wait()
             if loop.time() >= deadline:
                 break
-        self.feed(self.session.browser_closed(self.clock()))
-        self._finished.set()
 
     async def _read_browser(self) -> None:
         try:
@@ -370,6 +376,10 @@ class VoiceRelay:
                         "message_too_large", "Messages must be at most "
                         f"{self.limits.max_text_chars} characters.", fatal=False)))
                 else:
+                    if self.session.answer_pending and _ends_interview(message):
+                        # "End" pressed right after an answer: let it be transcribed.
+                        await self._answer_heard()
+                        now = self.clock()
                     self.feed(self.session.browser_text(message, now))
                 if self.to_upstream is not None:
                     # Backpressure: stop reading while OpenAI is behind.
@@ -520,6 +530,17 @@ class VoiceRelay:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
                 await self.browser.close(self._close_code, self._close_reason)
+
+
+def _ends_interview(text: str) -> bool:
+    """The browser message is ``end_interview`` (a cheap check first: most are audio)."""
+    if "end_interview" not in text:
+        return False
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(message, dict) and message.get("type") == "end_interview"
 
 
 def wall_clock(ts: float) -> datetime:
