@@ -180,6 +180,9 @@ class _SessionDriver:
             async with self.lock:
                 await self._send([self.conversation.session_created()])
             await self._receive_loop()
+            if self.record.close_code is None:  # gone without a close we saw
+                self.record.close_code, self.record.close_reason = 1006, ""
+                self.record.closed_by = "client"
         finally:
             for task in (clock, self.streamer):
                 if task is not None and not task.done():
@@ -341,10 +344,9 @@ class _SessionDriver:
         return True
 
     def _gone(self) -> None:
+        """The client's socket went away under a send or a receive; ``run`` records it
+        unless the receive loop saw the close itself."""
         self.closed = True
-        if self.record.close_code is None:
-            self.record.close_code, self.record.close_reason = 1006, ""
-            self.record.closed_by = "client"
 
     async def _close(self, code: int, reason: str) -> None:
         self.closed = True
