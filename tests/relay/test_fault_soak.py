@@ -103,7 +103,7 @@ def draw_plan(seed: int, index: int) -> Plan:
     if rng.random() < 0.35:
         browser_drop = (
             rng.randrange(answers),
-            rng.choice(["before_answer", "after_transcript", "mid_reply"]),
+            rng.choice(["before_answer", "mid_answer", "after_transcript", "mid_reply"]),
         )
     faults: list[SessionFaults] = []
     for _ in range(5):
@@ -162,6 +162,24 @@ async def until(client: VoiceClient, *kinds: str) -> dict[str, Any]:
                 raise Ended(str(message.get("reason")))
 
 
+async def answered(client: VoiceClient, moment: str | None) -> bool:
+    """After an answer: its transcript, then the interviewer's reply (a usage message).
+    An upstream drop may have lost the answer: after ``interview_resumed`` the new
+    session's reply is what comes. False when the browser is to drop at ``moment``
+    (the caller aborts): as soon as the answer is heard to begin (``mid_answer``), once
+    its transcript came, or while the reply streams."""
+    kinds = ("student_transcription", "interview_resumed", "student_speech_started")
+    while (message := await until(client, *kinds))["type"] == "student_speech_started":
+        if moment == "mid_answer":
+            return False
+    if message["type"] == "student_transcription" and moment == "after_transcript":
+        return False
+    if moment == "mid_reply":
+        return (await until(client, "ai_transcription", "usage"))["type"] == "usage"
+    await until(client, "usage")
+    return True
+
+
 def abort(client: VoiceClient) -> None:
     """The browser's connection dies: no close frame, the TCP connection reset."""
     transport = client.ws.transport
@@ -184,23 +202,16 @@ async def run_interview(app: RunningApp, plan: Plan, token: str | None, outcome:
                     outcome.went_away = plan.link
                     return
                 outcome.interview_id = str(started["interview_id"])
+                await until(client, "usage")  # the greeting (or welcome back) went through
                 while said < plan.answers:
-                    await until(client, "usage")  # the interviewer's reply went through
-                    moment = drop
-                    if moment == (said, "before_answer"):
+                    moment = drop[1] if drop is not None and drop[0] == said else None
+                    if moment == "before_answer":
                         break
                     await client.say()
                     said += 1
-                    if moment in ((said - 1, "after_transcript"), (said - 1, "mid_reply")):
-                        # Not at once: an answer still being transcribed when the
-                        # browser leaves is lost (docs/reliability.md). An upstream drop
-                        # may have lost it too: then the reply comes.
-                        heard = await until(client, "student_transcription", "usage")
-                        if moment[1] == "mid_reply" and heard["type"] != "usage":
-                            await until(client, "ai_transcription", "usage")
+                    if not await answered(client, moment):
                         break
                 else:
-                    await until(client, "usage")  # the reply to the last answer
                     if plan.leave_at_end:
                         abort(client)
                         outcome.went_away = True
