@@ -42,6 +42,7 @@ def serve(
     from vivavoce.startup import check_can_start
     from vivavoce.store.cli import migrate_or_exit
     from vivavoce.web.app import build_runtime, create_app
+    from vivavoce.web.graceful import DrainingServer
 
     if hasattr(signal, "SIGHUP"):
         # SIGHUP means "reload the key" once the app is up (web/ops.py installs that);
@@ -58,7 +59,8 @@ def serve(
     migrate_or_exit(settings.effective_database_url)
     runtime = build_runtime(settings)
     typer.echo(render_banner(runtime))
-    uvicorn.run(
+    # On SIGTERM /voice is drained before uvicorn closes the connections (web/graceful.py).
+    config = uvicorn.Config(
         create_app(runtime=runtime),
         host=settings.host,
         port=settings.port,
@@ -73,6 +75,10 @@ def serve(
         ws_ping_interval=settings.ws_ping_interval_seconds,
         ws_ping_timeout=settings.ws_ping_timeout_seconds,
     )
+    server = DrainingServer(config, runtime)
+    server.run()
+    if not server.started:  # as uvicorn.run: the app's start-up failed
+        raise typer.Exit(3)
 
 
 # Each area keeps its own commands next to its code.

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
         "VIVAVOCE_WS_PING_INTERVAL_SECONDS", "ws_ping_interval_seconds"))
     ws_ping_timeout_seconds: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices(
         "VIVAVOCE_WS_PING_TIMEOUT_SECONDS", "ws_ping_timeout_seconds"))
+    # SIGTERM: /voice connections get this long to end as a restart does (web/graceful.py).
+    drain_timeout_seconds: float = Field(default=20.0, ge=0, le=600, validation_alias=AliasChoices(
+        "VIVAVOCE_DRAIN_TIMEOUT_SECONDS", "drain_timeout_seconds"))
     # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
     voice_start_deadline_seconds: float = Field(
         default=30.0,

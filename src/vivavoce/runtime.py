@@ -61,6 +61,10 @@ class Runtime:
     openai_clients: dict[tuple[str, str | None], AsyncOpenAI] = field(default_factory=dict)
     # Interviews this instance serves right now, and the relay serving each.
     open_interviews: dict[str, VoiceRelay] = field(default_factory=dict)
+    # Every /voice connection this process serves (prepared or not), and whether it is
+    # stopping: on SIGTERM each is drained and new ones are refused (web/graceful.py).
+    voice_relays: list[VoiceRelay] = field(default_factory=list)
+    draining: bool = False
     sweeper: asyncio.Task[None] | None = None
     # This process's heartbeat row; the leases of the interviews it relays hang on it
     # (web/voice_leases.py).

@@ -69,6 +69,7 @@ from vivavoce.interview.missed_turns import missed_since, read_seen_item_ids
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part, truncate_event
 from vivavoce.interview.recovery import Recovery, RecoveryBudget, recoverable_close
+from vivavoce.interview.shutdown import SHUTDOWN_REASON, shutdown_end
 from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
 from vivavoce.pricing import TokenUsage
 
@@ -238,6 +239,14 @@ class InterviewSession:
             "ended", REMOVED_REASON, None, now, store_end=False,
             message="The organiser has removed this interview, so it has ended.")
         return [a for a in actions if not isinstance(a, PersistTurn)]
+
+    def server_shutdown(self, now: float) -> list[Action]:
+        """The server is stopping (SIGTERM): end this connection (interview/shutdown.py)."""
+        if (ignored := self._ignored("server_shutdown")) is not None:
+            return ignored
+        end = shutdown_end(keeps_interview=self._policy.keeps_on_drop(self.phase))
+        return [*end.before, *self._finish("ended", SHUTDOWN_REASON, None, now, message=end.message,
+                                           store_end=not end.retryable, retryable=end.retryable)]
 
     # ------------------------------------------------------------- adapter outcomes
     def prepared(

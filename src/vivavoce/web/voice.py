@@ -78,6 +78,7 @@ from vivavoce.web.connection_limits import (
     Refusal,
     Ticket,
 )
+from vivavoce.web.graceful import refuse_while_draining
 from vivavoce.web.voice_adapters import (
     StarletteBrowser,
     origin_allowed,
@@ -477,10 +478,16 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
         resumable=interview_id is not None,
     )
     relay = VoiceRelay(StarletteBrowser(websocket), session, hooks, relay_limits)
+    if runtime.draining:  # SIGTERM: this process is stopping (web/graceful.py)
+        await refuse_while_draining(websocket)
+        return
+    runtime.voice_relays.append(relay)
     deadline = asyncio.create_task(_start_deadline(relay, admission), name="voice-deadline")
     try:
         await relay.run()
     finally:
+        with contextlib.suppress(ValueError):
+            runtime.voice_relays.remove(relay)
         deadline.cancel()
         if session.interview_id is not None:
             _forget(runtime, session.interview_id, relay)
