@@ -33,8 +33,13 @@ async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None
         for interview in live:
             end = resume_policy.abandoned(stored_interview(interview), current)
             if end is not None and await store.mark_ended(
-                    s, interview.id, status=end.status, reason=end.reason,
-                    error_code=end.error_code, at=wall_clock(current)):
+                s,
+                interview.id,
+                status=end.status,
+                reason=end.reason,
+                error_code=end.error_code,
+                at=wall_clock(current),
+            ):
                 ended += 1
     if ended:
         log.info("ended %d interview(s) whose browser never came back", ended)
