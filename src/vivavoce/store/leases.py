@@ -8,9 +8,12 @@ owner's heartbeat is fresher than the TTL. So:
 
 * a relay takes the lease before it drives an interview (:func:`take_lease`, a
   compare-and-set on the generation: it succeeds when nobody owns it, when the owner's
-  heartbeat expired, or on an explicit takeover — a link opened again elsewhere);
+  heartbeat expired, or on an explicit takeover);
+* a link opened on another instance first asks the owner to hand over
+  (:func:`ask_handover`: the generation moves on, the owner stays), and waits until the
+  owner has released it (:func:`release_lease`) or its lease expired;
 * the instance checks, in one query per heartbeat, which of its leases it has lost
-  (:func:`lost_leases`), and stops those relays;
+  (:func:`lost_leases`: taken, or a handover asked), and stops those relays;
 * a crashed instance's interviews become takeable once its heartbeat expires
   (:func:`expired_leases` lists them); a cleanly stopped one deletes its row, and the
   foreign key clears ``owner_id`` at once.
