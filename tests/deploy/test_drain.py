@@ -109,6 +109,7 @@ async def test_sigterm_drains_link_and_open_interviews(tmp_path: Path) -> None:
         async with (
             voice_client(_ws(server, f"?token={link['token']}")) as on_link,
             voice_client(_ws(server)) as on_open,
+            voice_client(_ws(server)) as idle,  # connected, never started
         ):
             await on_link.start({})
             await on_open.start(CONTEXT)
@@ -132,6 +133,9 @@ async def test_sigterm_drains_link_and_open_interviews(tmp_path: Path) -> None:
             assert "retryable" not in open_ended
             assert "error" not in on_open.types()
             assert await on_open.until_closed() == 1000
+            idle_ended = await idle.until("interview_ended")
+            assert (idle_ended["reason"], idle_ended["interview_id"]) == ("server_shutdown", None)
+            assert await idle.until_closed() == 1000
         # uvicorn re-raises the signal it handled once it has stopped: -SIGTERM.
         assert server.process.wait(HANG_GUARD_S) in (0, -signal.SIGTERM)
         output = server.output()
