@@ -86,7 +86,10 @@ def _ws(server: ServeProcess, query: str = "") -> str:
     return server.url.replace("http://", "ws://") + "/voice" + query
 
 
-async def test_sigterm_drains_link_and_open_interviews(tmp_path: Path) -> None:
+@pytest.mark.parametrize("args", [(), ("--workers", "2")], ids=["one-process", "workers"])
+async def test_sigterm_drains_link_and_open_interviews(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
     env = base_env(
         tmp_path,
         VIVAVOCE_ADMIN_TOKEN=ADMIN_TOKEN,
@@ -97,7 +100,7 @@ async def test_sigterm_drains_link_and_open_interviews(tmp_path: Path) -> None:
     )
     database_url = f"sqlite+aiosqlite:///{(tmp_path / 'data' / 'vivavoce.db').resolve()}"
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with serve_process(env, tmp_path, name="drain") as server:
+    with serve_process(env, tmp_path, name="drain", args=args) as server:
         async with httpx.AsyncClient(timeout=30) as http:
             created = await http.post(
                 f"{server.url}/api/interviews",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import time
 
@@ -30,7 +31,13 @@ from vivavoce.interview import browser_messages
 from vivavoce.interview.shutdown import RESTARTING_CODE
 from vivavoce.runtime import Runtime
 
-__all__ = ["DrainingServer", "drain_voice", "refuse_while_draining"]
+__all__ = [
+    "DrainingServer",
+    "drain_before_shutdown",
+    "drain_voice",
+    "refuse_while_draining",
+    "server_of_this_process",
+]
 
 log = logging.getLogger("vivavoce.voice")
 
@@ -62,6 +69,35 @@ async def drain_voice(runtime: Runtime, timeout_s: float) -> int:
     return left
 
 
+def drain_before_shutdown(server: uvicorn.Server, runtime: Runtime) -> None:
+    """Make an existing uvicorn server drain ``/voice`` (as :class:`DrainingServer`) when
+    it shuts down: for the worker processes of ``--workers N``, whose server uvicorn's
+    supervisor creates (a worker's app finds it through its SIGTERM handler,
+    :func:`server_of_this_process`)."""
+    shutdown = server.shutdown
+
+    async def draining_shutdown(sockets: list[socket.socket] | None = None) -> None:
+        await _drain_then(server, runtime)
+        await shutdown(sockets)
+
+    server.shutdown = draining_shutdown  # type: ignore[method-assign]
+
+
+def server_of_this_process() -> uvicorn.Server | None:
+    """The uvicorn server running this process, while it serves: the owner of the
+    SIGTERM handler uvicorn installs (``Server.handle_exit``); None otherwise."""
+    owner = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    return owner if isinstance(owner, uvicorn.Server) else None
+
+
+async def _drain_then(server: uvicorn.Server, runtime: Runtime) -> None:
+    # Stop accepting first: a reconnecting browser must reach another instance.
+    for listening in server.servers:
+        listening.close()
+    if not server.force_exit:
+        await drain_voice(runtime, runtime.settings.drain_timeout_seconds)
+
+
 class DrainingServer(uvicorn.Server):
     """uvicorn's server, draining ``/voice`` (:func:`drain_voice`) before it closes the
     connections on a shutdown signal."""
@@ -71,11 +107,7 @@ class DrainingServer(uvicorn.Server):
         self.runtime = runtime
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # Stop accepting first: a reconnecting browser must reach another instance.
-        for server in self.servers:
-            server.close()
-        if not self.force_exit:
-            await drain_voice(self.runtime, self.runtime.settings.drain_timeout_seconds)
+        await _drain_then(self, self.runtime)
         await super().shutdown(sockets)
 
 
