@@ -36,7 +36,7 @@ def serve(
     workers: Annotated[
         int | None,
         typer.Option(help="Processes sharing the port, to use several cores "
-                     "[default: $VIVAVOCE_WORKERS or 1]"),
+                     "[default: $VIVAVOCE_WORKERS; production: the CPUs the container may use, else 1]"),
     ] = None,
 ) -> None:
     """Run the service: web app, /voice relay, API (migrates the database first)."""
@@ -54,6 +54,10 @@ def serve(
         # until then it must not kill the process mid-migration.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = settings_or_exit(host=host, port=port, workers=workers)
+    if settings.source_of("workers").kind == "default":
+        from vivavoce.supervisor import default_workers
+
+        settings.workers = default_workers(settings)
     setup_logging(settings)
     problems = check_can_start(settings)
     if problems is None and settings.workers > 1:
