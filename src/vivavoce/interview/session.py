@@ -165,6 +165,12 @@ class InterviewSession:
     def live_at(self) -> float | None:
         return self._time.live_at
 
+    @property
+    def answer_pending(self) -> bool:
+        """Live, with an answer OpenAI has not transcribed yet: a browser that leaves now
+        is not told anything more, but the relay waits (bounded) for that transcript."""
+        return self.phase is Phase.LIVE and self._conv.answer_pending
+
     # -------------------------------------------------------------------- the phase
     def _go(self, target: Phase) -> None:
         self.phase = check_transition(self.phase, target)
