@@ -235,6 +235,16 @@ class VoiceRelay:
         self.feed(self.session.removed(self.clock()))
         self._finished.set()
 
+    def drain(self) -> None:
+        """The server is stopping (SIGTERM): end this connection the way a restart does
+        (a link's interview is kept, with a retryable ending; an open one ends
+        ``server_shutdown``), then stop as usual — the browser gets its last messages,
+        the upstream socket closes and every pending turn is written before :attr:`done`."""
+        if self._finished.is_set():
+            return
+        self.feed(self.session.server_shutdown(self.clock()))
+        self._finished.set()
+
     # ------------------------------------------------------------------ actions
     def _do(self, action: Action) -> None:
         if isinstance(action, SendAudio):
