@@ -54,6 +54,7 @@ BATCH = 10  # interviews at once
 FD_SLACK = 8  # pools may grow by a few; a leak per interview or per fault is dozens
 TASK_SLACK = 4
 MAX_CONNECTIONS = 3  # per interview: the first, and reopened links
+QUIET_S = 1.0  # longer than a stall (0.5 s at most) and a recovery's backoff
 
 
 def soak_seed() -> int:
@@ -112,7 +113,9 @@ def draw_plan(seed: int, index: int) -> Plan:
         if kind == "drop":
             faults.append(SessionFaults(drop_after_events=at))
         elif kind == "stall":
-            faults.append(SessionFaults(stall_after_events=at, stall_s=rng.choice([0.2, 0.5, 1.0])))
+            faults.append(
+                SessionFaults(stall_after_events=at, stall_s=rng.choice([0.2, 0.35, 0.5]))
+            )
         elif kind == "error":
             faults.append(SessionFaults(error_after_events=at))
         elif kind == "error_drop":
@@ -173,11 +176,30 @@ async def answered(client: VoiceClient, moment: str | None) -> bool:
         if moment == "mid_answer":
             return False
     if message["type"] == "student_transcription" and moment == "after_transcript":
+        await quiet(client)
         return False
     if moment == "mid_reply":
         return (await until(client, "ai_transcription", "usage"))["type"] == "usage"
     await until(client, "usage")
     return True
+
+
+async def quiet(client: VoiceClient) -> None:
+    """Read until the server has said nothing for ``QUIET_S``: after a drop's recovery
+    the candidate's pace can slip (a transcript taken for the wrong answer), and an
+    answer OpenAI has not even begun to hear when the candidate leaves is lost
+    (docs/reliability.md), so leaving waits for everything said to be heard. Pacing
+    only: nothing is asserted on time."""
+    while True:
+        try:
+            async with asyncio.timeout(QUIET_S):
+                message = await client.receive_one()
+        except TimeoutError:
+            return
+        except ConnectionClosed:
+            raise Ended from None
+        if isinstance(message, dict) and message.get("type") == "interview_ended":
+            raise Ended(str(message.get("reason")))
 
 
 def abort(client: VoiceClient) -> None:
@@ -206,12 +228,14 @@ async def run_interview(app: RunningApp, plan: Plan, token: str | None, outcome:
                 while said < plan.answers:
                     moment = drop[1] if drop is not None and drop[0] == said else None
                     if moment == "before_answer":
+                        await quiet(client)
                         break
                     await client.say()
                     said += 1
                     if not await answered(client, moment):
                         break
                 else:
+                    await quiet(client)
                     if plan.leave_at_end:
                         abort(client)
                         outcome.went_away = True
