@@ -75,8 +75,11 @@ class Conversation:
 
     def resume(self, history: list[TurnRecord]) -> None:
         """The interview's stored turns: seeded into the new session, numbering goes on."""
-        self.history = sorted(history, key=lambda t: t.sequence)
-        first = self.history[-1].sequence + 1 if self.history else self.transcript.turn_count
+        ordered = sorted(history, key=lambda t: t.sequence)
+        # A reply cut before a word of it was heard is stored empty: it keeps its number
+        # (what follows comes after it) but has nothing to seed the new session with.
+        self.history = [t for t in ordered if t.text.strip()]
+        first = ordered[-1].sequence + 1 if ordered else self.transcript.turn_count
         self.transcript = Transcript(first_sequence=first)
 
     @property

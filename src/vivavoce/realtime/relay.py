@@ -215,6 +215,12 @@ class VoiceRelay:
         it had left, which keeps a resumable interview live for the newcomer."""
         self.to_browser.put_control(json.dumps(browser_messages.error(
             "replaced", "This interview continues in another window or tab.", fatal=True)))
+        self._spawn(self._replaced(), "replaced")
+
+    async def _replaced(self) -> None:
+        # The newcomer often arrives a moment after a drop, mid-answer: that answer is
+        # stored first (the newcomer waits for ``done`` before reading the turns).
+        await self._answer_heard()
         self.feed(self.session.browser_closed(self.clock()))
         self._finished.set()
 

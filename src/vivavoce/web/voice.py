@@ -197,8 +197,10 @@ class ServiceHooks:
                     if decision.paused_s is not None:
                         await store.set_clock(s, interview.id, paused_at=None,
                                               paused_s=decision.paused_s)
-                    history = [turn_record(t) for t in await store.list_turns(s, interview.id)
-                               if t.text.strip()]
+                    # All of them, empty ones too: they keep their numbers (the core
+                    # seeds only what has words).
+                    history = [turn_record(t)
+                               for t in await store.list_turns(s, interview.id)]
                 candidate = CandidateContext.model_validate(interview.candidate)
                 interview_settings = InterviewSettings.model_validate(interview.settings)
             else:
