@@ -258,7 +258,7 @@ class InterviewSession:
         """``calls.create`` failed: a fatal cause fails as on the relay, else relay."""
         if (ignored := self._ignored("call_failed")) is not None:
             return ignored
-        if self._describe(problem).fatal:
+        if self._media.fatal_refusal(self._describe(problem).cause):
             return self._upstream_failure(problem, now)
         return self._stepped(self._media.call_refused(problem.code), now)
 
