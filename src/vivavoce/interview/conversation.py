@@ -20,13 +20,15 @@ from openai.types.realtime import ConversationItemCreateEventParam, RealtimeClie
 from vivavoce.interview import browser_messages
 from vivavoce.interview.actions import (
     Action,
+    ClearBrowserAudio,
     Log,
     PersistTurn,
     SendAudio,
     SendJson,
+    SendUpstream,
     TurnRecord,
 )
-from vivavoce.interview.playback import BYTES_PER_MS, Playback, Reply
+from vivavoce.interview.playback import BYTES_PER_MS, Playback, Reply, truncate_event
 from vivavoce.interview.recovery import Cut
 from vivavoce.interview.transcript import Transcript
 
@@ -59,6 +61,7 @@ class Conversation:
         """The Realtime events this module handles, by type."""
         return {
             "input_audio_buffer.committed": self.committed,
+            "input_audio_buffer.speech_stopped": self.speech_stopped,
             "conversation.item.added": self.item_added,
             "conversation.item.created": self.item_added,
             "conversation.item.input_audio_transcription.delta": self.input_delta,
@@ -79,6 +82,23 @@ class Conversation:
     def speech_started(self, item_id: str | None, now: float) -> None:
         if item_id is not None:
             self._speech_started[item_id] = now
+
+    def barge_in(self, event: dict[str, Any], now: float, backlog_bytes: int) -> list[Action]:
+        """The candidate started to speak: the browser drops the AI's audio, and a reply
+        it was hearing is cut where it was heard (the API told, the stored turn amended).
+        ``backlog_bytes``: AI audio the adapter still holds (dropped, never heard)."""
+        self._activity(now)
+        self.speech_started(as_str(event.get("item_id")), now)
+        actions: list[Action] = [SendJson(browser_messages.student_speech_started()),
+                                 ClearBrowserAudio(), SendJson(browser_messages.ai_audio_clear())]
+        reply = self._play.barge_in(now, backlog_bytes)
+        if reply is not None and reply.cut_at_ms is not None:
+            actions += [SendUpstream(truncate_event(reply)), *self.cut(reply)]
+        return actions
+
+    def speech_stopped(self, event: dict[str, Any], now: float) -> list[Action]:
+        self._activity(now)
+        return []
 
     def cut(self, reply: Reply) -> list[Action]:
         """The candidate cut ``reply`` short: a stored turn is amended to what was heard."""

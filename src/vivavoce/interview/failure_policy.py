@@ -23,10 +23,12 @@ from vivavoce.interview import browser_messages
 from vivavoce.interview.actions import Action, Log, SendJson, UpstreamError
 from vivavoce.interview.errors import (
     CANDIDATE_MESSAGES,
+    ErrorDescriber,
     ErrorVerdict,
     ProblemPhase,
     UpstreamProblem,
 )
+from vivavoce.interview.opening import SESSION_UPDATE_EVENT_ID
 from vivavoce.interview.phase import Phase
 
 __all__ = [
@@ -253,3 +255,12 @@ def recoverable(reported: Reported, verdict: ErrorVerdict) -> list[Action]:
                 "code": verdict.code, "cause": verdict.cause, "upstream_event_id":
                 problem.event_id, "client_event_id": reported.client_event_id,
                 "detail": problem.message, "hint": verdict.hint})]
+
+
+def judge(reported: Reported, describe: ErrorDescriber) -> ErrorVerdict:
+    """The verdict on an error the API reported: the describer's, except that one about
+    our own ``session.update`` is a refused configuration."""
+    verdict = describe(reported.problem)
+    if reported.client_event_id == SESSION_UPDATE_EVENT_ID:
+        return refused_configuration(verdict)
+    return verdict

@@ -8,16 +8,13 @@ seconds) and returns a list of :mod:`~vivavoce.interview.actions` for the adapte
 carry out in order. Nothing here awaits, sleeps or reads a clock.
 
 Phases and their legal transitions: :mod:`~vivavoce.interview.phase`; an input in a
-phase that does not take it is answered with one ``Log`` action. The rules live in
-collaborators (docs/architecture.md lists them): browser_input, conversation, playback,
-time_limits, failure_policy, browser_messages. Candidate audio is never forwarded before
-``live``; audio that arrives while starting is kept (bounded), sent once configured.
-
-Events arrive as dicts rather than the SDK's pydantic models: audio deltas are most of
-the traffic, and building a model per delta would cost more than the relay itself.
-Handlers read only the fields they need, with ``.get`` so an odd event cannot crash an
-interview. Outgoing events are the SDK's ``*Param`` TypedDicts (checked by mypy, plain
-dicts at run time).
+phase that does not take it is answered with one ``Log`` action. This class owns the
+phase; every rule lives in a collaborator (docs/architecture.md lists them: opening,
+conversation, playback, spend, time_limits, recovery, failure_policy, browser_input,
+browser_messages). Events arrive as dicts, not the SDK's pydantic models (audio deltas
+are most of the traffic; a model per delta would cost more than the relay itself) and
+are read with ``.get``, so an odd event cannot crash an interview. Outgoing events are
+the SDK's ``*Param`` TypedDicts (checked by mypy, plain dicts at run time).
 """
 
 from __future__ import annotations
@@ -32,23 +29,20 @@ from openai.types.realtime import (
 from vivavoce.interview import browser_input, browser_messages
 from vivavoce.interview.actions import (
     Action,
-    AddUsage,
     AppendAudio,
     AttemptFailed,
-    ClearBrowserAudio,
     CloseBrowser,
     CloseUpstream,
     ConnectUpstream,
     EndInterview,
     Log,
-    MarkLive,
     PersistTurn,
     PrepareInterview,
     SendJson,
     SendUpstream,
     TurnRecord,
 )
-from vivavoce.interview.browser_input import Audio, Rejected, StartBuffer
+from vivavoce.interview.browser_input import Audio, Rejected
 from vivavoce.interview.conversation import RESUME_INSTRUCTIONS, Conversation, as_str
 from vivavoce.interview.errors import ErrorDescriber, ErrorVerdict, ProblemPhase, UpstreamProblem
 from vivavoce.interview.failure_policy import (
@@ -60,15 +54,17 @@ from vivavoce.interview.failure_policy import (
     closed_verdict,
     error_event,
     failed_response,
+    judge,
     recoverable,
-    refused_configuration,
     start_timeout,
     upstream_error,
 )
-from vivavoce.interview.missed_turns import missed_since, read_seen_item_ids
+from vivavoce.interview.missed_turns import read_seen_item_ids
+from vivavoce.interview.opening import SESSION_UPDATE_EVENT_ID, Opening
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
-from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part, truncate_event
+from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part
 from vivavoce.interview.recovery import Recovery, RecoveryBudget, recoverable_close
+from vivavoce.interview.spend import Spend
 from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
 from vivavoce.pricing import TokenUsage
 
@@ -84,7 +80,6 @@ __all__ = [
     "spoken_part",
 ]
 
-SESSION_UPDATE_EVENT_ID = "vivavoce_session_update"
 # The interview_ended reason when the operator deleted the interview while it ran.
 REMOVED_REASON = "removed_by_operator"
 
@@ -112,7 +107,7 @@ class InterviewSession:
     ) -> None:
         self._model = model
         self._describe = describe_error
-        self._price = price or (lambda _usage: None)
+        self._spend = Spend(price)
         self.simulator = simulator
         self._policy = FailurePolicy(resumable=resumable)
         self._time = TimeLimits(limits or Limits())
@@ -120,12 +115,8 @@ class InterviewSession:
         self.phase = Phase.IDLE
         self.interview_id: str | None = None
         self.end_reason: str | None = None
-        self._session_update: SessionUpdateEventParam | None = None
-        self._start_buffer = StartBuffer(self.limits.start_buffer_bytes)
+        self._opening = Opening(self.limits.start_buffer_bytes)
         self._conv = Conversation(self._play, self._time.activity)
-        self._seen_item_ids: frozenset[str] | None = None
-        self.usage = TokenUsage()
-        self.cost_usd: float | None = None
         self._recovery = Recovery(RecoveryBudget(self.limits.recovery_attempts,
                                                  self.limits.recovery_window_s,
                                                  self.limits.recovery_backoff_s))
@@ -134,7 +125,6 @@ class InterviewSession:
             **self._conv.handlers(),
             "session.updated": self._on_session_updated,
             "error": self._on_error,
-            "input_audio_buffer.speech_stopped": self._on_speech_stopped,
             "response.created": self._on_response_created,
             "response.done": self._on_response_done,
         }
@@ -150,7 +140,15 @@ class InterviewSession:
 
     @property
     def dropped_start_audio_bytes(self) -> int:
-        return self._start_buffer.dropped_bytes
+        return self._opening.buffer.dropped_bytes
+
+    @property
+    def usage(self) -> TokenUsage:
+        return self._spend.usage
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self._spend.cost_usd
 
     @property
     def start_requested_at(self) -> float | None:
@@ -192,7 +190,7 @@ class InterviewSession:
                 message.get("audio"), self.limits.max_frame_bytes))
         if kind == "start_interview":
             # A room coming back by itself names what it has shown (missed_turns.py).
-            self._seen_item_ids = read_seen_item_ids(message.get("seen_item_ids"))
+            self._opening.seen_item_ids = read_seen_item_ids(message.get("seen_item_ids"))
             return self._start(message.get("candidateContext"), now)
         if kind == "end_interview":
             return self._finish("ended", "candidate_ended", None, now,
@@ -266,8 +264,7 @@ class InterviewSession:
         if history:
             self._policy.resumed = True
             self._conv.resume(history)
-        self._session_update = {**session_update, "type": "session.update",
-                                "event_id": SESSION_UPDATE_EVENT_ID}
+        self._opening.configure(session_update)
         return [ConnectUpstream(), Log("info", "interview prepared; connecting to the "
                                        "Realtime API", {"model": self.model})]
 
@@ -280,18 +277,18 @@ class InterviewSession:
         if not fatal:
             self._go(Phase.IDLE)
             self._time.start_withdrawn()
-            self._start_buffer.clear()
+            self._opening.withdrawn()
             return [error]
         return [error, *self._finish("failed", code, code, now, message=message)]
 
     def upstream_opened(self, now: float) -> list[Action]:
         """The Realtime socket is open: configure the session."""
         ignored = self._ignored("upstream_opened")
-        if ignored is not None or self._session_update is None:
+        if ignored is not None or self._opening.session_update is None:
             return ignored or [Log("debug", "upstream opened before the interview was prepared")]
         if self.phase is not Phase.RECOVERING:
             self._go(Phase.CONFIGURING)
-        return [SendUpstream(self._session_update)]
+        return [SendUpstream(self._opening.session_update)]
 
     def upstream_connect_failed(self, problem: UpstreamProblem, now: float) -> list[Action]:
         """The Realtime socket could not be opened (refused, timed out, HTTP error)."""
@@ -325,7 +322,8 @@ class InterviewSession:
             return ignored
         kind = event.get("type")
         if kind == "input_audio_buffer.speech_started":
-            return self._on_speech_started(event, now, backlog_bytes)
+            ignored = self._ignored("input_audio_buffer.speech_started")
+            return ignored or self._conv.barge_in(event, now, backlog_bytes)
         handler = self._upstream_handlers.get(kind) if isinstance(kind, str) else None
         # Types with no handler (rate_limits.updated, …) carry nothing for the interview:
         # that is not an input in the wrong phase, so no Log line either.
@@ -359,7 +357,7 @@ class InterviewSession:
         if self.phase is Phase.LIVE:
             return [AppendAudio(checked[0])]
         # Starting or recovering: kept (bounded), sent once the session is configured.
-        self._start_buffer.add(checked)
+        self._opening.buffer.add(checked)
         return []
 
     def _playback_position(self, ms: Any) -> list[Action]:
@@ -388,23 +386,9 @@ class InterviewSession:
             return self._recovered(now)
         self._go(Phase.LIVE)
         self._time.went_live(now)
-        # The AI speaks first; the audio the candidate sent meanwhile follows it.
-        actions: list[Action] = [SendUpstream(e) for e in
-                                 self._conv.opening_events(resumed=self._policy.resumed)]
-        actions.extend(AppendAudio(chunk) for chunk in self._start_buffer.take())
-        actions += [
-            MarkLive(now),
-            SendJson(browser_messages.interview_started(
-                interview_id=self.interview_id, simulator=self.simulator,
-                resumed=self._policy.resumed)),
-        ]
-        if self._policy.resumed and (missed := missed_since(self._conv.history,
-                                                            self._seen_item_ids)):
-            actions.append(SendJson(browser_messages.missed_turns(missed)))
-        actions += [
-            Log("info", "interview live", {"model": self.model}),
-        ]
-        return actions
+        return self._opening.went_live(self._conv, now, interview_id=self.interview_id,
+                                       simulator=self.simulator, resumed=self._policy.resumed,
+                                       model=self.model)
 
     # ------------------------------------------------------------------ recovery
     def _recover(self, problem: UpstreamProblem, now: float) -> list[Action]:
@@ -424,7 +408,7 @@ class InterviewSession:
     def _recovered(self, now: float) -> list[Action]:
         self._go(Phase.LIVE)
         return self._recovery.recovered(self.interview_id, self._conv.opening_events(
-            resumed=True, instructions=self._recovery.instructions), self._start_buffer.take())
+            resumed=True, instructions=self._recovery.instructions), self._opening.buffer.take())
 
     def _on_error(self, event: dict[str, Any], now: float) -> list[Action]:
         phase: ProblemPhase = "configure" if self.phase in _STARTING else "session"
@@ -433,29 +417,10 @@ class InterviewSession:
     def _reported(self, reported: Reported | None, now: float) -> list[Action]:
         if reported is None:
             return []
-        verdict = self._describe(reported.problem)
-        if reported.client_event_id == SESSION_UPDATE_EVENT_ID:
-            verdict = refused_configuration(verdict)
+        verdict = judge(reported, self._describe)
         if verdict.fatal:
             return self._upstream_failure(reported.problem, now, verdict)
         return recoverable(reported, verdict)
-
-    def _on_speech_started(self, event: dict[str, Any], now: float,
-                           backlog_bytes: int) -> list[Action]:
-        if (ignored := self._ignored("input_audio_buffer.speech_started")) is not None:
-            return ignored
-        self._time.activity(now)
-        self._conv.speech_started(as_str(event.get("item_id")), now)
-        actions: list[Action] = [SendJson(browser_messages.student_speech_started()),
-                                 ClearBrowserAudio(), SendJson(browser_messages.ai_audio_clear())]
-        reply = self._play.barge_in(now, backlog_bytes)
-        if reply is not None and reply.cut_at_ms is not None:
-            actions += [SendUpstream(truncate_event(reply)), *self._conv.cut(reply)]
-        return actions
-
-    def _on_speech_stopped(self, event: dict[str, Any], now: float) -> list[Action]:
-        self._time.activity(now)
-        return []
 
     def _on_response_created(self, event: dict[str, Any], now: float) -> list[Action]:
         response = event.get("response")
@@ -470,15 +435,7 @@ class InterviewSession:
         response_id = as_str(response.get("id"))
         if response_id is not None and response_id == self._play.responding:
             self._play.responding = None
-        actions: list[Action] = []
-        usage = TokenUsage.from_response_usage(response.get("usage"))
-        if usage.total:
-            cost = self._price(usage)
-            self.usage = self.usage + usage
-            if cost is not None:
-                self.cost_usd = (self.cost_usd or 0.0) + cost
-            actions += [AddUsage(usage, cost),
-                        SendJson(browser_messages.usage(self.usage, self.cost_usd))]
+        actions = self._spend.response_done(response.get("usage"))
         actions += self._conv.response_done(response, response_id, now)
         if response.get("status") == "failed":
             actions += self._reported(failed_response(response), now)
