@@ -19,11 +19,12 @@ skip unless ``VIVAVOCE_REQUIRE_BROWSER=1``.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +74,17 @@ class NetNamespace:
             check=True,
         ).stdout
         return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+    @contextlib.contextmanager
+    def udp_blocked(self) -> Iterator[None]:
+        """Drop every UDP datagram in the namespace meanwhile (a network that blocks UDP:
+        WebRTC media cannot connect; TCP — the app, /voice, the fake's API — works)."""
+        rule = ["INPUT", "-p", "udp", "-j", "DROP"]
+        subprocess.run(["nsenter", f"--net={self.path}", "iptables", "-I", *rule], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["nsenter", f"--net={self.path}", "iptables", "-D", *rule], check=True)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -41,6 +41,9 @@ class StubVoice:
     key: str
     fallback: str | None = None  # a webrtc_fallback reason: fall back after the answer
     bad_answer: bool = False  # answer with SDP the browser cannot apply
+    # After a fallback, wait for the test to call go_relay() (to look at the room between
+    # webrtc_fallback and interview_started).
+    hold_start: bool = False
     # Runs what must reach the fake (its HTTP calls, the sideband's thread): the network
     # namespace's NetNamespace.run in the tests.
     run: Callable[..., Any] = lambda fn, *args, **kwargs: fn(*args, **kwargs)
@@ -84,8 +87,7 @@ class StubVoice:
             self.join_sideband()
         elif data["type"] == "webrtc_state" and data["state"] == "failed" and not self.fell_back:
             self.hangup()
-            self.send({"type": "webrtc_fallback", "reason": "media_failed"})
-            self.go_relay()
+            self.fall_back("media_failed")
         elif data["type"] == "ping":
             self.send({"type": "pong"})
 
@@ -113,7 +115,12 @@ class StubVoice:
         self.send({"type": "webrtc_answer", "sdp": answer})
         if self.fallback is not None:
             self.hangup()
-            self.send({"type": "webrtc_fallback", "reason": self.fallback})
+            self.fall_back(self.fallback)
+
+    def fall_back(self, reason: str) -> None:
+        self.fell_back = True
+        self.send({"type": "webrtc_fallback", "reason": reason})
+        if not self.hold_start:
             self.go_relay()
 
     def go_relay(self) -> None:

@@ -143,16 +143,18 @@ def test_fallback_closes_the_call_and_relays_on_the_same_socket(
 ) -> None:
     app = netns_live_app()
     options: dict[str, Any] = {"bad_answer": True} if bad_answer else {"fallback": "media_timeout"}
-    tab, stub = open_room(netns_open_page, app, netns, stubs, "auto", **options)
+    tab, stub = open_room(netns_open_page, app, netns, stubs, "auto", hold_start=True, **options)
     page = tab.page
-    page.wait_for_selector("main[data-phase=live]")
-    page.wait_for_selector("main[data-media=relay]")
     reason = "media_failed" if bad_answer else "media_timeout"
-    assert page.locator("main").get_attribute("data-fallback-reason") == reason
+    page.wait_for_selector(f"main[data-fallback-reason={reason}]")
     if bad_answer:
         # An answer the browser cannot apply is reported at once, not left to time out.
         assert [m["state"] for m in stub.of("webrtc_state")] == ["failed"]
+    # The fallback alone closes the call, before the interview starts on the relay.
     assert peer_stats(page)["signaling"] == "closed"
+    assert page.locator("main").get_attribute("data-media") == "relay"
+    stub.go_relay()
+    page.wait_for_selector("main[data-phase=live]")
     # The relay's audio plays and the microphone goes up as PCM frames: the same
     # interview, on the same socket, without a second start.
     wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) >= 24000")
