@@ -116,6 +116,10 @@ class Settings(BaseSettings):
         default="server_vad",
         validation_alias=AliasChoices("VIVAVOCE_TURN_DETECTION", "turn_detection"),
     )
+    transport: Literal["relay", "webrtc", "auto"] = Field(  # docs/configuration.md
+        default="auto", validation_alias=AliasChoices("VIVAVOCE_TRANSPORT", "transport"))
+    webrtc_connect_timeout_s: float = Field(default=5.0, gt=0, le=60, validation_alias=AliasChoices(
+        "VIVAVOCE_WEBRTC_CONNECT_TIMEOUT_S", "webrtc_connect_timeout_s"))
     evaluation_model: str = Field(
         default="gpt-5-mini",
         validation_alias=AliasChoices("VIVAVOCE_EVALUATION_MODEL", "evaluation_model"),
