@@ -90,6 +90,9 @@ class NetNamespace:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.holder.kill()
         self.holder.wait(timeout=10)
+        for stream in (self.holder.stdout, self.holder.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def open_namespace(workdir: Path) -> NetNamespace | str:

@@ -237,8 +237,10 @@ def test_the_time_limit_ends_a_webrtc_interview_and_hangs_up(
     assert ended["reason"] == "time_limit"
     assert peer_stats(page)["signaling"] == "closed"
     call = app.fake.fake.calls[-1]
-    until(page, lambda: call.ended, "the call hung up")
-    assert call.end_reason == "hangup"
+    # Ended by the server's hangup or the room's close on interview_ended, whichever
+    # reaches the fake first (the server's hangup itself: tests/relay/test_webrtc.py).
+    until(page, lambda: call.ended, "the call ended")
+    assert call.end_reason in {"hangup", "peer_closed"}
 
 
 def test_a_refused_key_is_named_and_no_call_is_left_open(
