@@ -44,6 +44,8 @@ class StubVoice:
     # After a fallback, wait for the test to call go_relay() (to look at the room between
     # webrtc_fallback and interview_started).
     hold_start: bool = False
+    # A server from before WebRTC: ignores the offer, relays, no `transport` field.
+    ignore_offer: bool = False
     # Runs what must reach the fake (its HTTP calls, the sideband's thread): the network
     # namespace's NetNamespace.run in the tests.
     run: Callable[..., Any] = lambda fn, *args, **kwargs: fn(*args, **kwargs)
@@ -94,7 +96,7 @@ class StubVoice:
     def start(self, data: dict[str, Any]) -> None:
         self.send({"type": "interview_starting", "message": "starting"})
         offer = (data.get("webrtc") or {}).get("sdp")
-        if not offer:
+        if not offer or self.ignore_offer:
             self.go_relay()
             return
         session = {
@@ -125,14 +127,10 @@ class StubVoice:
 
     def go_relay(self) -> None:
         self.fell_back = True
-        self.send(
-            {
-                "type": "interview_started",
-                "message": "started",
-                "interview_id": "stub",
-                "transport": "relay",
-            }
-        )
+        started = {"type": "interview_started", "message": "started", "interview_id": "stub"}
+        if not self.ignore_offer:
+            started["transport"] = "relay"
+        self.send(started)
         # The greeting, relayed: 1.5 s of tone in 100 ms frames (faster than real time).
         pcm = tone(1500)
         for i in range(0, len(pcm), 4800):

@@ -181,3 +181,20 @@ def test_relay_room_makes_no_peer_connection(
     assert page.locator("main").get_attribute("data-media") == "relay"
     wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) >= 24000")
     until(lambda: stub.binary_bytes > 0, "PCM frames on /voice", page)
+
+
+def test_a_server_that_ignores_the_offer_is_relayed(
+    netns_open_page: OpenPage, netns_live_app: StartApp, netns: NetNamespace, stubs: list[StubVoice]
+) -> None:
+    # A server before WebRTC ignores the `webrtc` field: no answer, no fallback, and
+    # `interview_started` without `transport`. The room closes its call and relays.
+    app = netns_live_app()
+    tab, stub = open_room(netns_open_page, app, netns, stubs, "webrtc", ignore_offer=True)
+    page = tab.page
+    page.wait_for_selector("main[data-phase=live]")
+    (start,) = stub.of("start_interview")
+    assert "webrtc" in start
+    assert page.locator("main").get_attribute("data-media") == "relay"
+    assert peer_stats(page)["signaling"] == "closed"
+    wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) >= 24000")
+    until(lambda: stub.binary_bytes > 0, "PCM frames on /voice", page)
