@@ -143,9 +143,7 @@ class Settings(BaseSettings):
         "VIVAVOCE_WS_PING_TIMEOUT_SECONDS", "ws_ping_timeout_seconds"))
     # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
     voice_start_deadline_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        le=600,
+        default=30.0, gt=0, le=600,
         description="A /voice connection that has not started an interview by then is closed.",
         validation_alias=AliasChoices(
             "VIVAVOCE_VOICE_START_DEADLINE_SECONDS", "voice_start_deadline_seconds"
@@ -161,8 +159,7 @@ class Settings(BaseSettings):
         ),
     )
     voice_max_connections: int = Field(
-        default=2000,
-        ge=1,
+        default=2000, ge=1,
         description="/voice connections open at once on one process.",
         validation_alias=AliasChoices("VIVAVOCE_VOICE_MAX_CONNECTIONS", "voice_max_connections"),
     )
@@ -349,6 +346,9 @@ class Settings(BaseSettings):
         le=65535,
         validation_alias=AliasChoices("PORT", "VIVAVOCE_PORT", "port"),
     )
+    workers: int = Field(default=1, ge=1, le=64, description="Processes sharing the port "
+                         "(serve --workers), each a full relay with its own heartbeat row.",
+                         validation_alias=AliasChoices("VIVAVOCE_WORKERS", "workers"))
     metrics_port: int | None = Field(
         default=None,
         ge=1,

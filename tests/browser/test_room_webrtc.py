@@ -206,21 +206,6 @@ def test_a_barge_in_over_webrtc_cuts_the_interviewer(
     assert [t["speaker"] for t in turns[:2]] == ["interviewer", "candidate"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server side (webrtc-server): on a call the interviewer's cut reply is stored "
-    "'complete' with its whole text; the sideband's conversation.item.truncated is not "
-    "used to store it 'interrupted' with the words heard, as the relay does",
-)
-def test_a_barge_in_over_webrtc_stores_the_reply_as_interrupted(
-    netns_open_page: OpenPage, netns_live_app: StartApp, netns: NetNamespace
-) -> None:
-    room, app = barge_in(netns_open_page, netns_live_app, netns)
-    turns = stored_turns(app, netns, room.created["id"])
-    assert turns[0]["speaker"] == "interviewer" and turns[0]["state"] == "interrupted"
-    assert len(turns[0]["text"]) < len(LONG_LINE.strip())
-
-
 def test_the_time_limit_ends_a_webrtc_interview_and_hangs_up(
     netns_open_page: OpenPage, netns_live_app: StartApp, netns: NetNamespace
 ) -> None:

@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+
 from tests.fixtures.app_server import RunningApp
+from tests.fixtures.database import ADMIN_TOKEN
 from tests.relay.stored import stored
 from tests.relay.voice_client import CONTEXT, VoiceClient, voice_client
 from tests.testing.webrtc_client import WebRtcClient, speech
@@ -21,6 +24,7 @@ from vivavoce.testing.scenarios import scenario_key
 from vivavoce.testing.webrtc_loopback import install_loopback_only, is_loopback, selected_pair
 
 MakeApp = Callable[..., RunningApp]
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ANSWER = "I built a telemetry dashboard for a robotics team."
 
 
@@ -220,3 +224,55 @@ async def test_a_client_without_an_offer_is_relayed_whatever_the_setting(
         await client.send_json({"type": "end_interview"})
         await client.until_closed()
     assert "webrtc_fallback" not in client.types() and len(fake.calls) == calls
+
+
+async def test_a_forced_delete_and_a_browser_gone_hang_the_call_up(
+    make_app_server: MakeApp,
+) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    async with peers(app) as (peer, client):
+        started = await connect_media(peer, client)
+        await client.until("usage")
+        async with httpx.AsyncClient(base_url=app.server.http_url, timeout=30) as http:
+            deleted = await http.delete(f"/api/interviews/{started['interview_id']}?force=true",
+                                        headers=ADMIN)
+        assert deleted.status_code == 204
+        assert (await client.until("interview_ended"))["reason"] == "removed_by_operator"
+    removed = fake.calls[-1]
+    await asyncio.wait_for(_ended(removed), 10)
+    assert removed.end_reason == "hangup"
+    # The browser just leaves (its tab closes) while the call is live.
+    async with peers(app) as (peer, client):
+        await connect_media(peer, client)
+        await client.until("usage")
+        call = fake.calls[-1]
+        await client.ws.close()
+    await asyncio.wait_for(_ended(call), 10)
+    assert call is not removed and call.end_reason == "hangup"
+
+
+async def test_a_dropped_sideband_is_rejoined_and_the_interview_goes_on(
+    make_app_server: MakeApp,
+) -> None:
+    app = make_app_server()
+    fake = app.fake.fake  # type: ignore[union-attr]
+    fake.config.speech_ms_per_char = 15
+    fake.config.transcripts = [ANSWER]
+    fake.config.close_after_s = 2.0  # the server's socket to the call drops (1011)
+    async with peers(app) as (peer, client):
+        await connect_media(peer, client)
+        resumed = await client.until("interview_resumed")
+        fake.config.close_after_s = None
+        assert resumed["attempt"] == 1
+        await peer.event("output_audio_buffer.stopped")
+        peer.say(speech(ANSWER))
+        assert (await client.until("student_transcription"))["text"] == ANSWER
+        await final_ai_text(client)
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    call = fake.calls[-1]
+    assert call.sidebands_joined == 2 and call.end_reason == "hangup"
+    # The call kept its conversation: nothing seeded again, no "welcome back".
+    received = call.sideband_events_received
+    assert "conversation.item.create" not in received and received.count("response.create") == 1

@@ -35,6 +35,7 @@ from vivavoce.interview.actions import (
     Log,
     SendJson,
 )
+from vivavoce.interview.failure_policy import TRANSIENT_CAUSES
 from vivavoce.interview.time_limits import TimeLimits
 
 __all__ = ["FallbackReason", "Media", "Step", "Transport"]
@@ -118,6 +119,13 @@ class Media:
         self.answered_at = now
         return [SendJson(browser_messages.webrtc_answer(answer_sdp)), ConnectUpstream(),
                 Log("info", "WebRTC call placed; joining its sideband")]
+
+    @staticmethod
+    def fatal_refusal(cause: str | None) -> bool:
+        """A refused call whose cause would stop the relay too (a bad key, no Realtime
+        access, no credit…) fails the start as the relay does; an unknown or passing one
+        (an offer OpenAI did not take, an outage) leaves the interview to the relay."""
+        return cause is not None and cause not in TRANSIENT_CAUSES
 
     def call_refused(self, detail: str | None) -> Step:
         """``calls.create`` failed with a cause that is not fatal: relay instead."""

@@ -16,6 +16,7 @@ an odd event cannot crash an interview; outgoing ones are the SDK's ``*Param`` T
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 from openai.types.realtime import SessionUpdateEventParam
@@ -46,7 +47,13 @@ from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part
 from vivavoce.interview.recovery import Recovery, RecoveryBudget, recoverable_close
 from vivavoce.interview.spend import Spend
-from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
+from vivavoce.interview.time_limits import (
+    WRAP_UP_INSTRUCTIONS,
+    Due,
+    Limits,
+    TimeLimits,
+    wrap_up_end,
+)
 from vivavoce.pricing import TokenUsage
 
 __all__ = [
@@ -58,7 +65,6 @@ __all__ = [
 REMOVED_REASON = "removed_by_operator"
 
 _STARTING = (Phase.CONNECTING, Phase.CONFIGURING)
-_TIME_UP = "The interview time is up. Thank you!"
 Handler = Callable[[dict[str, Any], float], list[Action]]
 
 
@@ -183,6 +189,8 @@ class InterviewSession:
         """The browser went away (closed, dropped, or was disconnected)."""
         if (ignored := self._ignored("browser_closed")) is not None:
             return ignored
+        if self.phase is Phase.ENDING and self._time.wrap_reason == "budget_exhausted":
+            return self._wrapped_up(now, notify=False)  # gone during the goodbye: paused all the same
         live = self.phase in (Phase.LIVE, Phase.RECOVERING, Phase.ENDING)
         reason = "browser_disconnected" if live else "browser_disconnected_before_start"
         return self._finish("ended", reason, None, now, notify=False,
@@ -258,7 +266,7 @@ class InterviewSession:
         """``calls.create`` failed: a fatal cause fails as on the relay, else relay."""
         if (ignored := self._ignored("call_failed")) is not None:
             return ignored
-        if self._describe(problem).fatal:
+        if self._media.fatal_refusal(self._describe(problem).cause):
             return self._upstream_failure(problem, now)
         return self._stepped(self._media.call_refused(problem.code), now)
 
@@ -284,7 +292,7 @@ class InterviewSession:
         if (ignored := self._ignored("upstream_closed")) is not None:
             return ignored
         if self.phase is Phase.ENDING:
-            return self._finish("ended", "time_limit", None, now, message=_TIME_UP)
+            return self._wrapped_up(now)
         live = self.phase in (Phase.LIVE, Phase.RECOVERING)
         if live and recoverable_close(code):
             return self._recover(UpstreamProblem(phase="session", close_code=code,
@@ -303,8 +311,10 @@ class InterviewSession:
             return ignored
         kind = event.get("type")
         if kind == "input_audio_buffer.speech_started":
-            ignored = self._ignored("input_audio_buffer.speech_started")
-            return ignored or self._conv.barge_in(event, now, backlog_bytes)
+            if (ignored := self._ignored("input_audio_buffer.speech_started")) is not None:
+                return ignored
+            self._time.answer_started(now)  # a spend limit's wrap-up waits for its reply
+            return self._conv.barge_in(event, now, backlog_bytes)
         handler = self._upstream_handlers.get(kind) if isinstance(kind, str) else None
         # Types with no handler (rate_limits.updated, …) carry nothing for the interview:
         # that is not an input in the wrong phase, so no Log line either.
@@ -315,7 +325,8 @@ class InterviewSession:
         playing = self.phase is Phase.LIVE and (self._play.ai_playing(now) or self._media.playing)
         if self.phase in _STARTING and (step := self._media.due(now)) is not None:
             return self._stepped(step, now)  # the WebRTC media did not connect in time
-        due = self._time.due(self.phase, now, ai_playing=playing)
+        due = self._time.due(self.phase, now, ai_playing=playing,
+                             responding=self._play.responding is not None)
         if (self.phase is Phase.RECOVERING
                 and self._recovery.overdue(now, self.limits.start_timeout_s)):
             # The new session did not become ready in time: try another (bounded).
@@ -330,8 +341,13 @@ class InterviewSession:
             return self._finish("ended", "idle_timeout", None, now, message="The interview "
                                 "ended because nobody spoke for a while.")
         if due is Due.TIME_UP:
-            return self._finish("ended", "time_limit", None, now, message=_TIME_UP)
+            return self._wrapped_up(now)
         return []
+
+    def budget_exhausted(self, now: float) -> list[Action]:
+        """The service's spend limit is reached: a live interview wraps up (time_limits.py)."""
+        self._time.budget_exhausted()
+        return self.tick(now)
 
     # --------------------------------------------------------------- browser helpers
     def _candidate_audio(self, checked: Audio | Rejected) -> list[Action]:
@@ -441,7 +457,7 @@ class InterviewSession:
             actions += self._reported(fp.failed_response(response), now)
         if self._time.is_goodbye(response_id):
             self._time.goodbye_generated(now, self._media.unplayed_ms(self._play.unplayed_ms(now)))
-        self._time.activity(now)
+        self._time.reply_done(now)
         return actions
 
     # ------------------------------------------------------------- limits and end
@@ -449,8 +465,17 @@ class InterviewSession:
         self._go(Phase.ENDING)
         events = self._time.wrap_up(now, responding=self._play.responding is not None)
         return [*(SendUpstream(e) for e in events),
-                Log("info", "time limit reached; the interviewer is wrapping up",
-                    {"max_duration_s": self.limits.max_duration_s})]
+                Log("info", "the interviewer is wrapping up", {
+                    "reason": self._time.wrap_reason,
+                    "max_duration_s": self.limits.max_duration_s})]
+
+    def _wrapped_up(self, now: float, *, notify: bool = True) -> list[Action]:
+        """The goodbye was played (or its deadline passed): end, or pause a link's
+        interview at the spend limit (its clock stops: AttemptFailed.pauses)."""
+        end = wrap_up_end(self._time.wrap_reason, resumable=self._policy.resumable)
+        actions = self._finish(end.status, end.reason, end.error_code, now, message=end.message,
+                               notify=notify, store_end=not end.pauses, retryable=end.pauses)
+        return [replace(a, pauses=True) if isinstance(a, AttemptFailed) else a for a in actions]
 
     def _upstream_failure(
         self, problem: UpstreamProblem, now: float,
