@@ -34,7 +34,10 @@ def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> 
     if wanted in allowed:
         return True
     if host and urlsplit(wanted).netloc == host.lower():
-        return True
+        # The page's own host. Only host and port are compared (behind a proxy not trusted
+        # for X-Forwarded-Proto the scheme seen here may differ), but in production a plain
+        # http page, which anyone on its path can rewrite, never gets a microphone stream.
+        return not settings.is_production or wanted.startswith("https://")
     return not settings.allowed_origins and not settings.is_production
 
 
