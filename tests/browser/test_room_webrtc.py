@@ -228,6 +228,39 @@ def test_the_time_limit_ends_a_webrtc_interview_and_hangs_up(
     assert call.end_reason in {"hangup", "peer_closed"}
 
 
+def test_a_dropped_socket_resumes_the_interview_on_a_new_call(
+    netns_open_page: OpenPage, netns_live_app: StartApp, netns: NetNamespace
+) -> None:
+    app = netns_live_app(
+        fake_config=FakeConfig(audio_pace=0.0, transcripts=list(ANSWERS)),
+        VIVAVOCE_TRANSPORT="webrtc",
+    )
+    room = open_room(netns_open_page, app, netns)
+    page = room.page
+    room.tab.console.allow("ERR_INTERNET_DISCONNECTED")  # the reconnect attempts, offline
+    page.wait_for_selector("main[data-media=webrtc]")
+    page.wait_for_selector(".turn-interviewer[data-final=true]")
+    # The browser goes offline: /voice is given up (no pongs) and reopened meanwhile; the
+    # call is kept until the new start (closing it would end the call under the server,
+    # which would end the interview instead of keeping it for the link).
+    page.context.set_offline(True)
+    page.wait_for_selector("main[data-phase=reconnecting]")
+    page.context.set_offline(False)
+    page.wait_for_selector("main[data-resumed='1']", timeout=40_000)
+    page.wait_for_selector("main[data-media=webrtc]")
+    starts = room.frames.of("start_interview", sent=True)
+    assert len(starts) == 2 and all("webrtc" in s for s in starts)
+    assert room.frames.of("interview_started")[-1]["transport"] == "webrtc"
+    assert not room.frames.of("interview_ended")
+    first, second = app.fake.fake.calls
+    until(page, lambda: first.ended, "the first call hung up")
+    assert first.end_reason == "hangup" and not second.ended
+    until(page, lambda: peer_stats(page)["energy"] > 0, "the new call's audio")
+    assert_on_loopback(room, app)
+    end_interview(page)
+    page.wait_for_selector("main[data-phase=ended]")
+
+
 def test_a_refused_key_is_named_and_no_call_is_left_open(
     netns_open_page: OpenPage, netns_live_app: StartApp, netns: NetNamespace
 ) -> None:

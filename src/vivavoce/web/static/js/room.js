@@ -519,8 +519,7 @@ async function begin() {
     onJson,
     onAudio,
     onReconnecting: ({ attempt, maxAttempts, delayMs }) => {
-      if (state.player) state.player.clear();
-      state.media.close(); // the new socket's start makes a new call
+      if (state.player) state.player.clear(); // a WebRTC call stays until the new start
       stall.stop();
       if (state.phase === "live") {
         setPhase("reconnecting");
