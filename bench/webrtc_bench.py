@@ -43,6 +43,7 @@ from relay_bench import (
     via_relay,
 )
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 # A browser's offer as far as the media-free fake reads it (audio, ICE credentials, a
 # DTLS fingerprint); no candidates: nothing ever connects.
@@ -96,8 +97,9 @@ async def via_webrtc(url: str, seconds: float, window: Window, result: ClientRes
             result.passed_end = True
             listener.cancel()
             await ws.send(json.dumps({"type": "end_interview"}))
-    except (OSError, TimeoutError, ConnectionError, ValueError):
-        pass
+    except (OSError, TimeoutError, ConnectionError, ValueError, ConnectionClosed) as exc:
+        reason = f"failed: {type(exc).__name__} {exc}".strip()[:60]
+        counts[reason] = counts.get(reason, 0) + 1
     finally:
         await pass_barriers(window, result)
 
