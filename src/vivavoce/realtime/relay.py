@@ -225,8 +225,7 @@ class VoiceRelay:
         self._spawn(self._replaced(), "replaced")
 
     async def _replaced(self) -> None:
-        # The newcomer often arrives a moment after a drop, mid-answer: that answer is
-        # stored first (the newcomer waits for ``done`` before reading the turns).
+        # A newcomer after a drop mid-answer: that answer is stored first.
         await self._answer_heard()
         self.feed(self.session.browser_closed(self.clock()))
         self._finished.set()
@@ -359,9 +358,7 @@ class VoiceRelay:
             await self._browser_gone()
 
     async def _browser_gone(self) -> None:
-        """The browser's socket closed. An answer the candidate had begun, which OpenAI
-        is still transcribing, is waited for (at most ``answer_grace_s``) so that it is
-        stored; then the interview ends as on any drop."""
+        """The browser's socket closed: store the answer being transcribed, then end."""
         if self._browser_left:
             return
         self._browser_left = True
@@ -372,9 +369,7 @@ class VoiceRelay:
         self._finished.set()
 
     async def _answer_heard(self) -> None:
-        """Wait (at most ``answer_grace_s``) while OpenAI is still transcribing an answer
-        the candidate began: the interview is about to end, and what they said must be
-        stored first."""
+        """Wait (at most ``answer_grace_s``) while OpenAI transcribes an answer begun."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.answer_grace_s
         while self.session.answer_pending and not self._finished.is_set():
@@ -591,14 +586,11 @@ class VoiceRelay:
 
 
 def _ends_interview(text: str) -> bool:
-    """The browser message is ``end_interview`` (a cheap check first: most are audio)."""
-    if "end_interview" not in text:
-        return False
-    try:
-        message = json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(message, dict) and message.get("type") == "end_interview"
+    """The browser message is ``end_interview`` (a cheap check first)."""
+    with contextlib.suppress(ValueError, RecursionError):
+        message = json.loads(text) if "end_interview" in text else None
+        return isinstance(message, dict) and message.get("type") == "end_interview"
+    return False
 
 
 def wall_clock(ts: float) -> datetime:
