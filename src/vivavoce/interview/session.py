@@ -237,6 +237,13 @@ class InterviewSession:
             message="The organiser has removed this interview, so it has ended.")
         return [a for a in actions if not isinstance(a, PersistTurn)]
 
+    def ai_audio_dropped(self, dropped_bytes: int, backlog_bytes: int) -> list[Action]:
+        """The adapter dropped the oldest ``dropped_bytes`` of the AI audio it held for a
+        browser too slow to take it (``backlog_bytes`` are left): a barge-in's cut then
+        maps the browser's play head past the gap (interview/playback.py)."""
+        self._play.dropped(dropped_bytes / BYTES_PER_MS, backlog_bytes / BYTES_PER_MS)
+        return []
+
     # ------------------------------------------------------------- adapter outcomes
     def prepared(
         self,
