@@ -120,6 +120,10 @@ def render_banner(runtime: Runtime) -> str:
     # An IPv6 address needs brackets in a URL ("::" would read as http://:::8000).
     host = f"[{s.host}]" if ":" in s.host else s.host
     lines.append(f"    listening     http://{host}:{s.port}")
+    if s.workers > 1:
+        lines.append(f"    workers       {s.workers} processes share the port, each a full relay")
+    else:
+        lines.append("    workers       1 process (--workers N or VIVAVOCE_WORKERS for more cores)")
     lines += _proxy_lines(s)
     lines += _access_lines(s)
     # Belt and braces: nothing above should hold a key, but redact anyway (not the

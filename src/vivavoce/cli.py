@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,11 @@ def _root() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: $PORT or 8000]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes sharing the port, to use several cores "
+                     "[default: $VIVAVOCE_WORKERS or 1]"),
+    ] = None,
 ) -> None:
     """Run the service: web app, /voice relay, API (migrates the database first)."""
     import uvicorn
@@ -47,9 +52,13 @@ def serve(
         # SIGHUP means "reload the key" once the app is up (web/ops.py installs that);
         # until then it must not kill the process mid-migration.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    settings = settings_or_exit(host=host, port=port)
+    settings = settings_or_exit(host=host, port=port, workers=workers)
     setup_logging(settings)
     problems = check_can_start(settings)
+    if problems is None and settings.workers > 1:
+        from vivavoce.supervisor import workers_problem
+
+        problems = workers_problem(settings)
     if problems:
         typer.echo(problems, err=True)
         raise typer.Exit(1)
@@ -58,25 +67,33 @@ def serve(
     migrate_or_exit(settings.effective_database_url)
     runtime = build_runtime(settings)
     typer.echo(render_banner(runtime))
-    uvicorn.run(
-        create_app(runtime=runtime),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
+    options: dict[str, Any] = {
+        "log_config": None,
         # X-Forwarded-For/-Proto are believed from these peers only (the setting; unset:
         # any on Railway, loopback elsewhere): a port clients reach directly must not let
         # them claim another address or https.
-        proxy_headers=True,
-        forwarded_allow_ips=settings.effective_forwarded_allow_ips,
-        ws_max_size=1024 * 1024,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.effective_forwarded_allow_ips,
+        "ws_max_size": 1024 * 1024,
         # No permessage-deflate on /voice (browsers offer it): PCM audio barely compresses
         # and deflating each frame both ways was a fifth of the relay's CPU at 200
         # interviews (docs/performance.md).
-        ws_per_message_deflate=False,
+        "ws_per_message_deflate": False,
         # A dead browser is noticed within the timeout (docs/protocol.md, Keepalive).
-        ws_ping_interval=settings.ws_ping_interval_seconds,
-        ws_ping_timeout=settings.ws_ping_timeout_seconds,
-    )
+        "ws_ping_interval": settings.ws_ping_interval_seconds,
+        "ws_ping_timeout": settings.ws_ping_timeout_seconds,
+    }
+    if settings.workers > 1:
+        from vivavoce.supervisor import serve_workers
+
+        flags = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        try:
+            serve_workers(runtime, flags, **options)
+        except OSError as exc:  # the metrics port
+            typer.echo(f"vivavoce: {exc.strerror or exc}", err=True)
+            raise typer.Exit(1) from None
+        return
+    uvicorn.run(create_app(runtime=runtime), host=settings.host, port=settings.port, **options)
 
 
 # Each area keeps its own commands next to its code.

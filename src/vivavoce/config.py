@@ -345,6 +345,9 @@ class Settings(BaseSettings):
         le=65535,
         validation_alias=AliasChoices("PORT", "VIVAVOCE_PORT", "port"),
     )
+    workers: int = Field(default=1, ge=1, le=64, description="Processes sharing the port "
+                         "(serve --workers), each a full relay with its own heartbeat row.",
+                         validation_alias=AliasChoices("VIVAVOCE_WORKERS", "workers"))
     metrics_port: int | None = Field(
         default=None,
         ge=1,

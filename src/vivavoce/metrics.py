@@ -14,6 +14,13 @@ cleaned and capped: an unexpected stream of distinct values would otherwise grow
 series without bound, which is the classic way to take a Prometheus server down. Past
 :data:`MAX_LABEL_VALUES` distinct values per label, new ones are counted as ``other``.
 
+Several worker processes (``vivavoce serve --workers N``): the parent sets
+``PROMETHEUS_MULTIPROC_DIR`` before it starts them, so prometheus_client keeps every
+worker's values in files there, and :func:`render` (and the parent's metrics port, through
+:func:`multiprocess_registry`) adds them up: counters and histograms summed, the live
+gauge summed over the workers alive (``livesum``; the parent removes a dead worker's
+file). prometheus_client's ``Info`` does not work in that mode, so the build is a gauge.
+
 All functions are cheap (a lock and an increment), never block and never do I/O, so they
 are safe on the relay's hot path. Wrong arguments that can only be a programming error
 (unknown direction or token kind, negative amounts) raise ``ValueError``.
@@ -21,6 +28,7 @@ are safe on the relay's hot path. Wrong arguments that can only be a programming
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from typing import Literal, get_args
@@ -31,10 +39,10 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    Info,
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from vivavoce import __version__
 
@@ -54,6 +62,7 @@ __all__ = [
     "interview_started",
     "key_reload",
     "live_interviews",
+    "multiprocess_registry",
     "rate_limited",
     "render",
     "time_to_start",
@@ -78,8 +87,14 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-_build = Info("vivavoce_build", "The running vivavoce version.", registry=REGISTRY)
-_build.info({"version": __version__})
+# Read once, as prometheus_client does when it is imported: set (by the parent of a
+# worker group) = this process writes its values to files there, and renders everyone's.
+_MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+# Not an Info (it does not work across processes): the same series, as a gauge.
+_build = Gauge("vivavoce_build_info", "The running vivavoce version.", ["version"],
+               registry=REGISTRY, multiprocess_mode="max")
+_build.labels(version=__version__).set(1)
 
 _started = Counter(
     "vivavoce_interviews_started",
@@ -95,8 +110,9 @@ _ended = Counter(
 )
 live_interviews = Gauge(
     "vivavoce_live_interviews",
-    "Interviews being relayed by this instance right now.",
+    "Interviews being relayed by this instance right now (all its workers).",
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 _time_to_start = Histogram(
     "vivavoce_time_to_interview_started_seconds",
@@ -178,13 +194,9 @@ _live = 0
 _seen: dict[str, set[str]] = {}
 
 
-def _current_live() -> float:
-    return float(_live)
-
-
-# A function-backed gauge cannot drift below zero if an "ended" arrives without its
-# "started" (e.g. a session torn down twice): the count is clamped in interview_ended.
-live_interviews.set_function(_current_live)
+# The gauge is set from a clamped count (not inc/dec), so it cannot drift below zero if
+# an "ended" arrives without its "started" (e.g. a session torn down twice).
+live_interviews.set(0)
 
 
 def _label(family: str, value: str | None) -> str:
@@ -210,6 +222,7 @@ def interview_started() -> None:
     global _live
     with _lock:
         _live += 1
+        live_interviews.set(_live)
     _started.inc()
 
 
@@ -218,6 +231,7 @@ def interview_ended(reason: str) -> None:
     global _live
     with _lock:
         _live = max(0, _live - 1)
+        live_interviews.set(_live)
     _ended.labels(reason=_label("reason", reason)).inc()
 
 
@@ -324,6 +338,17 @@ def connection_refused(reason: str) -> None:
     """A /voice connection refused (or closed) by the connection limits for ``reason``."""
     _connections_refused.labels(reason=_label("connection_reason", reason)).inc()
 
+def multiprocess_registry(directory: str) -> CollectorRegistry:
+    """A registry that adds up, at each collection, the values every process of a worker
+    group wrote to ``directory`` (what the parent's metrics port serves)."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def render() -> bytes:
-    """The registry in Prometheus' text exposition format (serve with :data:`CONTENT_TYPE`)."""
+    """The metrics in Prometheus' text exposition format (serve with :data:`CONTENT_TYPE`):
+    this process's, or in a worker group every worker's together."""
+    if _MULTIPROCESS_DIR is not None:
+        return generate_latest(multiprocess_registry(_MULTIPROCESS_DIR))
     return generate_latest(REGISTRY)

@@ -30,6 +30,7 @@ from vivavoce.resume.isolated import ResumeReader
 from vivavoce.store.database import Database
 from vivavoce.store.heartbeat import HeartbeatService
 from vivavoce.webhooks.worker import WebhookWorker
+from vivavoce.worker_group import WorkerGroup
 
 if TYPE_CHECKING:
     # Only the type: the simulator pulls in the fake OpenAI server, which a service
@@ -62,6 +63,10 @@ class Runtime:
     # Interviews this instance serves right now, and the relay serving each.
     open_interviews: dict[str, VoiceRelay] = field(default_factory=dict)
     sweeper: asyncio.Task[None] | None = None
+    # The spend-limit watch over live interviews (web/budget_watch.py): its task, and the
+    # event a recorded usage sets to have the spend checked soon.
+    budget_watch: asyncio.Task[None] | None = None
+    budget_check_due: asyncio.Event | None = None
     # This process's heartbeat row; the leases of the interviews it relays hang on it
     # (web/voice_leases.py).
     heartbeat: HeartbeatService | None = None
@@ -81,6 +86,9 @@ class Runtime:
     metrics_server: tuple[Any, threading.Thread] | None = None
     # The webhook deliverer (vivavoce.webhooks), started by web/api_webhooks.py.
     webhooks: WebhookWorker | None = None
+    # Set in a worker of ``vivavoce serve --workers N`` (web/worker_app.py): the group's
+    # shared directory and parent, for reloads and metrics (vivavoce.worker_group).
+    worker_group: WorkerGroup | None = None
 
 
 @dataclass

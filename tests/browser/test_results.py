@@ -268,3 +268,49 @@ def test_the_operator_sees_why_an_evaluation_failed_and_runs_it_again(
     feedback = page.locator("#per-question").inner_text()
     assert "The candidate's answer:" in feedback and "Your answer" not in feedback
     tab.snap("results-done-operator")
+
+
+PRINT_STUB = "window.__printed = 0; window.print = () => { window.__printed += 1; };"
+# What the print stylesheet must leave out: every control and the site's navigation.
+CONTROLS = "button, a.button, nav, .mode-banner, .skip-link, form"
+
+
+def _visible(page: Page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(
+        selector, "els => els.filter(e => e.checkVisibility()).map(e => e.outerHTML.slice(0, 80))")
+
+
+def test_the_print_button_prints_the_report_alone(
+    open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
+) -> None:
+    from tests.browser.conftest import login
+    from vivavoce.evaluation.runner import EvaluationOptions
+    from vivavoce.runtime import RuntimeOptions
+
+    app = live_app(options=RuntimeOptions(evaluation=EvaluationOptions(catch_up_hours=0)))
+    created = app.create_interview()
+    finish_interview(app, created["id"], TURNS)
+    candidate = open_page()
+    operator = open_page()
+    login(operator.page, app.url)
+    for tab, url in ((candidate, f"/results/{created['id']}?token={created['token']}"),
+                     (operator, f"/results/{created['id']}")):
+        page = tab.page
+        page.add_init_script(PRINT_STUB)  # records the call instead of opening the dialog
+        page.goto(app.url + url)
+        page.wait_for_selector("main[data-state=done]", timeout=60_000)
+        button = page.get_by_role("button", name="Print or save as PDF")
+        assert button.is_visible()
+        assert page.evaluate("window.__printed") == 0
+        button.click()
+        assert page.evaluate("window.__printed") == 1
+        assert _visible(page, CONTROLS)  # on screen: the buttons, the links, the menu
+
+        page.emulate_media(media="print")
+        assert _visible(page, CONTROLS) == []
+        for report in ("#evaluation", "#score-svg", "#per-question", "#transcript"):
+            assert page.locator(report).is_visible(), report
+        assert page.locator("#transcript li.turn").count() == len(TURNS)
+        tab.snap("results-print-operator" if tab is operator else "results-print")
+        page.emulate_media(media="screen")
+        assert button.is_visible()

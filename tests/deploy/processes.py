@@ -77,16 +77,18 @@ def serve_process(
     port: int | None = None,
     name: str = "serve",
     command: list[str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[ServeProcess]:
     """Start ``vivavoce serve`` on ``port`` and yield once ``/healthz`` answers; stop it
     (SIGTERM, then SIGKILL) afterwards. ``command`` replaces the whole command line (it
-    must then listen on ``port`` by itself, e.g. through ``PORT``). Raises RuntimeError
+    must then listen on ``port`` by itself, e.g. through ``PORT``); ``args`` are added to
+    the default one (e.g. ``("--workers", "2")``). Raises RuntimeError
     with its output if it exits or does not come up."""
     port = port or free_port()
     log_path = cwd / f"{name}-{port}.log"
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            command or _command(port, ("--host", "127.0.0.1")),
+            command or _command(port, ("--host", "127.0.0.1", *args)),
             env=dict(env), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True,
         )
     running = ServeProcess(process, port, log_path)

@@ -16,6 +16,7 @@ from vivavoce.interview.resume_policy import (
     abandoned,
     decide,
 )
+from vivavoce.interview.time_limits import BUDGET_REASON
 
 T0 = 1_000_000.0
 
@@ -57,3 +58,37 @@ def test_a_live_interview_resumes_while_enough_time_is_left() -> None:
 def test_the_sweeper_s_rule(status: str, started: float, failure: tuple[str, str] | None,
                             expected: Abandon | None) -> None:
     assert abandoned(row(status, started, last_failure=failure), T0) == expected
+
+
+def paused(started: float, paused_at: float, paused_s: float = 0.0) -> StoredInterview:
+    return StoredInterview("iv", "live", started, 600, (BUDGET_REASON, BUDGET_REASON),
+                           paused_at=paused_at, paused_s=paused_s)
+
+
+def test_an_interview_paused_at_the_spend_limit_resumes_with_the_time_it_had_left() -> None:
+    # Paused 200 s in (400 s left), continued a day later: 400 s left, the pause counted.
+    day = 86_400.0
+    decision = decide(paused(T0, T0 + 200), T0 + 200 + day)
+    assert decision == Resume(600, T0 + day, paused_s=day)
+    # An earlier pause of 50 s: the clock starts 50 s later, and the pauses add up.
+    decision = decide(paused(T0, T0 + 250, paused_s=50), T0 + 250 + day)
+    assert decision == Resume(600, T0 + 50 + day, paused_s=50 + day)
+    # A pause with too little time left cannot be resumed.
+    assert isinstance(decide(paused(T0, T0 + 600 - MIN_RESUME_S), T0 + day), Refuse)
+    # Running again after a pause (paused_s, no paused_at): a drop counts from the
+    # shifted start.
+    again = StoredInterview("iv", "live", T0, 600, paused_s=1000)
+    assert decide(again, T0 + 1000 + 500) == Resume(600, T0 + 1000)
+    assert isinstance(decide(again, T0 + 1000 + 600 - MIN_RESUME_S), Refuse)
+
+
+def test_the_sweeper_leaves_a_paused_interview_to_its_link() -> None:
+    a_month = 31 * 86_400.0
+    assert abandoned(paused(T0, T0 + 200), T0 + a_month) is None
+    # Unless it had too little left to resume: it ended then.
+    assert abandoned(paused(T0, T0 + 590), T0 + a_month) == Abandon("ended", BUDGET_REASON, None)
+    # After it ran again, a long silence is abandoned as usual, counted from the shift.
+    again = StoredInterview("iv", "live", T0, 600, paused_s=a_month)
+    assert abandoned(again, T0 + a_month + 600 + ABANDONED_AFTER_S - 1) is None
+    assert abandoned(again, T0 + a_month + 600 + ABANDONED_AFTER_S) == Abandon(
+        "ended", "browser_disconnected", None)

@@ -144,11 +144,13 @@ class AttemptFailed:
     """A link's attempt failed for a cause that does not use the link up (see
     ``interview.failure_policy.RETRYABLE_CAUSES``): the interview is not ended (it stays
     ``created``, or ``live`` and resumable); the store only records why, for the
-    operator, until it goes live again."""
+    operator, until it goes live again. ``pauses``: the interview's clock stops at ``at``
+    (a spend limit's pause: the link continues it later with the time it had left)."""
 
     reason: str
     error_code: str | None
     at: float
+    pauses: bool = False
 
 
 @dataclass(frozen=True, slots=True)

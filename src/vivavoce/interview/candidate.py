@@ -198,6 +198,15 @@ class InterviewSettings(BaseModel):
     language: str = Field(default="en", pattern=LANGUAGE_PATTERN, description="BCP 47 language tag.")
     difficulty: Difficulty = "medium"
     max_duration_s: int = Field(ge=60, le=3500, description="Hard limit on the interview.")
+    # The interview's clock, stopped by a spend-limit pause (interview/resume_policy.py):
+    # kept in the stored settings rather than a column of its own, written only by
+    # store.set_clock (never dumped: a new interview's settings do not carry them).
+    paused_at: float | None = Field(
+        default=None, exclude=True, description="While paused at the spend limit: when its "
+        "clock stopped (Unix seconds).")
+    paused_s: float = Field(
+        default=0.0, ge=0, exclude=True, description="Seconds its clock stood still in "
+        "earlier pauses.")
 
     @field_validator("model", "voice", "language", mode="before")
     @classmethod

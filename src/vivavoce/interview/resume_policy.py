@@ -6,6 +6,10 @@ live and the candidate dropped; the clock kept running). The sweeper asks
 :func:`abandoned` which ``live`` rows no browser will come back to. Both read the same
 arithmetic (:func:`~vivavoce.interview.time_limits.time_left`).
 
+A link's interview paused at the spend limit (``paused_at`` set, see
+:mod:`~vivavoce.interview.time_limits`) keeps its clock stopped: it resumes with the time
+it had left when it paused, however much later, and the sweeper leaves it for its link.
+
 The row is read into :class:`StoredInterview` (plain values) so the rules need no
 database and no ORM; a later owner/lease column (an interview served by one instance at
 a time, taken over by another) becomes another field here and another
@@ -17,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from vivavoce.interview.time_limits import time_left
+from vivavoce.interview.time_limits import BUDGET_REASON, time_left
 
 __all__ = [
     "ABANDONED_AFTER_S",
@@ -51,6 +55,16 @@ class StoredInterview:
     # Why its last attempt failed, when it did for a retryable cause (the store records
     # this without ending the interview): (reason, error code).
     last_failure: tuple[str, str] | None = None
+    # Its clock: stopped at ``paused_at`` while paused at the spend limit, after standing
+    # still ``paused_s`` seconds in earlier pauses.
+    paused_at: float | None = None
+    paused_s: float = 0.0
+
+    @property
+    def clock_start(self) -> float | None:
+        """When it would have gone live had it never paused: ``started_at`` plus the
+        pauses, the start :func:`time_left` counts from."""
+        return None if self.started_at is None else self.started_at + self.paused_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +83,12 @@ class Start:
 @dataclass(frozen=True, slots=True)
 class Resume:
     """It went live and dropped: continue after its stored turns, with what is left
-    of its time (counted from ``started_at``)."""
+    of its time (counted from ``started_at``). ``paused_s``: it was paused at the spend
+    limit, and its clock runs again: the store keeps this new total of its pauses."""
 
     limit_s: float
     started_at: float | None
+    paused_s: float | None = None
 
 
 ResumeDecision = Refuse | Start | Resume
@@ -89,9 +105,14 @@ def decide(row: StoredInterview | None, now: float) -> ResumeDecision:
     if row.status == "created":
         return Start(row.limit_s)
     if row.status == "live":
-        started = now if row.started_at is None else row.started_at
-        if time_left(started, row.limit_s, now) > MIN_RESUME_S:
-            return Resume(row.limit_s, row.started_at)
+        start = now if row.clock_start is None else row.clock_start
+        if row.paused_at is not None:
+            # Its clock stopped at the pause: what it had left then, it has now.
+            if time_left(start, row.limit_s, row.paused_at) > MIN_RESUME_S:
+                pause = max(0.0, now - row.paused_at)
+                return Resume(row.limit_s, start + pause, paused_s=row.paused_s + pause)
+        elif time_left(start, row.limit_s, now) > MIN_RESUME_S:
+            return Resume(row.limit_s, row.clock_start)
     return _OVER
 
 
@@ -107,9 +128,17 @@ class Abandon:
 def abandoned(row: StoredInterview, now: float) -> Abandon | None:
     """A ``live`` interview whose time ran out well ago: no browser is coming back. It
     ends as ``failed`` for its recorded cause when its last attempt failed (the
-    configuration, OpenAI's outage…), else ``ended`` (``browser_disconnected``)."""
-    started = now if row.started_at is None else row.started_at
-    if row.status != "live" or time_left(started, row.limit_s, now) > -ABANDONED_AFTER_S:
+    configuration, OpenAI's outage…), else ``ended`` (``browser_disconnected``). One
+    paused at the spend limit waits for its link, unless it had too little time left to
+    resume: it ended then (``budget_exhausted``)."""
+    if row.status != "live":
+        return None
+    start = now if row.clock_start is None else row.clock_start
+    if row.paused_at is not None:
+        if time_left(start, row.limit_s, row.paused_at) > MIN_RESUME_S:
+            return None
+        return Abandon("ended", BUDGET_REASON, None)
+    if time_left(start, row.limit_s, now) > -ABANDONED_AFTER_S:
         return None
     if row.last_failure is not None:
         return Abandon("failed", *row.last_failure)

@@ -20,6 +20,7 @@ the SDK's ``*Param`` TypedDicts (checked by mypy, plain dicts at run time).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 from openai.types.realtime import (
@@ -65,7 +66,13 @@ from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part
 from vivavoce.interview.recovery import Recovery, RecoveryBudget, recoverable_close
 from vivavoce.interview.spend import Spend
-from vivavoce.interview.time_limits import WRAP_UP_INSTRUCTIONS, Due, Limits, TimeLimits
+from vivavoce.interview.time_limits import (
+    WRAP_UP_INSTRUCTIONS,
+    Due,
+    Limits,
+    TimeLimits,
+    wrap_up_end,
+)
 from vivavoce.pricing import TokenUsage
 
 __all__ = [
@@ -84,7 +91,6 @@ __all__ = [
 REMOVED_REASON = "removed_by_operator"
 
 _STARTING = (Phase.CONNECTING, Phase.CONFIGURING)
-_TIME_UP = "The interview time is up. Thank you!"
 Handler = Callable[[dict[str, Any], float], list[Action]]
 
 
@@ -214,6 +220,8 @@ class InterviewSession:
         """The browser went away (closed, dropped, or was disconnected)."""
         if (ignored := self._ignored("browser_closed")) is not None:
             return ignored
+        if self.phase is Phase.ENDING and self._time.wrap_reason == "budget_exhausted":
+            return self._wrapped_up(now, notify=False)  # gone during the goodbye: paused all the same
         live = self.phase in (Phase.LIVE, Phase.RECOVERING, Phase.ENDING)
         reason = "browser_disconnected" if live else "browser_disconnected_before_start"
         return self._finish("ended", reason, None, now, notify=False,
@@ -310,7 +318,7 @@ class InterviewSession:
         if (ignored := self._ignored("upstream_closed")) is not None:
             return ignored
         if self.phase is Phase.ENDING:
-            return self._finish("ended", "time_limit", None, now, message=_TIME_UP)
+            return self._wrapped_up(now)
         live = self.phase in (Phase.LIVE, Phase.RECOVERING)
         if live and recoverable_close(code):
             return self._recover(UpstreamProblem(phase="session", close_code=code,
@@ -329,8 +337,10 @@ class InterviewSession:
             return ignored
         kind = event.get("type")
         if kind == "input_audio_buffer.speech_started":
-            ignored = self._ignored("input_audio_buffer.speech_started")
-            return ignored or self._conv.barge_in(event, now, backlog_bytes)
+            if (ignored := self._ignored("input_audio_buffer.speech_started")) is not None:
+                return ignored
+            self._time.answer_started(now)  # a spend limit's wrap-up waits for its reply
+            return self._conv.barge_in(event, now, backlog_bytes)
         handler = self._upstream_handlers.get(kind) if isinstance(kind, str) else None
         # Types with no handler (rate_limits.updated, …) carry nothing for the interview:
         # that is not an input in the wrong phase, so no Log line either.
@@ -339,7 +349,8 @@ class InterviewSession:
     def tick(self, now: float) -> list[Action]:
         """Time passed: start deadline, duration limit and wrap-up, idle limit."""
         playing = self.phase is Phase.LIVE and self._play.ai_playing(now)
-        due = self._time.due(self.phase, now, ai_playing=playing)
+        due = self._time.due(self.phase, now, ai_playing=playing,
+                             responding=self._play.responding is not None)
         if (self.phase is Phase.RECOVERING
                 and self._recovery.overdue(now, self.limits.start_timeout_s)):
             # The new session did not become ready in time: try another (bounded).
@@ -354,8 +365,13 @@ class InterviewSession:
             return self._finish("ended", "idle_timeout", None, now, message="The interview "
                                 "ended because nobody spoke for a while.")
         if due is Due.TIME_UP:
-            return self._finish("ended", "time_limit", None, now, message=_TIME_UP)
+            return self._wrapped_up(now)
         return []
+
+    def budget_exhausted(self, now: float) -> list[Action]:
+        """The service's spend limit is reached: a live interview wraps up (time_limits.py)."""
+        self._time.budget_exhausted()
+        return self.tick(now)
 
     # --------------------------------------------------------------- browser helpers
     def _candidate_audio(self, checked: Audio | Rejected) -> list[Action]:
@@ -448,7 +464,7 @@ class InterviewSession:
             actions += self._reported(failed_response(response), now)
         if self._time.is_goodbye(response_id):
             self._time.goodbye_generated(now, self._play.unplayed_ms(now))
-        self._time.activity(now)
+        self._time.reply_done(now)
         return actions
 
     # ------------------------------------------------------------- limits and end
@@ -456,8 +472,17 @@ class InterviewSession:
         self._go(Phase.ENDING)
         events = self._time.wrap_up(now, responding=self._play.responding is not None)
         return [*(SendUpstream(e) for e in events),
-                Log("info", "time limit reached; the interviewer is wrapping up",
-                    {"max_duration_s": self.limits.max_duration_s})]
+                Log("info", "the interviewer is wrapping up", {
+                    "reason": self._time.wrap_reason,
+                    "max_duration_s": self.limits.max_duration_s})]
+
+    def _wrapped_up(self, now: float, *, notify: bool = True) -> list[Action]:
+        """The goodbye was played (or its deadline passed): end, or pause a link's
+        interview at the spend limit (its clock stops: AttemptFailed.pauses)."""
+        end = wrap_up_end(self._time.wrap_reason, resumable=self._policy.resumable)
+        actions = self._finish(end.status, end.reason, end.error_code, now, message=end.message,
+                               notify=notify, store_end=not end.pauses, retryable=end.pauses)
+        return [replace(a, pauses=True) if isinstance(a, AttemptFailed) else a for a in actions]
 
     def _upstream_failure(
         self, problem: UpstreamProblem, now: float,

@@ -2,6 +2,12 @@
 spoken wrap-up at the duration limit (ask for a goodbye, end once it has been played,
 or at a hard deadline if it never comes).
 
+The same wrap-up ends a live interview when the service's spend limit is reached
+(:meth:`TimeLimits.budget_exhausted`, told by the adapter): it waits until the
+interviewer's reply in progress is complete and the candidate is not speaking (nothing
+said is cut), and the interview then ends ``budget_exhausted`` — a link's interview is
+not used up but paused (:func:`wrap_up_end`), and continues later with what was said.
+
 :class:`TimeLimits` is told what happens (a start, going live, activity, the goodbye
 response's id and end) and answers :meth:`TimeLimits.due` with what, if anything, is
 due now. It never reads a clock: every call takes ``now`` (Unix seconds). The core
@@ -12,13 +18,25 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from openai.types.realtime import RealtimeClientEventParam
 
 from vivavoce.interview.phase import Phase
 from vivavoce.interview.playback import BYTES_PER_MS
 
-__all__ = ["WRAP_UP_EVENT_ID", "WRAP_UP_INSTRUCTIONS", "Due", "Limits", "TimeLimits", "time_left"]
+__all__ = [
+    "BUDGET_REASON",
+    "BUDGET_WRAP_UP_INSTRUCTIONS",
+    "WRAP_UP_EVENT_ID",
+    "WRAP_UP_INSTRUCTIONS",
+    "Due",
+    "Limits",
+    "TimeLimits",
+    "WrapUpEnd",
+    "time_left",
+    "wrap_up_end",
+]
 
 WRAP_UP_EVENT_ID = "vivavoce_wrap_up"
 
@@ -27,6 +45,47 @@ WRAP_UP_INSTRUCTIONS = (
     "candidate warmly by name if you know it, tell them the interview is now over and "
     "that they will receive feedback, and say goodbye. Do not ask another question."
 )
+BUDGET_WRAP_UP_INSTRUCTIONS = (
+    "The interview has to pause now for a technical reason on our side. In two or three "
+    "short sentences, thank the candidate warmly by name if you know it for their answers "
+    "so far, tell them the interview is paused and that they can continue it later with "
+    "the same link, and say goodbye. Do not ask another question."
+)
+# The end reason (and error code) of an interview wrapped up at the spend limit.
+BUDGET_REASON = "budget_exhausted"
+WrapReason = Literal["time_limit", "budget_exhausted"]
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpEnd:
+    """How an interview ends once its goodbye was played. ``pauses``: a link's interview
+    is kept (resumable, its clock stopped) instead of ended."""
+
+    status: Literal["ended", "failed"]
+    reason: str
+    error_code: str | None
+    message: str
+    pauses: bool
+
+
+_TIME_UP = WrapUpEnd("ended", "time_limit", None, "The interview time is up. Thank you!", False)
+_BUDGET_PAUSE = WrapUpEnd(
+    "failed", BUDGET_REASON, BUDGET_REASON,
+    "The interview service has reached its spending limit, so this interview is paused. "
+    "Your link still works: open it again later to continue where you left off.", True)
+_BUDGET_END = WrapUpEnd(
+    "ended", BUDGET_REASON, None,
+    "The interview service has reached its spending limit, so this interview has ended. "
+    "Thank you!", False)
+
+
+def wrap_up_end(reason: WrapReason, *, resumable: bool) -> WrapUpEnd:
+    """The end after a wrap-up: the time limit ends the interview; the spend limit
+    pauses a link's interview (continued by the same link once the budget allows) and
+    ends an open one (it has nothing to come back with)."""
+    if reason == "time_limit":
+        return _TIME_UP
+    return _BUDGET_PAUSE if resumable else _BUDGET_END
 
 
 @dataclass(frozen=True)
@@ -75,6 +134,10 @@ class TimeLimits:
         self._wrap_requested_at: float | None = None
         self._wrap_response: str | None = None
         self._end_at: float | None = None
+        # Why the wrap-up is (or will be) asked for; the spend limit's waits for a pause.
+        self.wrap_reason: WrapReason = "time_limit"
+        self._budget_exhausted = False
+        self._candidate_speaking = False
 
     # ----------------------------------------------------------------- what happened
     def start_requested(self, now: float) -> None:
@@ -100,6 +163,21 @@ class TimeLimits:
     def activity(self, now: float) -> None:
         self.last_activity = now
 
+    def answer_started(self, now: float) -> None:
+        """The candidate started speaking: their turn is open until the interviewer's
+        reply to it is complete (a spend limit's wrap-up waits for that)."""
+        self.last_activity = now
+        self._candidate_speaking = True
+
+    def reply_done(self, now: float) -> None:
+        """A response is complete: the candidate's answer has had its reply."""
+        self.last_activity = now
+        self._candidate_speaking = False
+
+    def budget_exhausted(self) -> None:
+        """The service's spend limit is reached: wrap up at the next pause in the talk."""
+        self._budget_exhausted = True
+
     def wrap_up(self, now: float, *, responding: bool) -> list[RealtimeClientEventParam]:
         """The duration is over: the events that ask the interviewer for its goodbye
         (a response in progress is cancelled first, the candidate's pending audio too)."""
@@ -107,9 +185,11 @@ class TimeLimits:
         events: list[RealtimeClientEventParam] = []
         if responding:
             events.append({"type": "response.cancel"})
+        instructions = (WRAP_UP_INSTRUCTIONS if self.wrap_reason == "time_limit"
+                        else BUDGET_WRAP_UP_INSTRUCTIONS)
         events += [{"type": "input_audio_buffer.clear"},
                    {"type": "response.create", "event_id": WRAP_UP_EVENT_ID,
-                    "response": {"instructions": WRAP_UP_INSTRUCTIONS}}]
+                    "response": {"instructions": instructions}}]
         return events
 
     def response_created(self, response_id: str | None) -> None:
@@ -126,15 +206,21 @@ class TimeLimits:
         self._end_at = now + unplayed_ms / 1000 + 0.5
 
     # ------------------------------------------------------------------ what is due
-    def due(self, phase: Phase, now: float, *, ai_playing: bool) -> Due | None:
+    def due(self, phase: Phase, now: float, *, ai_playing: bool,
+            responding: bool = False) -> Due | None:
         """What the clock asks for at ``now`` (None: nothing). ``ai_playing``: the
         interviewer is generating or the browser is still playing it (that is not
-        idleness); only read while live."""
+        idleness); ``responding``: a reply is being generated (the spend limit's wrap-up
+        lets it complete). Only read while live."""
         if phase in (Phase.CONNECTING, Phase.CONFIGURING):
             started = self.start_requested_at or now
             return Due.START_TIMEOUT if now - started >= self.limits.start_timeout_s else None
         if phase is Phase.LIVE and self.live_at is not None:
             if now - self.live_at >= self.limits.max_duration_s:
+                self.wrap_reason = "time_limit"
+                return Due.WRAP_UP
+            if self._budget_exhausted and not responding and not self._candidate_speaking:
+                self.wrap_reason = "budget_exhausted"
                 return Due.WRAP_UP
             if ai_playing:
                 self.last_activity = now

@@ -220,6 +220,12 @@ class VoiceRelay:
         self.feed(self.session.browser_closed(self.clock()))
         self._finished.set()
 
+    def budget_exhausted(self) -> None:
+        """The service's spend limit is reached (web/budget_watch.py): the interview wraps
+        up once nothing is being said (the core's rule)."""
+        if not self.done.is_set():
+            self.feed(self.session.budget_exhausted(self.clock()))
+
     def remove(self) -> None:
         """The operator is deleting this interview: stop writing to the store at once
         (pending writes are dropped, nothing more is attempted), tell the browser the

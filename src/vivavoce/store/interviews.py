@@ -249,6 +249,25 @@ async def record_failed_attempt(
     return True
 
 
+async def set_clock(
+    s: AsyncSession, interview_id: str, *, paused_at: float | None, paused_s: float | None = None
+) -> bool:
+    """A live interview's clock (kept in its settings, see InterviewSettings): stopped at
+    ``paused_at`` (Unix seconds) by a spend-limit pause, or running again (``paused_at``
+    None) with ``paused_s`` seconds of pauses in all. Returns False, changing nothing,
+    unless the interview is ``live``. Raises InterviewNotFound."""
+    interview = await _require(s, interview_id)
+    if interview.status != "live":
+        return False
+    settings = {**interview.settings, "paused_at": paused_at}
+    if paused_s is not None:
+        settings["paused_s"] = paused_s
+    InterviewSettings.model_validate(settings)  # a bad value fails here, not at resume
+    interview.settings = settings
+    await s.commit()
+    return True
+
+
 async def add_usage(
     s: AsyncSession,
     interview_id: str,

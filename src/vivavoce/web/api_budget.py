@@ -18,7 +18,9 @@ from vivavoce.pricing import default_price_table
 from vivavoce.runtime import Runtime
 from vivavoce.web.deps import AdminDep, RuntimeDep
 
-__all__ = ["budget_allows_spending", "budget_for", "budget_refusal", "install", "router"]
+__all__ = [
+    "budget_allows_spending", "budget_for", "budget_refusal", "install", "limited", "router",
+]
 
 log = logging.getLogger("vivavoce.budget")
 router = APIRouter(prefix="/api", tags=["usage"])
@@ -39,7 +41,8 @@ async def budget_for(runtime: Runtime) -> BudgetStatus:
     )
 
 
-def _limited(runtime: Runtime) -> bool:
+def limited(runtime: Runtime) -> bool:
+    """Whether a daily or monthly limit is set."""
     s = runtime.settings
     return s.daily_budget_usd is not None or s.monthly_budget_usd is not None
 
@@ -47,7 +50,7 @@ def _limited(runtime: Runtime) -> bool:
 async def budget_refusal(runtime: Runtime) -> tuple[str, str] | None:
     """``("budget_exhausted", words for the candidate)`` when new interviews must wait, else
     None. For the /voice start (the link is not used up by the refusal)."""
-    if not _limited(runtime):
+    if not limited(runtime):
         return None
     status = await budget_for(runtime)
     return ("budget_exhausted", EXHAUSTED_MESSAGE) if status.exhausted else None
@@ -57,7 +60,7 @@ async def budget_allows_spending(runtime: Runtime) -> bool:
     """False while a period's limit is reached: the evaluation worker then leaves its jobs
     queued. A database hiccup here does not stop evaluations (the worker's own queries
     will meet it and report it)."""
-    if not _limited(runtime):
+    if not limited(runtime):
         return True
     try:
         return not (await budget_for(runtime)).exhausted

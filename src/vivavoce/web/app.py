@@ -27,20 +27,31 @@ from vivavoce.web import (
 )
 from vivavoce.web.errors import install_error_handlers
 from vivavoce.web.security import SecurityMiddleware
+from vivavoce.worker_group import WorkerGroup
 
-__all__ = ["create_app"]
+__all__ = ["build_runtime", "create_app"]
 
 log = logging.getLogger("vivavoce")
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    admin_token, generated = resolve_admin_token(settings)
+def build_runtime(settings: Settings, *, group: WorkerGroup | None = None) -> Runtime:
+    """The runtime of one process; in a worker of a group (``serve --workers``), with
+    what the parent generated, so that every worker has the same admin token and key."""
+    if group is not None and group.generated_admin_token is not None:
+        admin_token, generated = group.generated_admin_token, True
+    else:
+        admin_token, generated = resolve_admin_token(settings)
+    if group is not None and group.generated_secret_key is not None:
+        secret_key = group.generated_secret_key
+    else:
+        secret_key = dev_secret_key(settings)
     return Runtime(
         settings=settings,
         db=Database(settings.effective_database_url),
         admin_token=admin_token,
         admin_token_generated=generated,
-        secret_key=dev_secret_key(settings),
+        secret_key=secret_key,
+        worker_group=group,
         api_key=(
             settings.openai_api_key.get_secret_value().strip() or None
             if settings.openai_api_key is not None

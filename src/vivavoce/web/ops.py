@@ -10,7 +10,9 @@
   ``/admin/usage`` shows the same as a page for the operator.
 - ``POST /api/admin/reload`` (admin) — re-read the OpenAI key and switch to it if the doctor
   passes (see :mod:`vivavoce.reload`); ``GET /api/admin/reload`` — the key in use (masked)
-  and the outcome of the last reload. ``SIGHUP`` does the same as the POST.
+  and the outcome of the last reload. ``SIGHUP`` does the same as the POST. With several
+  workers (``serve --workers``) a POST reaches every worker (vivavoce.worker_group); the
+  GET answers for the worker it lands on.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from vivavoce.runtime import Runtime
 from vivavoce.store.usage import TOKEN_FIELDS, usage_summary
 from vivavoce.web.deps import AdminDep, RuntimeDep, SessionDep, is_admin
 from vivavoce.web.errors import ApiError
+from vivavoce.worker_group import ask_siblings_to_reload
 
 __all__ = [
     "MAX_USAGE_DAYS",
@@ -220,6 +223,9 @@ async def reload(_: AdminDep, runtime: RuntimeDep) -> JSONResponse:
     """Re-read and check the key; raises ApiError 422 ``reload_refused`` (details: the
     reload result with the doctor's causes) when it cannot be used."""
     result = await reload_key(runtime, trigger="api")
+    if runtime.worker_group is not None:
+        # This worker has reloaded; the parent sends the others SIGHUP (worker_group.py).
+        ask_siblings_to_reload(runtime.worker_group)
     if not result.applied:
         raise ApiError(422, "reload_refused", result.message, result.to_json())
     return JSONResponse(result.to_json())
@@ -266,7 +272,8 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     (the service does not start) when ``VIVAVOCE_METRICS_PORT`` cannot be bound."""
     _install_sighup(runtime)
     port = runtime.settings.metrics_port
-    if port is not None:
+    # In a worker group the parent serves the port, once for every worker.
+    if port is not None and runtime.worker_group is None:
         host = runtime.settings.host
         try:
             runtime.metrics_server = start_metrics_server(host, port)
@@ -283,6 +290,9 @@ async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     if runtime.sighup_installed:
         runtime.sighup_installed = False
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        # Not back to the default (which ends the process): a SIGHUP while the last
+        # interviews are flushed must not cut them short.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     tasks = runtime.reload_tasks
     for task in list(tasks):
         task.cancel()

@@ -69,7 +69,7 @@ from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
-from vivavoce.web import auth_guard, voice_leases
+from vivavoce.web import auth_guard, budget_watch, voice_leases
 from vivavoce.web.api_budget import budget_refusal
 from vivavoce.web.connection_limits import (
     CLOSE_TRY_AGAIN_LATER,
@@ -185,8 +185,12 @@ class ServiceHooks:
                                                       fatal=True))
                     return
                 if isinstance(decision, resume_policy.Resume):
-                    # Resuming after a drop: the clock keeps running from the first start.
+                    # Resuming after a drop: the clock keeps running from the first start
+                    # (after a spend-limit pause, from where it stopped).
                     started_at = decision.started_at
+                    if decision.paused_s is not None:
+                        await store.set_clock(s, interview.id, paused_at=None,
+                                              paused_s=decision.paused_s)
                     history = [turn_record(t) for t in await store.list_turns(s, interview.id)
                                if t.text.strip()]
                 candidate = CandidateContext.model_validate(interview.candidate)
@@ -303,6 +307,7 @@ class ServiceHooks:
                     s, interview_id, input_text=u.input_text, input_audio=u.input_audio,
                     input_cached=u.input_cached, output_text=u.output_text,
                     output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
+                budget_watch.usage_recorded(self.runtime)
             elif isinstance(action, MarkLive):
                 await store.mark_live(s, interview_id, at=wall_clock(action.at),
                                       simulated=self.simulator)
@@ -313,6 +318,8 @@ class ServiceHooks:
             elif isinstance(action, AttemptFailed):
                 await store.record_failed_attempt(s, interview_id, reason=action.reason,
                                                   error_code=action.error_code)
+                if action.pauses:
+                    await store.set_clock(s, interview_id, paused_at=action.at)
 
 
 async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
@@ -503,6 +510,7 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
 
         log.warning("%s", SIMULATOR_NOTICE)
     runtime.sweeper = asyncio.create_task(_sweep_forever(runtime), name="voice-sweeper")
+    budget_watch.start(runtime)
     await voice_leases.start_heartbeat(runtime)
 
 
@@ -551,6 +559,7 @@ async def ensure_simulator(runtime: Runtime) -> None:
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
     """Stop the sweeper, close the OpenAI clients and stop the simulator."""
     await voice_leases.stop_heartbeat(runtime)
+    await budget_watch.stop(runtime)
     sweeper, runtime.sweeper = runtime.sweeper, None
     if sweeper is not None:
         sweeper.cancel()

@@ -76,10 +76,12 @@ class StarletteBrowser:
 
 def stored_interview(interview: Interview) -> resume_policy.StoredInterview:
     """The row as the resume rules read it."""
+    settings = InterviewSettings.model_validate(interview.settings)
     return resume_policy.StoredInterview(
         id=interview.id, status=interview.status,
         started_at=interview.started_at.timestamp() if interview.started_at else None,
-        limit_s=float(InterviewSettings.model_validate(interview.settings).max_duration_s),
+        limit_s=float(settings.max_duration_s),
+        paused_at=settings.paused_at, paused_s=settings.paused_s,
         # Recorded by record_failed_attempt for a retryable cause (not ended then).
         last_failure=(interview.end_reason, interview.error_code)
         if interview.error_code is not None and interview.end_reason is not None else None)

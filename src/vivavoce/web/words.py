@@ -34,6 +34,8 @@ _REASONS = {
     "browser_disconnected": "The candidate's browser went away",
     "browser_disconnected_before_start": "The candidate left before it started",
     "replaced": "Opened again in another window",
+    # A live row with this reason is paused (its link continues it once the budget allows).
+    "budget_exhausted": "The spending limit was reached",
 }
 
 

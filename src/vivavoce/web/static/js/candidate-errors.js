@@ -36,6 +36,9 @@ const MESSAGES = {
   upstream_closed: OUTAGE,
   internal_error: OUTAGE,
   unavailable: OUTAGE,
+  budget_exhausted:
+    "The interview service has reached its spending limit for now. Your link still works: " +
+    "please try again later.",
   budget_exceeded: "This interview reached its usage limit and has been stopped. Thank you for your time.",
   max_duration: "The time for this interview is up. Thank you!",
   time_limit: "The time for this interview is up. Thank you!",

@@ -423,6 +423,8 @@ async function pollEvaluation(delay = POLL_MIN_MS) {
 }
 
 async function main_() {
+  // The browser's print dialog (also "Save as PDF"); app.css prints the report alone.
+  $("#print-results").addEventListener("click", () => window.print());
   if (operator) setText($("#evaluation-pending h2"), "The interview is being evaluated…");
   let record;
   try {
