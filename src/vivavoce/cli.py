@@ -36,7 +36,7 @@ def serve(
     workers: Annotated[
         int | None,
         typer.Option(help="Processes sharing the port, to use several cores "
-                     "[default: $VIVAVOCE_WORKERS or 1]"),
+                     "[default: $VIVAVOCE_WORKERS; production: the CPUs the container may use, else 1]"),
     ] = None,
 ) -> None:
     """Run the service: web app, /voice relay, API (migrates the database first)."""
@@ -47,12 +47,17 @@ def serve(
     from vivavoce.startup import check_can_start
     from vivavoce.store.cli import migrate_or_exit
     from vivavoce.web.app import build_runtime, create_app
+    from vivavoce.web.graceful import DrainingServer
 
     if hasattr(signal, "SIGHUP"):
         # SIGHUP means "reload the key" once the app is up (web/ops.py installs that);
         # until then it must not kill the process mid-migration.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = settings_or_exit(host=host, port=port, workers=workers)
+    if settings.source_of("workers").kind == "default":
+        from vivavoce.supervisor import default_workers
+
+        settings.workers = default_workers(settings)
     setup_logging(settings)
     problems = check_can_start(settings)
     if problems is None and settings.workers > 1:
@@ -93,7 +98,13 @@ def serve(
             typer.echo(f"vivavoce: {exc.strerror or exc}", err=True)
             raise typer.Exit(1) from None
         return
-    uvicorn.run(create_app(runtime=runtime), host=settings.host, port=settings.port, **options)
+    # One process: on SIGTERM /voice is drained before uvicorn closes the connections
+    # (web/graceful.py).
+    server = DrainingServer(uvicorn.Config(create_app(runtime=runtime), host=settings.host,
+                                           port=settings.port, **options), runtime)
+    server.run()
+    if not server.started:  # as uvicorn.run: the app's start-up failed
+        raise typer.Exit(3)
 
 
 # Each area keeps its own commands next to its code.

@@ -30,7 +30,7 @@ import shutil
 import signal
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from vivavoce import metrics
 from vivavoce.config import Settings
+from vivavoce.cpus import usable_cpus
 from vivavoce.runtime import Runtime
 from vivavoce.worker_group import WorkerGroup, take_reload_origins
 
@@ -48,6 +49,7 @@ __all__ = [
     "GroupSupervisor",
     "serve_workers",
     "worker_group_for",
+    "default_workers",
     "workers_problem",
 ]
 
@@ -57,6 +59,18 @@ log = logging.getLogger("vivavoce.supervisor")
 APP_FACTORY = "vivavoce.web.worker_app:create_worker_app"
 # How long a worker may take to answer the parent's health check before it is replaced.
 WORKER_HEALTHCHECK_S = 60
+
+
+def default_workers(settings: Settings, cpus: Callable[[], int] = usable_cpus) -> int:
+    """Workers when none are configured: in production, the CPUs the container may use
+    (cgroup quota, affinity); in development one process. One as well where several
+    cannot work (an in-memory database)."""
+    if not settings.is_production:
+        return 1
+    workers = cpus()
+    if workers > 1 and workers_problem(settings) is not None:
+        return 1
+    return workers
 
 
 def workers_problem(settings: Settings) -> str | None:

@@ -181,7 +181,8 @@ def test_procfile_web_process_uses_port() -> None:
 def test_start_commands_parse_with_the_real_cli(args: list[str]) -> None:
     serve = get_command(cli_app).commands["serve"]  # type: ignore[attr-defined]
     context = serve.make_context("serve", list(args))
-    assert set(context.params) == {"host", "port"}
+    assert set(context.params) == {"host", "port", "workers"}
+    assert context.params["workers"] is None  # unset: the setting (production: the CPUs) decides
 
 
 def test_port_variable_is_read_by_the_settings() -> None:
