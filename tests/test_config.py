@@ -453,3 +453,18 @@ def test_two_names_of_one_setting_are_a_conflict_and_the_first_wins() -> None:
     assert (conflict.setting, conflict.used.name, conflict.ignored.name) == (
         "port", "PORT", "VIVAVOCE_PORT"
     )
+
+
+def test_the_transport_setting_and_its_bad_values() -> None:
+    settings = load_settings({}, env_file=None)
+    assert (settings.transport, settings.webrtc_connect_timeout_s) == ("auto", 5.0)
+    settings = load_settings({"VIVAVOCE_TRANSPORT": "webrtc",
+                              "VIVAVOCE_WEBRTC_CONNECT_TIMEOUT_S": "2.5"}, env_file=None)
+    assert (settings.transport, settings.webrtc_connect_timeout_s) == ("webrtc", 2.5)
+    with pytest.raises(ValidationError) as caught:
+        load_settings({"VIVAVOCE_TRANSPORT": "udp"}, env_file=None)
+    [line] = describe_settings_errors(caught.value)
+    assert line.startswith("VIVAVOCE_TRANSPORT: ") and "'relay', 'webrtc' or 'auto'" in line
+    with pytest.raises(ValidationError) as caught:
+        load_settings({"VIVAVOCE_WEBRTC_CONNECT_TIMEOUT_S": "0"}, env_file=None)
+    assert describe_settings_errors(caught.value)[0].startswith("VIVAVOCE_WEBRTC_CONNECT_TIMEOUT_S")

@@ -116,6 +116,10 @@ class Settings(BaseSettings):
         default="server_vad",
         validation_alias=AliasChoices("VIVAVOCE_TURN_DETECTION", "turn_detection"),
     )
+    transport: Literal["relay", "webrtc", "auto"] = Field(  # docs/configuration.md
+        default="auto", validation_alias=AliasChoices("VIVAVOCE_TRANSPORT", "transport"))
+    webrtc_connect_timeout_s: float = Field(default=5.0, gt=0, le=60, validation_alias=AliasChoices(
+        "VIVAVOCE_WEBRTC_CONNECT_TIMEOUT_S", "webrtc_connect_timeout_s"))
     evaluation_model: str = Field(
         default="gpt-5-mini",
         validation_alias=AliasChoices("VIVAVOCE_EVALUATION_MODEL", "evaluation_model"),
@@ -140,17 +144,14 @@ class Settings(BaseSettings):
         20.0, ge=0, le=600, validation_alias=AliasChoices("VIVAVOCE_DRAIN_TIMEOUT_SECONDS"))
     # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
     voice_start_deadline_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        le=600,
+        default=30.0, gt=0, le=600,
         description="A /voice connection that has not started an interview by then is closed.",
         validation_alias=AliasChoices(
             "VIVAVOCE_VOICE_START_DEADLINE_SECONDS", "voice_start_deadline_seconds"
         ),
     )
     voice_max_unstarted_per_address: int = Field(
-        default=300,
-        ge=1,
+        default=300, ge=1,
         description="/voice connections not yet started, per client address (a classroom "
         "behind one NAT address must fit).",
         validation_alias=AliasChoices(
@@ -158,8 +159,7 @@ class Settings(BaseSettings):
         ),
     )
     voice_max_connections: int = Field(
-        default=2000,
-        ge=1,
+        default=2000, ge=1,
         description="/voice connections open at once on one process.",
         validation_alias=AliasChoices("VIVAVOCE_VOICE_MAX_CONNECTIONS", "voice_max_connections"),
     )

@@ -129,6 +129,7 @@ def test_healthy_key_passes_every_check(clean_env: pytest.MonkeyPatch, fake: Run
         "models": "pass",
         "realtime_model": "pass",
         "realtime": "pass",
+        "webrtc": "pass",
     }
     assert set(report) == {"ok", "checks", "causes", "key"}
     assert set(report["key"]) == {"source", "type", "masked", "fingerprint"}
@@ -137,6 +138,9 @@ def test_healthy_key_passes_every_check(clean_env: pytest.MonkeyPatch, fake: Run
         assert set(entry) == {"name", "status", "detail", "ms"}
     # The handshake really happened on the fake, with our session.update.
     assert any("session.update" in s.events_received for s in fake.fake.sessions)
+    # A WebRTC call was placed with the server's key, then hung up.
+    call = fake.fake.calls[-1]
+    assert call.ended and call.end_reason == "hangup" and "a=ice-ufrag:vvdc" in call.offer_sdp
 
 
 def test_timeout_after_tls_points_at_openai_not_the_key(
@@ -425,3 +429,33 @@ def test_real_subprocess_with_clean_environment(fake: RunningFake, tmp_path: Pat
     assert [c["id"] for c in report["causes"]] == ["key_invalid"]
     assert key not in result.stdout + result.stderr
     assert key[8:] not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("transport", "status"), [("auto", "warn"), ("webrtc", "fail")])
+def test_a_refused_call_is_named_and_required_only_with_webrtc(
+    clean_env: pytest.MonkeyPatch, fake: RunningFake, monkeypatch: pytest.MonkeyPatch,
+    transport: str, status: str,
+) -> None:
+    from vivavoce.testing import fake_calls, fake_errors
+
+    async def refuse(request: Any) -> Any:
+        # The calls endpoint refuses the offer while the WebSocket takes the key.
+        raise fake_errors.FakeOpenAIError(fake_errors.invalid_request(
+            "Invalid SDP offer: refused by the test.", param="sdp"))
+
+    monkeypatch.setattr(fake_calls, "_admit", refuse)
+    code, report = run_doctor_cli(clean_env, OPENAI_API_KEY=scenario_key("ok"),
+                                  OPENAI_BASE_URL=fake.base_url, VIVAVOCE_TRANSPORT=transport)
+    webrtc = check(report, "webrtc")
+    assert webrtc["status"] == status and "HTTP 400" in webrtc["detail"]
+    assert (code == 0) is (transport == "auto")
+
+
+def test_the_relay_setting_skips_the_webrtc_check(
+    clean_env: pytest.MonkeyPatch, fake: RunningFake
+) -> None:
+    calls = len(fake.fake.calls)
+    code, report = run_doctor_cli(clean_env, OPENAI_API_KEY=scenario_key("ok"),
+                                  OPENAI_BASE_URL=fake.base_url, VIVAVOCE_TRANSPORT="relay")
+    assert code == 0 and check(report, "webrtc")["status"] == "skip"
+    assert len(fake.fake.calls) == calls

@@ -289,3 +289,13 @@ def test_favicon_is_served(client: TestClient) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/svg+xml")
+
+
+@pytest.mark.parametrize("transport", [None, "relay", "webrtc", "auto"])
+def test_the_room_is_told_the_transport_setting(
+    make_client: MakeClient, transport: str | None
+) -> None:
+    client = make_client(**({"VIVAVOCE_TRANSPORT": transport} if transport else {}))
+    token = issue_interview_token(runtime_of(client).secret_key, "interview-42")
+    body = client.get(f"/i/{token}").text
+    assert f'data-transport="{transport or "auto"}"' in body

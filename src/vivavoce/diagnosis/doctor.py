@@ -13,7 +13,12 @@ import asyncio
 import time
 
 from vivavoce.config import Settings
-from vivavoce.diagnosis.live import check_models, check_realtime, check_realtime_model
+from vivavoce.diagnosis.live import (
+    check_models,
+    check_realtime,
+    check_realtime_model,
+    check_webrtc,
+)
 from vivavoce.diagnosis.network import check_network
 from vivavoce.diagnosis.offline import check_configuration, check_key, key_report_for
 from vivavoce.diagnosis.report import Check, DoctorReport, KeyInfo
@@ -105,6 +110,13 @@ async def _api_checks(settings: Settings, key: str, url: str) -> list[Check]:
             checks.append(Check("realtime", "skip", "the realtime model is not available"))
         else:
             checks.append(await check_realtime(client, settings.realtime_model))
+        if settings.transport == "relay":
+            checks.append(Check("webrtc", "skip", "VIVAVOCE_TRANSPORT=relay: not used"))
+        elif checks[-1].status != "pass":
+            checks.append(Check("webrtc", "skip", "no Realtime session could be opened"))
+        else:
+            checks.append(await check_webrtc(client, settings.realtime_model,
+                                             required=settings.transport == "webrtc"))
         return checks
     finally:
         await client.close()

@@ -8,6 +8,11 @@
    Realtime access" (403 at the upgrade) and "no credit" (listing models needs none; the
    socket gets an ``insufficient_quota`` error event and closes 3000, possibly before
    our ``session.update`` is even sent).
+4. ``webrtc``: ``POST /v1/realtime/calls`` with a small SDP offer (audio only, no
+   candidates: it can never connect) and the hang-up at once — the path the room takes
+   with ``VIVAVOCE_TRANSPORT=auto|webrtc`` (issue 17). Whether the browser's UDP gets
+   through is the browser's network, not the server's: the interview falls back to the
+   relay then, so the doctor cannot and need not check it.
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from openai import AsyncOpenAI
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from vivavoce.diagnosis.catalogue import classify_openai_error
-from vivavoce.diagnosis.report import Check
+from vivavoce.diagnosis.report import Check, CheckStatus
 
-__all__ = ["AFTER_ERROR_WAIT", "HANDSHAKE_TIMEOUT", "check_models", "check_realtime", "check_realtime_model"]
+__all__ = [
+    "AFTER_ERROR_WAIT", "DOCTOR_OFFER", "HANDSHAKE_TIMEOUT", "check_models", "check_realtime",
+    "check_realtime_model", "check_webrtc",
+]
 
 HANDSHAKE_TIMEOUT = 10.0
 AFTER_ERROR_WAIT = 2.0
@@ -226,3 +234,46 @@ async def check_realtime(client: AsyncOpenAI, model: str) -> Check:
         parts.append(f"closed {close_code} {close_reason or ''}".rstrip())
     detail = "; ".join(parts) or "closed before the session was configured"
     return Check("realtime", "fail", detail, _ms(start), cause)
+
+
+# An offer OpenAI accepts (one Opus audio section, ICE credentials, a DTLS fingerprint)
+# that can never connect: no candidates. The call is hung up as soon as it is answered.
+DOCTOR_OFFER = "\r\n".join([
+    "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0",
+    "a=ice-ufrag:vvdc", "a=ice-pwd:vivavocedoctorcheckonly0000",
+    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32), "a=setup:actpass", "a=mid:0",
+    "a=sendrecv", "a=rtcp-mux", "a=rtpmap:111 opus/48000/2",
+    "a=fmtp:111 minptime=10;useinbandfec=1", "",
+])
+
+
+async def check_webrtc(client: AsyncOpenAI, model: str, *, required: bool) -> Check:
+    """Place a call (``calls.create``) and hang it up. ``required``: VIVAVOCE_TRANSPORT
+    is ``webrtc``; otherwise a refusal is a warning (interviews fall back to the relay)."""
+    start = time.perf_counter()
+    failed: CheckStatus = "fail" if required else "warn"
+    try:
+        raw = await client.realtime.calls.with_raw_response.create(
+            sdp=DOCTOR_OFFER, session={"type": "realtime", "model": model},
+            timeout=HANDSHAKE_TIMEOUT)
+    except openai.APIStatusError as exc:
+        error_type, code, message = _error_fields(exc.body)
+        cause = classify_openai_error(status=exc.status_code, error_type=error_type, code=code,
+                                      message=message, phase="realtime_upgrade")
+        detail = f"POST /v1/realtime/calls: HTTP {exc.status_code} {code or error_type or ''}"
+        if message:
+            detail = f"{detail.rstrip()}: {message}"
+        return Check("webrtc", failed, detail.rstrip() + _request_id(exc), _ms(start), cause)
+    except openai.APIConnectionError as exc:
+        return Check("webrtc", failed, f"POST /v1/realtime/calls did not answer: {exc}",
+                     _ms(start), "network_unreachable")
+    call_id = (raw.headers.get("location") or "").rstrip("/").rsplit("/", 1)[-1]
+    if call_id:
+        with contextlib.suppress(openai.OpenAIError):
+            await client.realtime.calls.hangup(call_id, timeout=HANDSHAKE_TIMEOUT)
+    if raw.status_code != 201 or not call_id:
+        return Check("webrtc", failed, f"POST /v1/realtime/calls answered {raw.status_code} "
+                     "without a call (no Location)", _ms(start))
+    return Check("webrtc", "pass", "a WebRTC call was placed and hung up (media straight to "
+                 "OpenAI; the relay takes over where the browser's UDP is blocked)", _ms(start))

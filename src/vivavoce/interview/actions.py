@@ -23,7 +23,9 @@ __all__ = [
     "CloseBrowser",
     "CloseUpstream",
     "ConnectUpstream",
+    "CreateCall",
     "EndInterview",
+    "HangUpCall",
     "Log",
     "MarkLive",
     "PersistTurn",
@@ -68,6 +70,22 @@ class PrepareInterview:
 class ConnectUpstream:
     """Open the Realtime connection, then call ``upstream_opened`` or
     ``upstream_connect_failed``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCall:
+    """WebRTC (issue 17): place the browser's call with OpenAI (``calls.create`` with the
+    offer and the interview's session config), then call ``call_created`` with the answer
+    or ``call_failed``. A ``ConnectUpstream`` after it joins the call's sideband."""
+
+    offer_sdp: str
+    session: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HangUpCall:
+    """End the WebRTC call (``calls.hangup``) and drop its sideband: the interview goes
+    on over the relay (a ``ConnectUpstream`` follows) or ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +207,8 @@ Action = (
     | ClearBrowserAudio
     | PrepareInterview
     | ConnectUpstream
+    | CreateCall
+    | HangUpCall
     | ReconnectUpstream
     | SendUpstream
     | AppendAudio

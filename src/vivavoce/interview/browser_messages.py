@@ -30,6 +30,8 @@ __all__ = [
     "student_transcription_delta",
     "usage",
     "verdict_error",
+    "webrtc_answer",
+    "webrtc_fallback",
 ]
 
 Message = dict[str, Any]
@@ -90,12 +92,24 @@ def interview_starting() -> Message:
             "message": "Starting the interview: connecting to the interviewer…"}
 
 
-def interview_started(*, interview_id: str | None, simulator: bool, resumed: bool) -> Message:
+def interview_started(*, interview_id: str | None, simulator: bool, resumed: bool,
+                      transport: str = "relay") -> Message:
     message = "The interview has started."
     if simulator:
         message += " (Simulator: the interviewer is not an AI.)"
     return {"type": "interview_started", "message": message, "interview_id": interview_id,
-            "simulator": simulator, "resumed": resumed}
+            "simulator": simulator, "resumed": resumed, "transport": transport}
+
+
+def webrtc_answer(sdp: str) -> Message:
+    """OpenAI's SDP answer to the room's offer (never the call id, never a secret)."""
+    return {"type": "webrtc_answer", "sdp": sdp}
+
+
+def webrtc_fallback(reason: str) -> Message:
+    """The interview goes on over the relay (media_timeout, media_failed, call_refused,
+    disabled)."""
+    return {"type": "webrtc_fallback", "reason": reason}
 
 
 def interview_resumed(*, interview_id: str | None, attempt: int) -> Message:

@@ -41,7 +41,8 @@ class Opening:
         self.buffer.clear()
 
     def went_live(self, conversation: Conversation, now: float, *, interview_id: str | None,
-                  simulator: bool, resumed: bool, model: str) -> list[Action]:
+                  simulator: bool, resumed: bool, model: str,
+                  transport: str = "relay") -> list[Action]:
         """The session is configured: the AI's opening, the kept audio, the browser told."""
         actions: list[Action] = [SendUpstream(e) for e in
                                  conversation.opening_events(resumed=resumed)]
@@ -49,7 +50,8 @@ class Opening:
         actions += [
             MarkLive(now),
             SendJson(browser_messages.interview_started(
-                interview_id=interview_id, simulator=simulator, resumed=resumed)),
+                interview_id=interview_id, simulator=simulator, resumed=resumed,
+                transport=transport)),
         ]
         if resumed and (missed := missed_since(conversation.history, self.seen_item_ids)):
             actions.append(SendJson(browser_messages.missed_turns(missed)))

@@ -37,7 +37,8 @@ _P = Phase
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     _P.IDLE: frozenset({_P.CONNECTING, _P.ENDED}),
     _P.CONNECTING: frozenset({_P.IDLE, _P.CONFIGURING, _P.ENDED}),
-    _P.CONFIGURING: frozenset({_P.LIVE, _P.ENDED}),
+    # Back to connecting: the WebRTC media did not connect, the relay takes over.
+    _P.CONFIGURING: frozenset({_P.CONNECTING, _P.LIVE, _P.ENDED}),
     _P.LIVE: frozenset({_P.RECOVERING, _P.ENDING, _P.ENDED}),
     _P.RECOVERING: frozenset({_P.LIVE, _P.ENDED}),
     _P.ENDING: frozenset({_P.ENDED}),
@@ -59,6 +60,8 @@ ACCEPTS: dict[str, frozenset[Phase]] = {
     "server_shutdown": _NOT_ENDED,
     "prepared": frozenset({_P.CONNECTING}),
     "prepare_failed": frozenset({_P.CONNECTING}),
+    "call_created": frozenset({_P.CONNECTING}),
+    "call_failed": frozenset({_P.CONNECTING}),
     "upstream_opened": frozenset({_P.CONNECTING, _P.RECOVERING}),
     "upstream_connect_failed": frozenset({_P.CONNECTING, _P.RECOVERING}),
     "upstream_closed": _NOT_ENDED,

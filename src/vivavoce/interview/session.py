@@ -1,20 +1,16 @@
 """The interview core: a state machine with no I/O.
 
-Inputs are plain values: a browser message (text or audio bytes), a Realtime server
-event (a dict, as parsed from the socket, with the AI audio still queued for the
-browser as a number), the outcome of the adapter's work (interview prepared, upstream
-opened or failed, a socket closed) and a clock tick. Every input takes ``now`` (Unix
-seconds) and returns a list of :mod:`~vivavoce.interview.actions` for the adapter to
-carry out in order. Nothing here awaits, sleeps or reads a clock.
-
-Phases and their legal transitions: :mod:`~vivavoce.interview.phase`; an input in a
-phase that does not take it is answered with one ``Log`` action. This class owns the
-phase; every rule lives in a collaborator (docs/architecture.md lists them: opening,
-conversation, playback, spend, time_limits, recovery, failure_policy, browser_input,
-browser_messages). Events arrive as dicts, not the SDK's pydantic models (audio deltas
-are most of the traffic; a model per delta would cost more than the relay itself) and
-are read with ``.get``, so an odd event cannot crash an interview. Outgoing events are
-the SDK's ``*Param`` TypedDicts (checked by mypy, plain dicts at run time).
+Inputs are plain values: a browser message, a Realtime server event (a dict, with the AI
+audio still queued for the browser as a number), the outcome of the adapter's work
+(interview prepared, call placed, upstream opened or failed, a socket closed) and a clock
+tick. Every input takes ``now`` (Unix seconds) and returns a list of
+:mod:`~vivavoce.interview.actions` for the adapter to carry out in order. Nothing here
+awaits, sleeps or reads a clock. Phases and their legal transitions:
+:mod:`~vivavoce.interview.phase` (an input in a phase that does not take it is answered
+with one ``Log`` action). This class owns the phase; every rule lives in a collaborator
+(docs/architecture.md lists them). Events arrive as dicts, not the SDK's pydantic models
+(a model per audio delta would cost more than the relay itself), read with ``.get`` so
+an odd event cannot crash an interview; outgoing ones are the SDK's ``*Param`` TypedDicts.
 """
 
 from __future__ import annotations
@@ -23,19 +19,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal
 
-from openai.types.realtime import (
-    SessionUpdateEventParam,
-)
+from openai.types.realtime import SessionUpdateEventParam
 
 from vivavoce.interview import browser_input, browser_messages
+from vivavoce.interview import failure_policy as fp
 from vivavoce.interview.actions import (
     Action,
     AppendAudio,
     AttemptFailed,
-    CloseBrowser,
-    CloseUpstream,
-    ConnectUpstream,
-    EndInterview,
     Log,
     PersistTurn,
     PrepareInterview,
@@ -45,21 +36,9 @@ from vivavoce.interview.actions import (
 )
 from vivavoce.interview.browser_input import Audio, Rejected
 from vivavoce.interview.conversation import RESUME_INSTRUCTIONS, Conversation, as_str
+from vivavoce.interview.ending import ending
 from vivavoce.interview.errors import ErrorDescriber, ErrorVerdict, ProblemPhase, UpstreamProblem
-from vivavoce.interview.failure_policy import (
-    TRANSIENT_CAUSES,
-    FailurePolicy,
-    OrderlyEnd,
-    Reported,
-    close_outcome,
-    closed_verdict,
-    error_event,
-    failed_response,
-    judge,
-    recoverable,
-    start_timeout,
-    upstream_error,
-)
+from vivavoce.interview.media import Media, Step
 from vivavoce.interview.missed_turns import read_seen_item_ids
 from vivavoce.interview.opening import SESSION_UPDATE_EVENT_ID, Opening
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
@@ -77,15 +56,8 @@ from vivavoce.interview.time_limits import (
 from vivavoce.pricing import TokenUsage
 
 __all__ = [
-    "BYTES_PER_MS",
-    "REMOVED_REASON",
-    "RESUME_INSTRUCTIONS",
-    "SESSION_UPDATE_EVENT_ID",
-    "WRAP_UP_INSTRUCTIONS",
-    "InterviewSession",
-    "Limits",
-    "Phase",
-    "spoken_part",
+    "BYTES_PER_MS", "REMOVED_REASON", "RESUME_INSTRUCTIONS", "SESSION_UPDATE_EVENT_ID",
+    "WRAP_UP_INSTRUCTIONS", "InterviewSession", "Limits", "Phase", "spoken_part",
 ]
 
 # The interview_ended reason when the operator deleted the interview while it ran.
@@ -102,23 +74,19 @@ class InterviewSession:
     ``error`` messages, odd upstream events are ignored field by field. ``resumable``:
     a link's interview, which a drop or a retryable failure leaves for the same link."""
 
-    def __init__(
-        self,
-        *,
-        model: str,
-        describe_error: ErrorDescriber,
-        limits: Limits | None = None,
-        price: Callable[[TokenUsage], float | None] | None = None,
-        simulator: bool = False,
-        resumable: bool = False,
-    ) -> None:
+    def __init__(self, *, model: str, describe_error: ErrorDescriber,
+                 limits: Limits | None = None,
+                 price: Callable[[TokenUsage], float | None] | None = None,
+                 simulator: bool = False, resumable: bool = False,
+                 media: Media | None = None) -> None:
         self._model = model
         self._describe = describe_error
-        self._spend = Spend(price)
+        self.spend = Spend(price)  # tokens and cost so far (the metrics read it)
         self.simulator = simulator
-        self._policy = FailurePolicy(resumable=resumable)
+        self._policy = fp.FailurePolicy(resumable=resumable)
         self._time = TimeLimits(limits or Limits())
         self._play = Playback()
+        self._media = (media or Media()).bind(self._time)  # relay or WebRTC (media.py)
         self.phase = Phase.IDLE
         self.interview_id: str | None = None
         self.end_reason: str | None = None
@@ -129,12 +97,9 @@ class InterviewSession:
                                                  self.limits.recovery_backoff_s))
         # speech_started is dispatched by upstream_event itself (it takes the backlog).
         self._upstream_handlers: dict[str, Handler] = {
-            **self._conv.handlers(),
-            "session.updated": self._on_session_updated,
-            "error": self._on_error,
-            "response.created": self._on_response_created,
-            "response.done": self._on_response_done,
-        }
+            **self._conv.handlers(), **self._media.handlers(),
+            "session.updated": self._on_session_updated, "error": self._on_error,
+            "response.created": self._on_response_created, "response.done": self._on_response_done}
 
     # Read-only views for the adapter and the metrics.
     @property
@@ -148,14 +113,6 @@ class InterviewSession:
     @property
     def dropped_start_audio_bytes(self) -> int:
         return self._opening.buffer.dropped_bytes
-
-    @property
-    def usage(self) -> TokenUsage:
-        return self._spend.usage
-
-    @property
-    def cost_usd(self) -> float | None:
-        return self._spend.cost_usd
 
     @property
     def start_requested_at(self) -> float | None:
@@ -204,7 +161,9 @@ class InterviewSession:
         if kind == "start_interview":
             # A room coming back by itself names what it has shown (missed_turns.py).
             self._opening.seen_item_ids = read_seen_item_ids(message.get("seen_item_ids"))
-            return self._start(message.get("candidateContext"), now)
+            return self._start(message.get("candidateContext"), now, message.get("webrtc"))
+        if kind == "webrtc_state":
+            return self._stepped(self._media.browser_state(message.get("state"), now), now)
         if kind == "end_interview":
             return self._finish("ended", "candidate_ended", None, now,
                                 message="The interview has ended. Thank you!")
@@ -267,17 +226,10 @@ class InterviewSession:
         return []
 
     # ------------------------------------------------------------- adapter outcomes
-    def prepared(
-        self,
-        interview_id: str,
-        session_update: SessionUpdateEventParam,
-        now: float,
-        *,
-        model: str | None = None,
-        limit_s: float | None = None,
-        started_at: float | None = None,
-        history: list[TurnRecord] | None = None,
-    ) -> list[Action]:
+    def prepared(self, interview_id: str, session_update: SessionUpdateEventParam, now: float,
+                 *, model: str | None = None, limit_s: float | None = None,
+                 started_at: float | None = None,
+                 history: list[TurnRecord] | None = None) -> list[Action]:
         """The interview exists and its ``session.update`` event is built. ``model`` and
         ``limit_s``: the interview's own (stored) model and duration; ``started_at``:
         when a resumed interview first went live (its clock kept running); ``history``:
@@ -294,8 +246,8 @@ class InterviewSession:
             self._policy.resumed = True
             self._conv.resume(history)
         self._opening.configure(session_update)
-        return [ConnectUpstream(), Log("info", "interview prepared; connecting to the "
-                                       "Realtime API", {"model": self.model})]
+        return [*self._media.connect(self._opening.session_update),
+                Log("info", "interview prepared; connecting", {"model": self.model})]
 
     def prepare_failed(self, code: str, message: str, now: float, *, fatal: bool) -> list[Action]:
         """The interview could not be prepared (bad candidate context, not allowed…).
@@ -310,6 +262,18 @@ class InterviewSession:
             return [error]
         return [error, *self._finish("failed", code, code, now, message=message)]
 
+    def call_created(self, answer_sdp: str, now: float) -> list[Action]:
+        """OpenAI answered the room's WebRTC offer (``CreateCall``)."""
+        return self._ignored("call_created") or self._media.call_created(answer_sdp, now)
+
+    def call_failed(self, problem: UpstreamProblem, now: float) -> list[Action]:
+        """``calls.create`` failed: a fatal cause fails as on the relay, else relay."""
+        if (ignored := self._ignored("call_failed")) is not None:
+            return ignored
+        if self._media.fatal_refusal(self._describe(problem).cause):
+            return self._upstream_failure(problem, now)
+        return self._stepped(self._media.call_refused(problem.code), now)
+
     def upstream_opened(self, now: float) -> list[Action]:
         """The Realtime socket is open: configure the session."""
         ignored = self._ignored("upstream_opened")
@@ -323,7 +287,7 @@ class InterviewSession:
         """The Realtime socket could not be opened (refused, timed out, HTTP error)."""
         if (ignored := self._ignored("upstream_connect_failed")) is not None:
             return ignored
-        if self.phase is Phase.RECOVERING and self._describe(problem).cause in TRANSIENT_CAUSES:
+        if self.phase is Phase.RECOVERING and self._describe(problem).cause in fp.TRANSIENT_CAUSES:
             return self._recover(problem, now)  # still the network: try again, bounded
         return self._upstream_failure(problem, now)
 
@@ -337,10 +301,10 @@ class InterviewSession:
         if live and recoverable_close(code):
             return self._recover(UpstreamProblem(phase="session", close_code=code,
                                                  close_reason=reason), now)
-        outcome = close_outcome(code, reason, "session" if live else "configure")
-        if isinstance(outcome, OrderlyEnd):
+        outcome = fp.close_outcome(code, reason, "session" if live else "configure")
+        if isinstance(outcome, fp.OrderlyEnd):
             return self._finish("ended", outcome.reason, None, now, message=outcome.message)
-        return self._upstream_failure(outcome, now, closed_verdict)
+        return self._upstream_failure(outcome, now, fp.closed_verdict)
 
     def upstream_event(
         self, event: dict[str, Any], now: float, *, backlog_bytes: int = 0
@@ -362,15 +326,17 @@ class InterviewSession:
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: start deadline, duration limit and wrap-up, idle limit."""
-        playing = self.phase is Phase.LIVE and self._play.ai_playing(now)
+        playing = self.phase is Phase.LIVE and (self._play.ai_playing(now) or self._media.playing)
+        if self.phase in _STARTING and (step := self._media.due(now)) is not None:
+            return self._stepped(step, now)  # the WebRTC media did not connect in time
         due = self._time.due(self.phase, now, ai_playing=playing,
                              responding=self._play.responding is not None)
         if (self.phase is Phase.RECOVERING
                 and self._recovery.overdue(now, self.limits.start_timeout_s)):
             # The new session did not become ready in time: try another (bounded).
-            return self._recover(start_timeout(False, self.limits.start_timeout_s)[0], now)
+            return self._recover(fp.start_timeout(False, self.limits.start_timeout_s)[0], now)
         if due is Due.START_TIMEOUT:
-            problem, verdict = start_timeout(self.phase is Phase.CONNECTING,
+            problem, verdict = fp.start_timeout(self.phase is Phase.CONNECTING,
                                              self.limits.start_timeout_s)
             return self._fail(verdict, problem, now)
         if due is Due.WRAP_UP:
@@ -389,6 +355,8 @@ class InterviewSession:
 
     # --------------------------------------------------------------- browser helpers
     def _candidate_audio(self, checked: Audio | Rejected) -> list[Action]:
+        if (ignored := self._media.relayed_audio()) is not None:
+            return ignored  # on WebRTC the microphone goes to OpenAI itself
         if isinstance(checked, Rejected):
             return [SendJson(checked.error)]
         if self.phase is Phase.LIVE:
@@ -404,16 +372,13 @@ class InterviewSession:
         self._play.position(float(ms))
         return []
 
-    def _start(self, context: Any, now: float) -> list[Action]:
-        if self.phase is not Phase.IDLE:
-            return [SendJson(browser_input.bad_message(
-                "The interview has already started.", "already_started").error)]
-        if context is not None and not isinstance(context, dict):
-            return [SendJson(browser_input.bad_message(
-                '"candidateContext" must be an object.', "invalid_candidate_context").error)]
+    def _start(self, context: Any, now: float, webrtc: Any = None) -> list[Action]:
+        if refused := browser_input.start_refusal(self.phase is Phase.IDLE, context):
+            return [SendJson(refused.error)]
         self._go(Phase.CONNECTING)
         self._time.start_requested(now)
-        return [SendJson(browser_messages.interview_starting()), PrepareInterview(context)]
+        return [SendJson(browser_messages.interview_starting()), *self._media.offered(webrtc),
+                PrepareInterview(context)]
 
     # ----------------------------------------------------------- upstream handlers
     def _on_session_updated(self, event: dict[str, Any], now: float) -> list[Action]:
@@ -421,11 +386,23 @@ class InterviewSession:
             return ignored  # later updates (none are sent today) change nothing here
         if self.phase is Phase.RECOVERING:
             return self._recovered(now)
+        if self._media.session_configured():
+            return [Log("info", "session configured; waiting for the WebRTC media")]
+        return self._go_live(now)
+
+    def _go_live(self, now: float) -> list[Action]:
         self._go(Phase.LIVE)
         self._time.went_live(now)
         return self._opening.went_live(self._conv, now, interview_id=self.interview_id,
                                        simulator=self.simulator, resumed=self._policy.resumed,
-                                       model=self.model)
+                                       model=self.model, transport=self._media.name)
+
+    def _stepped(self, step: Step, now: float) -> list[Action]:
+        """A WebRTC outcome: the relay takes over (connecting again), or going live."""
+        if step.relay and self.phase is Phase.CONFIGURING:
+            self._go(Phase.CONNECTING)
+        live = step.live and self.phase is Phase.CONFIGURING
+        return step.actions + (self._go_live(now) if live else [])
 
     # ------------------------------------------------------------------ recovery
     def _recover(self, problem: UpstreamProblem, now: float) -> list[Action]:
@@ -434,7 +411,7 @@ class InterviewSession:
         connection does (retryable on a link)."""
         delay = self._recovery.budget.next_delay(now)
         if delay is None:
-            return self._upstream_failure(problem, now, closed_verdict)
+            return self._upstream_failure(problem, now, fp.closed_verdict)
         cut: list[Action] = []
         if self.phase is Phase.LIVE:  # store what the drop cut short, once
             self._go(Phase.RECOVERING)
@@ -444,20 +421,22 @@ class InterviewSession:
 
     def _recovered(self, now: float) -> list[Action]:
         self._go(Phase.LIVE)
-        return self._recovery.recovered(self.interview_id, self._conv.opening_events(
-            resumed=True, instructions=self._recovery.instructions), self._opening.buffer.take())
+        # A re-joined call's sideband keeps its conversation: nothing to seed or say.
+        events = [] if self._media.on_webrtc else self._conv.opening_events(
+            resumed=True, instructions=self._recovery.instructions)
+        return self._recovery.recovered(self.interview_id, events, self._opening.buffer.take())
 
     def _on_error(self, event: dict[str, Any], now: float) -> list[Action]:
         phase: ProblemPhase = "configure" if self.phase in _STARTING else "session"
-        return self._reported(error_event(event, phase), now)
+        return self._reported(fp.error_event(event, phase), now)
 
-    def _reported(self, reported: Reported | None, now: float) -> list[Action]:
+    def _reported(self, reported: fp.Reported | None, now: float) -> list[Action]:
         if reported is None:
             return []
-        verdict = judge(reported, self._describe)
+        verdict = fp.judge(reported, self._describe)
         if verdict.fatal:
             return self._upstream_failure(reported.problem, now, verdict)
-        return recoverable(reported, verdict)
+        return fp.recoverable(reported, verdict)
 
     def _on_response_created(self, event: dict[str, Any], now: float) -> list[Action]:
         response = event.get("response")
@@ -472,12 +451,12 @@ class InterviewSession:
         response_id = as_str(response.get("id"))
         if response_id is not None and response_id == self._play.responding:
             self._play.responding = None
-        actions = self._spend.response_done(response.get("usage"))
+        actions = self.spend.response_done(response.get("usage"))
         actions += self._conv.response_done(response, response_id, now)
         if response.get("status") == "failed":
-            actions += self._reported(failed_response(response), now)
+            actions += self._reported(fp.failed_response(response), now)
         if self._time.is_goodbye(response_id):
-            self._time.goodbye_generated(now, self._play.unplayed_ms(now))
+            self._time.goodbye_generated(now, self._media.unplayed_ms(self._play.unplayed_ms(now)))
         self._time.reply_done(now)
         return actions
 
@@ -506,7 +485,7 @@ class InterviewSession:
         if not isinstance(verdict, ErrorVerdict):
             described = self._describe(problem)
             verdict = described if verdict is None else verdict(described)
-        return [upstream_error(problem, verdict), *self._fail(verdict, problem, now)]
+        return [fp.upstream_error(problem, verdict), *self._fail(verdict, problem, now)]
 
     def _fail(self, verdict: ErrorVerdict, problem: UpstreamProblem, now: float) -> list[Action]:
         failure = self._policy.fail(verdict, problem, self.phase)
@@ -515,31 +494,12 @@ class InterviewSession:
                               message=failure.message, store_end=not failure.retryable,
                               retryable=failure.retryable)]
 
-    def _finish(
-        self,
-        status: Literal["ended", "failed"],
-        reason: str,
-        error_code: str | None,
-        now: float,
-        *,
-        message: str = "The interview has ended.",
-        notify: bool = True,
-        store_end: bool = True,
-        retryable: bool = False,
-    ) -> list[Action]:
-        """End this connection's interview. ``store_end`` False: the store keeps it as it
-        is (a link's drop); ``retryable``: the store records why this attempt failed but
-        does not end it, and the browser is told the same link works again later."""
+    def _finish(self, status: Literal["ended", "failed"], reason: str, error_code: str | None,
+                now: float, *, message: str = "The interview has ended.", notify: bool = True,
+                store_end: bool = True, retryable: bool = False) -> list[Action]:
+        """End this connection's interview (what is stored and said: interview/ending.py)."""
         self._go(Phase.ENDED)
         self.end_reason = reason
-        actions = self._conv.finish(now)
-        if self.interview_id is not None and retryable:
-            actions.append(AttemptFailed(reason, error_code, now))
-        elif self.interview_id is not None and store_end:
-            actions.append(EndInterview(status, reason, error_code, now))
-        if notify:
-            actions.append(SendJson(browser_messages.interview_ended(
-                message, reason=reason, interview_id=self.interview_id, retryable=retryable)))
-        actions += [CloseUpstream(), CloseBrowser(1000, reason[:100])]
-        return actions
+        return ending(self._conv, self.interview_id, status, reason, error_code, now,
+                      message=message, notify=notify, store_end=store_end, retryable=retryable)
 

@@ -205,6 +205,12 @@ class TimeLimits:
         half a second so its last word is not clipped)."""
         self._end_at = now + unplayed_ms / 1000 + 0.5
 
+    def played_out(self, now: float) -> None:
+        """On WebRTC: the browser stopped hearing the interviewer; a goodbye already
+        generated has been played, so the end is now (plus the half second)."""
+        if self._end_at is not None:
+            self._end_at = min(self._end_at, now + 0.5)
+
     # ------------------------------------------------------------------ what is due
     def due(self, phase: Phase, now: float, *, ai_playing: bool,
             responding: bool = False) -> Due | None:

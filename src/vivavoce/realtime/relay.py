@@ -41,7 +41,9 @@ from vivavoce.interview.actions import (
     CloseBrowser,
     CloseUpstream,
     ConnectUpstream,
+    CreateCall,
     EndInterview,
+    HangUpCall,
     Log,
     MarkLive,
     PersistTurn,
@@ -54,6 +56,7 @@ from vivavoce.interview.actions import (
 )
 from vivavoce.interview.session import BYTES_PER_MS, InterviewSession
 from vivavoce.metrics_relay import RelayMeter
+from vivavoce.realtime.call import CallHooks
 from vivavoce.realtime.outbox import Outbox
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError
 from vivavoce.redact import redact
@@ -124,7 +127,7 @@ class RelayLimits:
     answer_grace_s: float = 3.0
 
 
-class RelayHooks(Protocol):
+class RelayHooks(CallHooks, Protocol):
     """What the relay needs from the service around it (database, OpenAI client)."""
 
     async def prepare(
@@ -135,7 +138,8 @@ class RelayHooks(Protocol):
         ...
 
     async def connect(self, relay: VoiceRelay) -> Upstream:
-        """Open the Realtime session. Raises UpstreamConnectError."""
+        """Open the Realtime session, or join ``relay.call_id``'s sideband. Raises
+        UpstreamConnectError."""
         ...
 
     async def persist(self, relay: VoiceRelay, action: Action) -> None:
@@ -170,6 +174,9 @@ class VoiceRelay:
 
     def __post_init__(self) -> None:
         self.upstream: Upstream | None = None
+        # The WebRTC call whose sideband is (or becomes) the upstream; the epoch moves
+        self.call_id: str | None = None  # when the relay takes over (a late one is void)
+        self._epoch = 0
         self.to_browser: Outbox[bytes] = Outbox(
             self.browser.send_text, self.browser.send_bytes,
             audio_high_bytes=self.limits.browser_audio_shed_bytes,
@@ -282,6 +289,10 @@ class VoiceRelay:
             self._spawn(self._prepare(action.candidate_context), "prepare")
         elif isinstance(action, ConnectUpstream):
             self._spawn(self._connect(), "connect")
+        elif isinstance(action, CreateCall):
+            self._spawn(self._create_call(action), "create-call")
+        elif isinstance(action, HangUpCall):
+            self._drop_call()
         elif isinstance(action, ReconnectUpstream):
             self._spawn(self._reconnect(action.delay_s), "reconnect")
         elif isinstance(action, CloseUpstream):
@@ -438,13 +449,43 @@ class VoiceRelay:
     async def _prepare(self, context: dict[str, Any] | None) -> None:
         await self.hooks.prepare(self, context)
 
+    async def _create_call(self, action: CreateCall) -> None:
+        try:
+            call_id, answer = await self.hooks.create_call(self, action.offer_sdp, action.session)
+        except UpstreamConnectError as exc:
+            self.feed(self.session.call_failed(exc.problem, self.clock()))
+            return
+        self.call_id = call_id
+        if self._finished.is_set():
+            await self._hang_up()
+            return
+        self.feed(self.session.call_created(answer, self.clock()))
+
+    def _drop_call(self) -> None:
+        """The relay takes over: leave the sideband, hang the call up in the background."""
+        self._epoch += 1
+        old, self.upstream = self.upstream, None
+        if self.to_upstream is not None:
+            self.to_upstream.close()
+            self.to_upstream = None
+        if old is not None:
+            self._spawn(old.close(), "sideband-close")
+        self._spawn(self._hang_up(), "hang-up")
+
+    async def _hang_up(self) -> None:
+        call_id, self.call_id = self.call_id, None
+        if call_id is not None:
+            await self.hooks.hang_up(self, call_id)
+
     async def _connect(self) -> None:
+        epoch = self._epoch
         try:
             upstream = await self.hooks.connect(self)
         except UpstreamConnectError as exc:
-            self.feed(self.session.upstream_connect_failed(exc.problem, self.clock()))
+            if epoch == self._epoch:
+                self.feed(self.session.upstream_connect_failed(exc.problem, self.clock()))
             return
-        if self._finished.is_set():
+        if self._finished.is_set() or epoch != self._epoch:
             await upstream.close()
             return
         self.upstream = upstream
@@ -537,6 +578,7 @@ class VoiceRelay:
             self.to_upstream.close()
         if self.upstream is not None:
             await self.upstream.close()
+        await self._hang_up()  # a WebRTC call ends with the interview (calls.hangup)
         # 3. Stop every task but the database writer, then let it finish its queue, so
         #    that when the browser sees its socket close, everything is stored.
         self.to_browser.close()

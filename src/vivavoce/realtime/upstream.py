@@ -96,14 +96,19 @@ async def open_upstream(
     *,
     connect_timeout_s: float = CONNECT_TIMEOUT_S,
     keepalive_s: float = KEEPALIVE_S,
+    call_id: str | None = None,
 ) -> Upstream:
-    """Open a Realtime session on ``model``, pinging it every ``keepalive_s`` seconds.
+    """Open a Realtime session on ``model``, pinging it every ``keepalive_s`` seconds;
+    with ``call_id``, join that WebRTC call's sideband instead (the same socket and
+    events, one session shared with the browser's media: realtime/call.py).
 
     Raises :class:`UpstreamConnectError` when the upgrade is refused (HTTP status), the
     server cannot be reached, or nothing answers within ``connect_timeout_s`` seconds.
     """
     options = {**_WS_OPTIONS, "ping_interval": keepalive_s, "ping_timeout": keepalive_s}
-    manager = client.realtime.connect(model=model, websocket_connection_options=options)  # type: ignore[arg-type]
+    manager = (client.realtime.connect(call_id=call_id, websocket_connection_options=options)  # type: ignore[arg-type]
+               if call_id else
+               client.realtime.connect(model=model, websocket_connection_options=options))  # type: ignore[arg-type]
     try:
         async with asyncio.timeout(connect_timeout_s):
             connection = await manager.enter()

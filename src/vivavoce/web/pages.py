@@ -68,6 +68,7 @@ def render(
         "version": __version__,
         "static": STATIC,  # the release's versioned /static path: every script and sheet
         "max_interview_seconds": settings.max_interview_seconds,
+        "transport": settings.transport,
     }
     base.update(context)
     response = templates.TemplateResponse(

@@ -49,11 +49,13 @@ from vivavoce.interview.actions import (
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.interview.instructions import build_instructions
+from vivavoce.interview.media import Media
 from vivavoce.interview.session import InterviewSession, Limits, Phase
 from vivavoce.keys import mask_key
 from vivavoce.logs import interview_id_var
 from vivavoce.openai_client import make_async_client
 from vivavoce.pricing import PriceTable, TokenUsage, default_price_table, load_price_table
+from vivavoce.realtime.call import hang_up, place_call
 from vivavoce.realtime.errors import make_error_describer
 from vivavoce.realtime.relay import (
     InterviewGone,
@@ -139,6 +141,7 @@ class ServiceHooks:
             "key": mask_key(self.api_key) if self.api_key else None,
             "model": self.model,
             "request_id": relay.upstream.request_id if relay.upstream is not None else None,
+            "call_id": relay.call_id,
             "simulator": "yes" if self.simulator else None,
         }
 
@@ -292,8 +295,17 @@ class ServiceHooks:
         return client
 
     async def connect(self, relay: VoiceRelay) -> Upstream:
-        return await open_upstream(self._client(), self.model,
+        return await open_upstream(self._client(), self.model, call_id=relay.call_id,
                                    connect_timeout_s=relay.limits.connect_timeout_s)
+
+    async def create_call(self, relay: VoiceRelay, offer_sdp: str,
+                          session: dict[str, Any]) -> tuple[str, str]:
+        return await place_call(self._client(), offer_sdp, session,
+                                timeout_s=relay.limits.connect_timeout_s)
+
+    async def hang_up(self, relay: VoiceRelay, call_id: str) -> None:
+        with contextlib.suppress(UpstreamConnectError):  # no key: no call to end
+            await hang_up(self._client(), call_id)
 
     async def persist(self, relay: VoiceRelay, action: Action) -> None:
         interview_id = relay.session.interview_id
@@ -512,6 +524,7 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
         simulator=hooks.simulator,
         # Only a link can come back: an open interview has nothing to reconnect with.
         resumable=interview_id is not None,
+        media=Media(settings.transport, settings.webrtc_connect_timeout_s),
     )
     relay = VoiceRelay(StarletteBrowser(websocket), session, hooks, relay_limits)
     if runtime.draining:  # SIGTERM: this process is stopping (web/graceful.py)
