@@ -72,6 +72,16 @@ async def wait_for_drops(before: float) -> None:
     raise AssertionError("no AI audio was dropped for the slow browser")
 
 
+async def greeting_done(fake: Any) -> Any:
+    """The fake's record of the greeting once it has all been generated."""
+    for _ in range(600):  # hang guard: the fake sends it at once
+        greeting = fake.last_session.responses[0]
+        if greeting.status == "completed":
+            return greeting
+        await asyncio.sleep(0.05)
+    raise AssertionError("the fake never finished the greeting")
+
+
 async def read_greeting_audio(client: VoiceClient, greeting_ms: int, before: float) -> float:
     """Read until every ms of the greeting either arrived or was counted as dropped;
     return the ms dropped."""
@@ -96,15 +106,13 @@ async def test_a_slow_browser_loses_the_oldest_ai_audio_and_the_interview_goes_o
         started = await client.start()
         # Not reading: the greeting piles up in the relay until its oldest is dropped.
         await wait_for_drops(before)
-        greeting = fake.last_session.responses[0]
-        for _ in range(400):  # hang guard: the fake finishes the greeting at once
-            if greeting.status == "completed":
-                break
-            await asyncio.sleep(0.05)
+        greeting = await greeting_done(fake)
         dropped_ms = await read_greeting_audio(client, greeting.audio_ms, before)
         # Dropped audio is counted: what arrived and what was dropped make the greeting.
         assert 0 < dropped_ms < greeting.audio_ms
-        assert abs(len(client.audio) / BYTES_PER_MS + dropped_ms - greeting.audio_ms) < 1
+        received_ms = len(client.audio) / BYTES_PER_MS
+        assert abs(received_ms + dropped_ms - greeting.audio_ms) < 1, (
+            received_ms, dropped_ms, greeting.audio_ms)
         # Every control message arrived, in order: the whole greeting's words (the
         # transcript keeps what the dropped audio said), and no error.
         finals = [m for m in client.of_type("ai_transcription") if m["is_final"]]
@@ -140,11 +148,7 @@ async def test_barge_in_after_dropped_audio_cuts_where_the_candidate_was_in_the_
     async with voice_client(url, sock=slow_socket(url), max_queue=1) as client:
         started = await client.start()
         await wait_for_drops(before)
-        greeting = fake.last_session.responses[0]
-        for _ in range(400):
-            if greeting.status == "completed":
-                break
-            await asyncio.sleep(0.05)
+        greeting = await greeting_done(fake)
         dropped_ms = await read_greeting_audio(client, greeting.audio_ms, before)
         received_ms = len(client.audio) // BYTES_PER_MS
         # The browser is one second from the end of what it received (the gaps are all
