@@ -17,8 +17,9 @@ gets a fresh relay and a fresh fake, so memory is measured from a clean start.
 Columns: starts that failed (no ``interview_started`` within 15 s), frames lost (sent but
 never echoed back), added latency per frame at p50/p99 (relay minus direct at the same
 percentile), the relay's CPU over the steady window summed over all of its processes
-(100 % = one core), its RSS growth per interview, and this driver's own CPU (so a
-saturated driver is seen, not mistaken for a slow relay).
+(100 % = one core) and that CPU per echoed frame (which stays comparable on a shared
+machine), its RSS growth per interview, and this driver's own CPU (so a saturated driver
+is seen, not mistaken for a slow relay).
 
 ``--json`` prints one JSON object per level instead of a table (the test suite's smoke
 run reads it).
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from vivavoce.testing.scenarios import scenario_key
 
@@ -247,7 +249,7 @@ async def via_relay(url: str, seconds: float, frame_ms: int, window: Window,
             result.started = True
             await paced_echo(ws.send, receive, seconds, frame_ms, window, result)
             await ws.send(json.dumps({"type": "end_interview"}))
-    except (OSError, TimeoutError, ConnectionError, ValueError):
+    except (OSError, TimeoutError, ConnectionError, ConnectionClosed, ValueError):
         pass  # counted: a start failure, or frames lost
     finally:
         await pass_barriers(window, result)
@@ -286,7 +288,7 @@ async def direct(base_ws: str, seconds: float, frame_ms: int, window: Window,
             await asyncio.wait_for(settle(send, receive, frame_ms), START_TIMEOUT_S)
             result.started = True
             await paced_echo(send, receive, seconds, frame_ms, window, result)
-    except (OSError, TimeoutError, ConnectionError, ValueError):
+    except (OSError, TimeoutError, ConnectionError, ConnectionClosed, ValueError):
         pass  # counted: a start failure, or frames lost
     finally:
         await pass_barriers(window, result)
@@ -336,6 +338,10 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
         "p99_ms": percentile(rtts, 99),
         "max_ms": max(rtts, default=float("nan")),
         "cpu": cpu / wall,
+        # CPU per relayed frame (one each way per echo): unlike "cpu", it stays
+        # comparable when the machine is shared and the relay gets less than it asks.
+        "cpu_ms_per_frame": cpu * 1000 / max(len(rtts), 1),
+        "window_s": wall,
         "processes": len(pids),
         "rss_per_interview_kb": (rss - rss0) / max(clients, 1) / 1024,
         "driver_cpu": mine / wall,
@@ -391,15 +397,15 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
           f"spread over {args.stagger:g} s; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     print("| interviews | start failures | start p50 / p99 ms | start overhead p50 ms "
           "| frames lost | added p50 / p99 ms | relay p99 ms | relay CPU (processes) "
-          "| RSS / interview | driver CPU |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| CPU ms / frame | RSS / interview | driver CPU |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['clients']} | {r['start_failures']} | {r['start_p50_ms']:.1f} / "
               f"{r['start_p99_ms']:.1f} | {r.get('start_overhead_p50_ms', float('nan')):.1f} | "
               f"{r['frames_lost']} of {r['frames_sent']} | "
               f"{r.get('added_p50_ms', float('nan')):.1f} / "
               f"{r.get('added_p99_ms', float('nan')):.1f} | {r['p99_ms']:.1f} | "
-              f"{r['cpu'] * 100:.0f} % ({r['processes']}) | "
+              f"{r['cpu'] * 100:.0f} % ({r['processes']}) | {r['cpu_ms_per_frame']:.3f} | "
               f"{r['rss_per_interview_kb']:.0f} KB | {r['driver_cpu'] * 100:.0f} % |")
 
 

@@ -80,6 +80,10 @@ def serve(
         "proxy_headers": True,
         "forwarded_allow_ips": settings.effective_forwarded_allow_ips,
         "ws_max_size": 1024 * 1024,
+        # No permessage-deflate on /voice (browsers offer it): PCM audio barely compresses
+        # and deflating each frame both ways was a fifth of the relay's CPU at 200
+        # interviews (docs/performance.md).
+        "ws_per_message_deflate": False,
         # A dead browser is noticed within the timeout (docs/protocol.md, Keepalive).
         "ws_ping_interval": settings.ws_ping_interval_seconds,
         "ws_ping_timeout": settings.ws_ping_timeout_seconds,

@@ -52,6 +52,7 @@ __all__ = [
     "REGISTRY",
     "Direction",
     "TokenKind",
+    "ai_audio_dropped",
     "auth_failed",
     "connection_refused",
     "cost_added",
@@ -129,6 +130,11 @@ _frames = Counter(
     "vivavoce_frames_relayed",
     "Audio frames relayed, by direction (to_openai, to_browser).",
     ["direction"],
+    registry=REGISTRY,
+)
+_ai_audio_dropped = Counter(
+    "vivavoce_ai_audio_dropped_seconds",
+    "AI audio dropped for browsers too slow to take it in real time, in seconds.",
     registry=REGISTRY,
 )
 _evaluation_seconds = Histogram(
@@ -249,6 +255,14 @@ def frames_relayed(direction: Direction, n: int = 1) -> None:
     _non_negative("n", n)
     if n:
         _frames.labels(direction=direction).inc(n)
+
+
+def ai_audio_dropped(seconds: float) -> None:
+    """``seconds`` of AI audio were dropped for a browser too slow to take it. Raises
+    ValueError for a negative amount."""
+    _non_negative("seconds", seconds)
+    if seconds:
+        _ai_audio_dropped.inc(seconds)
 
 
 def evaluation_finished(seconds: float, ok: bool) -> None:

@@ -45,6 +45,8 @@ class RelayMeter:
         # Audio frames since the last flush (incremented by the relay per frame).
         self.frames_to_openai = 0
         self.frames_to_browser = 0
+        # AI audio dropped for a browser too slow to take it, since the last flush.
+        self.ai_audio_dropped_ms = 0.0
 
     def connected(self, now: float) -> None:
         self.connected_at = now
@@ -68,6 +70,9 @@ class RelayMeter:
         if self.frames_to_browser:
             _guarded(metrics.frames_relayed, "to_browser", self.frames_to_browser)
             self.frames_to_browser = 0
+        if self.ai_audio_dropped_ms:
+            _guarded(metrics.ai_audio_dropped, self.ai_audio_dropped_ms / 1000)
+            self.ai_audio_dropped_ms = 0.0
 
     def ended(self, session: InterviewSession) -> None:
         self.flush()

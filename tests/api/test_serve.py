@@ -100,6 +100,9 @@ def test_dev_generates_an_admin_token_prints_it_once_and_it_works(
         assert httpx.get(f"{base}/api/interviews", timeout=10).status_code == 401
         wrong = {"Authorization": f"Bearer {token[::-1]}"}
         assert httpx.get(f"{base}/api/interviews", headers=wrong, timeout=10).status_code == 401
+        # /voice declines permessage-deflate, which browsers offer: PCM audio barely
+        # compresses and deflating every frame cost a fifth of the relay's CPU.
+        assert _voice_extensions(f"ws://127.0.0.1:{port}/voice") is None
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -110,6 +113,15 @@ def test_dev_generates_an_admin_token_prints_it_once_and_it_works(
     everything = out.read_text() + err.read_text()
     assert everything.count(token) == 1  # printed once, never logged
     assert "Traceback" not in everything
+
+
+def _voice_extensions(url: str) -> str | None:
+    """The extensions `serve`'s /voice agrees to when the client offers deflate."""
+    from websockets.sync.client import connect
+
+    with connect(url, compression="deflate", open_timeout=10) as ws:
+        assert ws.response is not None
+        return ws.response.headers.get("Sec-WebSocket-Extensions")
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,11 @@ def test_histograms_and_labelled_counters() -> None:
     metrics.frames_relayed("to_openai", 0)
     assert value("vivavoce_frames_relayed_total", direction="to_openai") == to_openai + 4
 
+    dropped = value("vivavoce_ai_audio_dropped_seconds_total")
+    metrics.ai_audio_dropped(1.5)
+    metrics.ai_audio_dropped(0)
+    assert value("vivavoce_ai_audio_dropped_seconds_total") == dropped + 1.5
+
 
 def test_usage_by_model_and_kind() -> None:
     model = "gpt-realtime-metrics-test"
@@ -88,6 +93,7 @@ def test_usage_by_model_and_kind() -> None:
     [
         lambda: metrics.frames_relayed("sideways", 1),  # type: ignore[arg-type]
         lambda: metrics.frames_relayed("to_browser", -1),
+        lambda: metrics.ai_audio_dropped(-0.5),
         lambda: metrics.tokens_used("m", "audio", 1),  # type: ignore[arg-type]
         lambda: metrics.tokens_used("m", "input_text", -5),
         lambda: metrics.cost_added("m", -0.1),
@@ -153,6 +159,7 @@ def test_render_is_prometheus_text_with_every_family() -> None:
         "vivavoce_time_to_interview_started_seconds",
         "vivavoce_upstream_errors",
         "vivavoce_frames_relayed",
+        "vivavoce_ai_audio_dropped_seconds",
         "vivavoce_evaluation_duration_seconds",
         "vivavoce_evaluations",
         "vivavoce_tokens",

@@ -115,3 +115,58 @@ def test_spoken_part_bounds() -> None:
     assert spoken_part("hello there", 2000, 1000) == "hello there"
     assert spoken_part("hello there", 500, 0) == "hello there"
     assert spoken_part("hello there", 300, 1000) == "hello"
+
+
+# --- audio dropped for a browser too slow to take it (the adapter sheds its backlog) ---
+
+def test_a_gap_in_the_browser_s_stream_maps_back_into_the_item() -> None:
+    p = Playback()
+    a, _ = p.reply("a1")
+    p.audio(a, 5000, T0)
+    # The browser had taken 1 s when the adapter dropped the oldest 2 s of the 4 s it
+    # held: the browser's copy of the item is 3 s long, with a gap at 1 s.
+    p.dropped(2000, backlog_ms=2000)
+    assert (a.sent_ms, a.delivered_ms, a.gaps) == (5000, 3000, [(1000, 2000)])
+    assert p.unplayed_ms(T0) == 3000
+    # Heard 2.5 s of its copy: past the gap, so 4.5 s into the item.
+    p.position(2500)
+    assert p.barge_in(T0, backlog_bytes=0) is a and a.cut_at_ms == 4500
+
+
+def test_a_position_before_the_gap_is_not_moved() -> None:
+    p = Playback()
+    a, _ = p.reply("a1")
+    p.audio(a, 5000, T0)
+    p.dropped(2000, backlog_ms=2000)
+    p.position(800)
+    p.barge_in(T0, backlog_bytes=0)
+    assert a.cut_at_ms == 800
+
+
+def test_drops_spanning_two_items_shift_the_later_one() -> None:
+    p = Playback()
+    a, _ = p.reply("a1")
+    p.audio(a, 2000, T0)
+    a.done = True
+    b, _ = p.reply("a2")
+    p.audio(b, 3000, T0)
+    # Delivered 1.5 s; then 1 s dropped: the last 0.5 s of a1 and the first 0.5 s of a2.
+    p.dropped(1000, backlog_ms=2500)
+    assert (a.dropped_ms, a.gaps) == (500, [(1500, 500)])
+    assert (b.dropped_ms, b.gaps, b.offset_ms) == (500, [(0, 500)], 1500)
+    # Consecutive drops at the same place make one gap.
+    p.dropped(500, backlog_ms=2000)
+    assert (b.dropped_ms, b.gaps) == (1000, [(0, 1000)])
+    # 1 s into the browser's copy of a2 is 2 s into a2.
+    p.position(2500)
+    assert p.barge_in(T0, backlog_bytes=0) is b and b.cut_at_ms == 2000
+
+
+def test_a_reply_heard_to_the_end_of_what_reached_the_browser_is_not_cut() -> None:
+    p = Playback()
+    a, _ = p.reply("a1")
+    p.audio(a, 3000, T0)
+    a.done = True
+    p.dropped(1000, backlog_ms=0)
+    p.position(2000)
+    assert p.barge_in(T0 + 9, backlog_bytes=0) is None

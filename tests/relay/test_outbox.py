@@ -67,3 +67,25 @@ async def test_a_failing_sender_closes_the_outbox() -> None:
     with pytest.raises(ConnectionError):
         await writer
     assert box.closed
+
+
+async def test_shedding_drops_the_oldest_audio_and_never_control() -> None:
+    sent: list[object] = []
+
+    async def send(item: object) -> None:
+        sent.append(item)
+
+    box: Outbox[bytes] = Outbox(send, send, audio_high_bytes=6)
+    box.put_control("c1")
+    assert box.put_audio(b"111")
+    assert not box.put_audio(b"222")  # at the mark: the relay sheds
+    assert box.shed_audio(3) == 3
+    assert box.audio_bytes == 3
+    # One chunk bigger than the bound stays: the newest is never dropped.
+    box.put_audio(b"3333333")
+    assert box.shed_audio(3) == 3 and box.audio_bytes == 7
+    writer = asyncio.create_task(box.run())
+    await box.wait_idle()
+    assert sent == ["c1", b"3333333"]
+    box.close()
+    await writer

@@ -11,11 +11,17 @@ At barge-in (:meth:`Playback.barge_in`) the cut is at ``min(heard, sent, item au
 never past the audio we sent, nor past what OpenAI generated, nor past what was heard —
 what the browser had not received yet (``backlog_bytes``, still queued in the adapter,
 passed in as a value) is dropped, so it does not count as heard. Pure: no I/O, no clock.
+
+A browser too slow to take the audio in real time has the oldest of its backlog dropped
+by the adapter (:meth:`Playback.dropped`): the browser's stream then has gaps the item's
+own timeline does not. Positions in the stream (``offset_ms``, the play head, the
+browser's ``playback_position``) are the browser's; ``sent_ms``, ``received_ms`` and the
+cut are the item's, and each reply keeps where its gaps are to map one to the other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openai.types.realtime import ConversationItemTruncateEventParam
 
@@ -56,6 +62,19 @@ class Reply:
     partial_text: str = ""
     cut_at_ms: int | None = None  # set when the candidate barged in
     done: bool = False
+    # Audio of this item dropped for a slow browser: (position in the browser's copy of
+    # the item, ms dropped there), in order.
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    dropped_ms: float = 0.0
+
+    @property
+    def delivered_ms(self) -> float:
+        """The item's length in the browser's stream (sent, less what was dropped)."""
+        return self.sent_ms - self.dropped_ms
+
+    def item_ms(self, in_browser_ms: float) -> float:
+        """A position in the browser's copy of the item as a position in the item."""
+        return in_browser_ms + sum(ms for at, ms in self.gaps if at <= in_browser_ms)
 
     @property
     def text(self) -> str:
@@ -124,6 +143,36 @@ class Playback:
         self._advance(now)
         return max(0.0, self._stream_ms - self._play_ms)
 
+    def dropped(self, ms: float, backlog_ms: float) -> None:
+        """The adapter dropped the oldest ``ms`` of the browser's backlog (``backlog_ms``
+        is what it still holds after that): the stream closes up over the gap."""
+        if ms <= 0:
+            return
+        start = self._stream_ms - backlog_ms - ms
+        end = start + ms
+        for reply in reversed(self.replies.values()):
+            if reply.first_at is None:
+                continue
+            r_start, r_end = reply.offset_ms, reply.offset_ms + reply.delivered_ms
+            if r_end <= start:
+                break  # this and every older item were delivered before the gap
+            if r_start >= end:
+                reply.offset_ms -= ms
+                continue
+            overlap = min(end, r_end) - max(start, r_start)
+            at = max(0.0, start - r_start)
+            if reply.gaps and reply.gaps[-1][0] == at:
+                reply.gaps[-1] = (at, reply.gaps[-1][1] + overlap)
+            else:
+                reply.gaps.append((at, overlap))
+            reply.dropped_ms += overlap
+            reply.offset_ms = min(r_start, start)
+        self._stream_ms = max(0.0, self._stream_ms - ms)
+        if self._play_ms > start:
+            self._play_ms = max(start, self._play_ms - ms)
+        if self._browser_cursor_ms is not None and self._browser_cursor_ms > start:
+            self._browser_cursor_ms = max(start, self._browser_cursor_ms - ms)
+
     def barge_in(self, now: float, backlog_bytes: int) -> Reply | None:
         """The candidate started speaking: the browser's audio is dropped, the play head
         jumps to the end of what it received. Returns the reply that is cut now (its
@@ -139,8 +188,8 @@ class Playback:
             in_item = heard_ms - reply.offset_ms
             # Never past the audio we sent (or the item's length): the bug that makes the
             # model believe it said words the candidate never heard.
-            at = int(max(0.0, min(in_item, reply.sent_ms, reply.received_ms)))
-            fully_heard = reply.done and in_item >= reply.sent_ms
+            at = int(max(0.0, min(reply.item_ms(in_item), reply.sent_ms, reply.received_ms)))
+            fully_heard = reply.done and in_item >= reply.delivered_ms
             if not fully_heard:
                 reply.cut_at_ms = at
                 cut = reply

@@ -218,6 +218,13 @@ class InterviewSession:
             "ended", SHUTDOWN_REASON, None, now, message=end.message,
             store_end=not end.retryable, retryable=end.retryable)]
 
+    def ai_audio_dropped(self, dropped_bytes: int, backlog_bytes: int) -> list[Action]:
+        """The adapter dropped the oldest ``dropped_bytes`` of the AI audio it held for a
+        browser too slow to take it (``backlog_bytes`` are left): a barge-in's cut then
+        maps the browser's play head past the gap (interview/playback.py)."""
+        self._play.dropped(dropped_bytes / BYTES_PER_MS, backlog_bytes / BYTES_PER_MS)
+        return []
+
     # ------------------------------------------------------------- adapter outcomes
     def prepared(self, interview_id: str, session_update: SessionUpdateEventParam, now: float,
                  *, model: str | None = None, limit_s: float | None = None,

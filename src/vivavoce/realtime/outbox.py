@@ -3,8 +3,8 @@
 Each direction of the relay (to the browser, to OpenAI) has one. Control messages (JSON
 events) always go before queued audio, so ``ai_audio_clear`` or ``interview_ended`` is
 never stuck behind seconds of speech. Audio is bounded in bytes: above the high-water
-mark :meth:`Outbox.put_audio` reports it (the browser side treats that as a client that
-cannot keep up) and :meth:`Outbox.wait_for_room` lets a producer pause until the queue
+mark :meth:`Outbox.put_audio` reports it (the browser side then drops the oldest audio
+with :meth:`Outbox.shed_audio`: a client that cannot keep up) and :meth:`Outbox.wait_for_room` lets a producer pause until the queue
 drains below the low-water mark (the upstream side pauses reading the browser).
 
 Asyncio's own queues have neither priorities by lane nor byte limits, hence this class.
@@ -72,6 +72,19 @@ class Outbox(Generic[A]):
             self._room.clear()
             return False
         return True
+
+    def shed_audio(self, keep_bytes: int) -> int:
+        """Drop the oldest audio chunks until at most ``keep_bytes`` are queued (the newest
+        chunk always stays); returns how many bytes were dropped. Control is untouched."""
+        dropped = 0
+        audio = self._audio
+        while self.audio_bytes > keep_bytes and len(audio) > 1:
+            size = len(audio.popleft())
+            self.audio_bytes -= size
+            dropped += size
+        if self.audio_bytes <= self.audio_low_bytes:
+            self._room.set()
+        return dropped
 
     def clear_audio(self) -> int:
         """Drop every queued audio chunk; returns how many bytes were dropped."""

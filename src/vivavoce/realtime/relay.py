@@ -5,8 +5,10 @@ what arrives (browser messages, Realtime events, a one-second tick) and carries 
 actions it returns. It owns:
 
 * two :class:`~vivavoce.realtime.outbox.Outbox` writers — to the browser (audio bounded:
-  a browser that cannot keep up is told and disconnected) and to OpenAI (the browser
-  reader pauses while it is full, so TCP pushes back on the browser);
+  for a browser that cannot keep up the oldest AI audio is dropped, counted and logged
+  once, and the interview goes on; one that does not even read control messages is told
+  and disconnected) and to OpenAI (the browser reader pauses while it is full, so TCP
+  pushes back on the browser);
 * one database writer task, so no relay path waits on the database (and nothing is
   written per audio frame: turns, usage and status only);
 * the end: the browser gets ``interview_ended`` before its socket closes, the upstream
@@ -56,6 +58,7 @@ from vivavoce.interview.session import BYTES_PER_MS, InterviewSession
 from vivavoce.metrics_relay import RelayMeter
 from vivavoce.realtime.call import CallHooks
 from vivavoce.realtime.outbox import Outbox
+from vivavoce.realtime.relay_limits import RelayLimits
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError
 from vivavoce.redact import redact
 
@@ -96,29 +99,6 @@ class BrowserSocket(Protocol):
         ...
 
     async def close(self, code: int, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class RelayLimits:
-    """Per-connection bounds (adapter side; the interview's own are in ``Limits``)."""
-
-    # AI audio queued for the browser before it counts as unable to keep up (60 s).
-    browser_audio_high_bytes: int = 60_000 * BYTES_PER_MS
-    # Candidate audio (base64 characters) queued for OpenAI before reading pauses (~4 s).
-    upstream_audio_high_chars: int = 256 * 1024
-    max_text_chars: int = 512 * 1024
-    # Messages per second from one browser (the original client sends ~6 audio chunks a
-    # second; a page with 20 ms frames sends 50).
-    max_messages_per_s: int = 400
-    tick_s: float = 1.0
-    connect_timeout_s: float = 10.0
-    # How long the browser gets to receive the last messages before its socket closes.
-    flush_timeout_s: float = 2.0
-    # How long pending database writes may take after the interview ended.
-    db_drain_timeout_s: float = 10.0
-    # After the browser left mid-answer: how long OpenAI's transcript of that answer is
-    # waited for, so that what the candidate said is stored.
-    answer_grace_s: float = 3.0
 
 
 class RelayHooks(CallHooks, Protocol):
@@ -173,7 +153,9 @@ class VoiceRelay:
         self._epoch = 0
         self.to_browser: Outbox[bytes] = Outbox(
             self.browser.send_text, self.browser.send_bytes,
-            audio_high_bytes=self.limits.browser_audio_high_bytes)
+            audio_high_bytes=self.limits.browser_audio_shed_bytes,
+            control_limit=self.limits.browser_control_limit)
+        self._shed_logged = False
         self.to_upstream: Outbox[str] | None = None
         self._db_queue: asyncio.Queue[Action | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -262,7 +244,7 @@ class VoiceRelay:
         if isinstance(action, SendAudio):
             self.meter.frames_to_browser += 1
             if not self.to_browser.put_audio(action.pcm) and not self.to_browser.closed:
-                self._browser_too_slow()
+                self._shed_browser_audio()
         elif isinstance(action, AppendAudio):
             if self.to_upstream is not None:
                 self.meter.frames_to_openai += 1
@@ -305,16 +287,31 @@ class VoiceRelay:
         elif isinstance(action, Log):
             self._log(action)
 
+    def _shed_browser_audio(self) -> None:
+        """The browser's audio backlog passed its bound: drop the oldest AI audio (never a
+        control message), tell the core so the barge-in cut stays right, count it, and
+        log it once per interview. The interview goes on; the transcript has the words."""
+        dropped = self.to_browser.shed_audio(self.limits.browser_audio_shed_bytes)
+        if not dropped:
+            return
+        self.feed(self.session.ai_audio_dropped(dropped, self.to_browser.audio_bytes))
+        self.meter.ai_audio_dropped_ms += dropped / BYTES_PER_MS
+        if not self._shed_logged:
+            self._shed_logged = True
+            self._log(Log("warning", "the browser cannot take the interviewer's audio in "
+                          "real time; the oldest queued audio is being dropped (logged once)",
+                          {"backlog_s": self.limits.browser_audio_shed_bytes
+                           // BYTES_PER_MS // 1000}))
+
     def _browser_too_slow(self) -> None:
-        # The error goes ahead of the queued audio; if the control lane itself is what
-        # overflowed, it cannot be queued and the socket simply closes.
+        # Only the control lane overflowing gets here (audio is shed instead): the error
+        # cannot be queued, so the socket simply closes after the interview ends.
         self.feed(self.session.local_failure(
             "client_too_slow",
             "Your connection is too slow to play the interviewer's voice, so the "
             "interview has stopped. Please try again on a faster connection.",
-            "The browser did not read fast enough (more than "
-            f"{self.limits.browser_audio_high_bytes // BYTES_PER_MS // 1000} s of audio or "
-            f"{self.to_browser.control_limit} messages queued); it was disconnected.",
+            "The browser did not read even the control messages "
+            f"({self.to_browser.control_limit} queued); it was disconnected.",
             self.clock()))
 
     def _log(self, action: Log) -> None:

@@ -46,6 +46,11 @@ class StarletteBrowser:
 
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket
+        # The ASGI server's own ``send`` (Starlette keeps it as ``_send``): AI audio, 50
+        # frames a second per interview, goes straight to it instead of through
+        # ``WebSocket.send_bytes``'s state checks (the socket is accepted by then, and
+        # its close still goes through Starlette, which keeps its state right).
+        self._send = websocket._send
 
     async def receive(self) -> str | bytes:
         message = await self._ws.receive()
@@ -64,7 +69,7 @@ class StarletteBrowser:
 
     async def send_bytes(self, data: bytes) -> None:
         try:
-            await self._ws.send_bytes(data)
+            await self._send({"type": "websocket.send", "bytes": data})
         except Exception as exc:
             raise BrowserGone() from exc
 
