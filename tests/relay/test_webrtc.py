@@ -239,8 +239,8 @@ async def test_a_forced_delete_and_a_browser_gone_hang_the_call_up(
                                         headers=ADMIN)
         assert deleted.status_code == 204
         assert (await client.until("interview_ended"))["reason"] == "removed_by_operator"
-    removed = fake.calls[-1]
-    await asyncio.wait_for(_ended(removed), 10)
+        removed = fake.calls[-1]
+        await asyncio.wait_for(_ended(removed), 10)  # the media peer is still open
     assert removed.end_reason == "hangup"
     # The browser just leaves (its tab closes) while the call is live.
     async with peers(app) as (peer, client):
@@ -248,7 +248,7 @@ async def test_a_forced_delete_and_a_browser_gone_hang_the_call_up(
         await client.until("usage")
         call = fake.calls[-1]
         await client.ws.close()
-    await asyncio.wait_for(_ended(call), 10)
+        await asyncio.wait_for(_ended(call), 10)  # the media peer is still open meanwhile
     assert call is not removed and call.end_reason == "hangup"
 
 
