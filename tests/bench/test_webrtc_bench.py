@@ -35,6 +35,7 @@ def test_the_webrtc_bench_runs_a_small_level_end_to_end() -> None:
     assert row["messages"].get("usage", 0) >= 5
     assert row["messages"].get("ai_transcription", 0) >= 5
     assert "audio" not in row["messages"]
+    assert not [kind for kind in row["messages"] if kind.startswith("failed")]
     # Every reading the table prints is there and was measured, not a placeholder.
     assert row["cpu"] > 0 and row["driver_cpu"] > 0 and row["fake_cpu"] > 0
     assert row["processes"] >= 1
