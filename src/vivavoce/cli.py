@@ -47,6 +47,7 @@ def serve(
     from vivavoce.startup import check_can_start
     from vivavoce.store.cli import migrate_or_exit
     from vivavoce.web.app import build_runtime, create_app
+    from vivavoce.web.graceful import DrainingServer
 
     if hasattr(signal, "SIGHUP"):
         # SIGHUP means "reload the key" once the app is up (web/ops.py installs that);
@@ -93,7 +94,13 @@ def serve(
             typer.echo(f"vivavoce: {exc.strerror or exc}", err=True)
             raise typer.Exit(1) from None
         return
-    uvicorn.run(create_app(runtime=runtime), host=settings.host, port=settings.port, **options)
+    # One process: on SIGTERM /voice is drained before uvicorn closes the connections
+    # (web/graceful.py).
+    server = DrainingServer(uvicorn.Config(create_app(runtime=runtime), host=settings.host,
+                                           port=settings.port, **options), runtime)
+    server.run()
+    if not server.started:  # as uvicorn.run: the app's start-up failed
+        raise typer.Exit(3)
 
 
 # Each area keeps its own commands next to its code.

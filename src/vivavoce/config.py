@@ -135,12 +135,13 @@ class Settings(BaseSettings):
         ge=10,
         validation_alias=AliasChoices("VIVAVOCE_IDLE_TIMEOUT_SECONDS", "idle_timeout_seconds"),
     )
-    # uvicorn's WebSocket keepalive (issue 13): a browser that leaves a ping unanswered
-    # for the timeout is gone (a frozen tab, a dead network path). docs/configuration.md.
+    # uvicorn's WebSocket keepalive (a browser silent past the timeout is gone); SIGTERM drain.
     ws_ping_interval_seconds: float = Field(default=5.0, gt=0, le=300, validation_alias=AliasChoices(
         "VIVAVOCE_WS_PING_INTERVAL_SECONDS", "ws_ping_interval_seconds"))
     ws_ping_timeout_seconds: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices(
         "VIVAVOCE_WS_PING_TIMEOUT_SECONDS", "ws_ping_timeout_seconds"))
+    drain_timeout_seconds: float = Field(  # on SIGTERM, web/graceful.py
+        20.0, ge=0, le=600, validation_alias=AliasChoices("VIVAVOCE_DRAIN_TIMEOUT_SECONDS"))
     # /voice admission (web/connection_limits.py): a deadline to start, caps on sockets.
     voice_start_deadline_seconds: float = Field(
         default=30.0, gt=0, le=600,

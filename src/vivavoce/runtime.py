@@ -62,6 +62,10 @@ class Runtime:
     openai_clients: dict[tuple[str, str | None], AsyncOpenAI] = field(default_factory=dict)
     # Interviews this instance serves right now, and the relay serving each.
     open_interviews: dict[str, VoiceRelay] = field(default_factory=dict)
+    # Every /voice connection this process serves (prepared or not), and whether it is
+    # stopping: on SIGTERM each is drained and new ones are refused (web/graceful.py).
+    voice_relays: list[VoiceRelay] = field(default_factory=list)
+    draining: bool = False
     sweeper: asyncio.Task[None] | None = None
     # The spend-limit watch over live interviews (web/budget_watch.py): its task, and the
     # event a recorded usage sets to have the spend checked soon.

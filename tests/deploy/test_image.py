@@ -133,8 +133,10 @@ def test_image_runs_unprivileged_and_checks_readyz(image_config: dict[str, Any])
     health = config.get("Healthcheck") or image_config.get("Healthcheck")
     assert health is not None, "no HEALTHCHECK (podman keeps it only with --format docker)"
     assert health["Test"][0] == "CMD" and "/readyz" in " ".join(health["Test"])
-    # "Small": a slim Python base plus the locked runtime dependencies, nothing else.
-    assert image_config["Size"] < 400 * 1000 * 1000, image_config["Size"]
+    # "Small": a slim Python base (about 130 MB; the local stand-in 162 MB) plus the locked
+    # runtime dependencies (about 320 MB, a third of it PyAV's FFmpeg for WebRTC), nothing
+    # else: no compiler, no uv, no source tree, no apt caches.
+    assert image_config["Size"] < 550 * 1000 * 1000, image_config["Size"]
 
 
 def test_production_is_the_default(image_config: dict[str, Any]) -> None:

@@ -8,17 +8,25 @@ candidate can hold the interview on the other.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.deploy.processes import ServeProcess, base_env, serve_process
 from tests.fixtures.database import _postgres_database
-from tests.relay.voice_client import voice_client
+from tests.relay.voice_client import VoiceClient, voice_client
+from vivavoce.store import leases
+from vivavoce.store.database import Database
+from vivavoce.store.interviews import list_turns
+from vivavoce.store.models import Instance, Turn, utcnow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -143,3 +151,120 @@ async def test_a_link_opened_on_another_instance_takes_it_over(
             seen = (await http.get(f"{a.url}/api/interviews/{interview['id']}",
                                    headers=admin)).json()
         assert seen["status"] == "ended", seen
+
+
+async def _final_ai_text(client: VoiceClient) -> str:
+    while True:
+        message = await client.until("ai_transcription")
+        if message["is_final"]:
+            return str(message["text"])
+
+
+async def test_a_crashed_instance_s_links_resume_elsewhere_once_its_lease_expires(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    """A is killed (SIGKILL: no drain, no release) with two live link interviews. One
+    link is opened on B at once: B asks A to hand over, A never answers, so B waits until
+    A's lease has expired (A's last heartbeat + TTL), then resumes with what was said.
+    The other is opened after that: its lease has expired, so it resumes at once, with
+    nothing to ask."""
+    env = base_env(
+        tmp_path,
+        DATABASE_URL=postgres_url,
+        VIVAVOCE_ADMIN_TOKEN=ADMIN_TOKEN,
+        VIVAVOCE_SECRET_KEY=SECRET_KEY,
+        VIVAVOCE_SIMULATOR="1",
+    )
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    database = Database(postgres_url)
+    try:
+        with ExitStack() as stack:
+            a = stack.enter_context(serve_process(env, tmp_path, name="a"))
+            b = stack.enter_context(serve_process(env, tmp_path, name="b"))
+            interviews = []
+            async with httpx.AsyncClient(timeout=30) as http:
+                for name in ("Ada Lovelace", "Grace Hopper"):
+                    created = await http.post(f"{a.url}/api/interviews", headers=admin,
+                                              json={"candidate": {"name": name}})
+                    assert created.status_code == 201, created.text
+                    interviews.append(created.json())
+
+            def link(server: ServeProcess, interview: dict[str, Any]) -> str:
+                return (server.url.replace("http://", "ws://")
+                        + f"/voice?token={interview['token']}")
+
+            said: dict[str, list[str]] = {}
+            async with voice_client(link(a, interviews[0])) as on_a0, \
+                    voice_client(link(a, interviews[1])) as on_a1:
+                for client, interview in ((on_a0, interviews[0]), (on_a1, interviews[1])):
+                    await client.start({})
+                    await _final_ai_text(client)
+                    await client.say()
+                    answer = await client.until("student_transcription")
+                    said[interview["id"]] = [answer["text"]]
+                # Every answer is stored as it is said (the crash cannot take it away).
+                for interview in interviews:
+                    while answer_of(await _turns(database, interview["id"])) is None:
+                        await asyncio.sleep(0.05)
+                a.process.send_signal(signal.SIGKILL)
+                assert a.process.wait(30) == -signal.SIGKILL
+                await on_a0.until_closed()
+                await on_a1.until_closed()
+
+            # At once on B: it waits for A's lease to run out, then resumes.
+            async with voice_client(link(b, interviews[0])) as on_b:
+                started = await on_b.start({})
+                started_at = utcnow()
+                assert (started["interview_id"], started["resumed"]) == (
+                    interviews[0]["id"], True)
+                assert (await _final_ai_text(on_b)).startswith("Welcome back")
+                holder = await leases.lease_holder(database, interviews[0]["id"])
+                assert holder.owner_id not in (None, await _instance_of(database, a))
+                await on_b.send_json({"type": "end_interview"})
+                await on_b.until_closed()
+            a_beat = await _last_heartbeat(database, a)
+            assert a_beat is not None
+            # B started only once A's lease had expired (A's row is left as it crashed).
+            assert started_at >= a_beat + leases.DEFAULT_TTL
+
+            # Later, the expired lease is free to take: no handover asked.
+            async with voice_client(link(b, interviews[1])) as on_b:
+                started = await on_b.start({})
+                assert (started["interview_id"], started["resumed"]) == (
+                    interviews[1]["id"], True)
+                assert (await _final_ai_text(on_b)).startswith("Welcome back")
+                await on_b.send_json({"type": "end_interview"})
+                await on_b.until_closed()
+            assert b.output().count("asking it to hand over") == 1, b.output()
+
+        for interview in interviews:
+            turns = await _turns(database, interview["id"])
+            assert answer_of(turns) == said[interview["id"]][0]
+            assert [t.sequence for t in turns] == list(range(len(turns)))
+            assert turns[-1].speaker == "interviewer"  # the welcome back, stored by B
+    finally:
+        await database.dispose()
+
+
+def answer_of(turns: list[Turn]) -> str | None:
+    return next((t.text for t in turns if t.speaker == "candidate"), None)
+
+
+async def _turns(database: Database, interview_id: str) -> list[Turn]:
+    async with database.session() as s:
+        return await list_turns(s, interview_id)
+
+
+async def _instance_of(database: Database, server: ServeProcess) -> str | None:
+    """The ``instances`` row of ``server`` (its label is host:pid)."""
+    async with database.session() as s:
+        rows = (await s.execute(select(Instance.id, Instance.label))).all()
+    pid = f":{server.process.pid}"
+    return next((i for i, label in rows if label.endswith(pid)), None)
+
+
+async def _last_heartbeat(database: Database, server: ServeProcess) -> datetime | None:
+    async with database.session() as s:
+        rows = (await s.execute(select(Instance.label, Instance.heartbeat_at))).all()
+    pid = f":{server.process.pid}"
+    return next((at for label, at in rows if label.endswith(pid)), None)

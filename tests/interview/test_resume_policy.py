@@ -7,8 +7,13 @@ import pytest
 
 from vivavoce.interview.resume_policy import (
     ABANDONED_AFTER_S,
+    FREE,
+    HANDOVER_MARGIN_S,
+    IN_PROGRESS_ELSEWHERE,
     MIN_RESUME_S,
     Abandon,
+    HandOver,
+    LeaseView,
     Refuse,
     Resume,
     Start,
@@ -58,6 +63,54 @@ def test_a_live_interview_resumes_while_enough_time_is_left() -> None:
 def test_the_sweeper_s_rule(status: str, started: float, failure: tuple[str, str] | None,
                             expected: Abandon | None) -> None:
     assert abandoned(row(status, started, last_failure=failure), T0) == expected
+
+
+# --- the lease (who drives the interview now), event by event -----------------------
+
+ELSEWHERE = LeaseView("another_instance", expires_in_s=12.0)
+
+
+def leased(status: str, lease: LeaseView, started_at: float | None = None) -> StoredInterview:
+    return StoredInterview("iv", status, started_at, 600, lease=lease)
+
+
+def test_a_free_released_or_own_lease_does_not_change_the_decision() -> None:
+    for lease in (FREE, LeaseView("nobody"), LeaseView("this_instance")):
+        assert decide(leased("created", lease), T0) == Start(600)
+        assert decide(leased("live", lease, T0 - 10), T0) == Resume(600, T0 - 10)
+
+
+def test_another_live_instance_is_asked_to_hand_over_first() -> None:
+    # Live elsewhere: not taken from under it, asked, and waited for up to its lease's
+    # remaining time and a beat (a crashed holder's lease runs out within that).
+    assert decide(leased("live", ELSEWHERE, T0 - 10), T0) == HandOver(12.0 + HANDOVER_MARGIN_S)
+    assert decide(leased("created", ELSEWHERE), T0) == HandOver(12.0 + HANDOVER_MARGIN_S)
+
+
+def test_after_the_handover_the_free_lease_resumes() -> None:
+    # The holder released it (its relay stopped and stored its last turns).
+    assert decide(leased("live", FREE, T0 - 10), T0, handover_asked=True) == Resume(600, T0 - 10)
+
+
+def test_a_crashed_holder_s_expired_lease_resumes_without_asking() -> None:
+    for expired in (0.0, -30.0):
+        lease = LeaseView("another_instance", expires_in_s=expired)
+        assert decide(leased("live", lease, T0 - 10), T0) == Resume(600, T0 - 10)
+
+
+def test_a_holder_that_did_not_hand_over_gets_the_link_a_retryable_refusal() -> None:
+    refusal = decide(leased("live", ELSEWHERE, T0 - 10), T0, handover_asked=True)
+    assert refusal == IN_PROGRESS_ELSEWHERE
+    assert isinstance(refusal, Refuse) and refusal.retry_after_s is not None
+    assert refusal.code == "interview_in_progress"
+
+
+def test_an_interview_that_is_over_is_refused_whoever_holds_it() -> None:
+    for status in ("ended", "failed"):
+        refusal = decide(leased(status, ELSEWHERE, T0 - 10), T0)
+        assert isinstance(refusal, Refuse) and refusal.code == "interview_not_available"
+    refusal = decide(leased("live", ELSEWHERE, T0 - 600), T0)  # its time is up
+    assert isinstance(refusal, Refuse) and refusal.code == "interview_not_available"
 
 
 def paused(started: float, paused_at: float, paused_s: float = 0.0) -> StoredInterview:

@@ -33,6 +33,7 @@ PUBLIC = {"VIVAVOCE_ENV": "production", "VIVAVOCE_PUBLIC_URL": "https://jobs.exa
         (LISTED, "http://a.example", "x"),
         (LISTED, "wss://a.example", "x"),
         (PUBLIC, "http://jobs.example", "internal:8000"),
+        (PRODUCTION, "http://app.example", "app.example"),  # the page's host, over http
         # Opaque origins (sandboxed frames, file: pages, some redirects).
         (PRODUCTION, "null", "app.example"),
         (LISTED, "null", "x"),
@@ -50,6 +51,7 @@ def test_origin_look_alikes_are_refused(
     [
         ({}, None, "app.local", True),  # not a browser
         ({}, "http://anything.example", "app.local", True),  # development, no list
+        (LISTED, "http://app.local:8000", "app.local:8000", True),  # development, own host
         ({"VIVAVOCE_ENV": "production"}, "https://evil.example", "app.example", False),
         ({"VIVAVOCE_ENV": "production"}, "https://app.example", "app.example", True),
         ({"VIVAVOCE_ALLOWED_ORIGINS": "https://a.example"}, "https://A.example/", "x", True),

@@ -239,3 +239,49 @@ async def test_an_instance_that_cannot_reach_the_database_fences_itself(db: Data
 def test_the_ttl_must_outlast_missed_beats(db: Database) -> None:
     with pytest.raises(ValueError, match="TTL"):
         HeartbeatService(db, interval=timedelta(seconds=5), ttl=timedelta(seconds=10))
+
+
+async def test_a_handover_is_asked_and_the_holder_releases_it(db: Database) -> None:
+    """B asks A (live) to hand over: A's lease is lost while the row still names A, A's
+    release (after its relay stored its last turns) frees it, then B takes it."""
+    interview_id = await _interview(db)
+    a, b = await _instance(db), await _instance(db)
+    held = await take_lease(db, interview_id, a)
+    assert held == Lease(interview_id, a, 1)
+    holder = await leases.lease_holder(db, interview_id)
+    assert (holder.owner_id, holder.generation) == (a, 1) and holder.heartbeat_at is not None
+    assert holder.expires_in(utcnow()) > timedelta(0)
+    assert await leases.ask_handover(db, interview_id, holder)
+    # A compare-and-set: a second ask on the same view changes nothing.
+    assert not await leases.ask_handover(db, interview_id, holder)
+    assert await _owner(db, interview_id) == (a, 2)
+    assert await leases.lost_leases(db, [held]) == [held]
+    # Still A's until A releases: B cannot take it without a takeover.
+    assert await take_lease(db, interview_id, b) is None
+    assert await leases.release_lease(db, held)
+    assert await _owner(db, interview_id) == (None, 2)
+    assert await take_lease(db, interview_id, b) == Lease(interview_id, b, 3)
+
+
+async def test_a_release_never_frees_a_newer_relay_of_the_same_process(db: Database) -> None:
+    interview_id = await _interview(db)
+    a = await _instance(db)
+    old = await take_lease(db, interview_id, a)
+    new = await take_lease(db, interview_id, a)
+    assert old is not None and new is not None
+    assert not await leases.release_lease(db, old, held_here={new.generation})
+    assert await _owner(db, interview_id) == (a, new.generation)
+    assert await leases.release_lease(db, new)
+    assert await _owner(db, interview_id) == (None, new.generation)
+
+
+async def test_the_holder_of_a_crashed_instance_expires(db: Database) -> None:
+    interview_id = await _interview(db)
+    crashed = await _instance(db, silent_for=TTL + timedelta(seconds=1))
+    assert await take_lease(db, interview_id, crashed, now=utcnow() - TTL * 2) is not None
+    holder = await leases.lease_holder(db, interview_id)
+    assert holder.owner_id == crashed and holder.expires_in(utcnow()) <= timedelta(0)
+    nobody = await leases.lease_holder(db, await _interview(db))
+    assert nobody.owner_id is None and nobody.expires_in(utcnow()) == timedelta(0)
+    with pytest.raises(store.InterviewNotFound):
+        await leases.lease_holder(db, "no-such-interview")

@@ -4,6 +4,7 @@ stall, a slow handshake (a raw ``websockets`` client, to see frames and pings)."
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.fixtures.fake_openai import RunningFake
+from vivavoce.testing.fake_audio import tone
+from vivavoce.testing.fake_config import SessionFaults
+from vivavoce.testing.fake_records import RealtimeSessionRecord
 from vivavoce.testing.scenarios import scenario_key
 
 HANG_GUARD_S = 10.0  # only stops a broken test from hanging
@@ -111,3 +115,63 @@ async def test_slow_handshake_answers_the_upgrade_late(fake_openai: RunningFake)
     async with realtime(fake_openai) as ws:
         assert await next_type(ws) == "session.created"
     assert fake_openai.fake.sessions[-1].accepted
+
+
+async def test_session_faults_apply_to_their_session_only(fake_openai: RunningFake) -> None:
+    """``session_faults``: asked once per session at its first session.update; here the
+    first session gets a transient server_error then a drop, the second nothing."""
+    config = fake_openai.fake.config
+    plans = iter([SessionFaults(error_after_events=2, drop_after_events=3), None])
+    asked: list[str] = []
+
+    def faults(record: RealtimeSessionRecord) -> SessionFaults | None:
+        asked.append(str(record.session_config.get("instructions")))
+        return next(plans)
+
+    config.session_faults = faults
+    update = json.dumps({"type": "session.update",
+                         "session": {"type": "realtime", "instructions": "first"}})
+    async with realtime(fake_openai) as ws:
+        assert await next_type(ws) == "session.created"
+        await ws.send(update)
+        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
+        async with asyncio.timeout(HANG_GUARD_S):
+            updated = json.loads(await ws.recv())
+            error = json.loads(await ws.recv())
+        types, closed = await until_closed(ws)
+    assert updated["type"] == "session.updated"
+    assert error["type"] == "error" and error["event_id"].startswith("event_")
+    assert error["error"] == {"type": "server_error", "code": "server_error", "message":
+                              "The server had an error while processing your request.",
+                              "param": None, "event_id": None}
+    # The third event (the second session.updated) was delivered before the drop.
+    assert types == ["session.updated"] and closed.rcvd is None
+    first = fake_openai.fake.last_session
+    assert (first.dropped, first.drop_flushed, first.close_code) == (True, True, 1006)
+    assert asked == ["first"]  # once, at the first session.update only
+    async with realtime(fake_openai) as ws:
+        assert await next_type(ws) == "session.created"
+        await ws.send(update)
+        assert await next_type(ws) == "session.updated"
+        await ws.send(update)
+        assert await next_type(ws) == "session.updated"  # no fault: it goes on
+    assert not fake_openai.fake.last_session.dropped and len(asked) == 2
+
+
+async def test_transcriber_says_what_the_candidate_said(fake_openai: RunningFake) -> None:
+    config = fake_openai.fake.config
+    config.transcriber = lambda view: f"answer after {view.assistant_turns} replies"
+    async with realtime(fake_openai) as ws:
+        await ws.send(json.dumps({"type": "session.update", "session": {
+            "type": "realtime", "audio": {"input": {"transcription": {"model": "whisper-1"},
+                                                    "turn_detection": None}}}}))
+        await ws.send(json.dumps({"type": "input_audio_buffer.append",
+                                  "audio": base64.b64encode(tone(600, amplitude=8000)).decode()}))
+        await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
+        async with asyncio.timeout(HANG_GUARD_S):
+            while (event := json.loads(await ws.recv()))["type"] != (
+                    "conversation.item.input_audio_transcription.completed"):
+                pass
+    assert event["transcript"] == "answer after 0 replies"
+    record = fake_openai.fake.last_session
+    assert record.transcripts_sent == record.user_transcripts == ["answer after 0 replies"]

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.evaluation.transcript import TranscriptLine
+from vivavoce.store.claims import claim_oldest_due
 from vivavoce.store.database import Database
 from vivavoce.store.models import Evaluation, Interview, Turn, utcnow
 from vivavoce.webhooks.payloads import add_evaluation_event
@@ -212,47 +213,13 @@ async def claim_next(
     db: Database, *, now: datetime | None = None, lease: timedelta, max_tries: int = 5
 ) -> Claim | None:
     """Take the oldest due job: pending and due, or running with an expired lease."""
-    now = now or utcnow()
-    due = or_(
-        and_(
-            Evaluation.status == "pending",
-            or_(Evaluation.next_attempt_at.is_(None), Evaluation.next_attempt_at <= now),
-        ),
-        and_(Evaluation.status == "running", Evaluation.next_attempt_at <= now),
-    )
-    for _ in range(max_tries):
-        async with db.session() as s:
-            candidate = (
-                await s.execute(
-                    select(
-                        Evaluation.id, Evaluation.interview_id, Evaluation.status,
-                        Evaluation.attempts,
-                    ).where(due).order_by(Evaluation.id).limit(1)
-                )
-            ).first()
-            if candidate is None:
-                return None
-            ev_id, interview_id, status, attempts = candidate
-            lease_until = now + lease
-            result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
-                update(Evaluation)
-                .where(
-                    Evaluation.id == ev_id,
-                    Evaluation.status == status,
-                    Evaluation.attempts == attempts,
-                )
-                .values(
-                    status="running",
-                    attempts=attempts + 1,
-                    next_attempt_at=lease_until,
-                    updated_at=now,
-                )
-            )
-            await s.commit()
-            if result.rowcount == 1:
-                return Claim(ev_id, interview_id, attempts + 1, lease_until)
-        # Another worker took it first: look again.
-    return None
+    claimed = await claim_oldest_due(db, Evaluation, held="running",
+                                     columns=(Evaluation.interview_id,), now=now or utcnow(),
+                                     lease=lease, max_tries=max_tries)
+    if claimed is None:
+        return None
+    row, lease_until = claimed
+    return Claim(row.id, row.interview_id, row.attempts + 1, lease_until)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,12 @@ class Conversation:
         first = self.history[-1].sequence + 1 if self.history else self.transcript.turn_count
         self.transcript = Transcript(first_sequence=first)
 
+    @property
+    def answer_pending(self) -> bool:
+        """The candidate started an answer whose transcript has not arrived yet."""
+        return bool(self._speech_started) or any(
+            item.speaker == "candidate" for item in self.transcript.unresolved())
+
     def speech_started(self, item_id: str | None, now: float) -> None:
         if item_id is not None:
             self._speech_started[item_id] = now

@@ -57,6 +57,7 @@ ACCEPTS: dict[str, frozenset[Phase]] = {
     "browser_closed": _NOT_ENDED,
     "local_failure": _NOT_ENDED,
     "removed": _NOT_ENDED,
+    "server_shutdown": _NOT_ENDED,
     "prepared": frozenset({_P.CONNECTING}),
     "prepare_failed": frozenset({_P.CONNECTING}),
     "call_created": frozenset({_P.CONNECTING}),

@@ -46,6 +46,7 @@ from vivavoce.interview.opening import SESSION_UPDATE_EVENT_ID, Opening
 from vivavoce.interview.phase import ACCEPTS, Phase, check_transition
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, spoken_part
 from vivavoce.interview.recovery import Recovery, RecoveryBudget, recoverable_close
+from vivavoce.interview.shutdown import SHUTDOWN_REASON, shutdown_end
 from vivavoce.interview.spend import Spend
 from vivavoce.interview.time_limits import (
     WRAP_UP_INSTRUCTIONS,
@@ -131,6 +132,12 @@ class InterviewSession:
     def live_at(self) -> float | None:
         return self._time.live_at
 
+    @property
+    def answer_pending(self) -> bool:
+        """Live, with an answer OpenAI has not transcribed yet: a browser that leaves now
+        is not told anything more, but the relay waits (bounded) for that transcript."""
+        return self.phase is Phase.LIVE and self._conv.answer_pending
+
     # -------------------------------------------------------------------- the phase
     def _go(self, target: Phase) -> None:
         self.phase = check_transition(self.phase, target)
@@ -213,6 +220,13 @@ class InterviewSession:
             "ended", REMOVED_REASON, None, now, store_end=False,
             message="The organiser has removed this interview, so it has ended.")
         return [a for a in actions if not isinstance(a, PersistTurn)]
+
+    def server_shutdown(self, now: float) -> list[Action]:
+        """The server is stopping (SIGTERM): the ending of interview/shutdown.py."""
+        end = shutdown_end(keeps_interview=self._policy.keeps_on_drop(self.phase))
+        return self._ignored("server_shutdown") or [*end.before, *self._finish(
+            "ended", SHUTDOWN_REASON, None, now, message=end.message,
+            store_end=not end.retryable, retryable=end.retryable)]
 
     # ------------------------------------------------------------- adapter outcomes
     def prepared(

@@ -115,6 +115,9 @@ class RelayLimits:
     flush_timeout_s: float = 2.0
     # How long pending database writes may take after the interview ended.
     db_drain_timeout_s: float = 10.0
+    # After the browser left mid-answer: how long OpenAI's transcript of that answer is
+    # waited for, so that what the candidate said is stored.
+    answer_grace_s: float = 3.0
 
 
 class RelayHooks(Protocol):
@@ -196,6 +199,9 @@ class VoiceRelay:
         self.meter = RelayMeter()
         # Set when the interview's record was deleted: nothing more is written for it.
         self.record_gone = False
+        self._browser_left = False
+        # Set each time an upstream event was fed (what _browser_gone waits on).
+        self._upstream_fed = asyncio.Event()
 
     # ------------------------------------------------------------------ public
     async def run(self) -> None:
@@ -244,6 +250,16 @@ class VoiceRelay:
             return
         self._stop_writing()
         self.feed(self.session.removed(self.clock()))
+        self._finished.set()
+
+    def drain(self) -> None:
+        """The server is stopping (SIGTERM): end this connection the way a restart does
+        (a link's interview is kept, with a retryable ending; an open one ends
+        ``server_shutdown``), then stop as usual — the browser gets its last messages,
+        the upstream socket closes and every pending turn is written before :attr:`done`."""
+        if self._finished.is_set():
+            return
+        self.feed(self.session.server_shutdown(self.clock()))
         self._finished.set()
 
     # ------------------------------------------------------------------ actions
@@ -344,8 +360,34 @@ class VoiceRelay:
             await self.to_browser.run()
         except BrowserGone:
             # Noticed while sending: the same as the reader seeing the socket close.
-            self.feed(self.session.browser_closed(self.clock()))
-            self._finished.set()
+            await self._browser_gone()
+
+    async def _browser_gone(self) -> None:
+        """The browser's socket closed. An answer the candidate had begun, which OpenAI
+        is still transcribing, is waited for (at most ``answer_grace_s``) so that it is
+        stored; then the interview ends as on any drop."""
+        if self._browser_left:
+            return
+        self._browser_left = True
+        if not self._finished.is_set():
+            self.to_browser.close()  # nobody reads any more: nothing is queued for them
+        await self._answer_heard()
+        self.feed(self.session.browser_closed(self.clock()))
+        self._finished.set()
+
+    async def _answer_heard(self) -> None:
+        """Wait (at most ``answer_grace_s``) while OpenAI is still transcribing an answer
+        the candidate began: the interview is about to end, and what they said must be
+        stored first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.answer_grace_s
+        while self.session.answer_pending and not self._finished.is_set():
+            self._upstream_fed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await self._upstream_fed.wait()
+            if loop.time() >= deadline:
+                break
 
     async def _read_browser(self) -> None:
         try:
@@ -365,14 +407,17 @@ class VoiceRelay:
                         "message_too_large", "Messages must be at most "
                         f"{self.limits.max_text_chars} characters.", fatal=False)))
                 else:
+                    if self.session.answer_pending and _ends_interview(message):
+                        # "End" pressed right after an answer: let it be transcribed.
+                        await self._answer_heard()
+                        now = self.clock()
                     self.feed(self.session.browser_text(message, now))
                 if self.to_upstream is not None:
                     # Backpressure: stop reading while OpenAI is behind.
                     await self.to_upstream.wait_for_room()
         except BrowserGone:
             pass
-        self.feed(self.session.browser_closed(self.clock()))
-        self._finished.set()
+        await self._browser_gone()
 
     def _within_rate(self, now: float) -> bool:
         counters = self._counters
@@ -465,12 +510,14 @@ class VoiceRelay:
             # it is dropped, so the state machine must not count it as heard.
             self.feed(self.session.upstream_event(
                 event, self.clock(), backlog_bytes=self.to_browser.audio_bytes))
+            self._upstream_fed.set()
         if upstream is not self.upstream:
             return
         if self.to_upstream is not None:
             self.to_upstream.close()
         self.feed(self.session.upstream_closed(upstream.close_code, upstream.close_reason,
                                                self.clock()))
+        self._upstream_fed.set()
 
     def _stop_writing(self) -> None:
         """No more database writes for this interview: drop the queued ones (keeping the
@@ -547,6 +594,17 @@ class VoiceRelay:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
                 await self.browser.close(self._close_code, self._close_reason)
+
+
+def _ends_interview(text: str) -> bool:
+    """The browser message is ``end_interview`` (a cheap check first: most are audio)."""
+    if "end_interview" not in text:
+        return False
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(message, dict) and message.get("type") == "end_interview"
 
 
 def wall_clock(ts: float) -> datetime:

@@ -8,9 +8,12 @@ owner's heartbeat is fresher than the TTL. So:
 
 * a relay takes the lease before it drives an interview (:func:`take_lease`, a
   compare-and-set on the generation: it succeeds when nobody owns it, when the owner's
-  heartbeat expired, or on an explicit takeover — a link opened again elsewhere);
+  heartbeat expired, or on an explicit takeover);
+* a link opened on another instance first asks the owner to hand over
+  (:func:`ask_handover`: the generation moves on, the owner stays), and waits until the
+  owner has released it (:func:`release_lease`) or its lease expired;
 * the instance checks, in one query per heartbeat, which of its leases it has lost
-  (:func:`lost_leases`), and stops those relays;
+  (:func:`lost_leases`: taken, or a handover asked), and stops those relays;
 * a crashed instance's interviews become takeable once its heartbeat expires
   (:func:`expired_leases` lists them); a cleanly stopped one deletes its row, and the
   foreign key clears ``owner_id`` at once.
@@ -24,7 +27,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,10 +40,13 @@ from vivavoce.store.models import Instance, Interview, utcnow
 
 __all__ = [
     "DEFAULT_TTL",
+    "Holder",
     "Lease",
+    "ask_handover",
     "expired_leases",
     "holds_lease",
     "instance_label",
+    "lease_holder",
     "lost_leases",
     "new_instance_id",
     "prune_instances",
@@ -198,14 +204,75 @@ async def lost_leases(db: Database, leases: Iterable[Lease]) -> list[Lease]:
     return [le for le in wanted if (le.interview_id, le.owner_id, le.generation) not in held]
 
 
-async def release_lease(db: Database, lease: Lease) -> bool:
-    """Clear the owner if ``lease`` is still current (the relay ended); False if not."""
+async def release_lease(db: Database, lease: Lease, *, held_here: Collection[int] = ()) -> bool:
+    """The relay of ``lease`` ended: clear the owner if the row still names this
+    instance, at ``lease``'s generation or at a later one that another instance's
+    :func:`ask_handover` wrote (not one of ``held_here``: the generations a newer relay of
+    this process holds). False, changing nothing, when another instance owns it now."""
     async with db.session() as s:
+        found = (await s.execute(
+            select(Interview.owner_id, Interview.lease_generation)
+            .where(Interview.id == lease.interview_id)
+        )).first()
+        if found is None:
+            return False
+        owner, generation = found
+        if owner != lease.owner_id or generation < lease.generation or (
+                generation != lease.generation and generation in held_here):
+            return False
         result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
             update(Interview)
             .where(Interview.id == lease.interview_id, Interview.owner_id == lease.owner_id,
-                   Interview.lease_generation == lease.generation)
+                   Interview.lease_generation == generation)
             .values(owner_id=None)
+        )
+        await s.commit()
+    return bool(result.rowcount)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds an interview's lease now: ``owner_id`` (None: nobody), the take count,
+    and the owner's last heartbeat (None: no owner, or its row is gone)."""
+
+    owner_id: str | None
+    generation: int
+    heartbeat_at: datetime | None
+
+    def expires_in(self, now: datetime, ttl: timedelta = DEFAULT_TTL) -> timedelta:
+        """How long the owner's lease still holds without a new heartbeat (≤ 0: expired)."""
+        if self.owner_id is None or self.heartbeat_at is None:
+            return timedelta(0)
+        return self.heartbeat_at + ttl - now
+
+
+async def lease_holder(db: Database, interview_id: str) -> Holder:
+    """The interview's lease as the row and the owner's heartbeat say. Raises
+    InterviewNotFound."""
+    async with db.session() as s:
+        found = (await s.execute(
+            select(Interview.owner_id, Interview.lease_generation, Instance.heartbeat_at)
+            .outerjoin(Instance, Instance.id == Interview.owner_id)
+            .where(Interview.id == interview_id)
+        )).first()
+    if found is None:
+        raise InterviewNotFound(interview_id)
+    owner, generation, heartbeat = found
+    return Holder(owner, int(generation), heartbeat)
+
+
+async def ask_handover(db: Database, interview_id: str, holder: Holder) -> bool:
+    """Ask ``holder``'s instance to hand the interview over: its generation moves on while
+    it stays the owner, so its next beat finds its lease lost (:func:`lost_leases`), its
+    relay stops, stores its last turns and releases the row (:func:`release_lease`).
+    The asker waits for that, then takes the free lease. A compare-and-set: False when
+    the row changed meanwhile."""
+    async with db.session() as s:
+        result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+            update(Interview)
+            .where(Interview.id == interview_id, Interview.owner_id == holder.owner_id,
+                   Interview.lease_generation == holder.generation)
+            .values(lease_generation=holder.generation + 1)
         )
         await s.commit()
     return bool(result.rowcount)

@@ -9,10 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from vivavoce.testing.fake_records import RealtimeSessionRecord
 from vivavoce.testing.realtime_items import ConversationView
 from vivavoce.testing.scenarios import SCENARIOS
 
-__all__ = ["FakeConfig"]
+__all__ = ["FakeConfig", "SessionFaults"]
+
+
+@dataclass(frozen=True)
+class SessionFaults:
+    """The faults of one Realtime session (:attr:`FakeConfig.session_faults`), counted in
+    the session's server events (``session.created`` is the first): a soak gives each
+    session its own, where the config's fields apply to every session at once."""
+
+    drop_after_events: int | None = None
+    """Abort the TCP connection, with no close frame, after this many server events."""
+    stall_after_events: int | None = None
+    """Stall (read, process and send nothing) for ``stall_s`` after this many events."""
+    stall_s: float = 1.0
+    error_after_events: int | None = None
+    """Send one transient ``error`` event (``error_type``/``error_code``/``error_message``,
+    OpenAI's server error by default) after this many events; the session goes on."""
+    error_type: str = "server_error"
+    error_code: str | None = "server_error"
+    error_message: str = "The server had an error while processing your request."
 
 
 
@@ -39,6 +59,10 @@ class FakeConfig:
     """How long the synthetic voice takes per character of the reply."""
     echo: bool = False
     """Every appended input chunk comes straight back as ``response.output_audio.delta``."""
+    transcriber: Callable[[ConversationView], str] | None = None
+    """What the candidate said in a turn with speech (called once per such turn, with the
+    session's view before the turn); default: ``transcripts`` in order, then
+    deterministic lines. A soak makes every answer unique with it."""
     late_transcription: bool = False
     """Quirk: the candidate's transcript completes after the reply's first audio."""
     idle_nudges: bool = True
@@ -90,6 +114,11 @@ class FakeConfig:
     stall_s: float = 7.0
     """How long one stall lasts (once per session; lowering it ends a stall under way);
     the socket then carries on."""
+
+    session_faults: Callable[[RealtimeSessionRecord], SessionFaults | None] | None = None
+    """Faults of one session, on top of the fields above: called once per plain Realtime
+    session when its first ``session.update`` arrives (the record then holds the
+    session's configuration, e.g. its instructions, to tell interviews apart)."""
 
     def __setattr__(self, name: str, value: object) -> None:
         # Checked on every assignment (tests flip fields at runtime), so a typo fails

@@ -85,8 +85,15 @@ class RealtimeSessionRecord:
     session_config: dict[str, Any] = field(default_factory=dict)
     responses: list[ResponseRecord] = field(default_factory=list)
     user_transcripts: list[str] = field(default_factory=list)
+    # The candidate's non-empty transcripts whose ``…transcription.completed`` event went
+    # out on the socket, in order (``user_transcripts`` also holds those a fault or the
+    # client's close kept from being sent).
+    transcripts_sent: list[str] = field(default_factory=list)
     close_code: int | None = None
     close_reason: str | None = None
     closed_by: str | None = None  # "server" or "client"
     dropped: bool = False  # the fake aborted the TCP connection (close_code 1006)
+    # Whether everything sent before the drop had reached the client's TCP stack when the
+    # connection was aborted (None: no drop, or not measurable on this platform).
+    drop_flushed: bool | None = None
     stalls: list[StallRecord] = field(default_factory=list)

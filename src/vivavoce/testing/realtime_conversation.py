@@ -487,6 +487,8 @@ class Conversation:
         # An idle nudge or a buffer with no speech in it has nothing to transcribe.
         if nudge or not has_speech(pcm, float((self._turn_detection() or {}).get("threshold", 0.5))):
             return ""
+        if self.config.transcriber is not None:
+            return self.config.transcriber(self._view(None))
         if self._script_index < len(self.config.transcripts):
             text = self.config.transcripts[self._script_index]
             self._script_index += 1

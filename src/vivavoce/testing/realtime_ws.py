@@ -16,12 +16,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from vivavoce.testing.fake_access import bearer_key, realtime_access, resolve_scenario
+from vivavoce.testing.fake_config import SessionFaults
 from vivavoce.testing.fake_errors import FakeError, new_request_id
 from vivavoce.testing.fake_models import is_realtime_model
 from vivavoce.testing.fake_records import RealtimeSessionRecord, key_fingerprint, masked_or_none
@@ -36,6 +38,7 @@ __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
 
 MAX_DURATION_REASON = "Your session hit the maximum duration of 60 minutes."
 _TICK_S = 0.05
+_TRANSCRIBED = "conversation.item.input_audio_transcription.completed"
 # What sending on a socket the client already dropped raises (Starlette turns the
 # server's OSError into WebSocketDisconnect; a send after close is a RuntimeError).
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)
@@ -161,6 +164,8 @@ class _SessionDriver:
         self.sent = 0
         self.error_injected = False
         self.stalled = False  # one stall per session
+        self.faults: SessionFaults | None = None  # config.session_faults' for this session
+        self.planned_error_sent = False
         self.opened = time.monotonic()
         self.streamer: asyncio.Task[None] | None = None
         record.events_received = conversation.events_received
@@ -175,6 +180,9 @@ class _SessionDriver:
             async with self.lock:
                 await self._send([self.conversation.session_created()])
             await self._receive_loop()
+            if self.record.close_code is None:  # gone without a close we saw
+                self.record.close_code, self.record.close_reason = 1006, ""
+                self.record.closed_by = "client"
         finally:
             for task in (clock, self.streamer):
                 if task is not None and not task.done():
@@ -192,7 +200,7 @@ class _SessionDriver:
                 message = await self.websocket.receive()
             except _GONE:
                 # Closed under us (a fault closed it while we waited): nothing to read.
-                self.closed = True
+                self._gone()
                 return
             if message["type"] == "websocket.disconnect":
                 self.closed = True
@@ -205,12 +213,18 @@ class _SessionDriver:
             payload: str | bytes = text if isinstance(text, str) else bytes(message.get("bytes") or b"")
             async with self.lock:
                 events = self.conversation.receive(payload)
-                if any(event["type"] == "session.updated" for event in events):
-                    await self._delay(self.fake.config.session_updated_delay_s)
                 self.record.audio_bytes_received = self.conversation.audio_bytes_received
                 self.record.session_config = self.conversation.session
+                if any(event["type"] == "session.updated" for event in events):
+                    self._plan_faults()
+                    await self._delay(self.fake.config.session_updated_delay_s)
                 await self._send(events)
             self._ensure_streaming()
+
+    def _plan_faults(self) -> None:
+        plan = self.fake.config.session_faults
+        if plan is not None and self.faults is None:
+            self.faults = plan(self.record) or SessionFaults()
 
     def _ensure_streaming(self) -> None:
         if self.conversation.active_response and (self.streamer is None or self.streamer.done()):
@@ -258,12 +272,12 @@ class _SessionDriver:
                 return
             if (config.drop_after_s is not None and elapsed >= config.drop_after_s
                     and config.drops_left != 0):
-                self._drop()
+                await self._drop()
                 return
             if (config.stall_after_s is not None and not self.stalled
                     and elapsed >= config.stall_after_s):
                 async with self.lock:
-                    await self._stall()
+                    await self._stall(lambda: config.stall_s)
             async with self.lock:
                 await self._send(self.conversation.tick(time.monotonic()))
             self._ensure_streaming()
@@ -277,10 +291,14 @@ class _SessionDriver:
             try:
                 await _send_json(self.websocket, event)
             except _GONE:
-                # The client went away mid-send; the receive loop records the close.
-                self.closed = True
+                # The client went away mid-send (it aborted the connection, or closed it
+                # while we were blocked sending): the receive loop stops at ``closed``.
+                self._gone()
                 return
-            self.record.events_sent.append(str(event.get("type")))
+            kind = str(event.get("type"))
+            self.record.events_sent.append(kind)
+            if kind == _TRANSCRIBED and event.get("transcript"):
+                self.record.transcripts_sent.append(str(event["transcript"]))
             self.sent += 1
             if config.error_after_events is not None and not self.error_injected and self.sent >= config.error_after_events:
                 self.error_injected = True
@@ -288,7 +306,7 @@ class _SessionDriver:
                 try:
                     await _send_json(self.websocket, injected.event())
                 except _GONE:
-                    self.closed = True
+                    self._gone()
                     return
                 self.record.events_sent.append("error")
             if config.close_after_events is not None and self.sent >= config.close_after_events:
@@ -296,24 +314,53 @@ class _SessionDriver:
                 return
             if (config.drop_after_events is not None and self.sent >= config.drop_after_events
                     and config.drops_left != 0):
-                self._drop()
+                await self._drop()
                 return
             if (config.stall_after_events is not None and not self.stalled
                     and self.sent >= config.stall_after_events):
-                await self._stall()  # the lock is held: everything else waits
+                await self._stall(lambda: config.stall_s)  # the lock is held: all waits
+            if self.faults is not None and not await self._planned_faults(self.faults):
+                return
+
+    async def _planned_faults(self, plan: SessionFaults) -> bool:
+        """This session's own faults (``FakeConfig.session_faults``) after an event was
+        sent; False when the session is gone. Hold the lock."""
+        if (plan.error_after_events is not None and not self.planned_error_sent
+                and self.sent >= plan.error_after_events):
+            self.planned_error_sent = True
+            error = FakeError(500, plan.error_type, plan.error_code, plan.error_message)
+            try:
+                await _send_json(self.websocket, error.event())
+            except _GONE:
+                self._gone()
+                return False
+            self.record.events_sent.append("error")
+        if plan.drop_after_events is not None and self.sent >= plan.drop_after_events:
+            await self._drop(counted=False)
+            return False
+        if (plan.stall_after_events is not None and not self.stalled
+                and self.sent >= plan.stall_after_events):
+            await self._stall(lambda: plan.stall_s)
+        return True
+
+    def _gone(self) -> None:
+        """The client's socket went away under a send or a receive; ``run`` records it
+        unless the receive loop saw the close itself."""
+        self.closed = True
 
     async def _close(self, code: int, reason: str) -> None:
         self.closed = True
         await _close(self.websocket, self.record, code, reason)
 
-    def _drop(self) -> None:
+    async def _drop(self, *, counted: bool = True) -> None:
+        """``counted``: a drop of the config's, which ``drops_left`` counts down."""
         config = self.fake.config
-        if config.drops_left is not None:
+        if counted and config.drops_left is not None:
             config.drops_left -= 1
-        self.closed = True
-        drop_connection(self.websocket, self.record)
+        self.closed = True  # nothing more is sent while what was sent drains
+        await drop_connection(self.websocket, self.record)
 
-    async def _stall(self) -> None:
-        """Hold the lock (the caller took it) and read nothing for ``stall_s``."""
+    async def _stall(self, seconds: Callable[[], float]) -> None:
+        """Hold the lock (the caller took it) and read nothing for ``seconds()``."""
         self.stalled = True
-        await stall_connection(self.websocket, self.record, self.fake.config)
+        await stall_connection(self.websocket, self.record, seconds)

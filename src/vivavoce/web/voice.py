@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, WebSocket
@@ -69,6 +68,7 @@ from vivavoce.realtime.upstream import Upstream, UpstreamConnectError, open_upst
 from vivavoce.redact import redact
 from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
+from vivavoce.store.models import Interview
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import auth_guard, budget_watch, voice_leases
@@ -80,12 +80,13 @@ from vivavoce.web.connection_limits import (
     Refusal,
     Ticket,
 )
+from vivavoce.web.graceful import refuse_while_draining
 from vivavoce.web.voice_adapters import (
     StarletteBrowser,
     origin_allowed,
-    stored_interview,
     turn_record,
 )
+from vivavoce.web.voice_sweeper import end_abandoned_interviews, sweep_forever
 
 __all__ = [
     "QUESTIONS_PER_INTERVIEW",
@@ -104,7 +105,6 @@ log = logging.getLogger("vivavoce.voice")
 router = APIRouter()
 
 QUESTIONS_PER_INTERVIEW = 8
-SWEEP_EVERY_S = 60.0
 
 
 
@@ -130,6 +130,7 @@ class ServiceHooks:
         self.model = self.settings.realtime_model
         # Set once the interview's lease is taken (web/voice_leases.py).
         self.release_lease: voice_leases.Release = voice_leases.no_lease
+        self.released = asyncio.Event()  # set once the relay ended and released it
         self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
@@ -170,23 +171,28 @@ class ServiceHooks:
                 return
         history: list[TurnRecord] = []
         started_at: float | None = None
+        link: Interview | None = None
+        if self.token_interview_id is not None:
+            if not await self._previous_connection_gone(relay, self.token_interview_id):
+                relay.feed(session.prepare_failed(
+                    "interview_in_progress",
+                    "This interview is already open in another window or tab.", now(),
+                    fatal=True))
+                return
+            # Its row and lease: another instance driving it hands it over first.
+            link, decision = await voice_leases.link_decision(
+                self.runtime, self.token_interview_id, now)
+            if isinstance(decision, resume_policy.Refuse) or link is None:
+                refusal = (decision if isinstance(decision, resume_policy.Refuse)
+                           else resume_policy.NOT_FOUND)
+                _refuse_link(relay, refusal)
+                return
+            # Taken before the turns are read: from here on nobody else writes them.
+            if not await self._take_lease(relay, link.id):
+                return
         async with self.runtime.db.session() as s:
-            if self.token_interview_id is not None:
-                if not await self._previous_connection_gone(relay, self.token_interview_id):
-                    relay.feed(session.prepare_failed(
-                        "interview_in_progress",
-                        "This interview is already open in another window or tab.", now(),
-                        fatal=True))
-                    return
-                interview = await store.get_interview(s, self.token_interview_id)
-                decision = resume_policy.decide(
-                    None if interview is None else stored_interview(interview), now())
-                if isinstance(decision, resume_policy.Refuse) or interview is None:
-                    refusal = (decision if isinstance(decision, resume_policy.Refuse)
-                               else resume_policy.NOT_FOUND)
-                    relay.feed(session.prepare_failed(refusal.code, refusal.message, now(),
-                                                      fatal=True))
-                    return
+            if link is not None:
+                interview = link
                 if isinstance(decision, resume_policy.Resume):
                     # Resuming after a drop: the clock keeps running from the first start
                     # (after a spend-limit pause, from where it stopped).
@@ -231,8 +237,8 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         _open_interviews(self.runtime)[interview.id] = relay
-        # This process now drives it: another instance that did is told by its heartbeat.
-        self.release_lease = await voice_leases.lease_for(self.runtime, relay, interview.id)
+        if link is None and not await self._take_lease(relay, interview.id):
+            return
         relay.feed(session.prepared(
             interview.id, event, now(), model=interview_settings.model,
             limit_s=float(interview_settings.max_duration_s), started_at=started_at,
@@ -246,6 +252,16 @@ class ServiceHooks:
                 await store.mark_ended(s, interview.id, status="ended",
                                        reason="browser_disconnected_before_start",
                                        at=wall_clock(now()))
+
+    async def _take_lease(self, relay: VoiceRelay, interview_id: str) -> bool:
+        """This process now drives the interview (web/voice_leases.py); False, after a
+        retryable refusal, when another instance took it meanwhile."""
+        release = await voice_leases.lease_for(self.runtime, relay, interview_id)
+        if release is None:
+            _refuse_link(relay, resume_policy.IN_PROGRESS_ELSEWHERE)
+            return False
+        self.release_lease = release
+        return True
 
     async def _previous_connection_gone(self, relay: VoiceRelay, interview_id: str) -> bool:
         """Make way for this connection: another one on this instance serving the same
@@ -262,6 +278,8 @@ class ServiceHooks:
             async with asyncio.timeout(other.limits.flush_timeout_s
                                        + other.limits.db_drain_timeout_s + 5):
                 await other.done.wait()
+                if isinstance(other.hooks, ServiceHooks):  # and gave its lease back
+                    await other.hooks.released.wait()
         return other.done.is_set()
 
     def _client(self) -> AsyncOpenAI:
@@ -395,6 +413,18 @@ async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int =
         await websocket.close(close, code)
 
 
+def _refuse_link(relay: VoiceRelay, refusal: resume_policy.Refuse) -> None:
+    """A link refused by resume_policy: final, or (``retry_after_s``) the retryable
+    refusal shape, close 1013."""
+    if refusal.retry_after_s is None:
+        relay.feed(relay.session.prepare_failed(refusal.code, refusal.message, relay.clock(),
+                                                fatal=True))
+        return
+    relay.feed([SendJson(browser_messages.error(refusal.code, refusal.message, fatal=True,
+                                                retry_after_s=refusal.retry_after_s)),
+                CloseBrowser(CLOSE_TRY_AGAIN_LATER, refusal.code)])
+
+
 def _refuse_relay(relay: VoiceRelay, refusal: Refusal) -> None:
     """A refusal on a running relay (no interview yet): its error, then close 1013."""
     relay.feed([SendJson(refusal.message()),
@@ -497,14 +527,23 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
         media=Media(settings.transport, settings.webrtc_connect_timeout_s),
     )
     relay = VoiceRelay(StarletteBrowser(websocket), session, hooks, relay_limits)
+    if runtime.draining:  # SIGTERM: this process is stopping (web/graceful.py)
+        await refuse_while_draining(websocket)
+        return
+    runtime.voice_relays.append(relay)
     deadline = asyncio.create_task(_start_deadline(relay, admission), name="voice-deadline")
     try:
         await relay.run()
     finally:
+        with contextlib.suppress(ValueError):
+            runtime.voice_relays.remove(relay)
         deadline.cancel()
         if session.interview_id is not None:
             _forget(runtime, session.interview_id, relay)
-        await hooks.release_lease()
+        try:
+            await hooks.release_lease()
+        finally:
+            hooks.released.set()
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -522,37 +561,9 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
         from vivavoce.simulator import SIMULATOR_NOTICE
 
         log.warning("%s", SIMULATOR_NOTICE)
-    runtime.sweeper = asyncio.create_task(_sweep_forever(runtime), name="voice-sweeper")
+    runtime.sweeper = asyncio.create_task(sweep_forever(runtime), name="voice-sweeper")
     budget_watch.start(runtime)
     await voice_leases.start_heartbeat(runtime)
-
-
-async def end_abandoned_interviews(runtime: Runtime, *, now: float | None = None) -> int:
-    """End interviews left ``live`` by a browser that never came back (resumable drops,
-    or an instance that died), by :func:`resume_policy.abandoned`'s rule. Returns how
-    many."""
-    current = time.time() if now is None else now
-    ended = 0
-    async with runtime.db.session() as s:
-        live, _ = await store.list_interviews(s, status="live", limit=1000)
-        for interview in live:
-            end = resume_policy.abandoned(stored_interview(interview), current)
-            if end is not None and await store.mark_ended(
-                    s, interview.id, status=end.status, reason=end.reason,
-                    error_code=end.error_code, at=wall_clock(current)):
-                ended += 1
-    if ended:
-        log.info("ended %d interview(s) whose browser never came back", ended)
-    return ended
-
-
-async def _sweep_forever(runtime: Runtime) -> None:
-    while True:
-        await asyncio.sleep(SWEEP_EVERY_S)
-        try:
-            await end_abandoned_interviews(runtime)
-        except Exception as exc:  # the next sweep may well work; never stop sweeping
-            log.warning("sweeping abandoned interviews failed: %s", redact(repr(exc)))
 
 
 async def ensure_simulator(runtime: Runtime) -> None:

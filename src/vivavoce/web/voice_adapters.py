@@ -34,7 +34,10 @@ def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> 
     if wanted in allowed:
         return True
     if host and urlsplit(wanted).netloc == host.lower():
-        return True
+        # The page's own host. Only host and port are compared (behind a proxy not trusted
+        # for X-Forwarded-Proto the scheme seen here may differ), but in production a plain
+        # http page, which anyone on its path can rewrite, never gets a microphone stream.
+        return not settings.is_production or wanted.startswith("https://")
     return not settings.allowed_origins and not settings.is_production
 
 
@@ -69,8 +72,10 @@ class StarletteBrowser:
         await self._ws.close(code, reason)
 
 
-def stored_interview(interview: Interview) -> resume_policy.StoredInterview:
-    """The row as the resume rules read it."""
+def stored_interview(
+    interview: Interview, lease: resume_policy.LeaseView = resume_policy.FREE
+) -> resume_policy.StoredInterview:
+    """The row as the resume rules read it (``lease``: its lease, web/voice_leases.py)."""
     settings = InterviewSettings.model_validate(interview.settings)
     return resume_policy.StoredInterview(
         id=interview.id, status=interview.status,
@@ -79,7 +84,8 @@ def stored_interview(interview: Interview) -> resume_policy.StoredInterview:
         paused_at=settings.paused_at, paused_s=settings.paused_s,
         # Recorded by record_failed_attempt for a retryable cause (not ended then).
         last_failure=(interview.end_reason, interview.error_code)
-        if interview.error_code is not None and interview.end_reason is not None else None)
+        if interview.error_code is not None and interview.end_reason is not None else None,
+        lease=lease)
 
 
 def turn_record(turn: Turn) -> TurnRecord:

@@ -31,6 +31,7 @@ _REASONS = {
     "internal_error": "An internal error",
     "server_error": "A server error",
     "removed_by_operator": "Deleted by the operator while it ran",
+    "server_shutdown": "The server restarted while it ran",
     "browser_disconnected": "The candidate's browser went away",
     "browser_disconnected_before_start": "The candidate left before it started",
     "replaced": "Opened again in another window",

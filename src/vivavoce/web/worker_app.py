@@ -20,6 +20,7 @@ from vivavoce.config import load_settings
 from vivavoce.logs import setup_logging
 from vivavoce.redact import register_secret
 from vivavoce.web.app import build_runtime, create_app
+from vivavoce.web.graceful import drain_before_shutdown, server_of_this_process
 from vivavoce.worker_group import ENV_VARIABLE, WorkerGroup
 
 __all__ = ["create_worker_app"]
@@ -39,4 +40,8 @@ def create_worker_app() -> FastAPI:
     for secret in (group.generated_admin_token, group.generated_secret_key):
         if secret is not None:
             register_secret(secret)
-    return create_app(runtime=build_runtime(settings, group=group))
+    runtime = build_runtime(settings, group=group)
+    server = server_of_this_process()  # the worker's uvicorn server, created by uvicorn
+    if server is not None:
+        drain_before_shutdown(server, runtime)  # SIGTERM drains /voice (web/graceful.py)
+    return create_app(runtime=runtime)

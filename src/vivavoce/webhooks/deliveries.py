@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vivavoce.store.claims import claim_oldest_due
 from vivavoce.store.database import Database
 from vivavoce.store.models import (
     WebhookAttempt,
@@ -113,44 +114,16 @@ async def claim_next(
     db: Database, *, lease: timedelta, now: datetime | None = None, max_tries: int = 5
 ) -> DeliveryClaim | None:
     """Take the oldest due delivery: pending and due, or sending with an expired lease."""
-    now = now or utcnow()
-    due = or_(
-        and_(
-            WebhookDelivery.status == "pending",
-            or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
-        ),
-        and_(WebhookDelivery.status == "sending", WebhookDelivery.next_attempt_at <= now),
-    )
-    for _ in range(max_tries):
-        async with db.session() as s:
-            row = (
-                await s.execute(
-                    select(
-                        WebhookDelivery.id, WebhookDelivery.event_id, WebhookDelivery.endpoint_id,
-                        WebhookDelivery.url, WebhookDelivery.status, WebhookDelivery.attempts,
-                        WebhookDelivery.give_up_at,
-                    ).where(due).order_by(WebhookDelivery.id).limit(1)
-                )
-            ).first()
-            if row is None:
-                return None
-            lease_until = now + lease
-            result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == row.id,
-                    WebhookDelivery.status == row.status,
-                    WebhookDelivery.attempts == row.attempts,
-                )
-                .values(status="sending", attempts=row.attempts + 1,
-                        next_attempt_at=lease_until, updated_at=now)
-            )
-            await s.commit()
-            if result.rowcount == 1:
-                return DeliveryClaim(row.id, row.event_id, row.endpoint_id, row.url,
-                                     row.attempts + 1, lease_until, row.give_up_at)
-        # Another instance took it first: look again.
-    return None
+    claimed = await claim_oldest_due(
+        db, WebhookDelivery, held="sending", now=now or utcnow(), lease=lease,
+        columns=(WebhookDelivery.event_id, WebhookDelivery.endpoint_id, WebhookDelivery.url,
+                 WebhookDelivery.give_up_at),
+        max_tries=max_tries)
+    if claimed is None:
+        return None
+    row, lease_until = claimed
+    return DeliveryClaim(row.id, row.event_id, row.endpoint_id, row.url, row.attempts + 1,
+                         lease_until, row.give_up_at)
 
 
 async def record_attempt(
