@@ -151,8 +151,7 @@ class Settings(BaseSettings):
         ),
     )
     voice_max_unstarted_per_address: int = Field(
-        default=300,
-        ge=1,
+        default=300, ge=1,
         description="/voice connections not yet started, per client address (a classroom "
         "behind one NAT address must fit).",
         validation_alias=AliasChoices(

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.fixtures.app_server import RunningApp
 from tests.fixtures.database import ADMIN_TOKEN
@@ -276,3 +277,23 @@ async def test_a_dropped_sideband_is_rejoined_and_the_interview_goes_on(
     # The call kept its conversation: nothing seeded again, no "welcome back".
     received = call.sideband_events_received
     assert "conversation.item.create" not in received and received.count("response.create") == 1
+
+
+async def test_a_call_refused_for_its_offer_is_relayed(
+    make_app_server: MakeApp, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vivavoce.testing import fake_calls, fake_errors
+
+    async def refuse(request: Any) -> Any:
+        raise fake_errors.FakeOpenAIError(fake_errors.invalid_request(
+            "Invalid SDP offer: refused by the test.", param="sdp"))
+
+    monkeypatch.setattr(fake_calls, "_offer_and_session", refuse)
+    app = make_app_server()
+    async with peers(app) as (_, client):
+        fallback = await client.until("webrtc_fallback")
+        assert fallback == {"type": "webrtc_fallback", "reason": "call_refused"}
+        assert (await client.until("interview_started"))["transport"] == "relay"
+        await client.send_json({"type": "end_interview"})
+        await client.until_closed()
+    assert "webrtc_answer" not in client.types() and "error" not in client.types()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any, Protocol
 
 import openai
 from openai import AsyncOpenAI
@@ -26,11 +27,26 @@ from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.realtime.upstream import CONNECT_TIMEOUT_S, UpstreamConnectError
 from vivavoce.redact import redact
 
-__all__ = ["HANGUP_TIMEOUT_S", "hang_up", "place_call", "problem_from_api_error"]
+__all__ = ["HANGUP_TIMEOUT_S", "CallHooks", "hang_up", "place_call", "problem_from_api_error"]
 
 log = logging.getLogger("vivavoce.relay")
 
 HANGUP_TIMEOUT_S = 5.0
+
+
+class CallHooks(Protocol):
+    """What the relay needs from the service for a WebRTC call (part of ``RelayHooks``;
+    ``relay`` is the ``VoiceRelay``)."""
+
+    async def create_call(self, relay: Any, offer_sdp: str,
+                          session: dict[str, Any]) -> tuple[str, str]:
+        """Place the browser's call: ``(call_id, answer_sdp)``. Raises
+        UpstreamConnectError."""
+        ...
+
+    async def hang_up(self, relay: Any, call_id: str) -> None:
+        """End the call (never raises)."""
+        ...
 
 
 def problem_from_api_error(exc: openai.APIError) -> UpstreamProblem:

@@ -54,6 +54,7 @@ from vivavoce.interview.actions import (
 )
 from vivavoce.interview.session import BYTES_PER_MS, InterviewSession
 from vivavoce.metrics_relay import RelayMeter
+from vivavoce.realtime.call import CallHooks
 from vivavoce.realtime.outbox import Outbox
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError
 from vivavoce.redact import redact
@@ -120,7 +121,7 @@ class RelayLimits:
     answer_grace_s: float = 3.0
 
 
-class RelayHooks(Protocol):
+class RelayHooks(CallHooks, Protocol):
     """What the relay needs from the service around it (database, OpenAI client)."""
 
     async def prepare(
@@ -133,16 +134,6 @@ class RelayHooks(Protocol):
     async def connect(self, relay: VoiceRelay) -> Upstream:
         """Open the Realtime session, or join ``relay.call_id``'s sideband. Raises
         UpstreamConnectError."""
-        ...
-
-    async def create_call(self, relay: VoiceRelay, offer_sdp: str,
-                          session: dict[str, Any]) -> tuple[str, str]:
-        """Place the browser's WebRTC call: ``(call_id, answer_sdp)``. Raises
-        UpstreamConnectError."""
-        ...
-
-    async def hang_up(self, relay: VoiceRelay, call_id: str) -> None:
-        """End the WebRTC call (never raises)."""
         ...
 
     async def persist(self, relay: VoiceRelay, action: Action) -> None:
@@ -177,9 +168,8 @@ class VoiceRelay:
 
     def __post_init__(self) -> None:
         self.upstream: Upstream | None = None
-        # The WebRTC call whose sideband is (or becomes) the upstream (issue 17); the
-        # epoch moves when the relay takes over, so a late sideband is not installed.
-        self.call_id: str | None = None
+        # The WebRTC call whose sideband is (or becomes) the upstream; the epoch moves
+        self.call_id: str | None = None  # when the relay takes over (a late one is void)
         self._epoch = 0
         self.to_browser: Outbox[bytes] = Outbox(
             self.browser.send_text, self.browser.send_bytes,
@@ -438,8 +428,7 @@ class VoiceRelay:
 
     async def _create_call(self, action: CreateCall) -> None:
         try:
-            call_id, answer = await self.hooks.create_call(self, action.offer_sdp,
-                                                           action.session)
+            call_id, answer = await self.hooks.create_call(self, action.offer_sdp, action.session)
         except UpstreamConnectError as exc:
             self.feed(self.session.call_failed(exc.problem, self.clock()))
             return
@@ -450,8 +439,7 @@ class VoiceRelay:
         self.feed(self.session.call_created(answer, self.clock()))
 
     def _drop_call(self) -> None:
-        """The relay takes over (or a late call is not wanted): leave the sideband, hang
-        the call up in the background; a connect under way for the call is void."""
+        """The relay takes over: leave the sideband, hang the call up in the background."""
         self._epoch += 1
         old, self.upstream = self.upstream, None
         if self.to_upstream is not None:
