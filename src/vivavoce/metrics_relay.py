@@ -74,12 +74,12 @@ class RelayMeter:
         if self.connected_at is None:
             return  # never counted as started: nothing to balance
         _guarded(metrics.interview_ended, session.end_reason or "disconnected")
-        usage = session.usage
+        usage = session.spend.usage
 
         def record() -> None:
             metrics.usage_recorded(
                 session.model, input_text=usage.input_text, input_audio=usage.input_audio,
                 input_cached=usage.input_cached, output_text=usage.output_text,
-                output_audio=usage.output_audio, cost_usd=session.cost_usd or 0.0)
+                output_audio=usage.output_audio, cost_usd=session.spend.cost_usd or 0.0)
 
         _guarded(record)

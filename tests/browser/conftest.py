@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.browser.audio_files import write_speech_wav
+from tests.browser.netns import NetNamespace, open_namespace
 from tests.fixtures.fake_openai import RunningFake, running_fake
 from tests.fixtures.settings import MakeSettings
 from vivavoce.runtime import RuntimeOptions
@@ -39,34 +40,42 @@ def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_speech_wav(tmp_path_factory.mktemp("mic") / "speech.wav")
 
 
+def chromium_args(mic_wav: Path) -> list[str]:
+    return [
+        "--no-sandbox",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={mic_wav}",
+        "--autoplay-policy=no-user-gesture-required",
+        # WebRTC (the room's call to the fake): gather 127.0.0.1 candidates,
+        # which Chromium leaves out by default (shared/BROWSER-TESTS.md).
+        "--allow-loopback-in-peer-connection",
+        "--disable-background-networking",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        # Resolve nothing but loopback: Chromium looks up its update and account
+        # hosts even with background networking off (shared/BROWSER-TESTS.md).
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ]
+
+
+def skip_or_fail(message: str) -> None:
+    if os.environ.get("VIVAVOCE_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def browser(mic_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-        if os.environ.get("VIVAVOCE_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={mic_wav}",
-                "--autoplay-policy=no-user-gesture-required",
-                "--disable-background-networking",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-component-update",
-                "--disable-sync",
-                # Resolve nothing but loopback: Chromium looks up its update and account
-                # hosts even with background networking off (shared/BROWSER-TESTS.md).
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            ],
+            executable_path=str(CHROMIUM), headless=True, args=chromium_args(mic_wav)
         )
         try:
             yield instance
@@ -106,6 +115,10 @@ class BrowserPage:
 def open_page(browser: Any) -> Iterator[Callable[..., BrowserPage]]:
     """open_page(viewport=(w, h)) -> a fresh context and page watched for console errors.
     The test fails at teardown if any unexpected console error was logged."""
+    yield from page_opener(browser)
+
+
+def page_opener(browser: Any) -> Iterator[Callable[..., BrowserPage]]:
     contexts: list[Any] = []
     pages: list[BrowserPage] = []
 
@@ -228,6 +241,9 @@ def live_app(make_settings: MakeSettings) -> Iterator[Callable[..., LiveApp]]:
                 "OPENAI_BASE_URL": fake.base_url,
                 "VIVAVOCE_SIMULATOR": "false",
                 "VIVAVOCE_ADMIN_TOKEN": ADMIN_TOKEN,
+                # These tests are the relay's; the WebRTC room's run in a network
+                # namespace (test_room_webrtc*.py, the netns_* fixtures below).
+                "VIVAVOCE_TRANSPORT": "relay",
                 **environ,
             }
             app = create_app(make_settings(**env))
@@ -237,6 +253,48 @@ def live_app(make_settings: MakeSettings) -> Iterator[Callable[..., LiveApp]]:
             return LiveApp(server=server, fake=fake, key=key, app=app)
 
         yield start
+
+
+@pytest.fixture(scope="session")
+def netns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetNamespace]:
+    """A network namespace with only loopback (tests/browser/netns.py), for WebRTC."""
+    made = open_namespace(tmp_path_factory.mktemp("netns"))
+    if isinstance(made, str):
+        skip_or_fail(made)
+        return
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="session")
+def netns_browser(browser: Any, netns: NetNamespace, mic_wav: Path) -> Iterator[Any]:
+    """Chromium inside the namespace (the same Playwright as ``browser``)."""
+    instance = browser.browser_type.launch(
+        executable_path=str(netns.chromium(CHROMIUM)), headless=True, args=chromium_args(mic_wav)
+    )
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture
+def netns_open_page(netns_browser: Any) -> Iterator[Callable[..., BrowserPage]]:
+    """open_page for the namespace's Chromium."""
+    yield from page_opener(netns_browser)
+
+
+@pytest.fixture
+def netns_live_app(live_app: Callable[..., LiveApp], netns: NetNamespace) -> Callable[..., LiveApp]:
+    """live_app(…) with the app and the fake serving inside the namespace (their
+    background threads are started from it). Reach them through ``netns.run``."""
+
+    def start(**options: Any) -> LiveApp:
+        return netns.run(live_app, **options)
+
+    return start
 
 
 def login(page: Any, base_url: str, next_path: str = "/admin/interviews") -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 from vivavoce.interview import browser_messages
 
-__all__ = ["Audio", "Rejected", "StartBuffer", "bad_message", "check_audio_chunk", "check_pcm", "parse_text"]
+__all__ = ["Audio", "Rejected", "StartBuffer", "bad_message", "check_audio_chunk", "check_pcm",
+           "parse_text", "start_refusal"]
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
@@ -108,3 +109,13 @@ class StartBuffer:
     def clear(self) -> None:
         self._chunks.clear()
         self._bytes = 0
+
+
+def start_refusal(idle: bool, context: Any) -> Rejected | None:
+    """Why a ``start_interview`` cannot be taken (already started, a context that is not
+    an object), or None."""
+    if not idle:
+        return bad_message("The interview has already started.", "already_started")
+    if context is not None and not isinstance(context, dict):
+        return bad_message('"candidateContext" must be an object.', "invalid_candidate_context")
+    return None

@@ -27,9 +27,6 @@ from vivavoce.interview.actions import (
     Action,
     AppendAudio,
     AttemptFailed,
-    CloseBrowser,
-    CloseUpstream,
-    EndInterview,
     Log,
     PersistTurn,
     PrepareInterview,
@@ -39,6 +36,7 @@ from vivavoce.interview.actions import (
 )
 from vivavoce.interview.browser_input import Audio, Rejected
 from vivavoce.interview.conversation import RESUME_INSTRUCTIONS, Conversation, as_str
+from vivavoce.interview.ending import ending
 from vivavoce.interview.errors import ErrorDescriber, ErrorVerdict, ProblemPhase, UpstreamProblem
 from vivavoce.interview.media import Media, Step
 from vivavoce.interview.missed_turns import read_seen_item_ids
@@ -83,7 +81,7 @@ class InterviewSession:
                  media: Media | None = None) -> None:
         self._model = model
         self._describe = describe_error
-        self._spend = Spend(price)
+        self.spend = Spend(price)  # tokens and cost so far (the metrics read it)
         self.simulator = simulator
         self._policy = fp.FailurePolicy(resumable=resumable)
         self._time = TimeLimits(limits or Limits())
@@ -115,14 +113,6 @@ class InterviewSession:
     @property
     def dropped_start_audio_bytes(self) -> int:
         return self._opening.buffer.dropped_bytes
-
-    @property
-    def usage(self) -> TokenUsage:
-        return self._spend.usage
-
-    @property
-    def cost_usd(self) -> float | None:
-        return self._spend.cost_usd
 
     @property
     def start_requested_at(self) -> float | None:
@@ -229,17 +219,10 @@ class InterviewSession:
             store_end=not end.retryable, retryable=end.retryable)]
 
     # ------------------------------------------------------------- adapter outcomes
-    def prepared(
-        self,
-        interview_id: str,
-        session_update: SessionUpdateEventParam,
-        now: float,
-        *,
-        model: str | None = None,
-        limit_s: float | None = None,
-        started_at: float | None = None,
-        history: list[TurnRecord] | None = None,
-    ) -> list[Action]:
+    def prepared(self, interview_id: str, session_update: SessionUpdateEventParam, now: float,
+                 *, model: str | None = None, limit_s: float | None = None,
+                 started_at: float | None = None,
+                 history: list[TurnRecord] | None = None) -> list[Action]:
         """The interview exists and its ``session.update`` event is built. ``model`` and
         ``limit_s``: the interview's own (stored) model and duration; ``started_at``:
         when a resumed interview first went live (its clock kept running); ``history``:
@@ -383,12 +366,8 @@ class InterviewSession:
         return []
 
     def _start(self, context: Any, now: float, webrtc: Any = None) -> list[Action]:
-        if self.phase is not Phase.IDLE:
-            return [SendJson(browser_input.bad_message(
-                "The interview has already started.", "already_started").error)]
-        if context is not None and not isinstance(context, dict):
-            return [SendJson(browser_input.bad_message(
-                '"candidateContext" must be an object.', "invalid_candidate_context").error)]
+        if refused := browser_input.start_refusal(self.phase is Phase.IDLE, context):
+            return [SendJson(refused.error)]
         self._go(Phase.CONNECTING)
         self._time.start_requested(now)
         return [SendJson(browser_messages.interview_starting()), *self._media.offered(webrtc),
@@ -465,7 +444,7 @@ class InterviewSession:
         response_id = as_str(response.get("id"))
         if response_id is not None and response_id == self._play.responding:
             self._play.responding = None
-        actions = self._spend.response_done(response.get("usage"))
+        actions = self.spend.response_done(response.get("usage"))
         actions += self._conv.response_done(response, response_id, now)
         if response.get("status") == "failed":
             actions += self._reported(fp.failed_response(response), now)
@@ -508,31 +487,12 @@ class InterviewSession:
                               message=failure.message, store_end=not failure.retryable,
                               retryable=failure.retryable)]
 
-    def _finish(
-        self,
-        status: Literal["ended", "failed"],
-        reason: str,
-        error_code: str | None,
-        now: float,
-        *,
-        message: str = "The interview has ended.",
-        notify: bool = True,
-        store_end: bool = True,
-        retryable: bool = False,
-    ) -> list[Action]:
-        """End this connection's interview. ``store_end`` False: the store keeps it as it
-        is (a link's drop); ``retryable``: the store records why this attempt failed but
-        does not end it, and the browser is told the same link works again later."""
+    def _finish(self, status: Literal["ended", "failed"], reason: str, error_code: str | None,
+                now: float, *, message: str = "The interview has ended.", notify: bool = True,
+                store_end: bool = True, retryable: bool = False) -> list[Action]:
+        """End this connection's interview (what is stored and said: interview/ending.py)."""
         self._go(Phase.ENDED)
         self.end_reason = reason
-        actions = self._conv.finish(now)
-        if self.interview_id is not None and retryable:
-            actions.append(AttemptFailed(reason, error_code, now))
-        elif self.interview_id is not None and store_end:
-            actions.append(EndInterview(status, reason, error_code, now))
-        if notify:
-            actions.append(SendJson(browser_messages.interview_ended(
-                message, reason=reason, interview_id=self.interview_id, retryable=retryable)))
-        actions += [CloseUpstream(), CloseBrowser(1000, reason[:100])]
-        return actions
+        return ending(self._conv, self.interview_id, status, reason, error_code, now,
+                      message=message, notify=notify, store_end=store_end, retryable=retryable)
 

@@ -14,7 +14,8 @@ const WORKLET_URL = new URL("./capture-worklet.js", import.meta.url).href;
 /**
  * Open the microphone. onFrame(ArrayBuffer) gets 40 ms of PCM16 24 kHz mono;
  * onLevel(0..1) gets each frame's RMS level. Pass `context` to share an AudioContext
- * (the room plays and records on one). Resolves to {context, stop()}; rejects with a
+ * (the room plays and records on one). Resolves to {context, stream, stop()} (`stream`:
+ * the microphone's MediaStream, which the room also sends over WebRTC); rejects with a
  * MicrophoneError (code microphone_denied, microphone_missing or audio_unsupported).
  */
 export async function openMicrophone({ onFrame = () => {}, onLevel = () => {}, context } = {}) {
@@ -68,6 +69,7 @@ export async function openMicrophone({ onFrame = () => {}, onLevel = () => {}, c
   let stopped = false;
   return {
     context: ctx,
+    stream,
     stop() {
       if (stopped) return;
       stopped = true;

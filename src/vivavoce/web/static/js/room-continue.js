@@ -1,10 +1,41 @@
-// Reopening a link whose interview is live (a reload, a closed tab, another device): the
-// room greets the candidate back, runs its clock from the interview's start and shows
-// the lines said so far before "Continue the interview".
+// The room before Begin: the interview's record greets the candidate and sets the time
+// limit. Reopening a link whose interview is live (a reload, a closed tab, another
+// device): the room greets the candidate back, runs its clock from the interview's start
+// and shows the lines said so far before "Continue the interview".
 
-import { $, setText, formatClock } from "./dom.js";
+import { $, show, setText, formatClock } from "./dom.js";
 import { api } from "./api.js";
+import { resultsUrl } from "./room-links.js";
 import { readTurns } from "./shapes.js";
+
+/** Before Begin: greet the candidate, apply this interview's own time limit, and do not
+ * offer to begin an interview that has already taken place. */
+export async function loadInterview({ state, ui, main, setPhase, setSpeaker }) {
+  if (!state.interviewId || !state.token) return;
+  let record;
+  try {
+    record = await api(`/api/interviews/${encodeURIComponent(state.interviewId)}`, { token: state.token });
+  } catch {
+    return; // the relay gives the definitive answer when the candidate begins
+  }
+  const limit = Number(record.settings && record.settings.max_duration_s);
+  if (limit > 0 && state.phase === "ready") {
+    state.limitSeconds = limit;
+    setText(ui.limit, formatClock(limit));
+  }
+  const name = record.candidate && record.candidate.name;
+  if (name) setText($("#welcome"), `Welcome, ${name}.`);
+  if (record.status === "live" && state.phase === "ready") await offerToContinue(record, name, { state, ui, main });
+  if (record.status === "ended" || record.status === "failed") {
+    show(ui.beginPanel, false);
+    setPhase("ended");
+    setSpeaker("ended");
+    setText(ui.endedText, "This interview has already taken place.");
+    ui.resultsLink.href = resultsUrl(state.interviewId, state.token);
+    show(ui.resultsLink, true);
+    show(ui.ended, true);
+  }
+}
 
 /** The link's interview is already under way (this page was reloaded, or the browser
  * lost it): show what was said so far and offer to continue; the relay resumes it. */

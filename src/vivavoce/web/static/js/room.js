@@ -1,10 +1,10 @@
 // The interview room: microphone -> /voice -> interviewer's voice and live transcript.
 
 import { $, show, setText, formatClock } from "./dom.js";
-import { api } from "./api.js";
 import { candidateMessage, causeOf, serverErrorMessage, LOST_AND_ENDED, TIME_UP_ON_RETURN } from "./candidate-errors.js";
 import { openMicrophone, MicrophoneError } from "./microphone.js";
 import { PcmPlayer } from "./player.js";
+import { RoomMedia } from "./room-media.js";
 import { LevelMeter } from "./level-meter.js";
 import { showSpeaker } from "./room-status.js";
 import { ConfirmDialog } from "./confirm-dialog.js";
@@ -12,7 +12,7 @@ import { ConnectionNotice } from "./connection-notice.js";
 import { StallWatch } from "./stall-watch.js";
 import { VoiceConnection } from "./voice-connection.js";
 import { LiveTranscript } from "./transcript.js";
-import { offerToContinue } from "./room-continue.js";
+import { loadInterview } from "./room-continue.js";
 import { candidateContext, linkAddress, resultsUrl, wsUrl } from "./room-links.js";
 
 const START_TIMEOUT_MS = 15000; // the original client's limit for the start acknowledgement
@@ -61,6 +61,7 @@ const state = {
   context: null,
   mic: null,
   player: null,
+  media: null, // the relay or a WebRTC call (room-media.js)
   conn: null,
   // In simulator mode the candidate's lines are the simulator's examples, not their words.
   transcript: new LiveTranscript($("#transcript"), {
@@ -96,7 +97,7 @@ function setSpeaker(who) {
 function refreshSpeaker() {
   if (state.phase !== "live") return;
   if (stall.unstable) setSpeaker("unstable"); // never "You are speaking" into nothing
-  else if (state.player && state.player.playing) setSpeaker("interviewer");
+  else if (interviewerPlaying()) setSpeaker("interviewer");
   else if (state.candidateSpeaking && !state.muted) setSpeaker("candidate");
   else setSpeaker(ui.speaker.dataset.speaker === "thinking" ? "thinking" : "listening");
 }
@@ -116,9 +117,17 @@ function showError(code, words, { fatal = true, cause = "" } = {}) {
   if (!fatal) state.timers.notice = setTimeout(() => show(ui.error, false), 8000);
 }
 
-function sendStart() {
-  const message = { type: "start_interview" };
+function interviewerPlaying() {
+  return Boolean((state.player && state.player.playing) || (state.media && state.media.playing));
+}
+
+async function sendStart() {
   const context = candidateContext(state.interviewId);
+  const track = state.mic && state.mic.stream.getAudioTracks()[0];
+  // With WebRTC, the call's offer (protocol.md "WebRTC"); null: a newer start took over.
+  const media = await state.media.startFields(track);
+  if (media === null || !(state.phase === "starting" || state.phase === "reconnecting")) return;
+  const message = { type: "start_interview", ...media };
   if (context) message.candidateContext = context;
   if (state.interviewId) message.interview_id = state.interviewId;
   if (state.phase === "reconnecting") message.seen_item_ids = state.seenItemIds.slice(-400);
@@ -131,7 +140,8 @@ function sendStart() {
 }
 
 function reportPosition(force = false) {
-  if (!state.player || !state.conn) return;
+  // The relay's play head; on WebRTC, OpenAI cuts a barged-in reply where it stopped.
+  if (!state.player || !state.conn || !state.media.relayed) return;
   const ms = state.player.positionMs();
   if (!force && ms === state.lastReportedMs) return;
   state.lastReportedMs = ms;
@@ -148,17 +158,15 @@ function onAudio(buffer) {
   main.dataset.aiSamples = String(state.player.stats.samplesScheduled);
 }
 
-function onPlayingChange(playing) {
+// The relay's player or the WebRTC call's voice (room-media.js) started or stopped.
+function onPlayingChange() {
+  const playing = interviewerPlaying();
   main.dataset.playing = String(playing);
-  if (playing) {
-    clearInterval(state.timers.position);
-    state.timers.position = setInterval(() => reportPosition(), POSITION_EVERY_MS);
-  } else {
-    clearInterval(state.timers.position);
-    state.timers.position = null;
-    reportPosition(true);
-    if (ui.speaker.dataset.speaker === "interviewer") setSpeaker("listening");
-  }
+  clearInterval(state.timers.position);
+  state.timers.position = null;
+  if (state.player.playing) state.timers.position = setInterval(() => reportPosition(), POSITION_EVERY_MS);
+  else reportPosition(true);
+  if (!playing && ui.speaker.dataset.speaker === "interviewer") setSpeaker("listening");
   refreshSpeaker();
 }
 
@@ -176,8 +184,15 @@ function onJson(message) {
       clearTimeout(state.timers.start);
       setSpeaker("starting");
       break;
+    case "webrtc_answer":
+      state.media.answer(message);
+      break;
+    case "webrtc_fallback": // the call did not connect: the same interview, relayed
+      state.media.fallback(message);
+      break;
     case "interview_started":
       clearTimeout(state.timers.start);
+      state.media.started(message);
       if (state.busyRetries > 0) notice.hide();
       goLive(message);
       break;
@@ -359,6 +374,7 @@ function stopAudio() {
   clearInterval(state.timers.clock);
   clearInterval(state.timers.position);
   if (state.player) state.player.clear();
+  if (state.media) state.media.close();
   if (state.mic) state.mic.stop();
   state.mic = null;
   meter.reset();
@@ -454,7 +470,7 @@ function onLevel(level) {
 }
 
 function onFrame(buffer) {
-  if (state.phase !== "live" || state.muted || !state.conn) return;
+  if (state.phase !== "live" || state.muted || !state.conn || !state.media.relayed) return;
   if (state.conn.sendAudio(buffer)) main.dataset.micBytes = String(state.conn.sentBytes);
 }
 
@@ -470,6 +486,14 @@ async function begin() {
     if (state.context.state === "suspended") await state.context.resume();
     state.mic = await openMicrophone({ context: state.context, onFrame, onLevel });
     state.player = await PcmPlayer.open(state.context, { onPlayingChange });
+    state.media = new RoomMedia({
+      transport: main.dataset.transport,
+      main,
+      context: state.context,
+      element: $("#interviewer-audio"),
+      send: (message) => Boolean(state.conn && state.conn.send(message)),
+      onPlayingChange,
+    });
   } catch (error) {
     if (state.mic) state.mic.stop();
     state.mic = null;
@@ -495,7 +519,7 @@ async function begin() {
     onJson,
     onAudio,
     onReconnecting: ({ attempt, maxAttempts, delayMs }) => {
-      if (state.player) state.player.clear();
+      if (state.player) state.player.clear(); // a WebRTC call stays until the new start
       stall.stop();
       if (state.phase === "live") {
         setPhase("reconnecting");
@@ -525,6 +549,7 @@ function toggleMute() {
   ui.mute.setAttribute("aria-pressed", String(state.muted));
   setText(ui.mute, state.muted ? "Unmute microphone" : "Mute microphone");
   main.dataset.muted = String(state.muted);
+  if (state.media) state.media.setMuted(state.muted);
   ui.mic.dataset.muted = String(state.muted);
   setText($("#room-mic-label"), state.muted ? "Your microphone (muted)" : "Your microphone");
   if (state.muted) meter.reset();
@@ -555,36 +580,8 @@ function endInterview() {
   state.timers.end = setTimeout(() => finish(null), END_TIMEOUT_MS);
 }
 
-/** Before Begin: greet the candidate, apply this interview's own time limit, and do not
- * offer to begin an interview that has already taken place. */
-async function loadInterview() {
-  if (!state.interviewId || !state.token) return;
-  let record;
-  try {
-    record = await api(`/api/interviews/${encodeURIComponent(state.interviewId)}`, { token: state.token });
-  } catch {
-    return; // the relay gives the definitive answer when the candidate begins
-  }
-  const limit = Number(record.settings && record.settings.max_duration_s);
-  if (limit > 0 && state.phase === "ready") {
-    state.limitSeconds = limit;
-    setText(ui.limit, formatClock(limit));
-  }
-  const name = record.candidate && record.candidate.name;
-  if (name) setText($("#welcome"), `Welcome, ${name}.`);
-  if (record.status === "live" && state.phase === "ready") await offerToContinue(record, name, { state, ui, main });
-  if (record.status === "ended" || record.status === "failed") {
-    show(ui.beginPanel, false);
-    setPhase("ended");
-    setSpeaker("ended");
-    setText(ui.endedText, "This interview has already taken place.");
-    ui.resultsLink.href = resultsUrl(state.interviewId, state.token);
-    show(ui.resultsLink, true);
-    show(ui.ended, true);
-  }
-}
-
 ui.begin.addEventListener("click", begin);
+window.addEventListener("pagehide", () => state.media && state.media.close());
 ui.mute.addEventListener("click", toggleMute);
 ui.end.addEventListener("click", askToEnd);
 ui.retry.addEventListener("click", () => location.reload());
@@ -593,4 +590,4 @@ ui.retryAgain.addEventListener("click", () => location.reload());
 ui.retryLink.addEventListener("focus", () => ui.retryLink.select());
 setSpeaker("idle");
 show(ui.resultsLink, false);
-loadInterview();
+loadInterview({ state, ui, main, setPhase, setSpeaker });
