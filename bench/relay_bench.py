@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +54,9 @@ MAGIC = bytes([0x11, 0x00, 0x22, 0x00])  # two quiet samples: never speech to th
 KEY = scenario_key("ok", "bench")
 START_TIMEOUT_S = 15.0
 PROBE = 2**31
+# What ends one browser's run without ending the benchmark (counted as a failed start or
+# lost frames): a refused or dropped socket (a keepalive ping timeout under load, too).
+FAILED = (OSError, TimeoutError, ConnectionError, ValueError, ConnectionClosed)
 
 Send = Callable[[bytes], Awaitable[None]]
 Receive = Callable[[], Awaitable[bytes | None]]
@@ -249,7 +252,7 @@ async def via_relay(url: str, seconds: float, frame_ms: int, window: Window,
             result.started = True
             await paced_echo(ws.send, receive, seconds, frame_ms, window, result)
             await ws.send(json.dumps({"type": "end_interview"}))
-    except (OSError, TimeoutError, ConnectionError, ConnectionClosed, ValueError):
+    except FAILED:
         pass  # counted: a start failure, or frames lost
     finally:
         await pass_barriers(window, result)
@@ -288,7 +291,7 @@ async def direct(base_ws: str, seconds: float, frame_ms: int, window: Window,
             await asyncio.wait_for(settle(send, receive, frame_ms), START_TIMEOUT_S)
             result.started = True
             await paced_echo(send, receive, seconds, frame_ms, window, result)
-    except (OSError, TimeoutError, ConnectionError, ConnectionClosed, ValueError):
+    except FAILED:
         pass  # counted: a start failure, or frames lost
     finally:
         await pass_barriers(window, result)
@@ -304,7 +307,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], clients: int,
-                    server_pid: int, *, stagger_s: float) -> dict[str, Any]:
+                    server_pid: int, *, stagger_s: float, fake_pid: int = 0) -> dict[str, Any]:
+    """One level of ``clients`` browsers; CPU over the steady window of the server's
+    processes, of this driver and (given ``fake_pid``) of the fake, so a saturated fake
+    is seen too."""
     window = Window(clients)
     results = [ClientResult() for _ in range(clients)]
     pids = process_tree(server_pid)
@@ -318,11 +324,14 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
     await window.start.wait()
     pids = process_tree(server_pid)
     me = [os.getpid()]
+    fake = process_tree(fake_pid) if fake_pid else []
     cpu0, mine0, wall0 = cpu_seconds(pids), cpu_seconds(me), time.perf_counter()
+    fake0 = cpu_seconds(fake)
     await window.end.wait()
     pids = process_tree(server_pid)
     wall = time.perf_counter() - wall0
     cpu, mine = cpu_seconds(pids) - cpu0, cpu_seconds(me) - mine0
+    fake_cpu = cpu_seconds(fake) - fake0
     rss = rss_bytes(pids)
     await tasks
     rtts = [r for result in results for r in result.rtts]
@@ -345,22 +354,29 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
         "processes": len(pids),
         "rss_per_interview_kb": (rss - rss0) / max(clients, 1) / 1024,
         "driver_cpu": mine / wall,
+        **({"fake_cpu": fake_cpu / wall} if fake_pid else {}),
     }
 
 
-def start_fake(stack: ExitStack) -> tuple[int, int]:
+ECHO_FAKE = ("--echo", "--audio-pace", "0")
+
+
+def start_fake(stack: ExitStack, mode: tuple[str, ...] = ECHO_FAKE) -> tuple[int, int]:
+    """A fresh fake OpenAI (ECHO mode unless ``mode`` says otherwise)."""
     port = free_port()
-    fake = start(["fake-openai", "--echo", "--audio-pace", "0", "--port", str(port)], port)
+    fake = start(["fake-openai", *mode, "--port", str(port)], port)
     stack.callback(fake.kill)
     return port, fake.pid
 
 
-def start_relay(stack: ExitStack, fake_port: int, data_dir: str, extra: list[str]) -> tuple[str, int]:
+def start_relay(stack: ExitStack, fake_port: int, data_dir: str, extra: list[str],
+                env: dict[str, str] | None = None) -> tuple[str, int]:
+    """A fresh ``vivavoce serve`` on SQLite in ``data_dir``, talking to the fake."""
     port = free_port()
     relay = start(["serve", "--port", str(port), *extra], port, {
         "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
         "VIVAVOCE_SIMULATOR": "0", "VIVAVOCE_DATA_DIR": data_dir,
-        "VIVAVOCE_LOG_LEVEL": "WARNING", "DATABASE_URL": "",
+        "VIVAVOCE_LOG_LEVEL": "WARNING", "DATABASE_URL": "", **(env or {}),
     })
     stack.callback(relay.kill)
     return f"ws://127.0.0.1:{port}/voice", relay.pid
@@ -443,12 +459,17 @@ def main() -> None:
         parser.error("--relay-url needs --relay-pid and --fake-port")
     if args.stagger is None:
         args.stagger = 2.0 if args.storm else max(level for level in args.clients) / 20
-    try:
-        import uvloop  # the driver must not be the bottleneck at 500 interviews
+    run_driver(main_async(args))
 
-        uvloop.run(main_async(args))
+
+def run_driver(main: Coroutine[Any, Any, None]) -> None:
+    """Run the driver on uvloop: it must not be the bottleneck at 500 interviews."""
+    try:
+        import uvloop
     except ImportError:
-        asyncio.run(main_async(args))
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 if __name__ == "__main__":
