@@ -17,7 +17,7 @@ from typing import Any
 from vivavoce.interview import browser_messages
 
 __all__ = ["Audio", "Rejected", "StartBuffer", "bad_message", "check_audio_chunk", "check_pcm",
-           "parse_text", "start_refusal"]
+           "parse_text", "play_head_ms", "start_refusal", "unknown_message"]
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
@@ -119,3 +119,14 @@ def start_refusal(idle: bool, context: Any) -> Rejected | None:
     if context is not None and not isinstance(context, dict):
         return bad_message('"candidateContext" must be an object.', "invalid_candidate_context")
     return None
+
+
+def play_head_ms(ms: Any) -> float | Rejected:
+    """A ``playback_position``'s ``ms``: a number >= 0 (not a bool, not NaN)."""
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or ms < 0 or ms != ms:
+        return bad_message('"playback_position" needs "ms": a number >= 0.')
+    return float(ms)
+
+
+def unknown_message(kind: str) -> Rejected:
+    return bad_message(f"Unknown message type {kind[:40]!r}.", "unknown_message")

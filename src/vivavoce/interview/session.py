@@ -171,8 +171,7 @@ class InterviewSession:
             return self._playback_position(message.get("ms"))
         if kind == "ping":
             return [SendJson(browser_messages.pong())]
-        return [SendJson(browser_input.bad_message(
-            f"Unknown message type {kind[:40]!r}.", "unknown_message").error)]
+        return [SendJson(browser_input.unknown_message(kind).error)]
 
     def browser_audio(self, pcm: bytes, now: float) -> list[Action]:
         """One binary frame of candidate audio (PCM16 24 kHz mono)."""
@@ -206,9 +205,8 @@ class InterviewSession:
         served it: end it, tell the browser, close upstream, and store nothing more."""
         if (ignored := self._ignored("removed")) is not None:
             return ignored
-        actions = self._finish(
-            "ended", REMOVED_REASON, None, now, store_end=False,
-            message="The organiser has removed this interview, so it has ended.")
+        actions = self._finish("ended", REMOVED_REASON, None, now, store_end=False, message=(
+            "The organiser has removed this interview, so it has ended."))
         return [a for a in actions if not isinstance(a, PersistTurn)]
 
     def server_shutdown(self, now: float) -> list[Action]:
@@ -219,9 +217,8 @@ class InterviewSession:
             store_end=not end.retryable, retryable=end.retryable)]
 
     def ai_audio_dropped(self, dropped_bytes: int, backlog_bytes: int) -> list[Action]:
-        """The adapter dropped the oldest ``dropped_bytes`` of the AI audio it held for a
-        browser too slow to take it (``backlog_bytes`` are left): a barge-in's cut then
-        maps the browser's play head past the gap (interview/playback.py)."""
+        """The adapter dropped the oldest AI audio it held for a browser too slow to take
+        it: a barge-in's cut then maps the play head past the gap (playback.py)."""
         self._play.dropped(dropped_bytes / BYTES_PER_MS, backlog_bytes / BYTES_PER_MS)
         return []
 
@@ -366,10 +363,10 @@ class InterviewSession:
         return []
 
     def _playback_position(self, ms: Any) -> list[Action]:
-        if isinstance(ms, bool) or not isinstance(ms, int | float) or ms < 0 or ms != ms:
-            return [SendJson(browser_input.bad_message(
-                '"playback_position" needs "ms": a number >= 0.').error)]
-        self._play.position(float(ms))
+        checked = browser_input.play_head_ms(ms)
+        if isinstance(checked, Rejected):
+            return [SendJson(checked.error)]
+        self._play.position(checked)
         return []
 
     def _start(self, context: Any, now: float, webrtc: Any = None) -> list[Action]:
@@ -465,8 +462,7 @@ class InterviewSession:
         self._go(Phase.ENDING)
         events = self._time.wrap_up(now, responding=self._play.responding is not None)
         return [*(SendUpstream(e) for e in events),
-                Log("info", "the interviewer is wrapping up", {
-                    "reason": self._time.wrap_reason,
+                Log("info", "the interviewer is wrapping up", {"reason": self._time.wrap_reason,
                     "max_duration_s": self.limits.max_duration_s})]
 
     def _wrapped_up(self, now: float, *, notify: bool = True) -> list[Action]:
@@ -477,10 +473,8 @@ class InterviewSession:
                                notify=notify, store_end=not end.pauses, retryable=end.pauses)
         return [replace(a, pauses=True) if isinstance(a, AttemptFailed) else a for a in actions]
 
-    def _upstream_failure(
-        self, problem: UpstreamProblem, now: float,
-        verdict: ErrorVerdict | Callable[[ErrorVerdict], ErrorVerdict] | None = None,
-    ) -> list[Action]:
+    def _upstream_failure(self, problem: UpstreamProblem, now: float, verdict: ErrorVerdict
+                          | Callable[[ErrorVerdict], ErrorVerdict] | None = None) -> list[Action]:
         """``verdict``: already decided, or how to adjust the describer's."""
         if not isinstance(verdict, ErrorVerdict):
             described = self._describe(problem)
