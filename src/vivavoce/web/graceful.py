@@ -36,6 +36,7 @@ __all__ = [
     "drain_before_shutdown",
     "drain_voice",
     "refuse_while_draining",
+    "relays_finished",
     "server_of_this_process",
 ]
 
@@ -124,3 +125,14 @@ async def refuse_while_draining(websocket: WebSocket) -> None:
             )
         )
         await websocket.close(1012, RESTARTING_CODE)
+
+
+async def relays_finished(runtime: Runtime, timeout_s: float = 5.0) -> None:
+    """Wait (at most ``timeout_s``) for the relays still finishing — a browser just gone,
+    an answer's transcript awaited — so that their last turns are written before the
+    database closes (the app's shutdown)."""
+    running = [r.done.wait() for r in runtime.voice_relays if not r.done.is_set()]
+    if running:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await asyncio.gather(*running)

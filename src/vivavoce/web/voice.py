@@ -80,7 +80,7 @@ from vivavoce.web.connection_limits import (
     Refusal,
     Ticket,
 )
-from vivavoce.web.graceful import refuse_while_draining
+from vivavoce.web.graceful import refuse_while_draining, relays_finished
 from vivavoce.web.voice_adapters import (
     StarletteBrowser,
     origin_allowed,
@@ -583,7 +583,8 @@ async def ensure_simulator(runtime: Runtime) -> None:
 
 
 async def on_shutdown(app: FastAPI, runtime: Runtime) -> None:
-    """Stop the sweeper, close the OpenAI clients and stop the simulator."""
+    """Let finishing relays write, stop the sweeper, close the clients and the simulator."""
+    await relays_finished(runtime)
     await voice_leases.stop_heartbeat(runtime)
     await budget_watch.stop(runtime)
     sweeper, runtime.sweeper = runtime.sweeper, None
