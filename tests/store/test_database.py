@@ -144,3 +144,21 @@ async def test_in_memory_sqlite_is_one_shared_database() -> None:
         assert count and count > 0
     finally:
         await db.dispose()
+
+
+async def test_dispose_waits_for_a_connection_still_being_given_back(tmp_path: Path) -> None:
+    # A cancelled session is closed by SQLAlchemy in a task of its own, which may still run
+    # when the app disposes of the pool: its connection must come back first, not outlive it.
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'dispose.sqlite3'}")
+    session = db.session()
+    s = await session.__aenter__()
+    await s.execute(text("SELECT 1"))
+
+    async def give_back_later() -> None:
+        await asyncio.sleep(0.2)
+        await session.__aexit__(None, None, None)
+
+    closing = asyncio.create_task(give_back_later())
+    await db.dispose()
+    assert closing.done()  # dispose waited for it (bounded: wait_s)
+    await closing

@@ -9,6 +9,7 @@ together migrate one after the other instead of racing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -182,7 +183,18 @@ class Database:
         async with self.sessionmaker() as session:
             yield session
 
-    async def dispose(self) -> None:
+    async def dispose(self, *, wait_s: float = 1.0) -> None:
+        """Close the pool, once the connections still checked out are back (at most
+        ``wait_s``). A cancelled session is closed by SQLAlchemy in a shielded task that
+        may still run after the task that used it is done (a worker just stopped): a
+        connection given back to a pool already disposed would outlive it, unclosed, in
+        the middle of its transaction (on SQLite: holding the write lock)."""
+        pool = self.engine.pool
+        checked_out = getattr(pool, "checkedout", None)
+        for _ in range(max(1, int(wait_s / 0.01))):
+            if not callable(checked_out) or checked_out() == 0:
+                break
+            await asyncio.sleep(0.01)
         await self.engine.dispose()
 
 
