@@ -63,6 +63,7 @@ __all__ = [
     "key_reload",
     "live_interviews",
     "multiprocess_registry",
+    "port_unusable",
     "rate_limited",
     "render",
     "time_to_start",
@@ -337,6 +338,13 @@ def rate_limited(limit: str) -> None:
 def connection_refused(reason: str) -> None:
     """A /voice connection refused (or closed) by the connection limits for ``reason``."""
     _connections_refused.labels(reason=_label("connection_reason", reason)).inc()
+
+def port_unusable(exc: OSError, host: str, port: int) -> OSError:
+    """The error for a ``VIVAVOCE_METRICS_PORT`` that cannot be listened on, saying what
+    to do (the service refuses to start rather than run without its metrics)."""
+    return OSError(exc.errno, f"VIVAVOCE_METRICS_PORT={port}: cannot listen on {host}:{port} "
+                   f"({exc.strerror}); choose a free port or unset it")
+
 
 def multiprocess_registry(directory: str) -> CollectorRegistry:
     """A registry that adds up, at each collection, the values every process of a worker

@@ -191,11 +191,7 @@ def _metrics_port(runtime: Runtime, group: WorkerGroup) -> Iterator[None]:
             port, addr=host, registry=metrics.multiprocess_registry(str(group.metrics_dir))
         )
     except OSError as exc:
-        raise OSError(
-            exc.errno,
-            f"VIVAVOCE_METRICS_PORT={port}: cannot listen on {host}:{port} "
-            f"({exc.strerror}); choose a free port or unset it",
-        ) from None
+        raise metrics.port_unusable(exc, host, port) from None
     log.info("metrics of every worker served without a token on http://%s:%d/metrics", host, port)
     try:
         yield

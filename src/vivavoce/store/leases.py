@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, or_, select, tuple_, update
+from sqlalchemy import CursorResult, Select, delete, or_, select, tuple_, update
 
 from vivavoce.store.database import Database
 from vivavoce.store.interviews import InterviewNotFound
@@ -139,6 +139,13 @@ async def prune_instances(db: Database, *, older_than: timedelta,
     return int(result.rowcount or 0)
 
 
+def _holder_of(interview_id: str) -> Select[str | None, int, datetime]:
+    """The interview's owner, lease generation and the owner's last heartbeat."""
+    return (select(Interview.owner_id, Interview.lease_generation, Instance.heartbeat_at)
+            .outerjoin(Instance, Instance.id == Interview.owner_id)
+            .where(Interview.id == interview_id))
+
+
 async def take_lease(
     db: Database, interview_id: str, instance_id: str, *, takeover: bool = False,
     ttl: timedelta = DEFAULT_TTL, now: datetime | None = None, max_tries: int = 5,
@@ -155,11 +162,7 @@ async def take_lease(
     cutoff = (now or utcnow()) - ttl
     for _ in range(max_tries):
         async with db.session() as s:
-            found = (await s.execute(
-                select(Interview.owner_id, Interview.lease_generation, Instance.heartbeat_at)
-                .outerjoin(Instance, Instance.id == Interview.owner_id)
-                .where(Interview.id == interview_id)
-            )).first()
+            found = (await s.execute(_holder_of(interview_id))).first()
             if found is None:
                 raise InterviewNotFound(interview_id)
             owner, generation, heartbeat = found
@@ -250,11 +253,7 @@ async def lease_holder(db: Database, interview_id: str) -> Holder:
     """The interview's lease as the row and the owner's heartbeat say. Raises
     InterviewNotFound."""
     async with db.session() as s:
-        found = (await s.execute(
-            select(Interview.owner_id, Interview.lease_generation, Instance.heartbeat_at)
-            .outerjoin(Instance, Instance.id == Interview.owner_id)
-            .where(Interview.id == interview_id)
-        )).first()
+        found = (await s.execute(_holder_of(interview_id))).first()
     if found is None:
         raise InterviewNotFound(interview_id)
     owner, generation, heartbeat = found

@@ -278,11 +278,7 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
         try:
             runtime.metrics_server = start_metrics_server(host, port)
         except OSError as exc:
-            raise OSError(
-                exc.errno,
-                f"VIVAVOCE_METRICS_PORT={port}: cannot listen on {host}:{port} "
-                f"({exc.strerror}); choose a free port or unset it",
-            ) from None
+            raise metrics.port_unusable(exc, host, port) from None
         log.info("metrics served without a token on http://%s:%d/metrics", host, port)
 
 
