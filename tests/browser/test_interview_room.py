@@ -61,6 +61,9 @@ def test_a_full_interview_from_the_start_page_to_the_results(
     page.get_by_role("button", name="Begin the interview").click()
     # Stay muted while the greeting plays, so the fake microphone's loop cannot barge in.
     page.get_by_role("button", name="Mute microphone").click()
+    # On a loaded machine the interview may go live before the click lands: what was
+    # sent until then was sent unmuted. From the mute on, nothing more may be sent.
+    sent_before_mute = number(page, "data-mic-bytes")
     page.wait_for_selector("main[data-phase=live]")
     # Muted: before the greeting plays the status says so, during it the interviewer speaks.
     assert page.locator("#speaker").get_attribute("data-speaker") in {"muted", "interviewer"}
@@ -71,7 +74,7 @@ def test_a_full_interview_from_the_start_page_to_the_results(
     assert "thank you for joining" in page.locator(".turn-interviewer").first.inner_text()
     tab.snap("room-greeting")
     wait_for(page, "document.querySelector('main').dataset.playing === 'false'")
-    assert number(page, "data-mic-bytes") == 0  # muted: nothing sent
+    assert number(page, "data-mic-bytes") == sent_before_mute  # muted: nothing sent
 
     # Unmuted, the candidate's speech reaches the fake and comes back as transcripts.
     page.get_by_role("button", name="Unmute microphone").click()
