@@ -29,6 +29,7 @@ from fastapi import WebSocket
 
 from vivavoce.interview import browser_messages
 from vivavoce.interview.shutdown import RESTARTING_CODE
+from vivavoce.realtime.relay import VoiceRelay
 from vivavoce.runtime import Runtime
 
 __all__ = [
@@ -54,9 +55,7 @@ async def drain_voice(runtime: Runtime, timeout_s: float) -> int:
     started = time.monotonic()
     for relay in relays:
         relay.drain()
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(timeout_s):
-            await asyncio.gather(*(r.done.wait() for r in relays))
+    await _until_done(relays, timeout_s)
     left = sum(not r.done.is_set() for r in relays)
     if left:
         log.warning(
@@ -131,8 +130,12 @@ async def relays_finished(runtime: Runtime, timeout_s: float = 5.0) -> None:
     """Wait (at most ``timeout_s``) for the relays still finishing — a browser just gone,
     an answer's transcript awaited — so that their last turns are written before the
     database closes (the app's shutdown)."""
-    running = [r.done.wait() for r in runtime.voice_relays if not r.done.is_set()]
-    if running:
+    await _until_done([r for r in runtime.voice_relays if not r.done.is_set()], timeout_s)
+
+
+async def _until_done(relays: list[VoiceRelay], timeout_s: float) -> None:
+    """Wait until every relay of ``relays`` is done, at most ``timeout_s``."""
+    if relays:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
-                await asyncio.gather(*running)
+                await asyncio.gather(*(r.done.wait() for r in relays))
