@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,21 +81,43 @@ async def create_interview(
     reference: str | None = None,
     token_nonce: str | None = None,
     token_expires_at: datetime | None = None,
+    owner_id: str | None = None,
 ) -> Interview:
     """Store a new interview in status ``created`` and return it (the operator's note and
-    reference, and the link's nonce and expiry, when given)."""
-    interview = Interview(
-        id=interview_id or str(uuid.uuid4()),
-        note=_storable(note),
-        reference=_storable(reference),
-        token_nonce=token_nonce,
-        token_expires_at=token_expires_at,
-        status="created",
-        created_at=utcnow(),
-        candidate=candidate.model_dump(mode="json"),
-        settings=settings.model_dump(mode="json"),
-        model=settings.model,
-    )
+    reference, and the link's nonce and expiry, when given).
+
+    ``owner_id``: the instance that will drive it takes its lease in the same insert
+    (``lease_generation`` 1, as a first :func:`~vivavoce.store.leases.take_lease` would
+    leave it): one statement and one commit instead of three and two. When that instance
+    has no ``instances`` row (its foreign key fails), the interview is stored without an
+    owner: the caller sees ``owner_id`` None and takes the lease the usual way."""
+    new_id, created_at = interview_id or str(uuid.uuid4()), utcnow()
+
+    def row(owner: str | None) -> Interview:
+        return Interview(
+            id=new_id,
+            note=_storable(note),
+            reference=_storable(reference),
+            token_nonce=token_nonce,
+            token_expires_at=token_expires_at,
+            status="created",
+            created_at=created_at,
+            candidate=candidate.model_dump(mode="json"),
+            settings=settings.model_dump(mode="json"),
+            model=settings.model,
+            owner_id=owner,
+            lease_generation=0 if owner is None else 1,
+        )
+
+    if owner_id is not None:
+        interview = row(owner_id)
+        s.add(interview)
+        try:
+            await s.commit()
+            return interview
+        except IntegrityError:
+            await s.rollback()
+    interview = row(None)
     s.add(interview)
     await s.commit()
     return interview
@@ -359,7 +383,18 @@ async def add_turn(
         raise ValueError("sequence must not be negative")
     text = _storable(text) or ""
     item_id = _storable(item_id) or None
+    full_text = _storable(full_text) or None
+    values: dict[str, Any] = {
+        "interview_id": interview_id, "sequence": sequence, "speaker": speaker, "text": text,
+        "started_at": started_at, "ended_at": ended_at, "audio_ms": audio_ms,
+        "item_id": item_id, "state": state, "full_text": full_text,
+    }
     for _attempt in range(2):
+        # The usual case, a new turn, is one statement; only a turn stored before (the
+        # same item or sequence) is looked up and updated.
+        turn_id = await _insert_new_turn(s, values)
+        if turn_id is not None:
+            return Turn(id=turn_id, **values)
         existing = await _find_turn(s, interview_id, sequence, item_id)
         if existing is not None:
             if item_id and existing.item_id and existing.item_id != item_id:
@@ -369,36 +404,41 @@ async def add_turn(
                 )
             existing.text = text
             existing.state = state
-            existing.full_text = _storable(full_text) or existing.full_text
+            existing.full_text = full_text or existing.full_text
             existing.ended_at = ended_at if ended_at is not None else existing.ended_at
             existing.audio_ms = audio_ms if audio_ms is not None else existing.audio_ms
             existing.item_id = existing.item_id or item_id
             await s.commit()
             return existing
-        turn = Turn(
-            interview_id=interview_id,
-            sequence=sequence,
-            speaker=speaker,
-            text=text,
-            started_at=started_at,
-            ended_at=ended_at,
-            audio_ms=audio_ms,
-            item_id=item_id,
-            state=state,
-            full_text=_storable(full_text) or None,
-        )
-        s.add(turn)
-        try:
-            await s.commit()
-        except IntegrityError:
-            await s.rollback()
-            if await get_interview(s, interview_id) is None:
-                raise InterviewNotFound(interview_id) from None
-            # Another writer stored the same turn between our read and insert: loop
-            # once more and update theirs instead.
-            continue
-        return turn
+        # Deleted between our insert and our read: try the insert once more.
     raise TurnConflict(f"turn {sequence} of interview {interview_id} kept changing under us")
+
+
+async def _insert_new_turn(s: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert the turn unless its sequence or its item is already stored (``ON CONFLICT
+    DO NOTHING`` and ``NOT EXISTS``, in one statement) and commit: its id, or None when
+    it was there. Raises InterviewNotFound (the foreign key fails)."""
+    columns = [Turn.__table__.c[key] for key in values]
+    row = select(*(literal(values[c.key], c.type) for c in columns))
+    if values["item_id"] is not None:
+        row = row.where(~select(Turn.id).where(
+            Turn.interview_id == values["interview_id"],
+            Turn.item_id == values["item_id"]).exists())
+    else:
+        row = row.where(literal(True))  # SQLite: INSERT … SELECT before ON CONFLICT needs a WHERE
+    dialect = s.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = (insert(Turn).from_select([c.key for c in columns], row)
+                 .on_conflict_do_nothing().returning(Turn.id))
+    try:
+        turn_id = await s.scalar(statement)
+        await s.commit()
+    except IntegrityError:
+        await s.rollback()
+        if await get_interview(s, values["interview_id"]) is None:
+            raise InterviewNotFound(values["interview_id"]) from None
+        raise
+    return None if turn_id is None else int(turn_id)
 
 
 async def list_turns(s: AsyncSession, interview_id: str) -> list[Turn]:

@@ -6,9 +6,10 @@ process, however many interviews it relays. An interview row names its owner
 (``owner_id``) and counts its takes (``lease_generation``); the lease is valid while the
 owner's heartbeat is fresher than the TTL. So:
 
-* a relay takes the lease before it drives an interview (:func:`take_lease`, a
-  compare-and-set on the generation: it succeeds when nobody owns it, when the owner's
-  heartbeat expired, or on an explicit takeover);
+* a relay takes the lease before it drives an interview (:func:`take_lease`, one
+  conditional update of the generation: it succeeds when nobody owns it, when the
+  owner's heartbeat expired, or on an explicit takeover); a new interview is created
+  with its lease already taken (``create_interview(owner_id=…)``);
 * a link opened on another instance first asks the owner to hand over
   (:func:`ask_handover`: the generation moves on, the owner stays), and waits until the
   owner has released it (:func:`release_lease`) or its lease expired;
@@ -148,37 +149,39 @@ def _holder_of(interview_id: str) -> Select[str | None, int, datetime]:
 
 async def take_lease(
     db: Database, interview_id: str, instance_id: str, *, takeover: bool = False,
-    ttl: timedelta = DEFAULT_TTL, now: datetime | None = None, max_tries: int = 5,
+    ttl: timedelta = DEFAULT_TTL, now: datetime | None = None,
 ) -> Lease | None:
     """Make ``instance_id`` the interview's owner; None when another live owner holds it
     (and ``takeover`` is False). Raises InterviewNotFound.
 
     Succeeds when the interview has no owner, its owner's heartbeat is older than
     ``ttl`` (or its row is gone), the owner is this instance already (a new relay here
-    replaces the old one, which the generation tells apart), or on ``takeover``. The
-    write is a compare-and-set on ``lease_generation``: of two instances racing, one
-    wins; a takeover that loses such a race reads again and takes it from the winner.
+    replaces the old one, which the generation tells apart), or on ``takeover``. One
+    conditional ``UPDATE … RETURNING``: the check and the write are one statement, so of
+    two instances racing, one wins (the database serialises the row's writes and checks
+    the condition again on the row the winner left); two takeovers both land in turn, and
+    the later one holds.
     """
     cutoff = (now or utcnow()) - ttl
-    for _ in range(max_tries):
-        async with db.session() as s:
-            found = (await s.execute(_holder_of(interview_id))).first()
-            if found is None:
-                raise InterviewNotFound(interview_id)
-            owner, generation, heartbeat = found
-            free = owner is None or owner == instance_id or heartbeat is None
-            if not (free or takeover or heartbeat < cutoff):
-                return None
-            result: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
-                update(Interview)
-                .where(Interview.id == interview_id, Interview.lease_generation == generation)
-                .values(owner_id=instance_id, lease_generation=generation + 1)
-            )
-            await s.commit()
-            if result.rowcount == 1:
-                return Lease(interview_id, instance_id, generation + 1)
-        # Another take came between our read and our write: read again (the winner may
-        # be live, then we lose unless taking over).
+    conditions = [Interview.id == interview_id]
+    if not takeover:
+        live_owner = (select(Instance.id)
+                      .where(Instance.id == Interview.owner_id, Instance.heartbeat_at >= cutoff)
+                      .exists())
+        conditions.append(or_(Interview.owner_id.is_(None), Interview.owner_id == instance_id,
+                              ~live_owner))
+    async with db.session() as s:
+        generation = await s.scalar(
+            update(Interview).where(*conditions)
+            .values(owner_id=instance_id, lease_generation=Interview.lease_generation + 1)
+            .returning(Interview.lease_generation)
+        )
+        await s.commit()
+        if generation is not None:
+            return Lease(interview_id, instance_id, int(generation))
+        # Held by a live owner, or no such interview (the rare path: one more read).
+        if await s.scalar(select(Interview.id).where(Interview.id == interview_id)) is None:
+            raise InterviewNotFound(interview_id)
     return None
 
 

@@ -9,12 +9,15 @@ is reported with its line number before anything is written.
 from __future__ import annotations
 
 import random
+import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import BankField, BankLevel, clean_text
@@ -23,11 +26,15 @@ from vivavoce.store.question_bank import BuiltinQuestion, builtin_questions
 from vivavoce.yaml_models import YamlFileError, YamlProblem, parse_yaml
 
 __all__ = [
+    "BANK_CACHE_S",
     "CATEGORIES",
+    "BankQuestion",
     "QuestionFileError",
     "QuestionIn",
+    "forget_cached_questions",
     "import_questions",
     "parse_question_file",
+    "pick_cached_questions",
     "pick_questions",
     "seed_builtin_questions",
 ]
@@ -63,6 +70,46 @@ async def seed_builtin_questions(s: AsyncSession) -> int:
     return len(rows)
 
 
+class _Row(Protocol):
+    @property
+    def field(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def difficulty(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Row)
+
+
+@dataclass(frozen=True, slots=True)
+class BankQuestion:
+    """One question of the bank as :func:`pick_cached_questions` returns it (a plain
+    value shared between interviews, not a row of anyone's session)."""
+
+    id: int
+    field: str
+    level: str
+    category: str
+    difficulty: str
+    text: str
+
+
+# How long a process reuses its copy of the bank: questions imported by another process
+# (``vivavoce questions import``) are picked by new interviews at most this much later.
+BANK_CACHE_S = 60.0
+# Per database (the engine, weakly: a disposed database takes its copy with it), per
+# field: when it was read and the field's and the general questions, in id order.
+_bank: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, tuple[BankQuestion, ...]]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _field_filter(field: str) -> ColumnElement[bool]:
+    return Question.field.in_(sorted({field, "general"}))
+
+
 async def pick_questions(
     s: AsyncSession,
     *,
@@ -84,13 +131,61 @@ async def pick_questions(
         raise ValueError("limit must not be negative")
     if limit == 0:
         return []
-    rng = rng or random.Random()
-    query = select(Question).where(Question.field.in_(sorted({field, "general"})))
+    query = select(Question).where(_field_filter(field))
     if categories:
         query = query.where(Question.category.in_(list(categories)))
     candidates = list(await s.scalars(query.order_by(Question.id)))
+    return _pick(candidates, field=field, level=level, limit=limit, categories=categories,
+                 difficulty=difficulty, rng=rng)
 
-    def rank(q: Question) -> int:
+
+async def pick_cached_questions(
+    s: AsyncSession,
+    *,
+    field: str,
+    level: str,
+    limit: int,
+    categories: Sequence[str] | None = None,
+    difficulty: str | None = None,
+    rng: random.Random | None = None,
+) -> list[BankQuestion]:
+    """:func:`pick_questions` from this process's copy of the field's questions (read
+    at most every :data:`BANK_CACHE_S`, at once after an import in this process): the
+    same picks for the same bank and ``rng``, without reading and loading a hundred rows
+    at every start. The interview's start uses it."""
+    if limit < 0:
+        raise ValueError("limit must not be negative")
+    if limit == 0:
+        return []
+    engine = s.get_bind()
+    assert isinstance(engine, Engine)
+    per_field = _bank.setdefault(engine, {})
+    cached = per_field.get(field)
+    if cached is None or time.monotonic() - cached[0] > BANK_CACHE_S:
+        rows = await s.execute(
+            select(Question.id, Question.field, Question.level, Question.category,
+                   Question.difficulty, Question.text)
+            .where(_field_filter(field)).order_by(Question.id))
+        cached = (time.monotonic(), tuple(BankQuestion(*row) for row in rows))
+        per_field[field] = cached
+    candidates = [q for q in cached[1] if not categories or q.category in categories]
+    return _pick(candidates, field=field, level=level, limit=limit, categories=categories,
+                 difficulty=difficulty, rng=rng)
+
+
+def forget_cached_questions(s: AsyncSession) -> None:
+    """The bank of ``s``'s database changed: the next pick reads it again."""
+    engine = s.get_bind()
+    if isinstance(engine, Engine):
+        _bank.pop(engine, None)
+
+
+def _pick(candidates: list[R], *, field: str, level: str, limit: int,
+          categories: Sequence[str] | None, difficulty: str | None,
+          rng: random.Random | None) -> list[R]:
+    rng = rng or random.Random()
+
+    def rank(q: R) -> int:
         same_level = q.level == level
         if q.field == field and same_level:
             return 0
@@ -98,7 +193,7 @@ async def pick_questions(
             return 1
         return 2 if q.field == field else 3
 
-    picked: list[Question] = []
+    picked: list[R] = []
     for tier in range(4):
         pool = [q for q in candidates if rank(q) == tier]
         rng.shuffle(pool)
@@ -110,14 +205,14 @@ async def pick_questions(
     return picked[:limit]
 
 
-def _round_robin(pool: list[Question], order: Sequence[str] | None) -> list[Question]:
+def _round_robin(pool: list[R], order: Sequence[str] | None) -> list[R]:
     """One question of each category in turn, each category in pool order."""
-    by_category: dict[str, deque[Question]] = {}
+    by_category: dict[str, deque[R]] = {}
     for q in pool:
         by_category.setdefault(q.category, deque()).append(q)
     keys = [c for c in (order or CATEGORIES) if c in by_category]
     keys += sorted(k for k in by_category if k not in keys)
-    out: list[Question] = []
+    out: list[R] = []
     while any(by_category[k] for k in keys):
         for key in keys:
             if by_category[key]:
@@ -206,5 +301,6 @@ async def import_questions(s: AsyncSession, questions: Sequence[QuestionIn]) -> 
         s.add(_row(q, "imported"))
         added += 1
     await s.commit()
+    forget_cached_questions(s)
     return added
 

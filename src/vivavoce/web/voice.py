@@ -69,7 +69,7 @@ from vivavoce.redact import redact
 from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview
-from vivavoce.store.questions import pick_questions
+from vivavoce.store.questions import pick_cached_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import auth_guard, budget_watch, voice_leases
 from vivavoce.web.api_budget import budget_refusal
@@ -221,9 +221,10 @@ class ServiceHooks:
                     model=self.settings.realtime_model, voice=self.settings.voice,
                     max_duration_s=self.settings.max_interview_seconds)
                 interview = await store.create_interview(
-                    s, candidate=candidate, settings=interview_settings)
+                    s, candidate=candidate, settings=interview_settings,
+                    owner_id=voice_leases.instance_id(self.runtime))
             # Seeded by the interview: a resumed session is given the same questions.
-            questions = await pick_questions(
+            questions = await pick_cached_questions(
                 s, field=candidate.bank_field, level=candidate.bank_level,
                 limit=QUESTIONS_PER_INTERVIEW, rng=random.Random(interview.id))
         interview_id_var.set(interview.id)
@@ -239,7 +240,7 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         _open_interviews(self.runtime)[interview.id] = relay
-        if link is None and not await self._take_lease(relay, interview.id):
+        if link is None and not await self._take_lease(relay, interview.id, created=interview):
             return
         relay.feed(session.prepared(
             interview.id, event, now(), model=interview_settings.model,
@@ -255,10 +256,11 @@ class ServiceHooks:
                                        reason="browser_disconnected_before_start",
                                        at=wall_clock(now()))
 
-    async def _take_lease(self, relay: VoiceRelay, interview_id: str) -> bool:
+    async def _take_lease(self, relay: VoiceRelay, interview_id: str, *,
+                          created: Interview | None = None) -> bool:
         """This process now drives the interview (web/voice_leases.py); False, after a
-        retryable refusal, when another instance took it meanwhile."""
-        release = await voice_leases.lease_for(self.runtime, relay, interview_id)
+        retryable refusal, when another instance took it meanwhile (``created``: see there)."""
+        release = await voice_leases.lease_for(self.runtime, relay, interview_id, created)
         if release is None:
             _refuse_link(relay, resume_policy.IN_PROGRESS_ELSEWHERE)
             return False

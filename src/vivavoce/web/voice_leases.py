@@ -32,6 +32,7 @@ from vivavoce.store.heartbeat import HeartbeatService
 from vivavoce.store.interviews import InterviewNotFound
 from vivavoce.store.leases import (
     Holder,
+    Lease,
     ask_handover,
     lease_holder,
     release_lease,
@@ -42,6 +43,7 @@ from vivavoce.web.voice_adapters import stored_interview
 
 __all__ = [
     "Release",
+    "instance_id",
     "lease_for",
     "link_decision",
     "no_lease",
@@ -128,25 +130,39 @@ async def _hand_over(runtime: Runtime, interview_id: str, holder: Holder,
             return
 
 
-async def lease_for(runtime: Runtime, relay: VoiceRelay, interview_id: str) -> Release | None:
+def instance_id(runtime: Runtime) -> str | None:
+    """The id this process's leases name (None: no heartbeat, the relay runs unleased):
+    a new interview is created with it as its owner, its lease taken in the insert."""
+    return runtime.heartbeat.instance_id if runtime.heartbeat is not None else None
+
+
+async def lease_for(runtime: Runtime, relay: VoiceRelay, interview_id: str,
+                    created: Interview | None = None) -> Release | None:
     """Take the interview's lease for this process and watch it; returns what releases
     it when the relay ends, or None when another live instance holds it (it took the
-    interview meanwhile). Without a heartbeat (not started), or if the database fails
-    here, the relay runs unleased: the database being slow must not stop an interview."""
+    interview meanwhile). ``created``: the row this process just inserted; when it names
+    this process as its owner its lease is already held, and only watched. Without a heartbeat (not started), or
+    if the database fails here, the relay runs unleased: the database being slow must not
+    stop an interview."""
     heartbeat = runtime.heartbeat
     if heartbeat is None:
         return no_lease
-    try:
-        lease = await take_lease(runtime.db, interview_id, heartbeat.instance_id,
-                                 ttl=heartbeat.ttl)
-    except InterviewNotFound:
-        return no_lease
-    except Exception as exc:
-        log.error("could not take the lease of interview %s: %s", interview_id,
-                  redact(repr(exc)))
-        return no_lease
+    lease: Lease | None = None
+    if created is not None and created.owner_id == heartbeat.instance_id:
+        lease = Lease(created.id, heartbeat.instance_id, created.lease_generation)
+    else:
+        try:
+            lease = await take_lease(runtime.db, interview_id, heartbeat.instance_id,
+                                     ttl=heartbeat.ttl)
+        except InterviewNotFound:
+            return no_lease
+        except Exception as exc:
+            log.error("could not take the lease of interview %s: %s", interview_id,
+                      redact(repr(exc)))
+            return no_lease
     if lease is None:
         return None
+    held: Lease = lease
 
     def lost(_lease: object) -> None:
         log.info("interview %s was taken over by another instance; stopping here",
@@ -154,13 +170,13 @@ async def lease_for(runtime: Runtime, relay: VoiceRelay, interview_id: str) -> R
         if not relay.done.is_set():
             relay.replace()
 
-    unwatch = heartbeat.watch(lease, lost)
+    unwatch = heartbeat.watch(held, lost)
 
     async def release() -> None:
         unwatch()
         # A newer relay of this process may hold a later generation: never free that.
         here = {w.generation for w in heartbeat.watched if w.interview_id == interview_id}
         with contextlib.suppress(Exception):  # the TTL frees it if the database is down
-            await release_lease(runtime.db, lease, held_here=here)
+            await release_lease(runtime.db, held, held_here=here)
 
     return release
