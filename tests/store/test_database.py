@@ -98,6 +98,8 @@ async def test_sqlite_creates_its_directory_and_enables_foreign_keys_and_wal(
         async with db.engine.connect() as conn:
             assert (await conn.scalar(text("PRAGMA foreign_keys"))) == 1
             assert (await conn.scalar(text("PRAGMA journal_mode"))) == "wal"
+            # NORMAL (1): with WAL, no fsync per commit; a crashed process loses nothing.
+            assert (await conn.scalar(text("PRAGMA synchronous"))) == 1
         assert db.dialect == "sqlite"
     finally:
         await db.dispose()

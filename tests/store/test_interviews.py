@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store import interviews as store
@@ -273,3 +274,64 @@ async def test_turn_text_postgresql_cannot_hold_is_dropped_not_fatal(db: Databas
         ended = await store.get_interview(s, interview_id)
     assert ended is not None
     assert (ended.end_reason, ended.error_code) == ("upstream said bye", "server_error")
+
+
+class _Statements:
+    """The SQL statements run on ``db``'s engine while it is open (a context manager)."""
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine.sync_engine
+        self.seen: list[str] = []
+
+    def _record(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        self.seen.append(" ".join(statement.split()))
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+async def test_a_new_turn_is_one_statement_a_stored_one_is_updated(db: Database) -> None:
+    interview_id = await _new(db)
+    args = {"interview_id": interview_id, "started_at": T0, "ended_at": None,
+            "audio_ms": None, "speaker": "interviewer"}
+    async with db.session() as s:
+        with _Statements(db) as seen:
+            turn = await store.add_turn(s, sequence=0, text="Tell", item_id="item_A",
+                                        state="partial", **args)
+        assert [q.split()[0] for q in seen] == ["INSERT"]  # no lookup before it
+        assert (turn.id, turn.sequence, turn.text, turn.item_id) == (turn.id, 0, "Tell", "item_A")
+        assert isinstance(turn.id, int)
+        # The same item again (even at another sequence): updated in place, not duplicated.
+        again = await store.add_turn(s, sequence=5, text="Tell me", item_id="item_A",
+                                     state="complete", **{**args, "ended_at": T0})
+        assert again.id == turn.id
+        turns = await store.list_turns(s, interview_id)
+    assert [(t.sequence, t.text, t.state, t.ended_at) for t in turns] == [
+        (0, "Tell me", "complete", T0)]
+
+
+async def test_an_owner_given_at_creation_holds_the_lease(db: Database) -> None:
+    from vivavoce.store import leases
+
+    instance = leases.new_instance_id()
+    await leases.register_instance(db, instance)
+    async with db.session() as s:
+        created = await store.create_interview(s, candidate=CANDIDATE, settings=SETTINGS,
+                                               owner_id=instance)
+        # An owner without an instances row (pruned): stored unowned, lease taken later.
+        orphan = await store.create_interview(s, candidate=CANDIDATE, settings=SETTINGS,
+                                              owner_id=leases.new_instance_id())
+    assert (created.owner_id, created.lease_generation) == (instance, 1)
+    lease = leases.Lease(created.id, instance, 1)
+    assert await leases.holds_lease(db, lease)
+    other = leases.new_instance_id()
+    await leases.register_instance(db, other)
+    assert await leases.take_lease(db, created.id, other) is None  # a live owner holds it
+    assert (orphan.owner_id, orphan.lease_generation) == (None, 0)
+    async with db.session() as s:
+        assert await store.get_interview(s, orphan.id) is not None
+    assert await leases.take_lease(db, orphan.id, other) == leases.Lease(orphan.id, other, 1)

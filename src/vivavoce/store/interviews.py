@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store.models import (
     SPEAKERS,
     TURN_STATES,
+    Instance,
     Interview,
     Money,
     Turn,
@@ -88,38 +89,33 @@ async def create_interview(
 
     ``owner_id``: the instance that will drive it takes its lease in the same insert
     (``lease_generation`` 1, as a first :func:`~vivavoce.store.leases.take_lease` would
-    leave it): one statement and one commit instead of three and two. When that instance
-    has no ``instances`` row (its foreign key fails), the interview is stored without an
-    owner: the caller sees ``owner_id`` None and takes the lease the usual way."""
-    new_id, created_at = interview_id or str(uuid.uuid4()), utcnow()
-
-    def row(owner: str | None) -> Interview:
-        return Interview(
-            id=new_id,
+    leave it): one statement and one commit instead of three and two. An instance
+    without an ``instances`` row (pruned) is not named: the interview is stored without
+    an owner, the caller sees ``owner_id`` None and takes the lease the usual way."""
+    owner: Any = None
+    generation: Any = 0
+    if owner_id is not None:
+        owner = select(Instance.id).where(Instance.id == owner_id).scalar_subquery()
+        generation = case((owner.is_not(None), 1), else_=0)
+    # ORM-enabled INSERT … RETURNING: the row comes back whole (defaults included).
+    interview: Interview | None = await s.scalar(
+        insert(Interview).values(
+            id=interview_id or str(uuid.uuid4()),
             note=_storable(note),
             reference=_storable(reference),
             token_nonce=token_nonce,
             token_expires_at=token_expires_at,
             status="created",
-            created_at=created_at,
+            created_at=utcnow(),
             candidate=candidate.model_dump(mode="json"),
             settings=settings.model_dump(mode="json"),
             model=settings.model,
             owner_id=owner,
-            lease_generation=0 if owner is None else 1,
-        )
-
-    if owner_id is not None:
-        interview = row(owner_id)
-        s.add(interview)
-        try:
-            await s.commit()
-            return interview
-        except IntegrityError:
-            await s.rollback()
-    interview = row(None)
-    s.add(interview)
+            lease_generation=generation,
+        ).returning(Interview)
+    )
     await s.commit()
+    assert interview is not None
     return interview
 
 
