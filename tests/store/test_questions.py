@@ -152,3 +152,63 @@ def test_import_errors_name_their_lines() -> None:
 def test_import_rejects_malformed_files(text: str, expected: str) -> None:
     with pytest.raises(QuestionFileError, match=expected):
         parse_question_file(text)
+
+
+async def test_cached_picks_are_the_same_and_read_the_bank_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy import event
+
+    from vivavoce.store import questions
+
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.session() as s:
+            for field, level, seed, extra in [
+                ("finance", "graduate", 7, {}),
+                ("finance", "high_school", 2, {"difficulty": "hard"}),
+                ("engineering", "graduate", 3, {"categories": ["technical", "case"]}),
+                ("astrology", "graduate", 1, {}),
+            ]:
+                args = {"field": field, "level": level, "limit": 8, **extra}
+                direct = await pick_questions(s, rng=random.Random(seed), **args)
+                before = len(seen)
+                cached = await questions.pick_cached_questions(s, rng=random.Random(seed), **args)
+                assert [q.id for q in cached] == [q.id for q in direct]
+                assert [q.text for q in cached] == [q.text for q in direct]
+                # A field's first pick reads it (finance is read once for both levels).
+                assert len(seen) == before + (0 if (field, level) == ("finance", "high_school")
+                                              else 1)
+                before = len(seen)
+                again = await questions.pick_cached_questions(s, rng=random.Random(seed), **args)
+                assert [q.id for q in again] == [q.id for q in direct]
+                assert len(seen) == before  # the next ones do not
+            # An import in this process is picked at once.
+            new = parse_question_file(
+                "- {field: finance, level: graduate, category: closing, "
+                "text: 'Which question would you ask us?'}")
+            assert await import_questions(s, new) == 1
+            picked = await questions.pick_cached_questions(
+                s, field="finance", level="graduate", limit=50, categories=["closing"])
+            assert [q.text for q in picked] == ["Which question would you ask us?"]
+            # Another process's import: seen once the copy is older than BANK_CACHE_S.
+            s.add(Question(field="finance", level="graduate", category="closing",
+                           difficulty="medium", text="Anything else?", source="imported"))
+            await s.commit()
+            picked = await questions.pick_cached_questions(
+                s, field="finance", level="graduate", limit=50, categories=["closing"])
+            assert len(picked) == 1
+            monkeypatch.setattr(questions, "BANK_CACHE_S", 0.0)
+            picked = await questions.pick_cached_questions(
+                s, field="finance", level="graduate", limit=50, categories=["closing"])
+            assert len(picked) == 2
+            with pytest.raises(ValueError):
+                await questions.pick_cached_questions(s, field="finance", level="graduate",
+                                                      limit=-1)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
