@@ -285,3 +285,20 @@ async def test_the_holder_of_a_crashed_instance_expires(db: Database) -> None:
     assert nobody.owner_id is None and nobody.expires_in(utcnow()) == timedelta(0)
     with pytest.raises(store.InterviewNotFound):
         await leases.lease_holder(db, "no-such-interview")
+
+
+async def test_a_link_reads_its_interview_and_holder_in_one_query(db: Database) -> None:
+    assert await leases.interview_and_holder(db, "no-such-interview") is None
+    interview_id = await _interview(db)
+    a = await _instance(db)
+    found = await leases.interview_and_holder(db, interview_id)
+    assert found is not None
+    assert (found[0].id, found[0].status) == (interview_id, "live")
+    assert found[1] == leases.Holder(None, 0, None)
+    held = await take_lease(db, interview_id, a)
+    assert held is not None
+    found = await leases.interview_and_holder(db, interview_id)
+    assert found is not None
+    assert found[1] == await leases.lease_holder(db, interview_id)
+    assert (found[1].owner_id, found[1].generation) == (a, 1)
+    assert found[1].heartbeat_at is not None

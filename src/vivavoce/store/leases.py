@@ -47,6 +47,7 @@ __all__ = [
     "expired_leases",
     "holds_lease",
     "instance_label",
+    "interview_and_holder",
     "lease_holder",
     "lost_leases",
     "new_instance_id",
@@ -261,6 +262,22 @@ async def lease_holder(db: Database, interview_id: str) -> Holder:
         raise InterviewNotFound(interview_id)
     owner, generation, heartbeat = found
     return Holder(owner, int(generation), heartbeat)
+
+
+async def interview_and_holder(db: Database, interview_id: str) -> tuple[Interview, Holder] | None:
+    """The interview's row (freshly read) and its lease's holder, in one query (a link's
+    start reads both); None when there is no such interview."""
+    async with db.session() as s:
+        found = (await s.execute(
+            select(Interview, Instance.heartbeat_at)
+            .outerjoin(Instance, Instance.id == Interview.owner_id)
+            .where(Interview.id == interview_id)
+            .execution_options(populate_existing=True)
+        )).first()
+    if found is None:
+        return None
+    interview, heartbeat = found
+    return interview, Holder(interview.owner_id, int(interview.lease_generation), heartbeat)
 
 
 async def ask_handover(db: Database, interview_id: str, holder: Holder) -> bool:

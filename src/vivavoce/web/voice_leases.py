@@ -27,13 +27,13 @@ from vivavoce.interview import resume_policy
 from vivavoce.realtime.relay import VoiceRelay
 from vivavoce.redact import redact
 from vivavoce.runtime import Runtime
-from vivavoce.store import interviews as store
 from vivavoce.store.heartbeat import HeartbeatService
 from vivavoce.store.interviews import InterviewNotFound
 from vivavoce.store.leases import (
     Holder,
     Lease,
     ask_handover,
+    interview_and_holder,
     lease_holder,
     release_lease,
     take_lease,
@@ -93,21 +93,14 @@ async def link_decision(
     Never returns :class:`~resume_policy.HandOver`."""
     asked = False
     while True:
-        async with runtime.db.session() as s:
-            interview = await store.get_interview(s, interview_id)
-        holder: Holder | None = None
-        if interview is None:
-            row = None
-        else:
-            try:
-                holder = await lease_holder(runtime.db, interview_id)
-            except InterviewNotFound:
-                return None, resume_policy.NOT_FOUND
-            row = stored_interview(interview, _view(runtime, holder))
+        found = await interview_and_holder(runtime.db, interview_id)
+        if found is None:
+            return None, resume_policy.decide(None, now(), handover_asked=asked)
+        interview, holder = found
+        row = stored_interview(interview, _view(runtime, holder))
         decision = resume_policy.decide(row, now(), handover_asked=asked)
         if not isinstance(decision, resume_policy.HandOver):
             return interview, decision
-        assert holder is not None
         asked = True
         await _hand_over(runtime, interview_id, holder, decision.wait_s)
 
