@@ -22,8 +22,8 @@ percentile; relay CPU summed over the relay's every process; RSS growth per inte
 The Node relay's ``interview_started`` is sent as soon as its upstream socket opens,
 before the session is configured, and it sends no ``usage`` when the greeting ends, so
 its browsers go from ``interview_started`` straight to the probe frame; its start times
-are not comparable with vivavoce's (which are measured to the greeting's end), its
-frames, CPU and memory are. Under the table, one Node interview's first text messages
+are not comparable with vivavoce's (whose ``interview_started`` waits for
+``session.updated``), its frames, CPU and memory are. Under the table, one Node interview's first text messages
 (taken before the first level) show what the fake answered it.
 """
 
