@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -335,3 +336,38 @@ async def test_an_owner_given_at_creation_holds_the_lease(db: Database) -> None:
     async with db.session() as s:
         assert await store.get_interview(s, orphan.id) is not None
     assert await leases.take_lease(db, orphan.id, other) == leases.Lease(orphan.id, other, 1)
+
+
+async def test_one_statement_writes_run_in_autocommit(db: Database) -> None:
+    # Their statement is the whole change: on SQLite the write lock is let go as it ends,
+    # not after a COMMIT that waits for the event loop (a busy loop held everyone back).
+    from vivavoce.store import leases
+
+    engine = db.engine.sync_engine
+    modes: list[tuple[str, str | None]] = []
+
+    def record(conn: Any, _cursor: object, statement: str, *_args: object) -> None:
+        modes.append((" ".join(statement.split()[:3]),
+                      conn.get_execution_options().get("isolation_level")))
+
+    instance = leases.new_instance_id()
+    await leases.register_instance(db, instance)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with db.session() as s:
+            created = await store.create_interview(s, candidate=CANDIDATE, settings=SETTINGS,
+                                                   owner_id=instance)
+            await store.add_turn(s, interview_id=created.id, sequence=0, speaker="interviewer",
+                                 text="Hi", started_at=None, ended_at=None, audio_ms=None,
+                                 item_id="item_1", state="complete")
+            await store.add_usage(s, created.id, input_text=3)
+            await store.mark_live(s, created.id, at=T0)  # two statements: one transaction
+        assert await leases.take_lease(db, created.id, instance) is not None
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert modes == [
+        ("INSERT INTO interviews", "AUTOCOMMIT"), ("INSERT INTO turns", "AUTOCOMMIT"),
+        ("UPDATE interviews SET", "AUTOCOMMIT"),
+        ("UPDATE interviews SET", None), ("INSERT INTO webhook_events", None),
+        ("UPDATE interviews SET", "AUTOCOMMIT"),
+    ], modes

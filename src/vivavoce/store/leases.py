@@ -172,6 +172,7 @@ async def take_lease(
         conditions.append(or_(Interview.owner_id.is_(None), Interview.owner_id == instance_id,
                               ~live_owner))
     async with db.session() as s:
+        await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one statement
         generation = await s.scalar(
             update(Interview).where(*conditions)
             .values(owner_id=instance_id, lease_generation=Interview.lease_generation + 1)
