@@ -61,6 +61,9 @@ async def test_tampering_on_the_data_channel_is_undone_then_ends_the_call(
             "type": "message", "role": "user",
             "content": [{"type": "input_text", "text": INJECTED}]}})
         deleted = await peer.event("conversation.item.deleted")
+        typed = [e["item"]["id"] for e in peer.of("conversation.item.added")
+                 if e["item"].get("role") == "user"]
+        assert [deleted["item_id"]] == typed and len(peer.of("conversation.item.deleted")) == 1
         live = fake.live_calls[call.call_id]
         assert deleted["item_id"] not in [i.id for i in live.conversation.items]
         # 3. A reply the server did not ask for: cancelled, not the interviewer's turn.
@@ -175,6 +178,8 @@ async def test_a_call_disconnected_too_long_or_closed_by_the_peer_falls_back(
         await client.send_json({"type": "webrtc_state", "state": "disconnected"})
         await client.send_json({"type": "webrtc_state", "state": "connected"})
         await asyncio.sleep(1.0)
+        await client.send_json({"type": "ping"})
+        await client.until("pong")  # everything sent before it has been read
         assert "webrtc_fallback" not in client.types()
         await client.send_json({"type": "webrtc_state", "state": "disconnected"})
         assert (await client.until("webrtc_fallback"))["reason"] == "media_lost"
