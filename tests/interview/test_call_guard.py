@@ -108,3 +108,18 @@ def test_on_the_relay_nothing_is_judged() -> None:
     s.upstream_event({"type": "response.created", "response": {"id": "resp_open"}}, T0 + 2)
     extra = s.upstream_event({"type": "response.created", "response": {"id": "resp_2"}}, T0 + 3)
     assert upstream(extra) == [] and json.dumps(sent(extra)) == "[]"
+
+
+def test_a_first_session_reported_in_another_shape_still_goes_live() -> None:
+    from tests.interview.test_media import OFFER
+
+    s = session()
+    start(s, {"sdp": OFFER})
+    s.prepared("iv-1", {"type": "session.update", "session": OURS}, T0)
+    s.call_created("v=0 answer", T0 + 0.1)
+    s.upstream_opened(T0 + 0.2)
+    s.browser_text(json.dumps({"type": "webrtc_state", "state": "connected"}), T0 + 0.3)
+    first = s.upstream_event({"type": "session.updated", "session": {
+        **OURS, "instructions": "x, as the API normalised it"}}, T0 + 0.4)
+    assert s.phase is Phase.LIVE and warnings(first)
+    assert [e["type"] for e in upstream(first)] == ["response.create"]  # the opening only

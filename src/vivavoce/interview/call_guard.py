@@ -26,6 +26,7 @@ Pure: it wraps the core's event handlers and returns actions.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from vivavoce.interview import browser_messages
@@ -70,6 +71,15 @@ def _covers(reported: Any, ours: Any) -> bool:
         return isinstance(reported, Mapping) and all(
             _covers(reported.get(k), v) for k, v in ours.items())
     return bool(reported == ours)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What a check found: the actions, and whether it counts as tampering (else the
+    event is handled as ever, after them)."""
+
+    actions: list[Action]
+    tampering: bool = True
 
 
 def _nothing(event: dict[str, Any], now: float) -> list[Action]:
@@ -122,30 +132,29 @@ class CallGuard:
              end: Callable[[str, str, float], list[Action]]) -> dict[str, Handler]:
         """``handlers`` with the checks in front. ``ours``: an item id the server created;
         ``end(reason, message, now)``: the interview's end past the tampering limit."""
-        def guarded(kind: str, check: Callable[[dict[str, Any], Handler], list[Action] | None]
-                    ) -> Handler:
+        def guarded(kind: str, check: Callable[[dict[str, Any]], _Found | None]) -> Handler:
             inner: Handler = handlers.get(kind) or _nothing
 
             def handle(event: dict[str, Any], now: float) -> list[Action]:
-                if not self._active():
-                    return inner(event, now)
-                found = check(event, inner)
+                found = check(event) if self._active() else None
                 if found is None:
                     return inner(event, now)
+                if not found.tampering:  # only worth a word: the event is handled as ever
+                    return [*found.actions, *inner(event, now)]
                 self.count += 1
                 if self.count > self.max_tampering:
-                    return [*found, HangUpCall(), SendJson(browser_messages.error(
+                    return [*found.actions, HangUpCall(), SendJson(browser_messages.error(
                         TAMPERING_REASON, TAMPERING_MESSAGE, fatal=True, cause=TAMPERING_REASON)),
                         Log("error", "WebRTC call tampered with too often; hung up",
                             {"count": self.count, "max_tampering": self.max_tampering}),
                         *end(TAMPERING_REASON, TAMPERING_MESSAGE, now)]
-                return found
+                return found.actions
             return handle
 
         wrapped = dict(handlers)
         wrapped["session.updated"] = guarded("session.updated", self._session_updated)
         wrapped["response.created"] = guarded("response.created", self._response_created)
-        item_added = guarded("conversation.item.added", lambda e, _: self._item_added(e, ours))
+        item_added = guarded("conversation.item.added", lambda e: self._item_added(e, ours))
         wrapped["conversation.item.added"] = self._unless_rogue(item_added)
         wrapped["input_audio_buffer.committed"] = self._noting_turn(
             handlers.get("input_audio_buffer.committed"))
@@ -156,7 +165,7 @@ class CallGuard:
         return wrapped
 
     # ------------------------------------------------------------------ checks
-    def _session_updated(self, event: dict[str, Any], inner: Handler) -> list[Action] | None:
+    def _session_updated(self, event: dict[str, Any]) -> _Found | None:
         ours = self._update.get("session") if self._update is not None else None
         session = event.get("session")
         if not isinstance(ours, Mapping) or not isinstance(session, Mapping):
@@ -171,17 +180,17 @@ class CallGuard:
         if not self._matched:
             # Not a change away from the interview's session: the API reports it its own
             # way (or a restore did not take). Said once, never a loop of restores.
-            return [Log("warning", "the call's session differs from the interview's",
-                        {"fields": differs})]
+            return _Found([Log("warning", "the call's session differs from the interview's",
+                               {"fields": differs})], tampering=False)
         self._matched = False
         assert self._update is not None
         restore = {**self._update, "session": {**ours, "tools": []}, "event_id": GUARD_EVENT_ID}
-        return [SendUpstream(restore),  # type: ignore[arg-type]
-                Log("warning", "WebRTC call tampered with: session changed from the "
-                    "browser; restoring the interview's", {"fields": differs,
-                                                           "count": self.count + 1})]
+        return _Found([SendUpstream(restore),  # type: ignore[arg-type]
+                       Log("warning", "WebRTC call tampered with: session changed from the "
+                           "browser; restoring the interview's", {"fields": differs,
+                                                                  "count": self.count + 1})])
 
-    def _response_created(self, event: dict[str, Any], inner: Handler) -> list[Action] | None:
+    def _response_created(self, event: dict[str, Any]) -> _Found | None:
         if self._requested > 0:
             self._requested -= 1
             return None
@@ -193,23 +202,23 @@ class CallGuard:
         if not isinstance(response_id, str):
             return None
         self._rogue.add(response_id)
-        return [SendUpstream({"type": "response.cancel", "response_id": response_id,
-                              "event_id": GUARD_EVENT_ID}),
-                SendUpstream({"type": "output_audio_buffer.clear", "event_id": GUARD_EVENT_ID}),
-                Log("warning", "WebRTC call tampered with: a response the server did not "
-                    "ask for; cancelled", {"response_id": response_id,
-                                           "count": self.count + 1})]
+        return _Found([
+            SendUpstream({"type": "response.cancel", "response_id": response_id,
+                          "event_id": GUARD_EVENT_ID}),
+            SendUpstream({"type": "output_audio_buffer.clear", "event_id": GUARD_EVENT_ID}),
+            Log("warning", "WebRTC call tampered with: a response the server did not ask "
+                "for; cancelled", {"response_id": response_id, "count": self.count + 1})])
 
-    def _item_added(self, event: dict[str, Any], ours: Callable[[str], bool]
-                    ) -> list[Action] | None:
+    def _item_added(self, event: dict[str, Any], ours: Callable[[str], bool]) -> _Found | None:
         item = event.get("item")
         item_id = item.get("id") if isinstance(item, Mapping) else None
         if not isinstance(item_id, str) or ours(item_id) or not _rogue_item(item):
             return None
-        return [SendUpstream({"type": "conversation.item.delete", "item_id": item_id,
-                              "event_id": GUARD_EVENT_ID}),
-                Log("warning", "WebRTC call tampered with: a message typed into the "
-                    "conversation; deleted", {"item_id": item_id, "count": self.count + 1})]
+        return _Found([
+            SendUpstream({"type": "conversation.item.delete", "item_id": item_id,
+                          "event_id": GUARD_EVENT_ID}),
+            Log("warning", "WebRTC call tampered with: a message typed into the "
+                "conversation; deleted", {"item_id": item_id, "count": self.count + 1})])
 
     # ------------------------------------------------------------------ bookkeeping
     def _noting_turn(self, inner: Handler | None) -> Handler:
