@@ -21,6 +21,7 @@ from vivavoce.runtime import Runtime
 from vivavoce.web import pages_login
 from vivavoce.web.deps import is_admin
 from vivavoce.web.errors import error_body
+from vivavoce.web.pages import STATIC
 
 __all__ = ["ASSETS_DIR", "docs_policy", "install", "on_shutdown", "on_startup"]
 
@@ -34,8 +35,8 @@ _SWAGGER = """<!doctype html>
 <link rel="icon" href="/docs-assets/favicon.png"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs-assets/swagger-ui-bundle.js"></script>
-<script src="/static/js/api-docs.js"></script></body></html>
-"""
+<script src="STATIC/js/api-docs.js"></script></body></html>
+""".replace("STATIC", STATIC)  # our script, under the release's path like every other
 
 _REDOC = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vivavoce API — ReDoc</title>
