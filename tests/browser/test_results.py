@@ -121,6 +121,15 @@ def assert_quotes_link_to_their_own_lines_once(page: Page) -> None:
             assert shown.endswith("…"), (quote, target, rest[:30])
         seen.append(words.lower())
     assert len(seen) == len(set(seen)), f"a quote repeats: {seen}"
+    # Words cited a second time are a link to their line, not the words again: a line
+    # whose words are quoted on the page.
+    quoted_lines = {links.nth(i).get_attribute("href") for i in range(links.count())}
+    refs = page.locator("a.quote-ref-link")
+    for i in range(refs.count()):
+        href = refs.nth(i).get_attribute("href") or ""
+        assert page.locator(href).get_attribute("data-speaker") == "candidate"
+        assert href in quoted_lines, href
+        assert refs.nth(i).locator("xpath=..").locator("blockquote").count() == 0
 
 
 # Long, specific answers (the fake model scores them high) told without a story: no STAR
@@ -239,6 +248,14 @@ def test_a_simulated_interview_gets_offline_feedback_that_says_what_it_is(
     assert "hedges and fillers" in improvements and "“i think”" in improvements
     assert "STAR parts" in page.locator("#dimensions").inner_text()
     assert page.locator("#signals").is_hidden()  # its points already cite the signals
+    # Every strength and improvement cites the candidate's words (quoted, or a link to
+    # the line where they are quoted), and so does each dimension with a signal to show.
+    for item in page.locator("#strengths > li, #improvements > li").all():
+        assert item.locator("a.quote-link, a.quote-ref-link").count() >= 1, item.inner_text()
+    for name in ("Communication clarity", "Structure of answers (STAR)",
+                 "Specificity and evidence", "Motivation and role fit"):
+        dd = page.locator("#dimensions dt", has_text=name).locator("xpath=following-sibling::dd[1]")
+        assert dd.locator("a.quote-link, a.quote-ref-link").count() >= 1, name
 
     # Whole questions; the one the candidate cut into is marked.
     headings = page.locator("#per-question h4").all_inner_texts()

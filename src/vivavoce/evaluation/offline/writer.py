@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from vivavoce.evaluation.evidence import CheckedQuote
 from vivavoce.evaluation.offline import lexicon as lx
 from vivavoce.evaluation.offline.judge import DimensionJudgement, quality, specificity
-from vivavoce.evaluation.offline.quotes import QuotePicker, Sentence
+from vivavoce.evaluation.offline.quotes import QuotePicker, QuoteRef, Sentence
 from vivavoce.evaluation.offline.signals import Answer, key_words, question_focus
 from vivavoce.text import shorten
 
@@ -25,6 +25,7 @@ __all__ = [
     "describe_answer",
     "justify",
     "answer_quote",
+    "quotes_json",
     "write_points",
 ]
 
@@ -40,7 +41,7 @@ class Point:
     weight: float = 0.0
 
     def as_json(self) -> dict[str, object]:
-        return {"text": self.text, "quotes": [{"text": q.text, "turn": q.turn} for q in self.quotes]}
+        return {"text": self.text, "quotes": quotes_json(self.quotes)}
 
 
 @dataclass
@@ -48,6 +49,13 @@ class Points:
     strengths: list[Point]
     improvements: list[Point]
     plan: list[Point]
+
+
+def quotes_json(quotes: Sequence[CheckedQuote]) -> list[dict[str, object]]:
+    """Quotes as stored: ``{"text", "turn"}``, plus ``"ref": true`` for a sentence quoted
+    elsewhere on the page and cited again by reference."""
+    return [{"text": q.text, "turn": q.turn, **({"ref": True} if isinstance(q, QuoteRef) else {})}
+            for q in quotes]
 
 
 def _q(quote: CheckedQuote | None) -> list[CheckedQuote]:
@@ -224,7 +232,8 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
                           "“we” only for what the team did together."))
     elif i_words >= 3 and i_words >= 2 * max(we_words, 1):
         strengths.append(Point(
-            f"Clear ownership: “I” {i_words} times against “we” {we_words} times, with the "
+            f"Clear ownership: “I” {_plural(i_words, 'time')} against “we” "
+            f"{_plural(we_words, 'time')}, with the "
             "actions you took.", _q(picker.pick(lambda x: float(x.has_action()))), 0.7))
     # hedges and fillers
     hedges = [h for s in signals for h in (s.hedges or ())]
@@ -236,14 +245,17 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
         improvements.append(Point(
             f"Cut hedges and fillers: {len(hedges) + len(fillers)} in {words} words "
             f"({said}).",
-            _q(picker.pick(lambda x: float(x.count(lx.HEDGES) + x.count(lx.FILLER_PHRASES)
-                                           + x.count_words(lx.FILLERS)))), 1.0 + rate / 10))
+            _q(picker.pick(_hedged)), 1.0 + rate / 10))
         plan.append(Point("Record one answer and replace every “I think” or “maybe” with a "
                           "plain statement of what you did or know."))
     elif words >= 60 and rate < 1.5:
         strengths.append(Point(
             f"Confident delivery: {_plural(len(hedges) + len(fillers), 'hedge or filler', 'hedges or fillers')} "
             f"in {words} words.", [], 0.5))
+
+
+def _hedged(x: Sentence) -> float:
+    return float(x.count(lx.HEDGES) + x.count(lx.FILLER_PHRASES) + x.count_words(lx.FILLERS))
 
 
 def _star_hint(part: str) -> str:
@@ -293,6 +305,10 @@ def justify(judgement: DimensionJudgement, name: str, answers: Sequence[Answer],
         if judgement.basis == "english":
             said = sum(len(s.hedges or ()) + len(s.fillers or ()) for s in signals)
             body += f"; {_plural(said, 'hedge or filler', 'hedges or fillers')} in {words} words"
+            # The sentence that shows it: the most hedged one, or (none hedged) the
+            # fullest plain one.
+            quote = picker.pick(_hedged) if said else picker.pick(
+                lambda x: 0.0 if _hedged(x) else float(len(x.words)))
         body += "."
     elif key == "field_knowledge":
         named = [t for s in signals for t in s.named_terms]
@@ -363,7 +379,7 @@ def describe_answer(answer: Answer) -> tuple[str, str, str]:
 
 def answer_quote(answer_index: int, picker: QuotePicker) -> CheckedQuote | None:
     """The answer's most telling unused sentence (specific, with an action, full)."""
-    return picker.pick(_answer_sentence, answers=[answer_index])
+    return picker.pick(_answer_sentence, answers=[answer_index], refer=False)
 
 
 def _answer_sentence(x: Sentence) -> float:
