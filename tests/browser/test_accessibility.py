@@ -105,6 +105,9 @@ def test_every_page_passes_axe(open_page: OpenPage, live_app: StartApp, scheme: 
     for path in ("/admin/interviews", "/admin/setup", "/admin/usage", "/admin/webhooks"):
         page.goto(app.url + path)
         check(path)
+        if path == "/admin/usage":  # the simulated interview cost nothing, and it says so
+            assert "cost nothing" in page.locator("#usage-simulated").inner_text()
+            assert page.locator("#usage-simulated-count").inner_text() == "1"
     # The operator's view of a result (its panel and re-run button).
     page.goto(f"{app.url}/results/{done['id']}")
     page.wait_for_selector("main[data-state=done]", timeout=60_000)

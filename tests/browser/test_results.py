@@ -270,6 +270,37 @@ def test_a_simulated_interview_gets_offline_feedback_that_says_what_it_is(
     assert low_contrast(page) == []
 
 
+GERMAN_TURNS = [
+    ("interviewer", "Hallo Ada. Erzählen Sie von einem Projekt, auf das Sie stolz sind?"),
+    ("candidate",
+     "Ich habe eine App mit Python und PostgreSQL für 300 Studierende gebaut. Vielleicht "
+     "war das mein bestes Projekt, und die Wartezeit sank von 60 auf 10 Minuten."),
+    ("interviewer", "Warum möchten Sie dieses Praktikum machen?"),
+    ("candidate",
+     "Ich möchte lernen, wie große Systeme im Betrieb laufen, und ich arbeite gern an "
+     "Werkzeugen, die andere Entwickler jeden Tag benutzen."),
+]
+
+
+def test_an_interview_in_another_language_says_which_signals_were_used(
+    open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
+) -> None:
+    app = live_app(VIVAVOCE_SIMULATOR="true")
+    created = app.create_interview(settings={"language": "de"})
+    finish_interview(app, created["id"], GERMAN_TURNS, simulated=True)
+    tab = open_page()
+    page = tab.page
+    page.goto(f"{app.url}/results/{created['id']}?token={created['token']}")
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    note = page.locator("#evaluation-note").inner_text()
+    assert "not in English" in note and "only language-neutral signals" in note
+    # Nothing rests on English words: no STAR, no hedges ("Vielleicht" is not counted).
+    feedback = page.locator("#strengths").inner_text() + page.locator("#improvements").inner_text()
+    assert "STAR" not in feedback and "hedges" not in feedback
+    assert "not applied to this language" in page.locator("#dimensions").inner_text()
+    assert "Python" in page.locator("#dimensions").inner_text()  # the neutral ones are
+
+
 SHORT_TURNS = [
     ("interviewer", "Hello Ada. Tell me about a project you are proud of."),
     ("candidate", "I built a small compiler for class last year."),

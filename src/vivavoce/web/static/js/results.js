@@ -227,7 +227,12 @@ function renderEvaluation(body) {
   if (method) setText($("#evaluation-method"), method.charAt(0).toUpperCase() + method.slice(1));
   show($("#evaluation-method"), Boolean(method));
   if (ev.summary) setText($("#evaluation-summary"), ev.summary);
-  if (body.low_confidence && body.message) setText($("#evaluation-note"), body.message);
+  // Which signals were used: a non-English interview gets the language-neutral ones only,
+  // and the offline page says so here (beside a model's evaluation, "Rule-based signals"
+  // says it).
+  const languageNote = ev.method === "offline" && ev.signals ? ev.signals.note : null;
+  const notes = [body.low_confidence ? body.message : null, languageNote].filter(Boolean);
+  setText($("#evaluation-note"), notes.join(" "));
   const dimensions = readDimensions(ev);
   setText($("#overall-score"), ev.overall_score ?? "–");
   $("#score-chart").replaceChildren(dimensions.length ? scoreChart(dimensions) : el("p", {}, "No scores."));
