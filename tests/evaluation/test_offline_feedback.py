@@ -79,6 +79,30 @@ def test_the_points_and_dimensions_cite_the_candidates_words(rubric: Rubric) -> 
     assert "I designed" in quoted["structure"][0]["text"]  # an action, said with "I"
 
 
+LONG_PLAIN = (
+    "The compiler has 3 passes, a parser in Python, a checker and a generator for a stack "
+    "machine with 40 instructions; the whole thing is about 2000 lines with 150 tests. "
+    "Random programs are compared with a reference interpreter on every change to it.")
+
+
+@pytest.mark.parametrize(("answers", "language"), [
+    (tuple(ANSWERS.values()), "en"),
+    ((ANSWERS["star"], ANSWERS["specific"]), "en"),
+    ((ANSWERS["vague"], ANSWERS["very_short"], ANSWERS["off_topic"]), "en"),
+    ((LONG_PLAIN, LONG_PLAIN.replace("3 passes", "4 passes"), LONG_PLAIN[:120] + "."), "en"),
+    (("Ich habe eine App mit Python gebaut. Die Wartezeit sank von 60 auf 10 Minuten.",
+      "Vielleicht, ich weiß es nicht genau."), "de"),
+])
+def test_every_strength_and_improvement_quotes_the_candidate(
+    rubric: Rubric, answers: tuple[str, ...], language: str
+) -> None:
+    _, result = evaluate_offline(transcript(*answers), rubric, level="graduate",
+                                 language=language)
+    for part in ("strengths", "improvements"):
+        for text, quotes in zip(result[part], result["cited"][part], strict=True):
+            assert quotes, f"{part}: {text}"
+
+
 def test_points_cite_the_signals_they_rest_on(rubric: Rubric) -> None:
     lines = transcript(ANSWERS["star"], ANSWERS["specific"], ANSWERS["vague"],
                        ANSWERS["off_topic"])
