@@ -15,10 +15,10 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.staticfiles import StaticFiles
 
 from vivavoce.runtime import Runtime
 from vivavoce.web import pages_login
+from vivavoce.web.assets import VersionedStaticFiles
 from vivavoce.web.deps import is_admin
 from vivavoce.web.errors import error_body
 from vivavoce.web.pages import STATIC
@@ -109,7 +109,7 @@ async def redoc_bundle() -> Response:
     return Response(
         _redoc_bundle[0],
         media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=3600"},
+        headers={"Cache-Control": "no-cache"},  # as the other /docs-assets files
     )
 
 
@@ -126,7 +126,11 @@ async def openapi(request: Request) -> Response:
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
-    app.mount("/docs-assets", StaticFiles(directory=ASSETS_DIR), name="docs-assets")
+    # The package's files keep their names across its releases: revalidated on every
+    # use, so an upgrade never leaves a browser with one release's Swagger UI and
+    # another's start script.
+    app.mount("/docs-assets", VersionedStaticFiles(directory=ASSETS_DIR, immutable=False),
+              name="docs-assets")
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
