@@ -1,0 +1,85 @@
+"""Property: whatever the interview, every piece of the offline feedback that can cite the
+candidate does — each strength, improvement, practice-plan step and dimension — with a
+sentence of a candidate line, shown once (a sentence cited again is a reference to it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.evaluation.helpers import GOOD_TRANSCRIPT
+from tests.evaluation.offline_fixtures import ANSWERS, LONG_PLAIN, QUESTION, VARIED
+from vivavoce.evaluation.evidence import find_quote, normalise
+from vivavoce.evaluation.offline import evaluate_offline
+from vivavoce.evaluation.rubric import Rubric, load_rubric
+from vivavoce.evaluation.transcript import TranscriptLine
+
+RUBRIC = load_rubric()
+
+# The answers and questions of the other offline tests, mixed.
+POOL_ANSWERS = [*ANSWERS.values(), LONG_PLAIN, *(text for who, text in GOOD_TRANSCRIPT
+                                               if who == "candidate"),
+                *(a for answers, _ in VARIED for a in answers)]
+POOL_QUESTIONS = [QUESTION, *(text for who, text in GOOD_TRANSCRIPT if who == "interviewer"),
+                  "Erzählen Sie von einem Projekt, auf das Sie stolz sind?"]
+
+
+def _sections(result: dict[str, Any]) -> dict[str, list[list[dict[str, Any]]]]:
+    """Every piece that cites, by section: its list of quotes."""
+    cited = result["cited"]
+    return {
+        "strengths": cited["strengths"],
+        "improvements": cited["improvements"],
+        "practice_plan": cited["practice_plan"],
+        "dimensions": [d["quotes"] for d in result["dimensions"]],
+        "questions": [q["quotes"] for q in result["questions"]],
+    }
+
+
+def check_citations(lines: list[TranscriptLine], rubric: Rubric, language: str) -> None:
+    _, result = evaluate_offline(lines, rubric, level="graduate", language=language)
+    sections = _sections(result)
+    assert len(sections["practice_plan"]) == len(result["practice_plan"])
+    for part in ("strengths", "improvements", "practice_plan", "dimensions"):
+        texts = (result[part] if part != "dimensions"
+                 else [d["justification"] for d in result["dimensions"]])
+        for text, quotes in zip(texts, sections[part], strict=True):
+            assert quotes, f"{part} cites nothing: {text}"
+    by_turn = {line.sequence: line for line in lines}
+    quotes = [q for part in sections.values() for cited in part for q in cited]
+    for quote in quotes:
+        line = by_turn[quote["turn"]]
+        assert line.speaker == "candidate", quote
+        assert find_quote(quote["text"], [line]) == line.sequence, quote
+    shown = [normalise(q["text"]) for q in quotes if not q.get("ref")]
+    assert len(shown) == len(set(shown)), "a sentence is shown twice"
+    for quote in quotes:
+        if quote.get("ref"):
+            assert normalise(quote["text"]) in shown, f"a reference to words not shown: {quote}"
+
+
+@st.composite
+def interviews(draw: st.DrawFn) -> tuple[list[TranscriptLine], str]:
+    pairs = draw(st.lists(st.tuples(st.sampled_from(POOL_QUESTIONS),
+                                    st.sampled_from(POOL_ANSWERS), st.booleans()),
+                          min_size=1, max_size=6))
+    lines: list[TranscriptLine] = []
+    for question, answer, split in pairs:
+        lines.append(TranscriptLine(len(lines) + 1, "interviewer", question))
+        # An answer in two candidate turns (the candidate paused) is still one answer.
+        cut = answer.find(". ") if split else -1
+        parts = [answer[: cut + 1], answer[cut + 2:]] if cut > 0 else [answer]
+        for part in parts:
+            lines.append(TranscriptLine(len(lines) + 1, "candidate", part))
+    return lines, draw(st.sampled_from(["en", "en-GB", "de", "fr"]))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(interviews())
+def test_every_point_step_and_dimension_cites_the_candidate(
+    interview: tuple[list[TranscriptLine], str],
+) -> None:
+    lines, language = interview
+    check_citations(lines, RUBRIC, language)
