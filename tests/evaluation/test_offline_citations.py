@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.evaluation.helpers import GOOD_TRANSCRIPT
-from tests.evaluation.offline_fixtures import ANSWERS, LONG_PLAIN, QUESTION, VARIED
+from tests.evaluation.offline_fixtures import ANSWERS, LONG_PLAIN, QUESTION, VARIED, transcript
 from vivavoce.evaluation.evidence import find_quote, normalise
 from vivavoce.evaluation.offline import evaluate_offline
 from vivavoce.evaluation.rubric import Rubric, load_rubric
@@ -18,10 +19,14 @@ from vivavoce.evaluation.transcript import TranscriptLine
 
 RUBRIC = load_rubric()
 
+# Motivation said only inside a word ("motivated"): the signal counts it, so the quote
+# must find it too.
+MOTIVATED = "Helping the users kept me motivated through the whole summer at the shop."
+
 # The answers and questions of the other offline tests, mixed.
 POOL_ANSWERS = [*ANSWERS.values(), LONG_PLAIN, *(text for who, text in GOOD_TRANSCRIPT
                                                if who == "candidate"),
-                *(a for answers, _ in VARIED for a in answers)]
+                *(a for answers, _ in VARIED for a in answers), MOTIVATED]
 POOL_QUESTIONS = [QUESTION, *(text for who, text in GOOD_TRANSCRIPT if who == "interviewer"),
                   "Erzählen Sie von einem Projekt, auf das Sie stolz sind?"]
 
@@ -53,11 +58,43 @@ def check_citations(lines: list[TranscriptLine], rubric: Rubric, language: str) 
         line = by_turn[quote["turn"]]
         assert line.speaker == "candidate", quote
         assert find_quote(quote["text"], [line]) == line.sequence, quote
+    _check_not_found_is_true(result)
     shown = [normalise(q["text"]) for q in quotes if not q.get("ref")]
     assert len(shown) == len(set(shown)), "a sentence is shown twice"
     for quote in quotes:
         if quote.get("ref"):
             assert normalise(quote["text"]) in shown, f"a reference to words not shown: {quote}"
+
+
+# A justification says "no … was found" exactly when its own count is zero.
+_NONE_FOUND = {
+    "evidence": ("0 numbers and 0 named terms", "No number and no named tool"),
+    "field_knowledge": ("0 named tools or technologies", "No named tool or technology"),
+    "motivation": ("0 signs of motivation", "No sign of motivation"),
+}
+
+
+def _check_not_found_is_true(result: dict[str, Any]) -> None:
+    english = result["signals"]["english_signals"]
+    for dimension in result["dimensions"]:
+        counts, none_found = _NONE_FOUND.get(dimension["key"], ("", ""))
+        if not counts or (dimension["key"] == "motivation" and not english):
+            continue
+        text = dimension["justification"]
+        assert (counts in text) == (none_found in text), text
+    structure = next(d for d in result["dimensions"] if d["key"] == "structure")
+    if "No step you took" in structure["justification"]:
+        answers = result["signals"]["answers"]
+        assert not any("action" in a["star"] or a["numbers"] or a["named_terms"]
+                       for a in answers), structure["justification"]
+
+
+@pytest.mark.parametrize(("answers", "language"), [
+    *VARIED, ((MOTIVATED, ANSWERS["vague"]), "en"), ((ANSWERS["vague"],) * 2, "en")])
+def test_the_other_tests_interviews_cite_the_candidate_throughout(
+    answers: tuple[str, ...], language: str
+) -> None:
+    check_citations(transcript(*answers), RUBRIC, language)
 
 
 @st.composite
