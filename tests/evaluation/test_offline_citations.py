@@ -4,6 +4,7 @@ sentence of a candidate line, shown once (a sentence cited again is a reference 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -81,7 +82,9 @@ def _check_not_found_is_true(result: dict[str, Any]) -> None:
         if not counts or (dimension["key"] == "motivation" and not english):
             continue
         text = dimension["justification"]
-        assert (counts in text) == (none_found in text), text
+        # "(?<!\d)": "10 named tools" is not "0 named tools".
+        zero = re.search(r"(?<!\d)" + re.escape(counts), text) is not None
+        assert zero == (none_found in text), text
     structure = next(d for d in result["dimensions"] if d["key"] == "structure")
     if "No step you took" in structure["justification"]:
         answers = result["signals"]["answers"]
@@ -90,7 +93,9 @@ def _check_not_found_is_true(result: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("answers", "language"), [
-    *VARIED, ((MOTIVATED, ANSWERS["vague"]), "en"), ((ANSWERS["vague"],) * 2, "en")])
+    *VARIED, ((MOTIVATED, ANSWERS["vague"]), "en"), ((ANSWERS["vague"],) * 2, "en"),
+    # One answer: more strengths than the three kept, and their sentences shared.
+    ((ANSWERS["star"],), "en"), ((ANSWERS["star"], ANSWERS["very_short"]), "en")])
 def test_the_other_tests_interviews_cite_the_candidate_throughout(
     answers: tuple[str, ...], language: str
 ) -> None:
@@ -120,3 +125,28 @@ def test_every_point_step_and_dimension_cites_the_candidate(
 ) -> None:
     lines, language = interview
     check_citations(lines, RUBRIC, language)
+
+
+def test_a_dropped_points_sentence_is_handed_out_again() -> None:
+    from vivavoce.evaluation.offline.quotes import QuotePicker, QuoteRef
+    from vivavoce.evaluation.offline.signals import pair_answers
+
+    picker = QuotePicker(pair_answers(transcript(ANSWERS["specific"]), language="en"))
+    first = picker.pick(lambda x: 1.0)
+    assert first is not None and isinstance(picker.pick(lambda x: 1.0), QuoteRef)
+    picker.release([first])  # its point was dropped: the words are free to show again
+    again = picker.pick(lambda x: 1.0)
+    assert again == first and not isinstance(again, QuoteRef)
+
+
+def test_a_reference_to_words_shown_nowhere_shows_them() -> None:
+    from vivavoce.evaluation.offline import _show_referenced
+
+    shown = {"text": "I built it.", "turn": 2}
+    groups = [[dict(shown)], [{"text": "We shipped.", "turn": 4, "ref": True}],
+              [{"text": "I built it.", "turn": 2, "ref": True}],
+              [{"text": "We shipped.", "turn": 4, "ref": True}]]
+    _show_referenced(groups)
+    assert groups == [[shown], [{"text": "We shipped.", "turn": 4}],
+                      [{"text": "I built it.", "turn": 2, "ref": True}],
+                      [{"text": "We shipped.", "turn": 4, "ref": True}]]
