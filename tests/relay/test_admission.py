@@ -131,3 +131,21 @@ async def test_past_capacity_a_new_start_gets_server_busy(make_app_server: MakeA
         await next_one.start()
         await next_one.send_json({"type": "end_interview"})
         await next_one.until_closed()
+
+
+async def test_ipv6_clients_count_per_64(make_app_server: MakeApp) -> None:
+    # A host holds a whole /64 and could otherwise hop addresses past the per-address cap.
+    # (The test server believes X-Forwarded-For from loopback, as a deployment its proxy.)
+    app = make_app_server(VIVAVOCE_VOICE_MAX_UNSTARTED_PER_ADDRESS="1")
+
+    def from_(address: str) -> dict[str, Any]:
+        return {"additional_headers": {"X-Forwarded-For": address}}
+
+    async with voice_client(app.voice_url(), **from_("2001:db8:0:7::1")) as first:
+        async with voice_client(app.voice_url(), refused=True,
+                                **from_("2001:db8:0:7::2")) as hopped:
+            await refused_with(hopped, "too_many_unstarted")
+        async with voice_client(app.voice_url(), **from_("2001:db8:0:8::1")) as elsewhere:
+            await still_served(elsewhere)
+        await still_served(first)
+        assert gate_of(app).unstarted("2001:db8:0:7::/64") == 1

@@ -487,7 +487,8 @@ async def voice(websocket: WebSocket) -> None:
                       "This interview needs a personal link. Ask the organiser for one.")
         return
     # Admission: caps on connections (the newest connection of a link always passes).
-    address = websocket.client.host if websocket.client is not None else "unknown"
+    # Counted like the limits on guessing: per address, IPv6 per /64 (one host holds one).
+    address = auth_guard.client_subject(websocket)
     takeover = interview_id is not None and interview_id in _open_interviews(runtime)
     admission = _gate(websocket.app).admit(address, takeover=takeover)
     if isinstance(admission, Refusal):
