@@ -149,3 +149,29 @@ async def test_ipv6_clients_count_per_64(make_app_server: MakeApp) -> None:
             await still_served(elsewhere)
         await still_served(first)
         assert gate_of(app).unstarted("2001:db8:0:7::/64") == 1
+
+
+async def test_one_link_cannot_hold_sockets_past_the_caps(make_app_server: MakeApp) -> None:
+    # Takeover passes the caps, so only the newest connection to a live link may wait to
+    # start: an older one still waiting is closed as replaced (issue 14, finding 6 with a
+    # candidate's own link).
+    app = make_app_server(VIVAVOCE_VOICE_MAX_CONNECTIONS="1")
+    _, token = await link_interview(app)
+    async with voice_client(app.voice_url(token)) as live:
+        await live.start({})
+        async with voice_client(app.voice_url(token)) as waiting:
+            await still_served(waiting)
+            async with voice_client(app.voice_url(token)) as newest:
+                replaced = await waiting.until("error")
+                assert replaced["code"] == "replaced" and "hint" not in replaced
+                await waiting.until_closed()
+                await until(lambda: gate_of(app).total == 2)  # the live one and the newest
+                await still_served(newest)
+                await still_served(live)
+                # The newest starts: it takes the interview over, as before.
+                started = await newest.start({})
+                assert started["resumed"] is True
+                assert (await live.until("error"))["code"] == "replaced"
+                await newest.send_json({"type": "end_interview"})
+                await newest.until_closed()
+    await until(lambda: gate_of(app).total == 0)

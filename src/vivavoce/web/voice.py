@@ -107,7 +107,6 @@ router = APIRouter()
 QUESTIONS_PER_INTERVIEW = 8
 
 
-
 class ServiceHooks:
     """The service around one relay: database, OpenAI client, price table, logs."""
 
@@ -149,8 +148,8 @@ class ServiceHooks:
         now = relay.clock
         session = relay.session
         # Spend limits (VIVAVOCE_DAILY/MONTHLY_BUDGET_USD): no new session once a period's
-        # limit is spent. Not fatal: a link is not used up and starts once the budget
-        # allows. A database hiccup here does not stop interviews (the start meets it).
+        # limit is spent; not fatal (the link starts once the budget allows). A database
+        # hiccup here does not stop interviews (the start meets it).
         try:
             over_budget = await budget_refusal(self.runtime)
         except SQLAlchemyError as exc:
@@ -409,8 +408,7 @@ def _key_missing() -> UpstreamProblem:
 
 
 async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int = 1008) -> None:
-    # The client may already be gone; there is nobody left to tell then.
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # the client may already be gone
         await websocket.send_json(browser_messages.error(code, message, fatal=True))
         await websocket.close(close, code)
 
@@ -434,15 +432,19 @@ def _refuse_relay(relay: VoiceRelay, refusal: Refusal) -> None:
 
 
 async def _start_deadline(relay: VoiceRelay, ticket: Ticket) -> None:
-    """Close a connection that has not started an interview by the deadline."""
-    await asyncio.sleep(ticket.seconds_to_start())
-    if not ticket.started and not relay.done.is_set():
+    """Close a connection that has not started an interview by the deadline, or that a
+    newer connection to the same link superseded first (web/connection_limits.py)."""
+    superseded = await ticket.wait_superseded(ticket.seconds_to_start())
+    if ticket.started or relay.done.is_set():
+        return
+    if superseded:
+        relay.replace()
+    else:
         _refuse_relay(relay, ticket.deadline_refusal())
 
 
 def _gate(app: Any) -> ConnectionGate:
-    # Kept on app.state rather than Runtime: runtime sits below web in the layers
-    # (pyproject.toml), and the gate is only ever used here.
+    # On app.state, not Runtime: runtime sits below web in the layers (pyproject.toml).
     gate = app.state.voice_gate
     assert isinstance(gate, ConnectionGate)
     return gate
@@ -486,11 +488,10 @@ async def voice(websocket: WebSocket) -> None:
         await _refuse(websocket, "token_required",
                       "This interview needs a personal link. Ask the organiser for one.")
         return
-    # Admission: caps on connections (the newest connection of a link always passes).
-    # Counted like the limits on guessing: per address, IPv6 per /64 (one host holds one).
+    # Admission: caps per address (IPv6 per /64) and in all; a link's newest one passes.
     address = auth_guard.client_subject(websocket)
     takeover = interview_id is not None and interview_id in _open_interviews(runtime)
-    admission = _gate(websocket.app).admit(address, takeover=takeover)
+    admission = _gate(websocket.app).admit(address, takeover=takeover, link=interview_id)
     if isinstance(admission, Refusal):
         with contextlib.suppress(Exception):  # the client may be gone already
             await websocket.send_json(admission.message())
