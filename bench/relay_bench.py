@@ -87,6 +87,11 @@ def start(args: list[str], port: int, env: dict[str, str] | None = None) -> subp
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )
+    return listening(process, port, f"vivavoce {args[0]}")
+
+
+def listening(process: subprocess.Popen[bytes], port: int, what: str) -> subprocess.Popen[bytes]:
+    """Wait (up to 30 s) until ``process`` listens on ``port``; kill it if it never does."""
     for _ in range(1500):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -96,7 +101,8 @@ def start(args: list[str], port: int, env: dict[str, str] | None = None) -> subp
                 break
             time.sleep(0.02)
     process.kill()
-    raise RuntimeError(f"vivavoce {args[0]} did not start")
+    process.wait()
+    raise RuntimeError(f"{what} did not start")
 
 
 # --- /proc readings of a whole process tree ---------------------------------------------
@@ -390,33 +396,46 @@ async def measure(args: argparse.Namespace, clients: int) -> dict[str, Any]:
         else:
             fake_port, fake_pid = start_fake(stack)
             url, relay_pid = start_relay(stack, fake_port, tmp, args.serve_arg)
-        relay = await run_level(
-            lambda w, r: via_relay(url, args.seconds, args.frame_ms, w, r,
-                                   wait_usage=not args.relay_url),
-            clients, relay_pid, stagger_s=args.stagger)
-        row = {"path": "relay", **relay}
-        if not args.no_direct:
-            direct_row = await run_level(
-                lambda w, r: direct(f"ws://127.0.0.1:{fake_port}", args.seconds,
-                                    args.frame_ms, w, r),
-                clients, fake_pid or os.getpid(), stagger_s=args.stagger)
-            row["direct_p50_ms"], row["direct_p99_ms"] = direct_row["p50_ms"], direct_row["p99_ms"]
-            row["direct_start_p50_ms"] = direct_row["start_p50_ms"]
-            row["added_p50_ms"] = relay["p50_ms"] - direct_row["p50_ms"]
-            row["added_p99_ms"] = relay["p99_ms"] - direct_row["p99_ms"]
-            row["start_overhead_p50_ms"] = relay["start_p50_ms"] - direct_row["start_p50_ms"]
-        return row
+        return await compare(args, clients, url, relay_pid, fake_port, fake_pid,
+                             wait_usage=not args.relay_url)
+
+
+async def compare(args: argparse.Namespace, clients: int, url: str, relay_pid: int,
+                  fake_port: int, fake_pid: int, *, wait_usage: bool) -> dict[str, Any]:
+    """One level through the relay at ``url``, then (unless ``--no-direct``) the same
+    browsers straight to the fake: the "added" columns are the difference.
+    ``wait_usage``: the relay reports the greeting's end with a ``usage`` message
+    (vivavoce does; a relay that does not is measured from ``interview_started``)."""
+    relay = await run_level(
+        lambda w, r: via_relay(url, args.seconds, args.frame_ms, w, r, wait_usage=wait_usage),
+        clients, relay_pid, stagger_s=args.stagger)
+    row = {"path": "relay", **relay}
+    if not args.no_direct:
+        direct_row = await run_level(
+            lambda w, r: direct(f"ws://127.0.0.1:{fake_port}", args.seconds,
+                                args.frame_ms, w, r),
+            clients, fake_pid or os.getpid(), stagger_s=args.stagger)
+        row["direct_p50_ms"], row["direct_p99_ms"] = direct_row["p50_ms"], direct_row["p99_ms"]
+        row["direct_start_p50_ms"] = direct_row["start_p50_ms"]
+        row["added_p50_ms"] = relay["p50_ms"] - direct_row["p50_ms"]
+        row["added_p99_ms"] = relay["p99_ms"] - direct_row["p99_ms"]
+        row["start_overhead_p50_ms"] = relay["start_p50_ms"] - direct_row["start_p50_ms"]
+    return row
 
 
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"{args.frame_ms} ms frames at real time, {args.seconds:g} s per interview, starts "
           f"spread over {args.stagger:g} s; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
-    print("| interviews | start failures | start p50 / p99 ms | start overhead p50 ms "
+    named = any("relay" in r for r in rows)  # rows of several relays side by side
+    print(("| relay " if named else "")
+          + "| interviews | start failures | start p50 / p99 ms | start overhead p50 ms "
           "| frames lost | added p50 / p99 ms | relay p99 ms | relay CPU (processes) "
           "| CPU ms / frame | RSS / interview | driver CPU |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(("| --- " if named else "")
+          + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['clients']} | {r['start_failures']} | {r['start_p50_ms']:.1f} / "
+        print((f"| {r.get('relay', '')} " if named else "")
+              + f"| {r['clients']} | {r['start_failures']} | {r['start_p50_ms']:.1f} / "
               f"{r['start_p99_ms']:.1f} | {r.get('start_overhead_p50_ms', float('nan')):.1f} | "
               f"{r['frames_lost']} of {r['frames_sent']} | "
               f"{r.get('added_p50_ms', float('nan')):.1f} / "
@@ -437,23 +456,29 @@ async def main_async(args: argparse.Namespace) -> None:
         print_table(rows, args)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", default="1,10,50",
+def driver_options(parser: argparse.ArgumentParser, clients: str = "1,10,50") -> None:
+    """The options of the simulated browsers and of ``vivavoce serve``, shared with
+    bench/node_relay.py so that both measure with the same driver."""
+    parser.add_argument("--clients", default=clients,
                         type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--frame-ms", type=int, default=40)
     parser.add_argument("--stagger", type=float, default=None,
                         help="spread the starts over this many seconds [default: N/20]")
-    parser.add_argument("--storm", type=int, default=0,
-                        help="one level of N interviews all started within 2 s")
     parser.add_argument("--no-direct", action="store_true", help="skip the direct rows")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="extra argument for `vivavoce serve` (repeatable)")
+    parser.add_argument("--json", action="store_true", help="one JSON line per level")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    driver_options(parser)
+    parser.add_argument("--storm", type=int, default=0,
+                        help="one level of N interviews all started within 2 s")
     parser.add_argument("--relay-url", help="measure an already running relay instead")
     parser.add_argument("--relay-pid", type=int, help="its process id (CPU and memory)")
     parser.add_argument("--fake-port", type=int, help="the port of the echo fake it uses")
-    parser.add_argument("--json", action="store_true", help="one JSON line per level")
     args = parser.parse_args()
     if args.relay_url and not (args.relay_pid and args.fake_port):
         parser.error("--relay-url needs --relay-pid and --fake-port")
