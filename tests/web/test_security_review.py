@@ -145,3 +145,25 @@ async def test_the_doctor_and_the_setup_page_say_when_open_interviews_are_on(
         log_in(client)
         page = client.get("/admin/setup").text
         assert ("Open interviews are ON" in page) is on
+
+
+# --- finding 1 on a developer's machine: a website they visit -----------------------------
+
+
+async def test_in_development_a_website_cannot_open_voice_from_the_developers_browser(
+    app_on: MakeApp,
+) -> None:
+    # Development on loopback: open interviews are on, and a WebSocket has no CORS, so
+    # any page the developer visits could otherwise start interviews on their key.
+    app = app_on()
+    assert app.runtime.settings.allow_open_interviews
+    with pytest.raises(InvalidStatus) as refused:
+        async with voice_client(app.voice_url(), refused=True, origin="http://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+    # A front end on another local port still works, as does the service's own page.
+    local_port = app.server.http_url.rsplit(":", 1)[0] + ":5173"
+    for origin in (local_port, app.server.http_url):
+        async with voice_client(app.voice_url(), origin=origin) as client:
+            await client.send_json({"type": "ping"})
+            await client.until("pong")

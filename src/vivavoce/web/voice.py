@@ -8,8 +8,8 @@ Who may connect:
 
 * the ``Origin`` must be one of ``VIVAVOCE_ALLOWED_ORIGINS`` (exact origins; wildcard
   entries are ignored — the original allowed any ``*.vercel.app``, which anyone can
-  host). With no list: same-origin always, any origin outside production. No ``Origin``
-  (not a browser) is allowed: the token is what protects an interview.
+  host), the public URL's, or the page's own host; with no list in development, pages
+  on this machine (loopback origins). No ``Origin`` (not a browser) is allowed.
 * ``/voice?token=…`` runs the interview that token was issued for (once; a failure the
   operator must fix, such as a revoked key, or OpenAI's passing trouble, such as an
   outage, leaves it for the same link to try again);
@@ -456,8 +456,8 @@ async def voice(websocket: WebSocket) -> None:
     settings = runtime.settings
     if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
                           settings):
-        # Before accept(): the upgrade is answered with HTTP 403.
-        log.warning("refused /voice from origin %s", websocket.headers.get("origin", "")[:200])
+        log.warning("refused /voice from origin %s (not in VIVAVOCE_ALLOWED_ORIGINS): HTTP 403",
+                    websocket.headers.get("origin", "")[:200])
         await websocket.close(1008)
         return
     await websocket.accept()
