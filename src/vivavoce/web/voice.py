@@ -71,7 +71,7 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview
 from vivavoce.store.questions import pick_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
-from vivavoce.web import auth_guard, budget_watch, voice_leases
+from vivavoce.web import auth_guard, budget_watch, link_guard, voice_leases
 from vivavoce.web.api_budget import budget_refusal
 from vivavoce.web.connection_limits import (
     CLOSE_TRY_AGAIN_LATER,
@@ -103,7 +103,6 @@ __all__ = [
 
 log = logging.getLogger("vivavoce.voice")
 router = APIRouter()
-
 QUESTIONS_PER_INTERVIEW = 8
 
 
@@ -480,7 +479,8 @@ async def voice(websocket: WebSocket) -> None:
         try:
             interview_id = verify_interview_token(runtime.secret_key, token)
         except InvalidInterviewToken as exc:
-            if exc.reason == "invalid":  # an expired link of ours is not a guess
+            # An expired or re-issued link of ours is not a guess.
+            if exc.reason == "invalid" and not link_guard.superseded(websocket):
                 await auth_guard.record_failure(runtime, "link", subject)
             await _refuse(websocket, f"token_{exc.reason}", str(exc))
             return
