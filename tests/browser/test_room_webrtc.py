@@ -324,3 +324,45 @@ def test_the_relay_setting_offers_no_call(
     assert page.evaluate("() => window.__peers.length") == 0
     assert not app.fake.fake.calls
     assert re.search(r"relay", room.frames.of("interview_started")[-1].get("transport", "relay"))
+
+
+def test_a_call_lost_mid_interview_goes_on_over_the_relay(
+    netns_open_page: OpenPage, netns_live_app: StartApp, netns: NetNamespace
+) -> None:
+    import asyncio
+
+    app = netns_live_app(
+        fake_config=FakeConfig(audio_pace=0.0, transcripts=list(ANSWERS)),
+        VIVAVOCE_TRANSPORT="auto",
+    )
+    room = open_room(netns_open_page, app, netns)
+    page = room.page
+    page.wait_for_selector("main[data-media=webrtc]")
+    page.wait_for_selector(".turn-interviewer[data-final=true]")
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'", 40_000)
+    assert room.frames.binary_received == 0
+    # OpenAI's side of the call goes away (its peer closes) while /voice is still up.
+    fake = app.fake.fake
+    call = fake.calls[-1]
+    live = fake.live_calls[call.call_id]
+    asyncio.run_coroutine_threadsafe(live.end("peer_closed"), live.loop).result(10)
+    page.wait_for_selector("main[data-media=relay]", timeout=30_000)
+    until(page, lambda: room.frames.of("webrtc_fallback"), "webrtc_fallback")
+    assert room.frames.of("webrtc_fallback")[0]["reason"] == "media_lost"
+    until(page, lambda: room.frames.of("interview_resumed"), "interview_resumed")
+    assert page.locator("main").get_attribute("data-fallback-reason") == "media_lost"
+    assert peer_stats(page)["signaling"] == "closed"
+    # The same interview, relayed from here: the interviewer picks up over /voice, the
+    # candidate's voice goes up as PCM and is transcribed; one start only.
+    until(page, lambda: room.frames.binary_received > 0, "AI audio over /voice")
+    wait_for(page, "document.querySelector('main').dataset.playing === 'false'", 40_000)
+    page.get_by_role("button", name="Unmute microphone").click()
+    page.wait_for_selector(".turn-candidate[data-final=true]", timeout=40_000)
+    assert room.frames.binary_sent > 0
+    assert len(room.frames.of("start_interview", sent=True)) == 1
+    assert not room.frames.of("interview_ended")
+    end_interview(page)
+    page.wait_for_selector("main[data-phase=ended]")
+    turns = stored_turns(app, netns, room.created["id"])
+    assert [t["text"] for t in turns if t["speaker"] == "candidate"][0] == ANSWERS[0]
+    assert call.end_reason == "peer_closed"

@@ -198,3 +198,39 @@ def test_a_server_that_ignores_the_offer_is_relayed(
     assert peer_stats(page)["signaling"] == "closed"
     wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) >= 24000")
     until(lambda: stub.binary_bytes > 0, "PCM frames on /voice", page)
+
+
+NO_PEER_CONNECTION = """
+(() => {
+  window.__peerless = true;
+  delete window.RTCPeerConnection;
+  delete window.webkitRTCPeerConnection;
+})();
+"""
+
+
+def test_a_browser_without_rtcpeerconnection_is_relayed_under_auto(
+    netns_open_page: OpenPage, netns_live_app: StartApp, netns: NetNamespace, stubs: list[StubVoice]
+) -> None:
+    # A browser whose WebRTC is switched off by policy has no RTCPeerConnection: with
+    # transport auto the room offers nothing and runs the original protocol, relayed.
+    app = netns_live_app()
+    stub = StubVoice(app.fake.base_url, app.fake.ws_url, app.key, run=netns.run)
+    stubs.append(stub)
+    created = netns.run(app.create_interview)
+    tab = netns_open_page()
+    page = tab.page
+    page.add_init_script(NO_PEER_CONNECTION)
+    serve_transport(page, "auto")
+    page.route_web_socket(re.compile(r"/voice"), stub)
+    page.goto(created["candidate_url"])
+    assert page.evaluate("() => window.__peerless && typeof window.RTCPeerConnection") == "undefined"
+    assert page.locator("main").get_attribute("data-transport") == "auto"
+    page.get_by_role("button", name="Begin the interview").click()
+    page.wait_for_selector("main[data-phase=live]")
+    (start,) = stub.of("start_interview")
+    assert "webrtc" not in start
+    assert page.locator("main").get_attribute("data-media") == "relay"
+    assert not stub.of("webrtc_state")
+    wait_for(page, "Number(document.querySelector('main').dataset.aiSamples) >= 24000")
+    until(lambda: stub.binary_bytes > 0, "PCM frames on /voice", page)

@@ -14,6 +14,7 @@ from vivavoce.interview.actions import (
     ConnectUpstream,
     CreateCall,
     HangUpCall,
+    ReconnectUpstream,
     SendJson,
     SendUpstream,
 )
@@ -139,13 +140,58 @@ def test_failed_before_connecting_falls_back_at_once() -> None:
     assert s.phase is Phase.CONNECTING
 
 
-def test_failed_after_connecting_does_not_fall_back() -> None:
-    s = session()
+def live_on_call(s: InterviewSession) -> None:
     placed(s)
     s.browser_text(json.dumps({"type": "webrtc_state", "state": "connected"}), T0 + 1)
+    assert s.phase is Phase.LIVE
+
+
+def test_failed_after_connecting_falls_back_to_the_relay_seeded() -> None:
+    s = session()
+    live_on_call(s)
     later = s.browser_text(json.dumps({"type": "webrtc_state", "state": "failed"}), T0 + 2)
-    assert HangUpCall() not in later and not sent(later) and s.phase is Phase.LIVE
-    assert s.tick(T0 + 30) == []
+    assert HangUpCall() in later and s.phase is Phase.RECOVERING
+    assert {"type": "webrtc_fallback", "reason": "media_lost"} in sent(later)
+    assert [a for a in later if isinstance(a, ReconnectUpstream)]
+    assert ConnectUpstream() not in later
+    # The relay's new session is seeded with the conversation and the interview goes on.
+    s.upstream_opened(T0 + 3)
+    resumed = s.upstream_event({"type": "session.updated"}, T0 + 4)
+    assert s.phase is Phase.LIVE
+    assert [m["type"] for m in sent(resumed)] == ["interview_resumed"]
+    assert [a.event["type"] for a in resumed if isinstance(a, SendUpstream)][-1] == "response.create"
+
+
+def test_disconnected_after_connecting_has_the_connect_timeout_to_come_back() -> None:
+    s = session()
+    live_on_call(s)
+    s.browser_text(json.dumps({"type": "webrtc_state", "state": "disconnected"}), T0 + 2)
+    assert s.tick(T0 + 4) == [] and s.phase is Phase.LIVE
+    s.browser_text(json.dumps({"type": "webrtc_state", "state": "connected"}), T0 + 5)
+    assert s.tick(T0 + 30) == [] and s.phase is Phase.LIVE
+    s.browser_text(json.dumps({"type": "webrtc_state", "state": "disconnected"}), T0 + 31)
+    lost = s.tick(T0 + 36.5)
+    assert HangUpCall() in lost and s.phase is Phase.RECOVERING
+    assert {"type": "webrtc_fallback", "reason": "media_lost"} in sent(lost)
+
+
+def test_the_call_ending_under_a_live_interview_falls_back() -> None:
+    s = session()
+    live_on_call(s)
+    closed = s.upstream_closed(1000, "", T0 + 2)
+    assert {"type": "webrtc_fallback", "reason": "media_lost"} in sent(closed)
+    assert s.phase is Phase.RECOVERING
+
+
+def test_the_relay_s_normal_close_is_not_a_lost_call() -> None:
+    s = session("relay")
+    start(s)
+    s.prepared("iv-1", UPDATE, T0)
+    s.upstream_opened(T0)
+    s.upstream_event({"type": "session.updated"}, T0 + 1)
+    closed = s.upstream_closed(1000, "", T0 + 2)
+    assert not [m for m in sent(closed) if m["type"] == "webrtc_fallback"]
+    assert s.phase is Phase.ENDED
 
 
 def test_a_bad_state_is_named() -> None:

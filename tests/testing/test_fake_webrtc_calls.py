@@ -237,12 +237,12 @@ async def test_the_sideband_judges_its_key_like_any_realtime_socket(
 
 
 def test_the_media_free_answer_is_an_sdp_answer_to_the_offer(offer: str) -> None:
-    from vivavoce.testing.webrtc_media import media_free_answer, parse_offer
+    from vivavoce.testing.webrtc_sdp import media_free_answer, parse_offer
 
     parsed = parse_offer(offer)
     answer = SessionDescription.parse(media_free_answer(parsed))
     assert [m.kind for m in answer.media] == [m.kind for m in parsed.media]
-    assert [m.rtp.muxId for m in answer.media] == [m.rtp.muxId for m in parsed.media]
+    assert [m.rtp.muxId for m in answer.media] == [m.mid for m in parsed.media]
     for media in answer.media:
         assert media.ice is not None and media.ice.usernameFragment and media.dtls is not None
         assert media.dtls.fingerprints and media.ice_candidates == []

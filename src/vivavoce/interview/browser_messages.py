@@ -108,7 +108,7 @@ def webrtc_answer(sdp: str) -> Message:
 
 def webrtc_fallback(reason: str) -> Message:
     """The interview goes on over the relay (media_timeout, media_failed, call_refused,
-    disabled)."""
+    disabled, media_lost)."""
     return {"type": "webrtc_fallback", "reason": reason}
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from openai.types.realtime import ConversationItemCreateEventParam, RealtimeClientEventParam
 
-from vivavoce.interview import browser_messages
+from vivavoce.interview import browser_input, browser_messages
 from vivavoce.interview.actions import (
     Action,
     ClearBrowserAudio,
@@ -28,6 +28,7 @@ from vivavoce.interview.actions import (
     SendUpstream,
     TurnRecord,
 )
+from vivavoce.interview.browser_input import Rejected
 from vivavoce.interview.playback import BYTES_PER_MS, Playback, Reply, truncate_event
 from vivavoce.interview.recovery import Cut
 from vivavoce.interview.transcript import Transcript
@@ -71,7 +72,20 @@ class Conversation:
             "response.output_audio.delta": self.audio_delta,
             "response.output_audio_transcript.delta": self.transcript_delta,
             "response.output_audio_transcript.done": self.transcript_done,
+            "conversation.item.truncated": self.truncated,
         }
+
+    def play_head(self, ms: Any) -> list[Action]:
+        """The browser's ``playback_position`` (where a barge-in cuts, playback.py)."""
+        checked = browser_input.play_head_ms(ms)
+        if isinstance(checked, Rejected):
+            return [SendJson(checked.error)]
+        self._play.position(checked)
+        return []
+
+    def created_here(self, item_id: str) -> bool:
+        """An item the server itself created (resumed history)."""
+        return item_id in self._client_items
 
     def resume(self, history: list[TurnRecord]) -> None:
         """The interview's stored turns: seeded into the new session, numbering goes on."""
@@ -118,6 +132,18 @@ class Conversation:
                                        full_text=reply.text)
         return [] if record is None else [PersistTurn(record)]
 
+    def truncated(self, event: dict[str, Any], now: float) -> list[Action]:
+        """On a WebRTC call OpenAI plays the reply and, at a barge-in, cuts it itself at
+        what was heard (``audio_end_ms``): the stored turn is amended as on the relay. On
+        the relay the cut was ours (already made): its echo changes nothing."""
+        item_id, end_ms = as_str(event.get("item_id")), event.get("audio_end_ms")
+        reply = self._play.replies.get(item_id) if item_id is not None else None
+        if (reply is None or reply.cut_at_ms is not None or reply.sent_ms > 0
+                or isinstance(end_ms, bool) or not isinstance(end_ms, int) or end_ms < 0):
+            return []
+        reply.cut_at_ms = end_ms
+        return self.cut(reply)
+
     def response_done(self, response: dict[str, Any], response_id: str | None,
                       now: float) -> list[Action]:
         """A response finished: its items become turns (in conversation order)."""
@@ -134,6 +160,7 @@ class Conversation:
             reply.response_id = reply.response_id or response_id
             if reply.final_text is None:
                 reply.final_text = _transcript_of(out_item)
+        _call_audio(self._play.replies.values(), response_id, response.get("usage"))
         for reply in self._play.replies.values():
             if not reply.done and (reply.response_id == response_id or response_id is None
                                    or reply.response_id is None):
@@ -343,6 +370,18 @@ class Conversation:
         reply.final_text = transcript
         return [SendJson(browser_messages.ai_transcription(
             reply.heard_text(transcript), is_final=True, item_id=item_id))]
+
+
+def _call_audio(replies: Any, response_id: str | None, usage: Any) -> None:
+    """On a call no audio passes here: a reply's length (what a cut is a part of) is its
+    response's output audio tokens, 1 per 50 ms (OPENAI-FACTS.md)."""
+    ours = [r for r in replies if r.response_id == response_id and r.received_ms == 0
+            and r.sent_ms == 0] if response_id is not None else []
+    details = usage.get("output_token_details") if isinstance(usage, dict) else None
+    tokens = details.get("audio_tokens") if isinstance(details, dict) else None
+    if ours and isinstance(tokens, int) and not isinstance(tokens, bool) and tokens > 0:
+        for reply in ours:
+            reply.received_ms = tokens * 50 / len(ours)
 
 
 def _transcript_of(item: dict[str, Any]) -> str | None:

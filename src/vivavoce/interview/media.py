@@ -11,10 +11,17 @@ server drives the same interview over the call's sideband: :class:`Media` decide
 * the fallback to the relay on the same socket: no ``connected`` within the connect
   timeout (``media_timeout``), ``failed`` before it (``media_failed``), or a refused call
   with a non-fatal cause (``call_refused``; a fatal one is the usual error);
+* the media lost once connected (``media_lost``): ``failed``, ``disconnected`` for longer
+  than the connect timeout, or the call ended under the interview (its sideband closed
+  normally: the peer went away). The call is hung up and the core continues the
+  interview over the relay, seeded with the conversation as after an upstream drop;
+* who controls the call's session: :class:`~vivavoce.interview.call_guard.CallGuard`
+  (what the browser sends on the data channel is undone);
 * whether the interviewer is still heard: on a call OpenAI plays the audio itself, so the
   browser's playback is read from ``output_audio_buffer.started/stopped/cleared`` (the
   spoken wrap-up ends once the goodbye has stopped playing). There are no audio deltas
-  on a call: OpenAI cuts a reply itself at a barge-in, so nothing is truncated here.
+  on a call: OpenAI cuts a reply itself at a barge-in and says where
+  (``conversation.item.truncated``), which amends the stored turn (conversation.py).
 
 No I/O: inputs take ``now`` and return :class:`Step` values the core turns into phases
 and actions.
@@ -35,13 +42,15 @@ from vivavoce.interview.actions import (
     Log,
     SendJson,
 )
+from vivavoce.interview.call_guard import CallGuard
 from vivavoce.interview.failure_policy import TRANSIENT_CAUSES
 from vivavoce.interview.time_limits import TimeLimits
 
 __all__ = ["FallbackReason", "Media", "Step", "Transport"]
 
 Transport = Literal["relay", "webrtc", "auto"]
-FallbackReason = Literal["media_timeout", "media_failed", "call_refused", "disabled"]
+FallbackReason = Literal["media_timeout", "media_failed", "call_refused", "disabled",
+                         "media_lost"]
 
 _BUFFER_EVENTS = ("output_audio_buffer.started", "output_audio_buffer.stopped",
                   "output_audio_buffer.cleared")
@@ -55,6 +64,11 @@ class Step:
     actions: list[Action] = field(default_factory=list)
     live: bool = False
     relay: bool = False
+    reason: str | None = None
+
+    def without_connect(self) -> list[Action]:
+        """The actions when the core reconnects itself (a fallback once live)."""
+        return [a for a in self.actions if not isinstance(a, ConnectUpstream)]
 
 
 class Media:
@@ -62,7 +76,7 @@ class Media:
     how long the browser's media has to connect once it has the answer."""
 
     def __init__(self, transport: Transport = "relay", timeout_s: float = 5.0,
-                 time: TimeLimits | None = None) -> None:
+                 time: TimeLimits | None = None, max_tampering: int = 3) -> None:
         self.transport = transport
         self.timeout_s = timeout_s
         self._time = time
@@ -73,6 +87,8 @@ class Media:
         self.fallback: FallbackReason | None = None
         self.playing = False  # OpenAI is playing the interviewer to the browser
         self._goodbye_heard = False
+        self.disconnected_at: float | None = None  # the browser's media, once connected
+        self.guard = CallGuard(lambda: self.on_webrtc, max_tampering)
 
     def bind(self, time: TimeLimits) -> Media:
         self._time = time
@@ -108,6 +124,7 @@ class Media:
     def connect(self, session_update: Mapping[str, object] | None) -> list[Action]:
         """The interview is prepared: place the call, or open the relay's session."""
         session = session_update.get("session") if session_update is not None else None
+        self.guard.configure(session_update)
         if self.on_webrtc and self._offer is not None and isinstance(session, dict):
             return [CreateCall(self._offer, dict(session))]
         return [ConnectUpstream()]
@@ -143,10 +160,22 @@ class Media:
         if state == "connected" and not self.connected:
             self.connected = True
             return Step([Log("info", "WebRTC media connected")], live=self.configured)
-        if state == "failed" and not self.connected:
-            return self._fall_back("media_failed")
+        if state == "failed":
+            return self._fall_back("media_lost" if self.connected else "media_failed")
+        # Disconnected may come back by itself (ICE restarts): it has the connect timeout.
+        if state == "disconnected" and self.disconnected_at is None:
+            self.disconnected_at = now
+        elif state == "connected":
+            self.disconnected_at = None
         return Step([Log("info" if state != "connected" else "debug",
                          "WebRTC media state", {"state": state})])
+
+    def call_ended(self, code: int | None) -> Step | None:
+        """The sideband closed normally (1000) once the media had connected: OpenAI ended
+        the call under the interview (the peer went away), the relay takes over."""
+        if self.on_webrtc and self.connected and code == 1000:
+            return self._fall_back("media_lost", detail="the call ended")
+        return None
 
     def session_configured(self) -> bool:
         """The sideband's session is configured; True when going live must wait for the
@@ -157,21 +186,25 @@ class Media:
         return False
 
     def due(self, now: float) -> Step | None:
-        """The media did not connect in time: the relay takes over."""
+        """The media did not connect in time, or stayed disconnected: the relay takes over."""
         if (self.on_webrtc and not self.connected and self.answered_at is not None
                 and now - self.answered_at >= self.timeout_s):
             return self._fall_back("media_timeout")
+        if (self.on_webrtc and self.disconnected_at is not None
+                and now - self.disconnected_at >= self.timeout_s):
+            return self._fall_back("media_lost", detail="disconnected")
         return None
 
     def _fall_back(self, reason: FallbackReason, *, hang_up: bool = True,
                    detail: str | None = None) -> Step:
         self.fallback = reason
-        self.configured = False
+        self.configured = self.playing = False
+        self.disconnected_at = None
         actions: list[Action] = [HangUpCall()] if hang_up else []
         actions += [SendJson(browser_messages.webrtc_fallback(reason)), ConnectUpstream(),
                     Log("warning", "WebRTC not used; the interview goes on over the relay",
                         {"reason": reason, "detail": detail})]
-        return Step(actions, relay=True)
+        return Step(actions, relay=True, reason=reason)
 
     # ------------------------------------------------------------------ playing
     def handlers(self) -> dict[str, Any]:

@@ -1,17 +1,13 @@
 """The interview core: a state machine with no I/O.
 
-Inputs are plain values: a browser message, a Realtime server event (a dict, with the AI
-audio still queued for the browser as a number), the outcome of the adapter's work
-(interview prepared, call placed, upstream opened or failed, a socket closed) and a clock
-tick. Every input takes ``now`` (Unix seconds) and returns a list of
-:mod:`~vivavoce.interview.actions` for the adapter to carry out in order. Nothing here
-awaits, sleeps or reads a clock. Phases and their legal transitions:
-:mod:`~vivavoce.interview.phase` (an input in a phase that does not take it is answered
-with one ``Log`` action). This class owns the phase; every rule lives in a collaborator
-(docs/architecture.md lists them). Events arrive as dicts, not the SDK's pydantic models
-(a model per audio delta would cost more than the relay itself), read with ``.get`` so
-an odd event cannot crash an interview; outgoing ones are the SDK's ``*Param`` TypedDicts.
-"""
+Inputs are plain values (a browser message, a Realtime server event as a dict with the AI
+audio still queued for the browser as a number, the outcome of the adapter's work, a
+clock tick), each with ``now`` (Unix seconds); each returns the
+:mod:`~vivavoce.interview.actions` for the adapter to carry out in order. Phases and
+their transitions: :mod:`~vivavoce.interview.phase` (an input in a phase that does not
+take it gets one ``Log``). This class owns the phase; every rule lives in a collaborator
+(docs/architecture.md). Events are dicts, not the SDK's pydantic models (too slow per
+audio delta), read with ``.get``; outgoing ones are the SDK's ``*Param`` TypedDicts."""
 
 from __future__ import annotations
 
@@ -96,10 +92,12 @@ class InterviewSession:
                                                  self.limits.recovery_window_s,
                                                  self.limits.recovery_backoff_s))
         # speech_started is dispatched by upstream_event itself (it takes the backlog).
-        self._upstream_handlers: dict[str, Handler] = {
+        self._upstream_handlers: dict[str, Handler] = self._media.guard.wrap({
             **self._conv.handlers(), **self._media.handlers(),
             "session.updated": self._on_session_updated, "error": self._on_error,
-            "response.created": self._on_response_created, "response.done": self._on_response_done}
+            "response.created": self._on_response_created, "response.done": self._on_response_done},
+            ours=self._conv.created_here, end=lambda reason, message, now: self._finish(
+                "failed", reason, reason, now, message=message))
 
     # Read-only views for the adapter and the metrics.
     @property
@@ -168,7 +166,7 @@ class InterviewSession:
             return self._finish("ended", "candidate_ended", None, now,
                                 message="The interview has ended. Thank you!")
         if kind == "playback_position":
-            return self._playback_position(message.get("ms"))
+            return self._conv.play_head(message.get("ms"))
         if kind == "ping":
             return [SendJson(browser_messages.pong())]
         return [SendJson(browser_input.unknown_message(kind).error)]
@@ -295,6 +293,8 @@ class InterviewSession:
         if self.phase is Phase.ENDING:
             return self._wrapped_up(now)
         live = self.phase in (Phase.LIVE, Phase.RECOVERING)
+        if live and (step := self._media.call_ended(code)) is not None:
+            return self._stepped(step, now)  # the call ended under us: the relay goes on
         if live and recoverable_close(code):
             return self._recover(UpstreamProblem(phase="session", close_code=code,
                                                  close_reason=reason), now)
@@ -324,8 +324,8 @@ class InterviewSession:
     def tick(self, now: float) -> list[Action]:
         """Time passed: start deadline, duration limit and wrap-up, idle limit."""
         playing = self.phase is Phase.LIVE and (self._play.ai_playing(now) or self._media.playing)
-        if self.phase in _STARTING and (step := self._media.due(now)) is not None:
-            return self._stepped(step, now)  # the WebRTC media did not connect in time
+        if self.phase in (*_STARTING, Phase.LIVE) and (step := self._media.due(now)):
+            return self._stepped(step, now)  # the WebRTC media did not connect, or was lost
         due = self._time.due(self.phase, now, ai_playing=playing,
                              responding=self._play.responding is not None)
         if (self.phase is Phase.RECOVERING
@@ -362,13 +362,6 @@ class InterviewSession:
         self._opening.buffer.add(checked)
         return []
 
-    def _playback_position(self, ms: Any) -> list[Action]:
-        checked = browser_input.play_head_ms(ms)
-        if isinstance(checked, Rejected):
-            return [SendJson(checked.error)]
-        self._play.position(checked)
-        return []
-
     def _start(self, context: Any, now: float, webrtc: Any = None) -> list[Action]:
         if refused := browser_input.start_refusal(self.phase is Phase.IDLE, context):
             return [SendJson(refused.error)]
@@ -390,12 +383,18 @@ class InterviewSession:
     def _go_live(self, now: float) -> list[Action]:
         self._go(Phase.LIVE)
         self._time.went_live(now)
-        return self._opening.went_live(self._conv, now, interview_id=self.interview_id,
-                                       simulator=self.simulator, resumed=self._policy.resumed,
-                                       model=self.model, transport=self._media.name)
+        return self._media.guard.sent(self._opening.went_live(
+            self._conv, now, interview_id=self.interview_id, simulator=self.simulator,
+            resumed=self._policy.resumed, model=self.model, transport=self._media.name))
 
     def _stepped(self, step: Step, now: float) -> list[Action]:
-        """A WebRTC outcome: the relay takes over (connecting again), or going live."""
+        """A WebRTC outcome: the relay takes over (connecting again; once live, seeded
+        with the conversation as after a drop), or going live."""
+        if step.relay and self.phase is Phase.ENDING:
+            return self._wrapped_up(now)  # the goodbye can no longer be heard
+        if step.relay and self.phase in (Phase.LIVE, Phase.RECOVERING):  # already reconnecting:
+            return step.without_connect() + (self._recover(UpstreamProblem(  # no call joined
+                phase="session", code=f"webrtc_{step.reason}"), now) if self.phase is Phase.LIVE else [])
         if step.relay and self.phase is Phase.CONFIGURING:
             self._go(Phase.CONNECTING)
         live = step.live and self.phase is Phase.CONFIGURING
@@ -460,7 +459,8 @@ class InterviewSession:
     # ------------------------------------------------------------- limits and end
     def _wrap_up(self, now: float) -> list[Action]:
         self._go(Phase.ENDING)
-        events = self._time.wrap_up(now, responding=self._play.responding is not None)
+        events = self._media.guard.sent_events(
+            self._time.wrap_up(now, responding=self._play.responding is not None))
         return [*(SendUpstream(e) for e in events),
                 Log("info", "the interviewer is wrapping up", {"reason": self._time.wrap_reason,
                     "max_duration_s": self.limits.max_duration_s})]

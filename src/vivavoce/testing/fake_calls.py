@@ -39,6 +39,7 @@ from vivavoce.testing.realtime_session import (
 )
 from vivavoce.testing.scenarios import Scenario
 from vivavoce.testing.webrtc_call import Call, call_not_found
+from vivavoce.testing.webrtc_sdp import OfferError, media_free_answer, parse_offer
 
 __all__ = ["router"]
 
@@ -121,15 +122,6 @@ async def create_call(request: Request) -> Response:
             session = apply_session_update(session, session_update)
     except SessionConfigError as exc:
         raise FakeOpenAIError(exc.error) from None
-    # Imported here: aiortc and PyAV take a while to load, and most uses of the fake
-    # never place a call.
-    from vivavoce.testing.webrtc_media import (
-        OfferError,
-        answer_with_media,
-        media_free_answer,
-        parse_offer,
-    )
-
     try:
         parsed = parse_offer(offer)
     except OfferError as exc:
@@ -147,7 +139,14 @@ async def create_call(request: Request) -> Response:
 
     call.on_end = forget
     try:
-        answer = media_free_answer(parsed) if not call.media else await answer_with_media(call, offer)
+        if call.media:
+            # Imported here: aiortc and PyAV take seconds to load, and the media-free
+            # mode (and most uses of the fake) never need them.
+            from vivavoce.testing.webrtc_media import answer_with_media
+
+            answer = await answer_with_media(call, offer)
+        else:
+            answer = media_free_answer(parsed)
     except Exception as exc:
         await call.end("offer_failed")
         raise FakeOpenAIError(errors.invalid_request(

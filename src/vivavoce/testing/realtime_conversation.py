@@ -380,7 +380,9 @@ class Conversation:
         )
 
     def _on_response_cancel(self, event: Event, client_id: str | None) -> list[Event]:
-        if self._replies.active is None:
+        wanted = event.get("response_id")
+        active = self._replies.active
+        if active is None or (wanted is not None and wanted != active.record.response_id):
             return [errors.invalid_request(
                 "Cancellation failed: no active response found", code="response_cancel_not_active"
             ).event(client_id)]

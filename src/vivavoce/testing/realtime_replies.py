@@ -224,7 +224,8 @@ class Replies:
         cached_text, cached_audio = min(previous["text"], in_text), min(previous["audio"], in_audio)
         self._last_usage = {"text": in_text, "audio": in_audio}
         out_text = math.ceil(len(active.spoken) / 4)
-        out_audio = active.item.audio_ms // 50
+        # Billed as generated, even when a barge-in truncated the item afterwards.
+        out_audio = active.record.audio_ms // 50
         return {
             "total_tokens": in_text + in_audio + out_text + out_audio,
             "input_tokens": in_text + in_audio,

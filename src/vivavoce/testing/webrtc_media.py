@@ -7,21 +7,19 @@ from Opus's 48 kHz stereo to PCM16 24 kHz mono with PyAV's ``AudioResampler`` â€
 call, and returns the answer SDP. Every peer is loopback-confined
 (:mod:`vivavoce.testing.webrtc_loopback`).
 
-:func:`media_free_answer` answers an offer without any peer (no sockets, no ICE): a
-valid SDP answer for a benchmark whose "browser" never connects media.
+The offer is checked, and the media-free mode answered, by :mod:`webrtc_sdp`, which
+imports no media library.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fractions
-import secrets
 import time
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.sdp import SessionDescription
 from av import AudioFrame, AudioResampler
 
 from vivavoce.testing.fake_audio import SAMPLE_RATE
@@ -34,7 +32,7 @@ from vivavoce.testing.webrtc_loopback import (
 )
 from vivavoce.testing.webrtc_playout import Playout
 
-__all__ = ["OfferError", "PacedPcmTrack", "ReplyTrack", "answer_with_media", "media_free_answer", "parse_offer"]
+__all__ = ["PacedPcmTrack", "ReplyTrack", "answer_with_media"]
 
 _CHANNEL_LABEL = "oai-events"
 _FRAME_SAMPLES = SAMPLE_RATE // 50  # 20 ms, WebRTC's usual packet time
@@ -43,26 +41,6 @@ _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 # A sender that fell this far behind (a stalled loop) restarts its clock rather than
 # bursting the backlog.
 _MAX_LAG_S = 0.2
-
-
-class OfferError(ValueError):
-    """The SDP offer cannot be answered (the message says why)."""
-
-
-def parse_offer(sdp: str) -> SessionDescription:
-    """Parse and check an SDP offer: it must offer audio (as OpenAI requires)."""
-    try:
-        parsed = SessionDescription.parse(sdp)
-    except Exception as exc:  # aiortc's parser raises whatever the bad line causes
-        raise OfferError(f"could not parse the SDP offer ({type(exc).__name__})") from None
-    if not any(m.kind == "audio" for m in parsed.media):
-        raise OfferError("the SDP offer has no audio media section")
-    for media in parsed.media:
-        if media.ice is None or media.ice.usernameFragment is None or media.ice.password is None:
-            raise OfferError("the SDP offer has no ICE credentials (a=ice-ufrag, a=ice-pwd)")
-        if not media.dtls or not media.dtls.fingerprints:
-            raise OfferError("the SDP offer has no DTLS fingerprint (a=fingerprint)")
-    return parsed
 
 
 async def answer_with_media(call: Call, offer_sdp: str) -> str:
@@ -116,57 +94,6 @@ async def _read_candidate(track: MediaStreamTrack, call: Call) -> None:
             return
         for out in resampler.resample(frame):  # type: ignore[arg-type]
             call.audio_in(bytes(out.planes[0])[: out.samples * 2])
-
-
-def media_free_answer(offer: SessionDescription) -> str:
-    """An SDP answer to ``offer`` that needs no peer: no candidates, nothing listening.
-
-    Written by hand because aiortc only produces answers from a running peer (which
-    binds sockets and gathers candidates â€” what this mode exists to avoid).
-    """
-    ufrag, pwd = secrets.token_hex(4), secrets.token_hex(12)
-    fingerprint = ":".join(f"{b:02X}" for b in secrets.token_bytes(32))
-    session_id = secrets.randbelow(2**62)
-    mids = [m.rtp.muxId for m in offer.media]
-    lines = [
-        "v=0",
-        f"o=- {session_id} 1 IN IP4 127.0.0.1",
-        "s=-",
-        "t=0 0",
-        "a=group:BUNDLE " + " ".join(mid for mid in mids if mid),
-        "a=msid-semantic:WMS *",
-    ]
-    for media in offer.media:
-        if media.kind == "audio":
-            lines += [
-                "m=audio 9 UDP/TLS/RTP/SAVPF 111",
-                "c=IN IP4 0.0.0.0",
-                "a=rtcp:9 IN IP4 0.0.0.0",
-                "a=rtpmap:111 opus/48000/2",
-                "a=fmtp:111 minptime=10;useinbandfec=1",
-                "a=sendrecv",
-                "a=rtcp-mux",
-            ]
-        elif media.kind == "application":
-            lines += [
-                "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
-                "c=IN IP4 0.0.0.0",
-                "a=sctp-port:5000",
-                "a=max-message-size:262144",
-            ]
-        else:
-            # Other sections are rejected with port 0, as any answerer may.
-            lines += [f"m={media.kind} 0 {media.profile} {' '.join(map(str, media.fmt))}", "c=IN IP4 0.0.0.0"]
-        if media.rtp.muxId:
-            lines.append(f"a=mid:{media.rtp.muxId}")
-        lines += [
-            f"a=ice-ufrag:{ufrag}",
-            f"a=ice-pwd:{pwd}",
-            f"a=fingerprint:sha-256 {fingerprint}",
-            "a=setup:active",
-            "a=end-of-candidates",
-        ]
-    return "\r\n".join(lines) + "\r\n"
 
 
 class PacedPcmTrack(MediaStreamTrack):

@@ -35,6 +35,7 @@ _REASONS = {
     "browser_disconnected": "The candidate's browser went away",
     "browser_disconnected_before_start": "The candidate left before it started",
     "replaced": "Opened again in another window",
+    "call_tampering": "The candidate's browser tampered with the WebRTC call",
     # A live row with this reason is paused (its link continues it once the budget allows).
     "budget_exhausted": "The spending limit was reached",
 }
