@@ -17,7 +17,7 @@ from tests.browser.conftest import (
     finish_interview,
     login,
 )
-from tests.browser.test_results import TURNS
+from tests.browser.test_results import SHORT_TURNS, SIMULATED_TURNS, TURNS
 from vivavoce.testing.fake_openai import FakeConfig
 
 pytestmark = pytest.mark.browser
@@ -53,6 +53,12 @@ def test_every_page_passes_axe(open_page: OpenPage, live_app: StartApp, scheme: 
     created = app.create_interview()
     done = app.create_interview(name="Grace Hopper")
     finish_interview(app, done["id"], TURNS)
+    # The results page's other states: offline feedback on a simulated interview (its
+    # notice, its "interrupted" mark) and an interview too short to judge.
+    simulated = app.create_interview(name="Sim Ulated")
+    finish_interview(app, simulated["id"], SIMULATED_TURNS, simulated=True)
+    short = app.create_interview(name="Shor Tened")
+    finish_interview(app, short["id"], SHORT_TURNS)
     tab = open_page()
     page = tab.page
     page.emulate_media(color_scheme=scheme)
@@ -76,14 +82,37 @@ def test_every_page_passes_axe(open_page: OpenPage, live_app: StartApp, scheme: 
     page.goto(f"{app.url}/results/{done['id']}?token={done['token']}")
     page.wait_for_selector("main[data-state=done]", timeout=60_000)
     check("results")
+    page.goto(f"{app.url}/results/{simulated['id']}?token={simulated['token']}")
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    assert page.locator("#simulated-note").is_visible()
+    check("results, offline feedback on a simulated interview")
+    page.goto(f"{app.url}/results/{short['id']}?token={short['token']}")
+    page.wait_for_selector("main[data-state=insufficient]", timeout=60_000)
+    check("results, too short")
     page.goto(app.url + "/i/not-a-real-token")
     check("link problem")
-    page.goto(app.url + "/no/such/page")
+    # An unknown URL is a page in a browser (it once showed raw JSON)...
+    response = page.goto(app.url + "/no/such/page")
+    assert response is not None and response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert page.get_by_role("heading", name="We could not find that page").is_visible()
     check("not found")
+    # ...and the JSON error under /api/, also when a browser asks.
+    response = page.goto(app.url + "/api/no-such-thing")
+    assert response is not None and response.status == 404
+    assert response.json()["error"]["code"] == "not_found"
     login(page, app.url)
-    for path in ("/admin/interviews", "/admin/setup", "/admin/usage"):
+    for path in ("/admin/interviews", "/admin/setup", "/admin/usage", "/admin/webhooks"):
         page.goto(app.url + path)
         check(path)
+        if path == "/admin/usage":  # the simulated interview cost nothing, and it says so
+            assert "cost nothing" in page.locator("#usage-simulated").inner_text()
+            assert page.locator("#usage-simulated-count").inner_text() == "1"
+    # The operator's view of a result (its panel and re-run button).
+    page.goto(f"{app.url}/results/{done['id']}")
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    assert page.locator("#operator-panel").is_visible()
+    check("results, operator")
     assert problems == {}
 
 
@@ -126,8 +155,10 @@ REACHABLE = """
 async () => {
   // Every visible, enabled control of the page, and whether Tab reaches it.
   const controls = Array.from(document.querySelectorAll(
-    "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])"))
-    .filter((el) => !el.disabled && el.getClientRects().length > 0 && !el.closest("[inert], dialog:not([open])"));
+    "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex='-1'])"))
+    .filter((el) => !el.disabled && el.getClientRects().length > 0 && !el.closest("[inert], dialog:not([open])"))
+    // A closed <details> shows only its summary (which opens it from the keyboard).
+    .filter((el) => el.tagName === "SUMMARY" || !el.closest("details:not([open])"));
   return controls.map((el) => el.id || el.getAttribute("href") || el.outerHTML.slice(0, 80));
 }
 """
@@ -159,11 +190,19 @@ def test_every_control_is_reached_from_the_keyboard(
         "room": created["candidate_url"].replace(app.url, ""),
         "results": f"/results/{done['id']}?token={done['token']}",
     }
-    for name, path in pages.items():
+    def check(name: str, path: str) -> None:
         page.goto(app.url + path)
         settle(page)
         if name == "results":
             page.wait_for_selector("main[data-state=done]", timeout=60_000)
         controls = page.evaluate(REACHABLE)
-        reached = set(tab_through(page, limit=len(controls) + 5))
+        # A date field takes three Tab presses (day, month, year).
+        reached = set(tab_through(page, limit=2 * len(controls) + 10))
         assert [c for c in controls if c not in reached] == [], name
+
+    for name, path in pages.items():
+        check(name, path)
+    # The operator's pages too (their tables, filters and forms).
+    login(page, app.url)
+    for path in ("/admin/interviews", "/admin/setup", "/admin/usage", "/admin/webhooks"):
+        check(path, path)

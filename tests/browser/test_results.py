@@ -106,12 +106,96 @@ def assert_quotes_link_to_their_own_lines_once(page: Page) -> None:
         line = page.locator(f"#{target}")
         assert line.get_attribute("data-speaker") == "candidate"
         quote = links.nth(i).locator("xpath=..").locator("blockquote").inner_text()
-        words = quote.strip("“”").strip("…").removesuffix("…").strip()
+        shown = quote.strip("“”")
+        words = shown.strip("…").strip()
+        said = " ".join(line.locator(".text").inner_text().split()).lower()
         # Shortened quotes end with an ellipsis; what is shown is the line's own words.
         for piece in words.split("…"):
-            assert piece.strip().lower() in line.inner_text().lower(), (quote, target)
+            assert piece.strip().lower() in said, (quote, target)
+        # A quote that stops mid-sentence says so: it ends with "…" (it once stopped
+        # mid-phrase with nothing to show that words were left out).
+        last = words.split("…")[-1].strip().lower()
+        rest = said[said.index(last) + len(last):].lstrip()
+        ends_sentence = last.endswith((".", "!", "?")) or rest.startswith((".", "!", "?"))
+        if rest and not ends_sentence:
+            assert shown.endswith("…"), (quote, target, rest[:30])
         seen.append(words.lower())
     assert len(seen) == len(set(seen)), f"a quote repeats: {seen}"
+    # Words cited a second time are a link to their line, not the words again: a line
+    # whose words are quoted on the page.
+    quoted_lines = {links.nth(i).get_attribute("href") for i in range(links.count())}
+    refs = page.locator("a.quote-ref-link")
+    for i in range(refs.count()):
+        href = refs.nth(i).get_attribute("href") or ""
+        assert page.locator(href).get_attribute("data-speaker") == "candidate"
+        assert href in quoted_lines, href
+        assert refs.nth(i).locator("xpath=..").locator("blockquote").count() == 0
+
+
+# Long, specific answers (the fake model scores them high) told without a story: no STAR
+# part in any, so the rule-based signals cap the model's structure score.
+CAPPED_TURNS = [
+    ("interviewer", "Hello Grace. Tell me about a system you know well."),
+    ("candidate",
+     "The compiler for the teaching language has 3 passes: a parser written in Python, a "
+     "type checker and a code generator for a small stack machine with 40 instructions. "
+     "The parser is a recursive descent one, the checker walks the tree twice, and the "
+     "generator emits bytecode that a short interpreter runs. The whole thing is about "
+     "2000 lines, with a test suite of 150 small programs and their expected outputs."),
+    ("interviewer", "How is it tested?"),
+    ("candidate",
+     "Property-based tests generate 500 random programs a run and compare the compiled "
+     "output with a reference interpreter, and the suite takes about 90 seconds on a "
+     "laptop. Every bug found that way becomes a fixed example in the suite, so the list "
+     "of examples grows over time, and the random generator has weights for each kind of "
+     "statement so that loops and nested functions come up often enough to matter here."),
+    ("interviewer", "What would change in a second version?"),
+    ("candidate",
+     "The intermediate representation would come first, since changing it late forced 2 "
+     "rewrites of the optimiser, and code review would start in week 1 instead of week 6. "
+     "The stack machine would also get a register form, because the 40 stack instructions "
+     "make the generated code long, and a register form halves the instruction count for "
+     "typical programs in the course, which makes the traces far easier to read too."),
+]
+
+
+def test_with_a_key_the_signals_cap_an_unbacked_high_score_on_the_page(
+    open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
+) -> None:
+    app = live_app()
+    created = app.create_interview(name="Grace Hopper")
+    finish_interview(app, created["id"], CAPPED_TURNS)
+    tab = open_page()
+    page = tab.page
+    page.goto(f"{app.url}/results/{created['id']}?token={created['token']}")
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    with httpx.Client(base_url=app.url, timeout=10) as client:
+        api = client.get(f"/api/interviews/{created['id']}/evaluation",
+                         headers={"Authorization": f"Bearer {created['token']}"}).json()
+    result = api["result"]
+    assert api["method"] == "model" and result["cap"]["formula"].startswith("score = min(")
+    applied = {a["key"]: a for a in result["cap"]["applied"]}
+    # No answer had two STAR parts: the share is 0, so the cap is 3 (docs/evaluation.md).
+    assert applied["structure"]["cap"] == 3 and applied["structure"]["model_score"] > 3
+    assert "evidence" not in applied  # every answer had numbers: nothing to cap
+
+    # The page shows the model's evaluation with the signals beside it and the cap.
+    assert page.locator("#evaluation-method").inner_text().startswith("AI evaluation")
+    assert page.locator("#signals").is_visible()
+    assert page.locator("#signals-answers li").count() == 3
+    cap = page.locator("#signals-cap li").all_inner_texts()
+    assert cap == [
+        f"Structure of answers (STAR): the model gave {applied['structure']['model_score']}, "
+        "capped at 3 — the signals found its evidence in 0% of the answers."]
+    dimensions = page.locator("#dimensions").inner_text()
+    assert "Structure of answers (STAR) — 3/5" in dimensions
+    assert "Capped at 3 (the model gave" in dimensions
+    assert page.locator("#score-svg rect.bar[data-score]").nth(1).get_attribute(
+        "data-score") == "3"
+    # The overall score is the one computed again from the capped scores.
+    assert page.locator("#overall-score").inner_text() == str(api["overall_score"])
+    assert api["overall_score"] == result["overall"]["score"]
+    tab.snap("results-model-capped")
 
 
 SIMULATED_TURNS: list[tuple[str, ...]] = [
@@ -164,6 +248,14 @@ def test_a_simulated_interview_gets_offline_feedback_that_says_what_it_is(
     assert "hedges and fillers" in improvements and "“i think”" in improvements
     assert "STAR parts" in page.locator("#dimensions").inner_text()
     assert page.locator("#signals").is_hidden()  # its points already cite the signals
+    # Every strength and improvement cites the candidate's words (quoted, or a link to
+    # the line where they are quoted), and so does each dimension with a signal to show.
+    for item in page.locator("#strengths > li, #improvements > li").all():
+        assert item.locator("a.quote-link, a.quote-ref-link").count() >= 1, item.inner_text()
+    for name in ("Communication clarity", "Structure of answers (STAR)",
+                 "Specificity and evidence", "Motivation and role fit"):
+        dd = page.locator("#dimensions dt", has_text=name).locator("xpath=following-sibling::dd[1]")
+        assert dd.locator("a.quote-link, a.quote-ref-link").count() >= 1, name
 
     # Whole questions; the one the candidate cut into is marked.
     headings = page.locator("#per-question h4").all_inner_texts()
@@ -176,6 +268,37 @@ def test_a_simulated_interview_gets_offline_feedback_that_says_what_it_is(
     assert page.locator("#strengths a.quote-link").count() >= 1
     tab.snap("results-offline-simulated")
     assert low_contrast(page) == []
+
+
+GERMAN_TURNS = [
+    ("interviewer", "Hallo Ada. Erzählen Sie von einem Projekt, auf das Sie stolz sind?"),
+    ("candidate",
+     "Ich habe eine App mit Python und PostgreSQL für 300 Studierende gebaut. Vielleicht "
+     "war das mein bestes Projekt, und die Wartezeit sank von 60 auf 10 Minuten."),
+    ("interviewer", "Warum möchten Sie dieses Praktikum machen?"),
+    ("candidate",
+     "Ich möchte lernen, wie große Systeme im Betrieb laufen, und ich arbeite gern an "
+     "Werkzeugen, die andere Entwickler jeden Tag benutzen."),
+]
+
+
+def test_an_interview_in_another_language_says_which_signals_were_used(
+    open_page: Callable[..., BrowserPage], live_app: Callable[..., LiveApp]
+) -> None:
+    app = live_app(VIVAVOCE_SIMULATOR="true")
+    created = app.create_interview(settings={"language": "de"})
+    finish_interview(app, created["id"], GERMAN_TURNS, simulated=True)
+    tab = open_page()
+    page = tab.page
+    page.goto(f"{app.url}/results/{created['id']}?token={created['token']}")
+    page.wait_for_selector("main[data-state=done]", timeout=60_000)
+    note = page.locator("#evaluation-note").inner_text()
+    assert "not in English" in note and "only language-neutral signals" in note
+    # Nothing rests on English words: no STAR, no hedges ("Vielleicht" is not counted).
+    feedback = page.locator("#strengths").inner_text() + page.locator("#improvements").inner_text()
+    assert "STAR" not in feedback and "hedges" not in feedback
+    assert "not applied to this language" in page.locator("#dimensions").inner_text()
+    assert "Python" in page.locator("#dimensions").inner_text()  # the neutral ones are
 
 
 SHORT_TURNS = [

@@ -127,3 +127,36 @@ def test_every_module_and_worklet_comes_from_the_releases_path(
     assert {"room.js", "dom.js", "player.js", "capture-worklet.js",
             "playback-worklet.js"} <= names, scripts
     assert all(path.startswith(f"{STATIC}/js/") for path in scripts), scripts
+
+
+IN_VIEW = """
+() => {
+  // The card is the transcript's scroller (app.css: max-height, overflow-y auto).
+  const card = document.querySelector(".transcript-card");
+  const last = document.querySelector("#transcript").lastElementChild.getBoundingClientRect();
+  const view = card.getBoundingClientRect();
+  return { overflows: card.scrollHeight > card.clientHeight + 1, scrolled: card.scrollTop,
+           inView: last.bottom <= view.bottom + 1 && last.bottom > view.top };
+}
+"""
+
+
+def test_the_rooms_transcript_keeps_the_newest_line_in_view(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    # A short phone screen: a few lines overflow the transcript's box (half the height).
+    app = live_app(fake_config=FakeConfig(audio_pace=0.0))
+    created = app.create_interview()
+    tab = open_page((390, 560))
+    page = tab.page
+    begin_live(page, created["candidate_url"])
+    page.get_by_role("button", name="Unmute microphone").click()
+    wait_for(page, "document.querySelectorAll('.turn-candidate[data-final=true]').length >= 2",
+             40_000)
+    wait_for(page, "document.querySelectorAll('#transcript .turn').length >= 5", 40_000)
+    page.get_by_role("button", name="Mute microphone").click()
+    page.wait_for_timeout(100)  # a frame for the last scroll
+    state = page.evaluate(IN_VIEW)
+    # The box overflowed and followed the conversation down to its newest line.
+    assert state["overflows"] and state["scrolled"] > 0 and state["inView"], state
+    tab.snap("room-transcript-follows-phone")

@@ -107,6 +107,31 @@ def test_a_pdf_resume_fills_field_level_experience_and_education(
     tab.snap("start-resume-filled")
 
 
+def test_a_docx_resume_fills_the_form_in_its_own_words(
+    open_page: OpenPage, live_app: StartApp
+) -> None:
+    from tests.api.resume_files import SENIOR_FINANCE, docx_resume
+
+    app = live_app()
+    tab = open_page()
+    page = tab.page
+    page.goto(app.url + "/")
+    page.get_by_label("Résumé file").set_input_files({
+        "name": "cv.docx", "buffer": docx_resume(SENIOR_FINANCE),
+        "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+    page.get_by_text("We read your résumé").wait_for()
+    assert page.get_by_label("Your name").input_value() == "Maria Garcia"
+    assert page.get_by_label("Field of study or work").input_value() == "Finance"
+    # Twelve years of work: the form's own words for the level, never a bank code.
+    assert page.get_by_label("Level (required)").input_value() == "Senior (6+ years)"
+    experience = page.get_by_label("Experience").input_value()
+    assert "Financial Analyst, Northbank" in experience and "Education" not in experience
+    assert "Bachelor of Science in Finance" in page.get_by_label("Education").input_value()
+    # Everything required is there: starting goes straight to the room.
+    page.get_by_role("button", name="Start interview").click()
+    page.wait_for_url(lambda url: "/interview/" in url)
+
+
 def test_a_bad_resume_gets_a_clear_message(open_page: OpenPage, live_app: StartApp) -> None:
     app = live_app()
     tab = open_page()

@@ -46,12 +46,61 @@ def test_every_quote_is_the_candidates_own_sentence_on_its_own_line_once(rubric:
     candidate = [line for line in lines if line.speaker == "candidate"]
     for quote in quotes:
         assert find_quote(quote["text"], candidate) == quote["turn"], quote
-    texts = [normalise(q["text"]) for q in quotes]
+    # Shown once: a sentence cited again is a reference to where it is quoted.
+    texts = [normalise(q["text"]) for q in quotes if not q.get("ref")]
     assert len(texts) == len(set(texts)), "a quote repeats"
+    refs = [q for q in quotes if q.get("ref")]
+    assert refs  # five answers of a sentence or four: some sentences serve two points
+    for ref in refs:
+        assert normalise(ref["text"]) in texts, ref
     # Every answer's entry has its own answer's words.
     for question in result["questions"]:
         for quote in question["quotes"]:
             assert quote["turn"] == question["question_turn"] + 1
+
+
+def test_the_points_and_dimensions_cite_the_candidates_words(rubric: Rubric) -> None:
+    # Short answers have few sentences: each is quoted once, yet every strength and
+    # every dimension with a signal to show cites one (its own or by reference).
+    lines = transcript(ANSWERS["star"], ANSWERS["specific"], ANSWERS["vague"],
+                       ANSWERS["off_topic"], ANSWERS["very_short"])
+    _, result = evaluate_offline(lines, rubric, level="graduate", language="en")
+    assert all(result["cited"]["strengths"]), result["strengths"]
+    improvements = dict(zip(result["improvements"], result["cited"]["improvements"],
+                            strict=True))
+    hedges = next(q for text, q in improvements.items() if text.startswith("Cut hedges"))
+    assert hedges and "I think" in hedges[0]["text"]
+    off = next(q for text, q in improvements.items() if text.startswith("Answer the question"))
+    assert off and "football" in off[0]["text"]
+    quoted = {d["key"]: d["quotes"] for d in result["dimensions"]}
+    assert all(quoted[k] for k in ("communication", "structure", "evidence",
+                                   "field_knowledge")), quoted
+    assert "I think" in quoted["communication"][0]["text"]  # the most hedged sentence
+    assert "I designed" in quoted["structure"][0]["text"]  # an action, said with "I"
+
+
+LONG_PLAIN = (
+    "The compiler has 3 passes, a parser in Python, a checker and a generator for a stack "
+    "machine with 40 instructions; the whole thing is about 2000 lines with 150 tests. "
+    "Random programs are compared with a reference interpreter on every change to it.")
+
+
+@pytest.mark.parametrize(("answers", "language"), [
+    (tuple(ANSWERS.values()), "en"),
+    ((ANSWERS["star"], ANSWERS["specific"]), "en"),
+    ((ANSWERS["vague"], ANSWERS["very_short"], ANSWERS["off_topic"]), "en"),
+    ((LONG_PLAIN, LONG_PLAIN.replace("3 passes", "4 passes"), LONG_PLAIN[:120] + "."), "en"),
+    (("Ich habe eine App mit Python gebaut. Die Wartezeit sank von 60 auf 10 Minuten.",
+      "Vielleicht, ich weiß es nicht genau."), "de"),
+])
+def test_every_strength_and_improvement_quotes_the_candidate(
+    rubric: Rubric, answers: tuple[str, ...], language: str
+) -> None:
+    _, result = evaluate_offline(transcript(*answers), rubric, level="graduate",
+                                 language=language)
+    for part in ("strengths", "improvements"):
+        for text, quotes in zip(result[part], result["cited"][part], strict=True):
+            assert quotes, f"{part}: {text}"
 
 
 def test_points_cite_the_signals_they_rest_on(rubric: Rubric) -> None:

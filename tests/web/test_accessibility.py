@@ -52,7 +52,7 @@ def test_every_page_is_labelled_for_assistive_technology(client: TestClient) -> 
     token = issue_interview_token(runtime.secret_key, "iv-1")
     pages = ["/", f"/i/{token}", f"/results/iv-1?token={token}", "/admin/login"]
     log_in(client)
-    pages += ["/admin/interviews", "/admin/setup"]
+    pages += ["/admin/interviews", "/admin/setup", "/admin/usage", "/admin/webhooks"]
     for path in pages:
         scan = A11yScan()
         scan.feed(client.get(path).text)

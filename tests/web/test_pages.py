@@ -75,7 +75,8 @@ def candidate_pages(client: TestClient) -> list[str]:
     return ["/", f"/i/{token}", f"/interview/iv-1?token={token}", f"/results/iv-1?token={token}"]
 
 
-OPERATOR_PAGES = ["/admin/interviews", "/admin/setup", "/admin/login"]
+OPERATOR_PAGES = ["/admin/interviews", "/admin/setup", "/admin/usage", "/admin/webhooks",
+                  "/admin/login"]
 
 
 def test_every_page_is_csp_clean_and_its_scripts_and_styles_exist(client: TestClient) -> None:
@@ -128,6 +129,10 @@ def test_every_script_and_sheet_is_versioned_by_release(client: TestClient) -> N
             response = client.get(url)
             assert response.status_code == 200
             assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # /docs starts Swagger UI from our own script: under the release's path too.
+    docs = client.get("/docs").text
+    assert f'<script src="{STATIC}/js/api-docs.js">' in docs
+    assert client.get(f"{STATIC}/js/api-docs.js").status_code == 200
     # No module names a file by an absolute /static path, which would skip the version.
     for module in (STATIC_DIR / "js").glob("*.js"):
         assert '"/static/' not in module.read_text(encoding="utf-8"), module.name

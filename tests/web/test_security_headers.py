@@ -50,6 +50,8 @@ async def test_docs_load_their_assets_from_this_service(
                       "/docs-assets/redoc.standalone.js", "/static/js/api-docs.js"):
             loaded = await client.get(asset)
             assert loaded.status_code == 200, asset
+            # Fixed names: revalidated on every use, never a stale mix after an upgrade.
+            assert loaded.headers["cache-control"] == "no-cache", asset
         assert b"cdn.redoc.ly" not in (await client.get("/docs-assets/redoc.standalone.js")).content
         spec = await client.get("/openapi.json")
         assert spec.status_code == 200 and spec.json()["info"]["title"] == "vivavoce"

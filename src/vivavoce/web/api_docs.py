@@ -15,12 +15,13 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.staticfiles import StaticFiles
 
 from vivavoce.runtime import Runtime
 from vivavoce.web import pages_login
+from vivavoce.web.assets import VersionedStaticFiles
 from vivavoce.web.deps import is_admin
 from vivavoce.web.errors import error_body
+from vivavoce.web.pages import STATIC
 
 __all__ = ["ASSETS_DIR", "docs_policy", "install", "on_shutdown", "on_startup"]
 
@@ -34,8 +35,8 @@ _SWAGGER = """<!doctype html>
 <link rel="icon" href="/docs-assets/favicon.png"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs-assets/swagger-ui-bundle.js"></script>
-<script src="/static/js/api-docs.js"></script></body></html>
-"""
+<script src="STATIC/js/api-docs.js"></script></body></html>
+""".replace("STATIC", STATIC)  # our script, under the release's path like every other
 
 _REDOC = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vivavoce API — ReDoc</title>
@@ -108,7 +109,7 @@ async def redoc_bundle() -> Response:
     return Response(
         _redoc_bundle[0],
         media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=3600"},
+        headers={"Cache-Control": "no-cache"},  # as the other /docs-assets files
     )
 
 
@@ -125,7 +126,11 @@ async def openapi(request: Request) -> Response:
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(router)
-    app.mount("/docs-assets", StaticFiles(directory=ASSETS_DIR), name="docs-assets")
+    # The package's files keep their names across its releases: revalidated on every
+    # use, so an upgrade never leaves a browser with one release's Swagger UI and
+    # another's start script.
+    app.mount("/docs-assets", VersionedStaticFiles(directory=ASSETS_DIR, immutable=False),
+              name="docs-assets")
 
 
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:

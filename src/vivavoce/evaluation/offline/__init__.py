@@ -19,6 +19,7 @@ from vivavoce.evaluation.offline.writer import (
     answer_quote,
     describe_answer,
     justify,
+    quotes_json,
     write_points,
 )
 from vivavoce.evaluation.rubric import Rubric
@@ -50,7 +51,7 @@ _NON_ENGLISH_NOTE = (
 
 
 def _quotes(items: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"text": q.text, "turn": q.turn} for q in items]
+    return quotes_json(items)
 
 
 def signals_summary(answers: Sequence[Answer], language: str) -> dict[str, Any]:

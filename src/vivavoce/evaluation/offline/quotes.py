@@ -4,6 +4,9 @@ Each quote is one whole sentence of one candidate turn (shortened with
 :func:`vivavoce.text.shorten`, which keeps its start word for word and adds an
 ellipsis), so it passes the evidence check (``evaluation/evidence.py``) and links to its
 own transcript line. A picker hands out each sentence once: no quote repeats on a page.
+When every sentence that shows a point's signal is already quoted elsewhere (a short
+interview has few sentences), the point still cites it, as a :class:`QuoteRef`: stored
+with ``"ref": true`` and shown on the page as a link to the line, not as the words again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from vivavoce.evaluation.offline import lexicon as lx
 from vivavoce.evaluation.offline.signals import Answer, named_terms, numbers, sentences
 from vivavoce.text import shorten
 
-__all__ = ["QUOTE_CHARS", "QuotePicker", "Sentence", "sentence_words"]
+__all__ = ["QUOTE_CHARS", "QuotePicker", "QuoteRef", "Sentence", "sentence_words"]
 
 QUOTE_CHARS = 180
 
@@ -50,6 +53,11 @@ class Sentence:
                    for i, w in enumerate(words))
 
 
+@dataclass(frozen=True)
+class QuoteRef(CheckedQuote):
+    """A sentence already quoted elsewhere on the page, cited again by reference."""
+
+
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
@@ -76,22 +84,31 @@ class QuotePicker:
         *,
         answers: Sequence[int] | None = None,
         minimum: float = 0.0,
+        refer: bool = True,
     ) -> CheckedQuote | None:
-        """The unused sentence scoring highest (above ``minimum``), earliest on a tie."""
+        """The unused sentence scoring highest (above ``minimum``), earliest on a tie;
+        with ``refer``, when none is left, the best one already quoted, as a
+        :class:`QuoteRef`."""
         best: tuple[float, Sentence] | None = None
+        best_used: tuple[float, Sentence] | None = None
         for sentence in self._sentences:
             if answers is not None and sentence.answer not in answers:
                 continue
-            if normalise(sentence.text) in self._used:
-                continue
             value = score(sentence)
-            if value > minimum and (best is None or value > best[0]):
+            if value <= minimum:
+                continue
+            if normalise(sentence.text) in self._used:
+                if best_used is None or value > best_used[0]:
+                    best_used = (value, sentence)
+            elif best is None or value > best[0]:
                 best = (value, sentence)
         if best is None:
-            return None
-        chosen = best[1]
-        self._used.add(normalise(chosen.text))
+            return self._quote(best_used[1], QuoteRef) if refer and best_used else None
+        self._used.add(normalise(best[1].text))
+        return self._quote(best[1], CheckedQuote)
+
+    def _quote(self, chosen: Sentence, kind: type[CheckedQuote]) -> CheckedQuote:
         text = shorten(chosen.text, QUOTE_CHARS)
         # Shortening keeps the sentence's start, so the quote is found where it came from.
         turn = find_quote(text, [line for line in self._lines if line.sequence == chosen.turn])
-        return CheckedQuote(text, turn if turn is not None else chosen.turn)
+        return kind(text, turn if turn is not None else chosen.turn)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from vivavoce.evaluation.evidence import CheckedQuote
 from vivavoce.evaluation.offline import lexicon as lx
 from vivavoce.evaluation.offline.judge import DimensionJudgement, quality, specificity
-from vivavoce.evaluation.offline.quotes import QuotePicker, Sentence
+from vivavoce.evaluation.offline.quotes import QuotePicker, QuoteRef, Sentence
 from vivavoce.evaluation.offline.signals import Answer, key_words, question_focus
 from vivavoce.text import shorten
 
@@ -25,6 +25,7 @@ __all__ = [
     "describe_answer",
     "justify",
     "answer_quote",
+    "quotes_json",
     "write_points",
 ]
 
@@ -40,7 +41,7 @@ class Point:
     weight: float = 0.0
 
     def as_json(self) -> dict[str, object]:
-        return {"text": self.text, "quotes": [{"text": q.text, "turn": q.turn} for q in self.quotes]}
+        return {"text": self.text, "quotes": quotes_json(self.quotes)}
 
 
 @dataclass
@@ -48,6 +49,13 @@ class Points:
     strengths: list[Point]
     improvements: list[Point]
     plan: list[Point]
+
+
+def quotes_json(quotes: Sequence[CheckedQuote]) -> list[dict[str, object]]:
+    """Quotes as stored: ``{"text", "turn"}``, plus ``"ref": true`` for a sentence quoted
+    elsewhere on the page and cited again by reference."""
+    return [{"text": q.text, "turn": q.turn, **({"ref": True} if isinstance(q, QuoteRef) else {})}
+            for q in quotes]
 
 
 def _q(quote: CheckedQuote | None) -> list[CheckedQuote]:
@@ -117,7 +125,10 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
     if relevances and not off and sum(relevances) / len(relevances) >= 0.5:
         strengths.append(Point(
             f"You kept to the questions: on average your answers used "
-            f"{round(100 * sum(relevances) / len(relevances))}% of their key terms.", [], 0.6))
+            f"{round(100 * sum(relevances) / len(relevances))}% of their key terms.",
+            # From the answer that kept closest to its question.
+            _q(picker.pick(_fullest, answers=[max(
+                range(n), key=lambda i: signals[i].relevance or 0.0)])), 0.6))
 
     # --- length (language-neutral)
     short = [i for i, s in enumerate(signals) if s.words < 20]
@@ -131,12 +142,15 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
             "and what came of it."))
     elif total_words / n >= 40:
         strengths.append(Point(
-            f"Full answers: about {round(total_words / n)} words each, none under 20.", [], 0.4))
+            f"Full answers: about {round(total_words / n)} words each, none under 20.",
+            _q(picker.pick(_fullest)), 0.4))
     paces = [s.words_per_minute for s in signals if s.words_per_minute is not None]
     if paces and sum(paces) / len(paces) > 185:
         improvements.append(Point(
             f"Slow down: you spoke about {round(sum(paces) / len(paces))} words a minute "
-            "(150 is easy to follow).", [], 0.9))
+            "(150 is easy to follow).",
+            _q(picker.pick(_fullest, answers=[max(
+                range(n), key=lambda i: signals[i].words_per_minute or 0.0)])), 0.9))
         plan.append(Point("Answer one question with a pause after each sentence; time it."))
 
     if english:
@@ -201,7 +215,11 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
     if missing[worst_part] >= max(1, (n + 1) // 2):
         improvements.append(Point(
             f"Complete your stories: the {worst_part} was missing in {missing[worst_part]} "
-            f"of {n} answers ({_star_hint(worst_part)}).", [], 1.0 + missing[worst_part] / n))
+            f"of {n} answers ({_star_hint(worst_part)}).",
+            # An answer told without it.
+            _q(picker.pick(_fullest, answers=[i for i, s in enumerate(signals)
+                                              if worst_part not in (s.star or ())])),
+            1.0 + missing[worst_part] / n))
         plan.append(Point(f"For every story, say the {worst_part} in one sentence of its "
                           f"own ({_star_hint(worst_part)})."))
     # outcomes
@@ -222,9 +240,12 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
                                            - x.count_words(lx.I_WORDS)))), 1.1))
         plan.append(Point("Retell one team project using “I” for each thing you did, and "
                           "“we” only for what the team did together."))
-    elif i_words >= 3 and i_words >= 2 * max(we_words, 1):
+    elif (i_words >= 3 and i_words >= 2 * max(we_words, 1)
+          and any("action" in (s.star or ()) for s in signals)):
+        # "I" alone is not ownership ("I think", "I guess"): an action said with it is.
         strengths.append(Point(
-            f"Clear ownership: “I” {i_words} times against “we” {we_words} times, with the "
+            f"Clear ownership: “I” {_plural(i_words, 'time')} against “we” "
+            f"{_plural(we_words, 'time')}, with the "
             "actions you took.", _q(picker.pick(lambda x: float(x.has_action()))), 0.7))
     # hedges and fillers
     hedges = [h for s in signals for h in (s.hedges or ())]
@@ -236,14 +257,26 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
         improvements.append(Point(
             f"Cut hedges and fillers: {len(hedges) + len(fillers)} in {words} words "
             f"({said}).",
-            _q(picker.pick(lambda x: float(x.count(lx.HEDGES) + x.count(lx.FILLER_PHRASES)
-                                           + x.count_words(lx.FILLERS)))), 1.0 + rate / 10))
+            _q(picker.pick(_hedged)), 1.0 + rate / 10))
         plan.append(Point("Record one answer and replace every “I think” or “maybe” with a "
                           "plain statement of what you did or know."))
     elif words >= 60 and rate < 1.5:
         strengths.append(Point(
             f"Confident delivery: {_plural(len(hedges) + len(fillers), 'hedge or filler', 'hedges or fillers')} "
-            f"in {words} words.", [], 0.5))
+            f"in {words} words.", _q(picker.pick(_plain)), 0.5))
+
+
+def _hedged(x: Sentence) -> float:
+    return float(x.count(lx.HEDGES) + x.count(lx.FILLER_PHRASES) + x.count_words(lx.FILLERS))
+
+
+def _fullest(x: Sentence) -> float:
+    return float(len(x.words))
+
+
+def _plain(x: Sentence) -> float:
+    """The fullest sentence without a hedge or filler."""
+    return 0.0 if _hedged(x) else _fullest(x)
 
 
 def _star_hint(part: str) -> str:
@@ -293,6 +326,9 @@ def justify(judgement: DimensionJudgement, name: str, answers: Sequence[Answer],
         if judgement.basis == "english":
             said = sum(len(s.hedges or ()) + len(s.fillers or ()) for s in signals)
             body += f"; {_plural(said, 'hedge or filler', 'hedges or fillers')} in {words} words"
+            # The sentence that shows it: the most hedged one, or (none hedged) the
+            # fullest plain one.
+            quote = picker.pick(_hedged) if said else picker.pick(_plain)
         body += "."
     elif key == "field_knowledge":
         named = [t for s in signals for t in s.named_terms]
@@ -363,7 +399,7 @@ def describe_answer(answer: Answer) -> tuple[str, str, str]:
 
 def answer_quote(answer_index: int, picker: QuotePicker) -> CheckedQuote | None:
     """The answer's most telling unused sentence (specific, with an action, full)."""
-    return picker.pick(_answer_sentence, answers=[answer_index])
+    return picker.pick(_answer_sentence, answers=[answer_index], refer=False)
 
 
 def _answer_sentence(x: Sentence) -> float:

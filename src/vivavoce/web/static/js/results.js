@@ -68,12 +68,15 @@ function lineForQuote(quote, turn) {
 // Quotes already on the page (normalised): each is shown once.
 let shownQuotes = new Set();
 
-/** A quote as a list item with a link to its own transcript line; null when the same
- * words are already shown elsewhere on the page. */
+/** A quote as a list item with a link to its own transcript line. Words already shown
+ * elsewhere on the page (or sent as a reference, `ref`: the offline evaluation cites a
+ * sentence it quoted for another point) are not repeated: the item is only a link to
+ * the line they are on. */
 function quoteItem(raw) {
   const quote = typeof raw === "string" ? raw : String((raw && raw.text) || "");
   const key = normaliseText(quote);
-  if (!key || shownQuotes.has(key)) return null;
+  if (!key) return null;
+  if (shownQuotes.has(key) || (raw && raw.ref)) return quoteReference(quote, raw && raw.turn);
   shownQuotes.add(key);
   const line = lineForQuote(quote, raw && raw.turn);
   const text = el("blockquote", {}, `“${quote}”`);
@@ -85,6 +88,19 @@ function quoteItem(raw) {
   );
   link.addEventListener("click", () => highlight(line.n));
   return el("li", {}, text, " ", link);
+}
+
+function quoteReference(quote, turn) {
+  const line = lineForQuote(quote, turn);
+  if (!line) return null;
+  const link = el(
+    "a",
+    { href: `#line-${line.n}`, class: "quote-ref-link", "data-line": line.n },
+    `Your words at line ${line.n} of the transcript (quoted on this page)`,
+  );
+  if (operator) link.textContent = `The candidate's words at line ${line.n} of the transcript (quoted on this page)`;
+  link.addEventListener("click", () => highlight(line.n));
+  return el("li", { class: "quote-ref" }, link);
 }
 
 /** The quotes that back one point (a strength, a dimension…), as a list, or null. */
@@ -211,7 +227,12 @@ function renderEvaluation(body) {
   if (method) setText($("#evaluation-method"), method.charAt(0).toUpperCase() + method.slice(1));
   show($("#evaluation-method"), Boolean(method));
   if (ev.summary) setText($("#evaluation-summary"), ev.summary);
-  if (body.low_confidence && body.message) setText($("#evaluation-note"), body.message);
+  // Which signals were used: a non-English interview gets the language-neutral ones only,
+  // and the offline page says so here (beside a model's evaluation, "Rule-based signals"
+  // says it).
+  const languageNote = ev.method === "offline" && ev.signals ? ev.signals.note : null;
+  const notes = [body.low_confidence ? body.message : null, languageNote].filter(Boolean);
+  setText($("#evaluation-note"), notes.join(" "));
   const dimensions = readDimensions(ev);
   setText($("#overall-score"), ev.overall_score ?? "–");
   $("#score-chart").replaceChildren(dimensions.length ? scoreChart(dimensions) : el("p", {}, "No scores."));
