@@ -149,7 +149,7 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
         shortest = min(short, key=lambda i: signals[i].words)
         plan.append(Point(
             "Aim for 45 to 90 seconds per answer: what the situation was, what you did, "
-            f"and what came of it; the answer cited here had "
+            "and what came of it; the answer cited here had "
             f"{_plural(signals[shortest].words, 'word')}.",
             anchor=Anchor(_fullest, (shortest,))))
     elif total_words / n >= 40:
