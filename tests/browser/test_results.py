@@ -248,14 +248,13 @@ def test_a_simulated_interview_gets_offline_feedback_that_says_what_it_is(
     assert "hedges and fillers" in improvements and "“i think”" in improvements
     assert "STAR parts" in page.locator("#dimensions").inner_text()
     assert page.locator("#signals").is_hidden()  # its points already cite the signals
-    # Every strength and improvement cites the candidate's words (quoted, or a link to
-    # the line where they are quoted), and so does each dimension with a signal to show.
-    for item in page.locator("#strengths > li, #improvements > li").all():
-        assert item.locator("a.quote-link, a.quote-ref-link").count() >= 1, item.inner_text()
-    for name in ("Communication clarity", "Structure of answers (STAR)",
-                 "Specificity and evidence", "Motivation and role fit"):
-        dd = page.locator("#dimensions dt", has_text=name).locator("xpath=following-sibling::dd[1]")
-        assert dd.locator("a.quote-link, a.quote-ref-link").count() >= 1, name
+    # Every strength, improvement and practice-plan step cites the candidate's words
+    # (quoted, or a link to the line where they are quoted), and so does every dimension.
+    assert_every_point_cites_the_candidate(page)
+    hedges = page.locator("#practice-plan li", has_text="replace every “I think”")
+    assert hedges.locator("a.quote-link, a.quote-ref-link").count() == 1
+    # The step's words are the hedged answer's (line 4): quoted here, or linked to.
+    assert hedges.locator("a[data-line]").get_attribute("data-line") == "4"
 
     # Whole questions; the one the candidate cut into is marked.
     headings = page.locator("#per-question h4").all_inner_texts()
@@ -268,6 +267,20 @@ def test_a_simulated_interview_gets_offline_feedback_that_says_what_it_is(
     assert page.locator("#strengths a.quote-link").count() >= 1
     tab.snap("results-offline-simulated")
     assert low_contrast(page) == []
+
+
+def assert_every_point_cites_the_candidate(page: Page) -> None:
+    """Each strength, improvement and plan step, and each dimension, quotes the candidate
+    or links to the line where its words are quoted."""
+    steps = page.locator("#practice-plan ol > li")
+    assert steps.count() >= 3
+    for item in page.locator("#strengths > li, #improvements > li").all() + steps.all():
+        assert item.locator("a.quote-link, a.quote-ref-link").count() >= 1, item.inner_text()
+    dts = page.locator("#dimensions dt")
+    assert dts.count() == 5
+    for i in range(dts.count()):
+        dd = dts.nth(i).locator("xpath=following-sibling::dd[1]")
+        assert dd.locator("a.quote-link, a.quote-ref-link").count() >= 1, dts.nth(i).inner_text()
 
 
 GERMAN_TURNS = [
@@ -299,6 +312,11 @@ def test_an_interview_in_another_language_says_which_signals_were_used(
     assert "STAR" not in feedback and "hedges" not in feedback
     assert "not applied to this language" in page.locator("#dimensions").inner_text()
     assert "Python" in page.locator("#dimensions").inner_text()  # the neutral ones are
+    # Dimensions without a signal in this language still cite the answer they were
+    # judged from, and every plan step the words that show why it is suggested.
+    assert "Beyond that, the rules found no evidence of" in page.locator("#dimensions").inner_text()
+    assert_every_point_cites_the_candidate(page)
+    assert_quotes_link_to_their_own_lines_once(page)
 
 
 SHORT_TURNS = [

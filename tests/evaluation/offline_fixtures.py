@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from vivavoce.evaluation.transcript import TranscriptLine
 
-__all__ = ["ANSWERS", "QUESTION", "RANKED", "transcript"]
+__all__ = ["ANSWERS", "LONG_PLAIN", "QUESTION", "RANKED", "VARIED", "transcript"]
 
 QUESTION = "Thanks for joining. Tell me about a project you are proud of, and what you did on it?"
 
@@ -41,6 +41,23 @@ ANSWERS = {
 # Best first, as a careful reader ranks them: a full story, then plain specifics; a vague
 # answer on topic beats a fluent one about football; three words say least.
 RANKED = ["star", "specific", "vague", "off_topic", "very_short"]
+
+
+LONG_PLAIN = (
+    "The compiler has 3 passes, a parser in Python, a checker and a generator for a stack "
+    "machine with 40 instructions; the whole thing is about 2000 lines with 150 tests. "
+    "Random programs are compared with a reference interpreter on every change to it.")
+
+# Interviews of different make, as (answers, language): every kind of answer; two strong
+# ones; three weak ones; plain specifics without a story (one cut short); German.
+VARIED: list[tuple[tuple[str, ...], str]] = [
+    (tuple(ANSWERS.values()), "en"),
+    ((ANSWERS["star"], ANSWERS["specific"]), "en"),
+    ((ANSWERS["vague"], ANSWERS["very_short"], ANSWERS["off_topic"]), "en"),
+    ((LONG_PLAIN, LONG_PLAIN.replace("3 passes", "4 passes"), LONG_PLAIN[:120] + "."), "en"),
+    (("Ich habe eine App mit Python gebaut. Die Wartezeit sank von 60 auf 10 Minuten.",
+      "Vielleicht, ich weiß es nicht genau."), "de"),
+]
 
 
 def transcript(*answers: str, question: str = QUESTION) -> list[TranscriptLine]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.evaluation.helpers import GOOD_TRANSCRIPT
-from tests.evaluation.offline_fixtures import ANSWERS, transcript
+from tests.evaluation.offline_fixtures import ANSWERS, VARIED, transcript
 from vivavoce.evaluation.evidence import find_quote, normalise
 from vivavoce.evaluation.offline import OFFLINE_LABEL, apply_cap, evaluate_offline
 from vivavoce.evaluation.rubric import Rubric
@@ -79,28 +79,110 @@ def test_the_points_and_dimensions_cite_the_candidates_words(rubric: Rubric) -> 
     assert "I designed" in quoted["structure"][0]["text"]  # an action, said with "I"
 
 
-LONG_PLAIN = (
-    "The compiler has 3 passes, a parser in Python, a checker and a generator for a stack "
-    "machine with 40 instructions; the whole thing is about 2000 lines with 150 tests. "
-    "Random programs are compared with a reference interpreter on every change to it.")
-
-
-@pytest.mark.parametrize(("answers", "language"), [
-    (tuple(ANSWERS.values()), "en"),
-    ((ANSWERS["star"], ANSWERS["specific"]), "en"),
-    ((ANSWERS["vague"], ANSWERS["very_short"], ANSWERS["off_topic"]), "en"),
-    ((LONG_PLAIN, LONG_PLAIN.replace("3 passes", "4 passes"), LONG_PLAIN[:120] + "."), "en"),
-    (("Ich habe eine App mit Python gebaut. Die Wartezeit sank von 60 auf 10 Minuten.",
-      "Vielleicht, ich weiß es nicht genau."), "de"),
-])
-def test_every_strength_and_improvement_quotes_the_candidate(
+@pytest.mark.parametrize(("answers", "language"), VARIED)
+def test_every_point_plan_step_and_dimension_quotes_the_candidate(
     rubric: Rubric, answers: tuple[str, ...], language: str
 ) -> None:
     _, result = evaluate_offline(transcript(*answers), rubric, level="graduate",
                                  language=language)
-    for part in ("strengths", "improvements"):
+    for part in ("strengths", "improvements", "practice_plan"):
+        assert len(result["cited"][part]) == len(result[part])
         for text, quotes in zip(result[part], result["cited"][part], strict=True):
             assert quotes, f"{part}: {text}"
+    for dimension in result["dimensions"]:
+        assert dimension["quotes"], dimension["justification"]
+
+
+def _plan(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return dict(zip(result["practice_plan"], result["cited"]["practice_plan"], strict=True))
+
+
+def _step(plan: dict[str, list[dict[str, Any]]], start: str) -> list[dict[str, Any]]:
+    return next(quotes for text, quotes in plan.items() if text.startswith(start))
+
+
+def test_each_plan_step_quotes_the_words_that_show_why(rubric: Rubric) -> None:
+    lines = transcript(*ANSWERS.values())
+    _, result = evaluate_offline(lines, rubric, level="graduate", language="en")
+    plan = _plan(result)
+    turn = {name: 2 * (i + 1) for i, name in enumerate(ANSWERS)}
+    # Hedges: the most hedged sentence; specifics: an answer with neither a number nor a
+    # named tool; off topic: that answer's first sentence; length: the shortest answer.
+    hedges = _step(plan, "Record one answer and replace every")
+    assert "I think" in hedges[0]["text"] and hedges[0]["turn"] == turn["vague"]
+    assert _step(plan, "For each project you may talk about")[0]["turn"] == turn["vague"]
+    off = _step(plan, "Before you answer, repeat the question's key words")
+    assert off[0]["text"].startswith("I really enjoy playing football")
+    short = _step(plan, "Aim for 45 to 90 seconds")
+    assert short == [{"text": "Yes, I did.", "turn": turn["very_short"], "ref": True}]
+    assert "the answer cited here had 3 words" in next(t for t in plan if t.startswith("Aim"))
+    # STAR practice starts from an action with specifics, never the off-topic answer.
+    story = _step(plan, "Prepare two stories")
+    assert story[0]["turn"] in (turn["star"], turn["specific"])
+
+
+def test_plan_steps_cite_unquoted_sentences_when_there_are_some(rubric: Rubric) -> None:
+    # A long answer without specifics: the improvement quotes one sentence of it, and the
+    # plan step another, in its own words rather than a reference.
+    hedged = ("I think we maybe built some kind of website for a shop. Um, I guess it sort "
+              "of worked, you know. Probably the team liked it, I think, more or less. "
+              "Basically I did the pages and stuff like that, maybe the tests too. Maybe "
+              "we used a database, I think, or sort of a spreadsheet. I guess it probably "
+              "went kind of okay in the end, you know. Perhaps the owner was sort of happy, "
+              "I suppose. I mean, it could be better, maybe, I don't know.")
+    lines = transcript(hedged, ANSWERS["specific"])
+    _, result = evaluate_offline(lines, rubric, level="graduate", language="en")
+    improvement = next(q for t, q in zip(result["improvements"], result["cited"]["improvements"],
+                                         strict=True) if t.startswith("Add specifics"))
+    step = _step(_plan(result), "For each project you may talk about")
+    assert step and not step[0].get("ref") and step[0]["turn"] == 2
+    assert normalise(step[0]["text"]) != normalise(improvement[0]["text"])
+
+
+MOTIVATION_LESS = [
+    ("interviewer", "Tell me about a project you are proud of."),
+    ("candidate", ANSWERS["star"]),
+    ("interviewer", "Why do you want this internship?"),
+    ("candidate", "The internship is in Leeds, near my family. The office is close to the "
+                  "station and the hours suit me."),
+]
+
+
+def test_a_dimension_without_evidence_cites_the_answer_it_was_judged_from(
+    rubric: Rubric,
+) -> None:
+    lines = [TranscriptLine(i, who, text) for i, (who, text) in enumerate(MOTIVATION_LESS, 1)]
+    _, result = evaluate_offline(lines, rubric, level="graduate", language="en")
+    motivation = next(d for d in result["dimensions"] if d["key"] == "motivation")
+    # No sign of motivation anywhere: the answer to "Why …?", the question closest to it.
+    assert "0 signs of motivation" in motivation["justification"]
+    assert ("No sign of motivation (such as “I enjoy”, “because” or “to learn”) was found "
+            "in your answer to “Why do you want this internship?” (the question closest to "
+            "motivation and role fit), cited here.") in motivation["justification"]
+    assert motivation["quotes"] and motivation["quotes"][0]["turn"] == 4
+    # No question near it: the longest answer.
+    plain = transcript(ANSWERS["vague"], ANSWERS["star"], ANSWERS["specific"])
+    _, result = evaluate_offline(plain, rubric, level="graduate", language="en")
+    motivation = next(d for d in result["dimensions"] if d["key"] == "motivation")
+    assert "(your longest answer), cited here." in motivation["justification"]
+    assert motivation["quotes"][0]["turn"] == 4
+
+
+def test_dimensions_without_a_signal_in_the_language_still_cite_an_answer(
+    rubric: Rubric,
+) -> None:
+    lines = transcript(
+        "Ich habe eine App mit Python und PostgreSQL für 300 Studierende gebaut. "
+        "Die Wartezeit sank von 60 auf 10 Minuten.",
+        "Ja, das war gut.",
+        question="Erzählen Sie von einem Projekt, auf das Sie stolz sind?",
+    )
+    _, result = evaluate_offline(lines, rubric, level="graduate", language="de")
+    for key in ("communication", "structure", "motivation"):
+        dimension = next(d for d in result["dimensions"] if d["key"] == key)
+        assert "Beyond that, the rules found no evidence of" in dimension["justification"]
+        assert "(your longest answer), cited here." in dimension["justification"]
+        assert dimension["quotes"] and dimension["quotes"][0]["turn"] == 2, key
 
 
 def test_points_cite_the_signals_they_rest_on(rubric: Rubric) -> None:

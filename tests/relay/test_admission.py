@@ -131,3 +131,47 @@ async def test_past_capacity_a_new_start_gets_server_busy(make_app_server: MakeA
         await next_one.start()
         await next_one.send_json({"type": "end_interview"})
         await next_one.until_closed()
+
+
+async def test_ipv6_clients_count_per_64(make_app_server: MakeApp) -> None:
+    # A host holds a whole /64 and could otherwise hop addresses past the per-address cap.
+    # (The test server believes X-Forwarded-For from loopback, as a deployment its proxy.)
+    app = make_app_server(VIVAVOCE_VOICE_MAX_UNSTARTED_PER_ADDRESS="1")
+
+    def from_(address: str) -> dict[str, Any]:
+        return {"additional_headers": {"X-Forwarded-For": address}}
+
+    async with voice_client(app.voice_url(), **from_("2001:db8:0:7::1")) as first:
+        async with voice_client(app.voice_url(), refused=True,
+                                **from_("2001:db8:0:7::2")) as hopped:
+            await refused_with(hopped, "too_many_unstarted")
+        async with voice_client(app.voice_url(), **from_("2001:db8:0:8::1")) as elsewhere:
+            await still_served(elsewhere)
+        await still_served(first)
+        assert gate_of(app).unstarted("2001:db8:0:7::/64") == 1
+
+
+async def test_one_link_cannot_hold_sockets_past_the_caps(make_app_server: MakeApp) -> None:
+    # Takeover passes the caps, so only the newest connection to a live link may wait to
+    # start: an older one still waiting is closed as replaced (issue 14, finding 6 with a
+    # candidate's own link).
+    app = make_app_server(VIVAVOCE_VOICE_MAX_CONNECTIONS="1")
+    _, token = await link_interview(app)
+    async with voice_client(app.voice_url(token)) as live:
+        await live.start({})
+        async with voice_client(app.voice_url(token)) as waiting:
+            await still_served(waiting)
+            async with voice_client(app.voice_url(token)) as newest:
+                replaced = await waiting.until("error")
+                assert replaced["code"] == "replaced" and "hint" not in replaced
+                await waiting.until_closed()
+                await until(lambda: gate_of(app).total == 2)  # the live one and the newest
+                await still_served(newest)
+                await still_served(live)
+                # The newest starts: it takes the interview over, as before.
+                started = await newest.start({})
+                assert started["resumed"] is True
+                assert (await live.until("error"))["code"] == "replaced"
+                await newest.send_json({"type": "end_interview"})
+                await newest.until_closed()
+    await until(lambda: gate_of(app).total == 0)

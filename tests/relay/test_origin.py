@@ -12,6 +12,7 @@ from vivavoce.web.voice import origin_allowed
 PRODUCTION = {"VIVAVOCE_ENV": "production"}
 LISTED = {"VIVAVOCE_ALLOWED_ORIGINS": "https://a.example"}
 PUBLIC = {"VIVAVOCE_ENV": "production", "VIVAVOCE_PUBLIC_URL": "https://jobs.example/app"}
+INSECURE = {"VIVAVOCE_HOST": "0.0.0.0", "VIVAVOCE_ALLOW_INSECURE": "1"}
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,18 @@ def test_origin_look_alikes_are_refused(
     ("env", "origin", "host", "allowed"),
     [
         ({}, None, "app.local", True),  # not a browser
-        ({}, "http://anything.example", "app.local", True),  # development, no list
+        # Development, no list: pages on this machine, not any website the developer
+        # visits (a WebSocket has no CORS: it would start interviews on their key).
+        ({}, "http://anything.example", "127.0.0.1:8000", False),
+        ({}, "http://localhost:3000", "127.0.0.1:8000", True),
+        ({}, "http://127.0.0.1:5173", "127.0.0.1:8000", True),
+        ({}, "http://[::1]:8080", "[::1]:8000", True),
+        ({}, "http://127.0.0.1:8000", "127.0.0.1:8000", True),  # its own page
+        # Listening on loopback, a foreign name as the Host is a DNS-rebinding page.
+        ({}, "http://rebound.example:8000", "rebound.example:8000", False),
+        # Development reachable from elsewhere (VIVAVOCE_ALLOW_INSECURE): its own host too.
+        (INSECURE, "http://192.0.2.5:8000", "192.0.2.5:8000", True),
+        (INSECURE, "http://anything.example", "192.0.2.5:8000", False),
         (LISTED, "http://app.local:8000", "app.local:8000", True),  # development, own host
         ({"VIVAVOCE_ENV": "production"}, "https://evil.example", "app.example", False),
         ({"VIVAVOCE_ENV": "production"}, "https://app.example", "app.example", True),

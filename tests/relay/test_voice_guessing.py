@@ -39,3 +39,21 @@ async def test_guessed_links_on_voice_make_the_address_wait(make_app_server: Mak
     error, code = await _refusal(app, token)
     assert error["code"] == "too_many_attempts" and code == 1013
     assert token not in str(error)
+
+
+async def test_a_replaced_link_on_voice_is_not_a_guess(make_app_server: MakeApp) -> None:
+    # The operator re-issued the link: the old one is signed by us (not guessed), and a
+    # candidate trying it again must not make their classroom's address wait.
+    import httpx
+
+    from tests.web.security_helpers import ADMIN, rows
+
+    app = make_app_server(api_key=scenario_key("ok", "replaced"), VIVAVOCE_AUTH_FREE_FAILURES="2")
+    async with httpx.AsyncClient(base_url=app.server.http_url, headers=ADMIN) as api:
+        made = (await api.post("/api/interviews", json={"candidate": {"name": "Ada"}})).json()
+        reissued = await api.post(f"/api/interviews/{made['id']}/reissue")
+        assert reissued.status_code == 200, reissued.text
+    for _ in range(4):
+        error, code = await _refusal(app, made["token"])
+        assert error["code"] != "too_many_attempts" and code == 1008, error
+    assert await rows(app, "SELECT subject FROM rate_counters WHERE kind = 'link'") == []

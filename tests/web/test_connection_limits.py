@@ -1,7 +1,7 @@
 """Admission for /voice (web/connection_limits.py): the start deadline, the cap on
 not-yet-started connections per address, the global cap, takeover, and the one refusal
-shape. The module is pure bookkeeping (it is wired into /voice by the core's owner), so
-these tests drive it directly with an injected clock."""
+shape. The module is pure bookkeeping, so these tests drive it directly with an injected
+clock; tests/relay/test_admission.py checks the same through /voice on real sockets."""
 
 from __future__ import annotations
 
@@ -160,3 +160,22 @@ def test_starts_past_the_capacity_get_server_busy() -> None:
     first.release()
     third.release()
     assert door.started == 0 and second.start() is None
+
+
+async def test_only_the_newest_takeover_of_a_link_waits_to_start() -> None:
+    door, _ = gate(max_connections=1)
+    live = admitted(door.admit("a"))
+    live.mark_started()
+    first = admitted(door.admit("a", takeover=True, link="iv-1"))
+    other_link = admitted(door.admit("a", takeover=True, link="iv-2"))
+    second = admitted(door.admit("a", takeover=True, link="iv-1"))
+    assert first.superseded and not second.superseded and not other_link.superseded
+    assert await first.wait_superseded(0) is True
+    assert await second.wait_superseded(0.01) is False
+    # Once the newest starts (or goes), a later takeover supersedes nothing of it.
+    second.mark_started()
+    third = admitted(door.admit("a", takeover=True, link="iv-1"))
+    assert not second.superseded and not third.superseded
+    for ticket in (live, first, other_link, second, third):
+        ticket.release()
+    assert door.total == 0 and door.unstarted("a") == 0

@@ -127,6 +127,18 @@ def test_production_refuses_trivially_weak_secrets_with_the_fix(
     assert value not in message
 
 
+def test_serve_in_production_with_a_weak_admin_token_exits_with_the_fix(tmp_path: Path) -> None:
+    weak = "aaaaaaaaaaaaaaaaaaaa"
+    done = subprocess.run(
+        [sys.executable, "-m", "vivavoce.cli", "serve", "--port", "1"],
+        env=base_env(tmp_path, **{**GOOD, "VIVAVOCE_ADMIN_TOKEN": weak}),
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1
+    assert "[admin_token_weak]" in done.stderr and "vivavoce secret" in done.stderr
+    assert weak not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
 def test_strength_estimate() -> None:
     assert weakness("a" * 30) == "it is one character repeated"
     assert weakness("0123456789") is None

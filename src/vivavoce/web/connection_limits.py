@@ -16,7 +16,9 @@ socket, holds the returned :class:`Ticket` for the connection's life, calls
 - **All connections** (``VIVAVOCE_VOICE_MAX_CONNECTIONS``, 2000).
 - **Takeover is never refused**: the newest connection to a link replaces the old one
   (which the relay then closes), so ``admit(…, takeover=True)`` passes the caps — the
-  total does not grow once the old socket goes.
+  total does not grow once the old socket goes. Only the newest such connection per link
+  waits to start: an older one still waiting is superseded (:meth:`Ticket.wait_superseded`,
+  and /voice closes it as replaced), so one link cannot hold sockets past the caps.
 
 Every refusal has one shape (the performance issue's): an ``error`` message with
 ``fatal: true``, ``retryable: true`` and ``retry_after_s``, then close code 1013 ("try
@@ -51,6 +53,8 @@ The hook in web/voice.py (sketch; see ``voice`` there)::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,6 +143,22 @@ class Ticket:
     opened_at: float
     started: bool = False
     released: bool = False
+    # The link this connection takes over (admitted past the caps), or None.
+    link: str | None = None
+    _superseded: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def superseded(self) -> bool:
+        """A newer connection to the same link came before this one started."""
+        return self._superseded.is_set()
+
+    async def wait_superseded(self, seconds: float) -> bool:
+        """Wait at most ``seconds`` for a newer connection to supersede this one; whether
+        it did."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._superseded.wait()
+        return self.superseded
 
     def seconds_to_start(self) -> float:
         """Seconds left before the start deadline (0 when passed)."""
@@ -167,13 +187,19 @@ class Ticket:
         if self.started or self.released:
             return
         self.started = True
+        self._pending_done()
         self.gate._unstarted_done(self.address)
         self.gate._started += 1
+
+    def _pending_done(self) -> None:
+        if self.link is not None and self.gate._pending.get(self.link) is self:
+            del self.gate._pending[self.link]
 
     def release(self) -> None:
         if self.released:
             return
         self.released = True
+        self._pending_done()
         if self.started:
             self.gate._started = max(0, self.gate._started - 1)
         else:
@@ -190,6 +216,8 @@ class ConnectionGate:
     _total: int = 0
     _unstarted: dict[str, int] = field(default_factory=dict)
     _started: int = 0
+    # Per link, its newest takeover connection not yet started.
+    _pending: dict[str, Ticket] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -203,9 +231,12 @@ class ConnectionGate:
     def unstarted(self, address: str) -> int:
         return self._unstarted.get(address, 0)
 
-    def admit(self, address: str, *, takeover: bool = False) -> Ticket | Refusal:
+    def admit(
+        self, address: str, *, takeover: bool = False, link: str | None = None
+    ) -> Ticket | Refusal:
         """A ticket for a new connection from ``address``, or why it is refused.
-        ``takeover``: it replaces a live connection to the same link (never refused)."""
+        ``takeover``: it replaces a live connection to ``link`` (never refused; an older
+        connection to that link still waiting to start is superseded)."""
         if not takeover:
             reason: RefusalReason | None = None
             if self._total >= self.limits.max_connections:
@@ -217,7 +248,14 @@ class ConnectionGate:
                 return Refusal(reason, _RETRY_AFTER_S[reason])
         self._total += 1
         self._unstarted[address] = self.unstarted(address) + 1
-        return Ticket(self, address, self.clock())
+        ticket = Ticket(self, address, self.clock())
+        if takeover and link is not None:
+            ticket.link = link
+            previous = self._pending.get(link)
+            self._pending[link] = ticket
+            if previous is not None:  # still waiting to start (it leaves _pending then)
+                previous._superseded.set()
+        return ticket
 
     # --- bookkeeping for Ticket ---
     def _unstarted_done(self, address: str) -> None:

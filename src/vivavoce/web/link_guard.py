@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vivavoce.runtime import Runtime
@@ -36,7 +36,7 @@ from vivavoce.store.models import Interview
 from vivavoce.tokens import InvalidInterviewToken, token_nonce, verify_interview_token
 from vivavoce.web.errors import error_body
 
-__all__ = ["REVOKED_MESSAGE", "LinkGuard"]
+__all__ = ["REVOKED_MESSAGE", "LinkGuard", "superseded"]
 
 log = logging.getLogger("vivavoce.web")
 
@@ -45,6 +45,15 @@ REVOKED_MESSAGE = (
 )
 
 PageRenderer = Callable[[Request, str], Any]
+
+# Set on a WebSocket's scope whose token this guard replaced: /voice then knows the
+# refused link was one we signed (re-issued), not a guess (web/auth_guard.py).
+_SUPERSEDED = "vivavoce_link_superseded"
+
+
+def superseded(connection: HTTPConnection) -> bool:
+    """Whether this guard replaced the connection's token because its link was re-issued."""
+    return bool(connection.scope.get("state", {}).get(_SUPERSEDED))
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -116,7 +125,8 @@ class LinkGuard:
                 (k, "revoked" if k == "token" else v)
                 for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
             ]
-            scope = dict(scope, query_string=urlencode(query).encode("latin-1"))
+            state = {**scope.get("state", {}), _SUPERSEDED: True}
+            scope = dict(scope, query_string=urlencode(query).encode("latin-1"), state=state)
             await self.app(scope, receive, send)
             return
         await self._refuse(scope, receive, send)

@@ -8,8 +8,8 @@ Who may connect:
 
 * the ``Origin`` must be one of ``VIVAVOCE_ALLOWED_ORIGINS`` (exact origins; wildcard
   entries are ignored — the original allowed any ``*.vercel.app``, which anyone can
-  host). With no list: same-origin always, any origin outside production. No ``Origin``
-  (not a browser) is allowed: the token is what protects an interview.
+  host), the public URL's, or the page's own host; with no list in development, pages
+  on this machine (loopback origins). No ``Origin`` (not a browser) is allowed.
 * ``/voice?token=…`` runs the interview that token was issued for (once; a failure the
   operator must fix, such as a revoked key, or OpenAI's passing trouble, such as an
   outage, leaves it for the same link to try again);
@@ -71,7 +71,7 @@ from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview
 from vivavoce.store.questions import pick_cached_questions
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
-from vivavoce.web import auth_guard, budget_watch, voice_leases
+from vivavoce.web import auth_guard, budget_watch, link_guard, voice_leases
 from vivavoce.web.api_budget import budget_refusal
 from vivavoce.web.connection_limits import (
     CLOSE_TRY_AGAIN_LATER,
@@ -103,9 +103,7 @@ __all__ = [
 
 log = logging.getLogger("vivavoce.voice")
 router = APIRouter()
-
 QUESTIONS_PER_INTERVIEW = 8
-
 
 
 class ServiceHooks:
@@ -149,8 +147,8 @@ class ServiceHooks:
         now = relay.clock
         session = relay.session
         # Spend limits (VIVAVOCE_DAILY/MONTHLY_BUDGET_USD): no new session once a period's
-        # limit is spent. Not fatal: a link is not used up and starts once the budget
-        # allows. A database hiccup here does not stop interviews (the start meets it).
+        # limit is spent; not fatal (the link starts once the budget allows). A database
+        # hiccup here does not stop interviews (the start meets it).
         try:
             over_budget = await budget_refusal(self.runtime)
         except SQLAlchemyError as exc:
@@ -411,8 +409,7 @@ def _key_missing() -> UpstreamProblem:
 
 
 async def _refuse(websocket: WebSocket, code: str, message: str, *, close: int = 1008) -> None:
-    # The client may already be gone; there is nobody left to tell then.
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # the client may already be gone
         await websocket.send_json(browser_messages.error(code, message, fatal=True))
         await websocket.close(close, code)
 
@@ -436,15 +433,19 @@ def _refuse_relay(relay: VoiceRelay, refusal: Refusal) -> None:
 
 
 async def _start_deadline(relay: VoiceRelay, ticket: Ticket) -> None:
-    """Close a connection that has not started an interview by the deadline."""
-    await asyncio.sleep(ticket.seconds_to_start())
-    if not ticket.started and not relay.done.is_set():
+    """Close a connection that has not started an interview by the deadline, or that a
+    newer connection to the same link superseded first (web/connection_limits.py)."""
+    superseded = await ticket.wait_superseded(ticket.seconds_to_start())
+    if ticket.started or relay.done.is_set():
+        return
+    if superseded:
+        relay.replace()
+    else:
         _refuse_relay(relay, ticket.deadline_refusal())
 
 
 def _gate(app: Any) -> ConnectionGate:
-    # Kept on app.state rather than Runtime: runtime sits below web in the layers
-    # (pyproject.toml), and the gate is only ever used here.
+    # On app.state, not Runtime: runtime sits below web in the layers (pyproject.toml).
     gate = app.state.voice_gate
     assert isinstance(gate, ConnectionGate)
     return gate
@@ -456,8 +457,8 @@ async def voice(websocket: WebSocket) -> None:
     settings = runtime.settings
     if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
                           settings):
-        # Before accept(): the upgrade is answered with HTTP 403.
-        log.warning("refused /voice from origin %s", websocket.headers.get("origin", "")[:200])
+        log.warning("refused /voice from origin %s (not in VIVAVOCE_ALLOWED_ORIGINS): HTTP 403",
+                    websocket.headers.get("origin", "")[:200])
         await websocket.close(1008)
         return
     await websocket.accept()
@@ -480,7 +481,8 @@ async def voice(websocket: WebSocket) -> None:
         try:
             interview_id = verify_interview_token(runtime.secret_key, token)
         except InvalidInterviewToken as exc:
-            if exc.reason == "invalid":  # an expired link of ours is not a guess
+            # An expired or re-issued link of ours is not a guess.
+            if exc.reason == "invalid" and not link_guard.superseded(websocket):
                 await auth_guard.record_failure(runtime, "link", subject)
             await _refuse(websocket, f"token_{exc.reason}", str(exc))
             return
@@ -488,10 +490,10 @@ async def voice(websocket: WebSocket) -> None:
         await _refuse(websocket, "token_required",
                       "This interview needs a personal link. Ask the organiser for one.")
         return
-    # Admission: caps on connections (the newest connection of a link always passes).
-    address = websocket.client.host if websocket.client is not None else "unknown"
+    # Admission: caps per address (IPv6 per /64) and in all; a link's newest one passes.
+    address = auth_guard.client_subject(websocket)
     takeover = interview_id is not None and interview_id in _open_interviews(runtime)
-    admission = _gate(websocket.app).admit(address, takeover=takeover)
+    admission = _gate(websocket.app).admit(address, takeover=takeover, link=interview_id)
     if isinstance(admission, Refusal):
         with contextlib.suppress(Exception):  # the client may be gone already
             await websocket.send_json(admission.message())

@@ -4,6 +4,7 @@ docstring says who may open ``/voice``)."""
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from fastapi import WebSocket
@@ -23,6 +24,16 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}".rstrip("/")
 
 
+def _loopback_name(hostname: str | None) -> bool:
+    name = (hostname or "").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
     """Whether a browser on ``origin`` may open ``/voice`` (see the module docstring)."""
     if origin is None:
@@ -33,12 +44,20 @@ def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> 
         allowed.add(_origin_of(settings.public_url))
     if wanted in allowed:
         return True
-    if host and urlsplit(wanted).netloc == host.lower():
-        # The page's own host. Only host and port are compared (behind a proxy not trusted
-        # for X-Forwarded-Proto the scheme seen here may differ), but in production a plain
-        # http page, which anyone on its path can rewrite, never gets a microphone stream.
-        return not settings.is_production or wanted.startswith("https://")
-    return not settings.allowed_origins and not settings.is_production
+    # The page's own host. Only host and port are compared (behind a proxy not trusted
+    # for X-Forwarded-Proto the scheme seen here may differ), but in production a plain
+    # http page, which anyone on its path can rewrite, never gets a microphone stream.
+    own = bool(host) and urlsplit(wanted).netloc == (host or "").lower()
+    if settings.is_production:
+        return own and wanted.startswith("https://")
+    if settings.allowed_origins:
+        return own
+    # Development without a list: pages on this machine (a front end on another local
+    # port, say). A WebSocket has no CORS, so any website the developer visits could
+    # otherwise start interviews on their key; and listening on loopback, a Host that is
+    # not a loopback name is a DNS-rebinding page, so "own host" counts only elsewhere.
+    local = _loopback_name(urlsplit(wanted).hostname)
+    return local or (own and not settings.on_loopback)
 
 
 class StarletteBrowser:

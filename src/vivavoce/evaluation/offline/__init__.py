@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from vivavoce.evaluation.evidence import normalise
 from vivavoce.evaluation.offline.cap import CAP_FORMULA, apply_cap
 from vivavoce.evaluation.offline.judge import judge_dimension
 from vivavoce.evaluation.offline.quotes import QuotePicker
 from vivavoce.evaluation.offline.signals import Answer, is_english, pair_answers
 from vivavoce.evaluation.offline.writer import (
     answer_quote,
+    cite_plan,
     describe_answer,
     justify,
     quotes_json,
@@ -54,6 +56,18 @@ def _quotes(items: Sequence[Any]) -> list[dict[str, Any]]:
     return quotes_json(items)
 
 
+def _show_referenced(groups: Sequence[list[dict[str, Any]]]) -> None:
+    """A reference must point at words shown on the page. A point dropped past the
+    three kept may have taken a sentence that a kept one then cites by reference: the
+    first such reference (in the page's order) shows the words instead."""
+    shown = {normalise(q["text"]) for group in groups for q in group if not q.get("ref")}
+    for group in groups:
+        for quote in group:
+            if quote.get("ref") and normalise(quote["text"]) not in shown:
+                del quote["ref"]
+                shown.add(normalise(quote["text"]))
+
+
 def signals_summary(answers: Sequence[Answer], language: str) -> dict[str, Any]:
     """The signals as stored with a result (offline or beside the model)."""
     english = is_english(language)
@@ -84,17 +98,20 @@ def evaluate_offline(
         raise ValueError("no answers to evaluate")
     picker = QuotePicker(answers)
     # Each question gets its answer's best sentence first; the points and dimensions then
-    # take the best of the rest, and a second sentence per answer what is left (a
-    # sentence is quoted once on the page).
+    # take the best of the rest, the plan steps theirs after them, and a second sentence
+    # per answer what is left (a sentence is quoted once on the page; one cited again is
+    # a reference to it).
     first = [answer_quote(i, picker) for i in range(len(answers))]
     points = write_points(answers, picker)
     judgements = {dim.key: judge_dimension(dim.key, answers) for dim in rubric.dimensions}
     dimensions = []
     for dim in rubric.dimensions:
-        text, quotes = justify(judgements[dim.key], dim.name, answers, picker)
+        text, quotes = justify(judgements[dim.key], dim.name, answers, picker,
+                               description=dim.description)
         dimensions.append({"key": dim.key, "name": dim.name, "weight": dim.weight,
                            "score": judgements[dim.key].score, "justification": text,
                            "quotes": _quotes(quotes)})
+    cite_plan(points.plan, picker)
     questions: list[dict[str, Any]] = []
     for i, answer in enumerate(answers):
         summary, strong, improve = describe_answer(answer)
@@ -117,6 +134,12 @@ def evaluate_offline(
         "tools, story structure, hedges, the question's key terms); it cannot tell whether "
         "what you said is correct."
     )
+    # The page's order: questions, dimensions, strengths, improvements, plan.
+    cited = {"strengths": [_quotes(p.quotes) for p in points.strengths],
+             "improvements": [_quotes(p.quotes) for p in points.improvements],
+             "practice_plan": [_quotes(p.quotes) for p in points.plan]}
+    _show_referenced([q["quotes"] for q in questions] + [d["quotes"] for d in dimensions]
+                     + [group for part in cited.values() for group in part])
     kept = sum(len(q["quotes"]) for q in questions)
     result: dict[str, Any] = {
         "version": 1,
@@ -132,11 +155,7 @@ def evaluate_offline(
         "strengths": [p.text for p in points.strengths],
         "improvements": [p.text for p in points.improvements],
         "practice_plan": [p.text for p in points.plan],
-        "cited": {
-            "strengths": [_quotes(p.quotes) for p in points.strengths],
-            "improvements": [_quotes(p.quotes) for p in points.improvements],
-            "practice_plan": [_quotes(p.quotes) for p in points.plan],
-        },
+        "cited": cited,
         "summary": summary,
         "evidence": {"checked": kept, "kept": kept, "invented": 0, "invented_examples": [],
                      "asked_again": False},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "CONCRETE_NOUNS",
+    "DIMENSION_CUES",
     "FILLERS",
     "FILLER_PHRASES",
     "HEDGES",
@@ -93,6 +94,20 @@ MOTIVATION = (
     "excited", "passionate", "curious", "i hope", "my goal", "to learn", "i care",
     "because", "motivat", "career", "grow",
 )
+
+# Words of a question that ask about a dimension (besides the words of the dimension's own
+# name and description): which answer a dimension with nothing to quote was judged from.
+DIMENSION_CUES = {
+    "motivation": ("why", "want", "interest", "interested", "internship", "role", "job",
+                   "career", "motivated", "apply", "goal", "goals", "future", "hope"),
+    "structure": ("time", "situation", "example", "challenge", "story", "project", "proud",
+                  "difficult", "conflict"),
+    "evidence": ("project", "example", "result", "results", "measure", "impact", "proud",
+                 "achieve", "achieved", "built"),
+    "field_knowledge": ("design", "explain", "works", "difference", "technical", "approach",
+                        "implement", "choose", "tradeoff", "trade"),
+    "communication": ("yourself", "describe", "explain", "walk"),
+}
 
 # Words of the question that say nothing about its topic.
 QUESTION_WORDS = frozenset(

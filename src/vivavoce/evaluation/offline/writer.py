@@ -1,6 +1,9 @@
 """The offline feedback in words: strengths, improvements, a practice plan, a paragraph per
 dimension and per question. Each point names the signal it rests on (with its count)
-and quotes the candidate's own sentence as evidence (``quotes.py``).
+and quotes the candidate's own sentence as evidence (``quotes.py``). Each practice-plan
+step cites the words that show why it is suggested (the answer without specifics, the
+most hedged sentence…), picked after the points and dimensions (:func:`cite_plan`); a
+dimension with nothing to show cites the answer it was judged from (``anchors.py``).
 
 Points are found, not invented: a strength is only written when its signal is there, so
 a weak interview may get fewer than three strengths (never an empty list: the strongest
@@ -14,9 +17,10 @@ from dataclasses import dataclass, field
 
 from vivavoce.evaluation.evidence import CheckedQuote
 from vivavoce.evaluation.offline import lexicon as lx
+from vivavoce.evaluation.offline.anchors import closest_answer
 from vivavoce.evaluation.offline.judge import DimensionJudgement, quality, specificity
-from vivavoce.evaluation.offline.quotes import QuotePicker, QuoteRef, Sentence
-from vivavoce.evaluation.offline.signals import Answer, key_words, question_focus
+from vivavoce.evaluation.offline.quotes import Anchor, QuotePicker, QuoteRef, Sentence
+from vivavoce.evaluation.offline.signals import Answer, key_words, named_terms, question_focus
 from vivavoce.text import shorten
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "describe_answer",
     "justify",
     "answer_quote",
+    "cite_plan",
     "quotes_json",
     "write_points",
 ]
@@ -34,11 +39,13 @@ _STAR_ORDER = ("situation", "task", "action", "result")
 
 @dataclass
 class Point:
-    """One strength, improvement or plan step with the quotes that back it."""
+    """One strength, improvement or plan step with the quotes that back it. A plan step
+    has an ``anchor`` instead: its quote is picked later (:func:`cite_plan`)."""
 
     text: str
     quotes: list[CheckedQuote] = field(default_factory=list)
     weight: float = 0.0
+    anchor: Anchor | None = None
 
     def as_json(self) -> dict[str, object]:
         return {"text": self.text, "quotes": quotes_json(self.quotes)}
@@ -106,7 +113,8 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
             1.0 + len(bare) / n))
         plan.append(Point(
             "For each project you may talk about, note three numbers (team size, time, "
-            "result) and the tools you used, then say them out loud in your answer."))
+            "result) and the tools you used, then say them out loud in your answer; the "
+            "answer cited here had neither.", anchor=Anchor(_fullest, tuple(bare))))
 
     # --- relevance (language-neutral)
     off = [i for i, s in enumerate(signals) if s.off_topic]
@@ -120,7 +128,8 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
             _q(picker.pick(lambda x: float(len(x.words)), answers=off)), 1.5 + len(off) / n))
         plan.append(Point(
             "Before you answer, repeat the question's key words to yourself and use them in "
-            "your first sentence."))
+            "your first sentence; the first sentence cited here did not.",
+            anchor=Anchor(_opening, (off[0],))))
     relevances = [s.relevance for s in signals if s.relevance is not None]
     if relevances and not off and sum(relevances) / len(relevances) >= 0.5:
         strengths.append(Point(
@@ -137,21 +146,27 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
             f"Say more: {len(short)} of {n} answers were under 20 words "
             f"(the shortest: {min(signals[i].words for i in short)}).",
             _q(picker.pick(lambda x: 1.0, answers=short)), 1.2 + len(short) / n))
+        shortest = min(short, key=lambda i: signals[i].words)
         plan.append(Point(
             "Aim for 45 to 90 seconds per answer: what the situation was, what you did, "
-            "and what came of it."))
+            "and what came of it; the answer cited here had "
+            f"{_plural(signals[shortest].words, 'word')}.",
+            anchor=Anchor(_fullest, (shortest,))))
     elif total_words / n >= 40:
         strengths.append(Point(
             f"Full answers: about {round(total_words / n)} words each, none under 20.",
             _q(picker.pick(_fullest)), 0.4))
     paces = [s.words_per_minute for s in signals if s.words_per_minute is not None]
     if paces and sum(paces) / len(paces) > 185:
+        fastest = max(range(n), key=lambda i: signals[i].words_per_minute or 0.0)
         improvements.append(Point(
             f"Slow down: you spoke about {round(sum(paces) / len(paces))} words a minute "
             "(150 is easy to follow).",
-            _q(picker.pick(_fullest, answers=[max(
-                range(n), key=lambda i: signals[i].words_per_minute or 0.0)])), 0.9))
-        plan.append(Point("Answer one question with a pause after each sentence; time it."))
+            _q(picker.pick(_fullest, answers=[fastest])), 0.9))
+        plan.append(Point(
+            "Answer one question with a pause after each sentence; time it. The answer "
+            f"cited here went at about {round(signals[fastest].words_per_minute or 0)} "
+            "words a minute.", anchor=Anchor(_fullest, (fastest,))))
 
     if english:
         _english_points(answers, picker, strengths, improvements, plan)
@@ -171,20 +186,42 @@ def write_points(answers: Sequence[Answer], picker: QuotePicker) -> Points:
             f"(specificity {round(100 * specificity(worst.signals))}%): add a number or a name.",
             _q(picker.pick(lambda x: 1.0, answers=[ranked[-1]])), 0.1))
         plan.append(Point(
-            "Take your weakest answer and say it again with one number, one tool and one "
-            "result in it."))
+            "Take your weakest answer (cited here) and say it again with one number, one "
+            "tool and one result in it.", anchor=Anchor(_first, (ranked[-1],))))
     strengths.sort(key=lambda p: p.weight, reverse=True)
     improvements.sort(key=lambda p: p.weight, reverse=True)
+    # Material for a story: from an answer on the question's topic where there is one.
+    on_topic = tuple(i for i, s in enumerate(signals) if not s.off_topic) or None
     plan.append(Point(
         "Prepare two stories from your projects in STAR order (situation, task, action, "
-        "result) and tell each in under two minutes."))
+        "result) and tell each in under two minutes, starting from the words cited here.",
+        anchor=Anchor(_story, on_topic)))
     if len(plan) < 3:
-        plan.append(Point("Write down the questions you were asked and answer each one "
-                          "again aloud, recording yourself."))
+        briefest = min(range(n), key=lambda i: signals[i].words)
+        plan.append(Point(
+            "Write down the questions you were asked and answer each one again aloud, "
+            "recording yourself, starting with your briefest answer (cited here).",
+            anchor=Anchor(_first, (briefest,))))
     if len(plan) < 3:
-        plan.append(Point("Listen to your recording and count your numbers, names and "
-                          "results: each answer should have at least one of each."))
+        barest = min(range(n), key=lambda i: (signals[i].specifics, signals[i].words))
+        plan.append(Point(
+            "Listen to your recording and count your numbers, names and results: each "
+            "answer should have at least one of each; the answer cited here had "
+            f"{_plural(signals[barest].specifics, 'number or name', 'numbers or names')}.",
+            anchor=Anchor(_fullest, (barest,))))
+    # The sentences of points past the three kept are free for the plan and dimensions.
+    for dropped in strengths[3:] + improvements[3:]:
+        picker.release(dropped.quotes)
     return Points(strengths[:3], improvements[:3], _dedupe(plan)[:6])
+
+
+def cite_plan(plan: Sequence[Point], picker: QuotePicker) -> None:
+    """Give each plan step the words that show why it is suggested: the best unused
+    sentence for its anchor, else one already quoted, by reference (:meth:`QuotePicker.cite`).
+    Called after the points and dimensions have taken theirs."""
+    for step in plan:
+        if not step.quotes:
+            step.quotes = _q(picker.cite(step.anchor or Anchor(_story)))
 
 
 def _dedupe(points: list[Point]) -> list[Point]:
@@ -220,8 +257,11 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
             _q(picker.pick(_fullest, answers=[i for i, s in enumerate(signals)
                                               if worst_part not in (s.star or ())])),
             1.0 + missing[worst_part] / n))
-        plan.append(Point(f"For every story, say the {worst_part} in one sentence of its "
-                          f"own ({_star_hint(worst_part)})."))
+        plan.append(Point(
+            f"For every story, say the {worst_part} in one sentence of its own "
+            f"({_star_hint(worst_part)}); the answer cited here left it out.",
+            anchor=Anchor(_fullest, tuple(i for i, s in enumerate(signals)
+                                          if worst_part not in (s.star or ())))))
     # outcomes
     with_outcome = [i for i, s in enumerate(signals) if s.outcomes]
     if with_outcome and len(with_outcome) * 2 >= n:
@@ -236,10 +276,11 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
     if we_words >= 3 and we_words > i_words:
         improvements.append(Point(
             f"Say what you did yourself: “we” {we_words} times against “I” {i_words} times.",
-            _q(picker.pick(lambda x: float(x.count_words(lx.WE_WORDS)
-                                           - x.count_words(lx.I_WORDS)))), 1.1))
-        plan.append(Point("Retell one team project using “I” for each thing you did, and "
-                          "“we” only for what the team did together."))
+            _q(picker.pick(_we)), 1.1))
+        plan.append(Point(
+            "Retell one team project using “I” for each thing you did, and “we” only for "
+            "what the team did together, starting with the sentence cited here.",
+            anchor=Anchor(_we)))
     elif (i_words >= 3 and i_words >= 2 * max(we_words, 1)
           and any("action" in (s.star or ()) for s in signals)):
         # "I" alone is not ownership ("I think", "I guess"): an action said with it is.
@@ -258,8 +299,10 @@ def _english_points(answers: Sequence[Answer], picker: QuotePicker, strengths: l
             f"Cut hedges and fillers: {len(hedges) + len(fillers)} in {words} words "
             f"({said}).",
             _q(picker.pick(_hedged)), 1.0 + rate / 10))
-        plan.append(Point("Record one answer and replace every “I think” or “maybe” with a "
-                          "plain statement of what you did or know."))
+        plan.append(Point(
+            "Record one answer and replace every “I think” or “maybe” with a plain "
+            "statement of what you did or know, starting with the sentence cited here.",
+            anchor=Anchor(_hedged)))
     elif words >= 60 and rate < 1.5:
         strengths.append(Point(
             f"Confident delivery: {_plural(len(hedges) + len(fillers), 'hedge or filler', 'hedges or fillers')} "
@@ -272,6 +315,25 @@ def _hedged(x: Sentence) -> float:
 
 def _fullest(x: Sentence) -> float:
     return float(len(x.words))
+
+
+def _first(x: Sentence) -> float:
+    """The earliest sentence (unused first), e.g. of the answer a step points to."""
+    return 1.0
+
+
+def _opening(x: Sentence) -> float:
+    """The answer's first sentence."""
+    return 1.0 if x.position == 0 else 0.0
+
+
+def _we(x: Sentence) -> float:
+    return float(x.count_words(lx.WE_WORDS) - x.count_words(lx.I_WORDS))
+
+
+def _story(x: Sentence) -> float:
+    """Material for a story: a step said with “I”, with specifics, of some length."""
+    return 1.0 + 2 * float(x.has_action()) + x.specifics() + min(len(x.words), 30) / 30
 
 
 def _plain(x: Sentence) -> float:
@@ -289,9 +351,11 @@ def _star_hint(part: str) -> str:
 
 
 def justify(judgement: DimensionJudgement, name: str, answers: Sequence[Answer],
-            picker: QuotePicker) -> tuple[str, list[CheckedQuote]]:
+            picker: QuotePicker, *, description: str = "") -> tuple[str, list[CheckedQuote]]:
     """The dimension's paragraph: its score from the rules, the signals with counts, and a
-    quote where one shows the signal."""
+    quote where one shows the signal. Where none does (or the dimension has no signal of
+    its own here), the answer it was judged from is cited, saying that no evidence of it
+    was found there (``anchors.py``)."""
     signals = [a.signals for a in answers]
     n = len(answers)
     key = judgement.key
@@ -338,12 +402,14 @@ def justify(judgement: DimensionJudgement, name: str, answers: Sequence[Answer],
                 + (f"; answers used {round(100 * sum(rel) / len(rel))}% of their questions' key "
                    "terms on average" if rel else "")
                 + ". The rules count terms; they cannot tell whether what you said is right.")
-        quote = picker.pick(lambda x: float(len([t for t in x.words if t in lx.TECH_TERMS])))
+        # A listed tool first, else any named term the signals counted.
+        quote = (picker.pick(lambda x: float(len([t for t in x.words if t in lx.TECH_TERMS])))
+                 or picker.pick(_named))
     elif key == "motivation" and judgement.basis == "english":
         markers = [m for s in signals for m in (s.motivation or ())]
         body = (f"{_plural(len(markers), 'sign')} of motivation"
                 f"{' (' + _list([f'“{m}”' for m in markers]) + ')' if markers else ''}.")
-        quote = picker.pick(lambda x: float(x.count(lx.MOTIVATION)))
+        quote = picker.pick(lambda x: float(x.contains(lx.MOTIVATION)))
     elif key == "motivation":
         rel = [s.relevance for s in signals if s.relevance is not None]
         body = (f"answers used {round(100 * sum(rel) / len(rel))}% of their questions' key "
@@ -351,7 +417,32 @@ def justify(judgement: DimensionJudgement, name: str, answers: Sequence[Answer],
     else:
         body = ("no signal of its own; the score follows the overall quality of your "
                 "answers (specifics, structure, relevance, length).")
+    if quote is None and answers:
+        index, why = closest_answer(key, name, description, answers)
+        quote = picker.cite(Anchor(_fullest, (index,)))
+        # Language-neutral dimensions looked for their sign in every language.
+        looked = judgement.basis == "english" or key in ("evidence", "field_knowledge")
+        missing = _NOT_FOUND.get(key) if looked else None
+        where = f"your answer to “{_short_question(answers[index])}” ({why}), cited here"
+        body += (f" No {missing} was found in {where}." if missing else
+                 f" Beyond that, the rules found no evidence of {name[:1].lower() + name[1:]} "
+                 f"in {where}.")
     return lead + body + note, _q(quote)
+
+
+# What a dimension's quote looks for, where the rules looked and found none anywhere.
+_NOT_FOUND = {
+    "structure": "step you took, said with “I” (the action of a story), and no number or "
+                 "name",
+    "evidence": "number and no named tool or other name",
+    "field_knowledge": "named tool or technology",
+    "motivation": "sign of motivation (such as “I enjoy”, “because” or “to learn”)",
+    "communication": "sentence",
+}
+
+
+def _named(x: Sentence) -> float:
+    return float(len(named_terms(x.text, english=x.english)))
 
 
 def describe_answer(answer: Answer) -> tuple[str, str, str]:

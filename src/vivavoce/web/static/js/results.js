@@ -268,11 +268,13 @@ function renderEvaluation(body) {
   const withQuotes = (items, quotes) => items.map((text, i) => el("li", {}, text, citedList((quotes || [])[i])));
   $("#strengths").replaceChildren(...withQuotes(readList(ev.strengths), cited.strengths));
   $("#improvements").replaceChildren(...withQuotes(readList(ev.improvements), cited.improvements));
+  // Each plan step with the words that show why it is suggested (offline: `cited`).
   const plan = readList(ev.practice_plan);
+  const planQuotes = cited.practice_plan || [];
   $("#practice-plan").replaceChildren(
-    plan.length > 1
-      ? el("ol", {}, ...withQuotes(plan, cited.practice_plan))
-      : el("p", {}, plan[0] || "–"),
+    ...(plan.length > 1
+      ? [el("ol", {}, ...withQuotes(plan, planQuotes))]
+      : [el("p", {}, plan[0] || "–"), citedList(planQuotes[0])].filter(Boolean)),
   );
   renderSignals(ev);
   show($("#evaluation-pending"), false);
