@@ -218,9 +218,8 @@ class ServiceHooks:
                 interview_settings = InterviewSettings.with_defaults(
                     model=self.settings.realtime_model, voice=self.settings.voice,
                     max_duration_s=self.settings.max_interview_seconds)
-                interview = await store.create_interview(
-                    s, candidate=candidate, settings=interview_settings,
-                    owner_id=voice_leases.instance_id(self.runtime))
+                interview = await store.create_interview(s, candidate=candidate,
+                    settings=interview_settings, owner_id=voice_leases.instance_id(self.runtime))
             # Seeded by the interview: a resumed session is given the same questions.
             questions = await pick_cached_questions(
                 s, field=candidate.bank_field, level=candidate.bank_level,
@@ -254,10 +253,9 @@ class ServiceHooks:
                                        reason="browser_disconnected_before_start",
                                        at=wall_clock(now()))
 
-    async def _take_lease(self, relay: VoiceRelay, interview_id: str, *,
-                          created: Interview | None = None) -> bool:
+    async def _take_lease(self, relay: VoiceRelay, interview_id: str, created: Any = None) -> bool:
         """This process now drives the interview (web/voice_leases.py); False, after a
-        retryable refusal, when another instance took it meanwhile (``created``: see there)."""
+        retryable refusal, when another instance took it meanwhile (``created``: lease_for)."""
         release = await voice_leases.lease_for(self.runtime, relay, interview_id, created)
         if release is None:
             _refuse_link(relay, resume_policy.IN_PROGRESS_ELSEWHERE)
