@@ -7,7 +7,8 @@ are one code path). This module adds what the relay needs around it:
 * a 10 s connect timeout, and the upgrade's failure as an
   :class:`~vivavoce.interview.errors.UpstreamProblem` (HTTP 403 there means the key has
   no Realtime access; the body's error is read when there is one);
-* events as plain dicts (see ``interview/session.py`` for why not SDK models);
+* events as plain dicts (see ``interview/session.py`` for why not SDK models), the audio
+  deltas through a fast path that skips the full JSON parse (``realtime/audio_delta.py``);
 * audio sent as ``input_audio_buffer.append`` text built around base64 that was encoded
   once (the SDK's ``send`` would re-validate a dict per frame), written straight to the
   websockets connection the SDK opened and holds (the hot path; see ``append_audio``);
@@ -31,6 +32,7 @@ from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from vivavoce.interview.errors import UpstreamProblem
+from vivavoce.realtime.audio_delta import parse_audio_delta
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -171,16 +173,26 @@ class Upstream:
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Server events until the socket closes (then ``close_code``/``close_reason``
         are set). A message that is not a JSON object is skipped."""
+        recv = self._ws.recv
         while True:
             try:
-                raw = await self._connection.recv_bytes()
+                # Raw frames read from the websockets connection the SDK opened and
+                # holds (as ``append_audio`` writes to it): the SDK's ``recv_bytes`` is
+                # this same call plus a debug log line and its reconnection bookkeeping,
+                # off here (module docstring). The SDK still owns and closes the socket.
+                raw = await recv(decode=False)
             except ConnectionClosed as exc:
                 self._record_close(exc)
                 return
-            try:
-                event = json.loads(raw)
-            except (ValueError, RecursionError):
-                continue
+            # The audio deltas (most of the traffic) skip the full parse when they come
+            # in the API's shape (realtime/audio_delta.py); everything else, and any odd
+            # delta, is parsed in full.
+            event = parse_audio_delta(raw) if type(raw) is bytes else None
+            if event is None:
+                try:
+                    event = json.loads(raw)
+                except (ValueError, RecursionError):
+                    continue
             if isinstance(event, dict):
                 yield event
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vivavoce.testing.fake_records import RealtimeSessionRecord
 from vivavoce.testing.realtime_items import ConversationView
@@ -63,6 +64,10 @@ class FakeConfig:
     """What the candidate said in a turn with speech (called once per such turn, with the
     session's view before the turn); default: ``transcripts`` in order, then
     deterministic lines. A soak makes every answer unique with it."""
+    wire_json: Callable[[dict[str, Any]], str] | None = None
+    """How the session's server events are written on the socket; default: compact JSON
+    in the fields' order, as OpenAI writes them. Tests pass other valid JSON (another key
+    order, escapes, spacing) to check the client reads what any JSON writer produces."""
     late_transcription: bool = False
     """Quirk: the candidate's transcript completes after the reply's first audio."""
     idle_nudges: bool = True

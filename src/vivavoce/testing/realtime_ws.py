@@ -137,8 +137,11 @@ async def _reject(websocket: WebSocket, record: RealtimeSessionRecord, request_i
     await websocket.send_denial_response(response)
 
 
-async def _send_json(websocket: WebSocket, event: Event) -> None:
-    await websocket.send_text(json.dumps(event))
+async def _send_json(websocket: WebSocket, event: Event,
+                     wire_json: Callable[[Event], str] | None = None) -> None:
+    # OpenAI writes compact JSON, members in the order the API documents them.
+    text = json.dumps(event, separators=(",", ":")) if wire_json is None else wire_json(event)
+    await websocket.send_text(text)
 
 
 async def _close(websocket: WebSocket, record: RealtimeSessionRecord, code: int, reason: str) -> None:
@@ -289,7 +292,7 @@ class _SessionDriver:
             if self.closed:
                 return
             try:
-                await _send_json(self.websocket, event)
+                await _send_json(self.websocket, event, config.wire_json)
             except _GONE:
                 # The client went away mid-send (it aborted the connection, or closed it
                 # while we were blocked sending): the receive loop stops at ``closed``.
