@@ -327,7 +327,11 @@ async def add_usage(
         (Interview.simulated, literal(0.0, Money)), else_=literal(cost_usd, Money)
     )
     await _one_statement_transaction(s)
-    result = await s.execute(update(Interview).where(Interview.id == interview_id).values(values))
+    # synchronize_session=False: no ORM evaluation of the WHERE against loaded objects (a
+    # few per cent of a WebRTC server's CPU, one of these per response); callers write
+    # through a session of their own and read the row afresh.
+    result = await s.execute(update(Interview).where(Interview.id == interview_id).values(values)
+                             .execution_options(synchronize_session=False))
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
         raise InterviewNotFound(interview_id)

@@ -177,6 +177,7 @@ async def take_lease(
             update(Interview).where(*conditions)
             .values(owner_id=instance_id, lease_generation=Interview.lease_generation + 1)
             .returning(Interview.lease_generation)
+            .execution_options(synchronize_session=False)  # a session of its own
         )
         await s.commit()
         if generation is not None:
@@ -233,6 +234,7 @@ async def release_lease(db: Database, lease: Lease, *, held_here: Collection[int
             .where(Interview.id == lease.interview_id, Interview.owner_id == lease.owner_id,
                    Interview.lease_generation == generation)
             .values(owner_id=None)
+            .execution_options(synchronize_session=False)  # a session of its own
         )
         await s.commit()
     return bool(result.rowcount)
@@ -293,6 +295,7 @@ async def ask_handover(db: Database, interview_id: str, holder: Holder) -> bool:
             .where(Interview.id == interview_id, Interview.owner_id == holder.owner_id,
                    Interview.lease_generation == holder.generation)
             .values(lease_generation=holder.generation + 1)
+            .execution_options(synchronize_session=False)  # a session of its own
         )
         await s.commit()
     return bool(result.rowcount)
