@@ -17,14 +17,6 @@ pytestmark = pytest.mark.usefixtures("database_url")
 CV = b"Grace Hopper\nSkills: COBOL, compilers\n"
 
 
-@pytest.fixture
-def app_on(make_app_server: MakeApp, database_url: str) -> MakeApp:
-    def make(**environ: str):  # type: ignore[no-untyped-def]
-        return make_app_server(database_url=database_url, **environ)
-
-    return make
-
-
 def upload(app: Any, data: bytes = CV, **kw: Any) -> httpx.Response:
     return httpx.post(
         f"{app.server.http_url}/api/resume",

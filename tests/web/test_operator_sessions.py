@@ -25,14 +25,6 @@ pytestmark = pytest.mark.usefixtures("database_url")
 ORIGIN = "https://interviews.example.com"
 
 
-@pytest.fixture
-def app_on(make_app_server: MakeApp, database_url: str) -> MakeApp:
-    def make(**environ: str):  # type: ignore[no-untyped-def]
-        return make_app_server(database_url=database_url, **environ)
-
-    return make
-
-
 async def test_the_cookie_names_a_server_side_session_not_the_token(app_on: MakeApp) -> None:
     app = app_on()
     async with browser(app) as client:

@@ -32,14 +32,6 @@ pytestmark = pytest.mark.usefixtures("database_url")
 ORIGIN = "https://interviews.example.com"
 
 
-@pytest.fixture
-def app_on(make_app_server: MakeApp, database_url: str) -> MakeApp:
-    def make(**environ: str):  # type: ignore[no-untyped-def]
-        return make_app_server(database_url=database_url, **environ)
-
-    return make
-
-
 # --- finding 1: the container's open door ------------------------------------------------
 
 
