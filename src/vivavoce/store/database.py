@@ -33,7 +33,13 @@ from sqlalchemy.pool import StaticPool
 
 from vivavoce.store.urls import asyncpg_url_and_options
 
-__all__ = ["MIGRATIONS_DIR", "Database", "UnsupportedDatabase", "alembic_config"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Database",
+    "UnsupportedDatabase",
+    "alembic_config",
+    "one_statement_transaction",
+]
 
 log = logging.getLogger("vivavoce.store")
 
@@ -205,3 +211,12 @@ class Database:
 
 def _upgrade_to_head(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
+
+
+async def one_statement_transaction(s: AsyncSession) -> None:
+    """The next statement is the whole change: run it in autocommit, so that on SQLite
+    the write lock is released as the statement ends, not after a separate ``COMMIT``
+    that waits for the event loop's next turn (a busy loop would hold every other
+    writer back that long). Nothing to do when ``s`` is already in a transaction."""
+    if not s.in_transaction():
+        await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.store.database import one_statement_transaction
 from vivavoce.store.models import (
     SPEAKERS,
     TURN_STATES,
@@ -98,7 +99,7 @@ async def create_interview(
         owner = select(Instance.id).where(Instance.id == owner_id).scalar_subquery()
         generation = case((owner.is_not(None), 1), else_=0)
     # ORM-enabled INSERT … RETURNING: the row comes back whole (defaults included).
-    await _one_statement_transaction(s)
+    await one_statement_transaction(s)
     interview: Interview | None = await s.scalar(
         insert(Interview).values(
             id=interview_id or str(uuid.uuid4()),
@@ -289,15 +290,6 @@ async def set_clock(
     return True
 
 
-async def _one_statement_transaction(s: AsyncSession) -> None:
-    """The next statement is the whole change: run it in autocommit, so that on SQLite
-    the write lock is released as the statement ends, not after a separate ``COMMIT``
-    that waits for the event loop's next turn (a busy loop would hold every other
-    writer back that long). Nothing to do when ``s`` is already in a transaction."""
-    if not s.in_transaction():
-        await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 async def add_usage(
     s: AsyncSession,
     interview_id: str,
@@ -326,7 +318,7 @@ async def add_usage(
     values["cost_usd"] = Interview.cost_usd + case(
         (Interview.simulated, literal(0.0, Money)), else_=literal(cost_usd, Money)
     )
-    await _one_statement_transaction(s)
+    await one_statement_transaction(s)
     # synchronize_session=False: no ORM evaluation of the WHERE against loaded objects (a
     # few per cent of a WebRTC server's CPU, one of these per response); callers write
     # through a session of their own and read the row afresh.
@@ -438,10 +430,10 @@ async def _insert_new_turn(s: AsyncSession, values: dict[str, Any]) -> int | Non
     else:
         row = row.where(literal(True))  # SQLite: INSERT … SELECT before ON CONFLICT needs a WHERE
     dialect = s.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    statement = (insert(Turn).from_select([c.key for c in columns], row)
+    dialect_insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = (dialect_insert(Turn).from_select([c.key for c in columns], row)
                  .on_conflict_do_nothing().returning(Turn.id))
-    await _one_statement_transaction(s)
+    await one_statement_transaction(s)
     try:
         turn_id = await s.scalar(statement)
         await s.commit()

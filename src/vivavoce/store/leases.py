@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Select, delete, or_, select, tuple_, update
 
-from vivavoce.store.database import Database
+from vivavoce.store.database import Database, one_statement_transaction
 from vivavoce.store.interviews import InterviewNotFound
 from vivavoce.store.models import Instance, Interview, utcnow
 
@@ -172,7 +172,7 @@ async def take_lease(
         conditions.append(or_(Interview.owner_id.is_(None), Interview.owner_id == instance_id,
                               ~live_owner))
     async with db.session() as s:
-        await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one statement
+        await one_statement_transaction(s)
         generation = await s.scalar(
             update(Interview).where(*conditions)
             .values(owner_id=instance_id, lease_generation=Interview.lease_generation + 1)

@@ -134,9 +134,9 @@ async def lease_for(runtime: Runtime, relay: VoiceRelay, interview_id: str,
     """Take the interview's lease for this process and watch it; returns what releases
     it when the relay ends, or None when another live instance holds it (it took the
     interview meanwhile). ``created``: the row this process just inserted; when it names
-    this process as its owner its lease is already held, and only watched. Without a heartbeat (not started), or
-    if the database fails here, the relay runs unleased: the database being slow must not
-    stop an interview."""
+    this process as its owner its lease is already held, and only watched. Without a
+    heartbeat (not started), or if the database fails here, the relay runs unleased: the
+    database being slow must not stop an interview."""
     heartbeat = runtime.heartbeat
     if heartbeat is None:
         return no_lease
