@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
 from vivavoce.store import interviews as store
 from vivavoce.store.database import Database
-from vivavoce.store.models import Evaluation
+from vivavoce.store.models import Evaluation, Interview
 
 T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -338,21 +338,27 @@ async def test_an_owner_given_at_creation_holds_the_lease(db: Database) -> None:
     assert await leases.take_lease(db, orphan.id, other) == leases.Lease(orphan.id, other, 1)
 
 
+def _in_transaction(conn: Any) -> bool:
+    """Whether the driver's connection is inside a transaction right now."""
+    driver = conn.connection.driver_connection
+    return bool(driver.in_transaction if conn.dialect.name == "sqlite"
+                else driver.is_in_transaction())
+
+
 async def test_one_statement_writes_run_in_autocommit(db: Database) -> None:
     # Their statement is the whole change: on SQLite the write lock is let go as it ends,
     # not after a COMMIT that waits for the event loop (a busy loop held everyone back).
     from vivavoce.store import leases
 
     engine = db.engine.sync_engine
-    modes: list[tuple[str, str | None]] = []
+    after: list[tuple[str, bool]] = []
 
     def record(conn: Any, _cursor: object, statement: str, *_args: object) -> None:
-        modes.append((" ".join(statement.split()[:3]),
-                      conn.get_execution_options().get("isolation_level")))
+        after.append((" ".join(statement.split()[:3]), _in_transaction(conn)))
 
     instance = leases.new_instance_id()
     await leases.register_instance(db, instance)
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "after_cursor_execute", record)
     try:
         async with db.session() as s:
             created = await store.create_interview(s, candidate=CANDIDATE, settings=SETTINGS,
@@ -364,10 +370,32 @@ async def test_one_statement_writes_run_in_autocommit(db: Database) -> None:
             await store.mark_live(s, created.id, at=T0)  # two statements: one transaction
         assert await leases.take_lease(db, created.id, instance) is not None
     finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert modes == [
-        ("INSERT INTO interviews", "AUTOCOMMIT"), ("INSERT INTO turns", "AUTOCOMMIT"),
-        ("UPDATE interviews SET", "AUTOCOMMIT"),
-        ("UPDATE interviews SET", None), ("INSERT INTO webhook_events", None),
-        ("UPDATE interviews SET", "AUTOCOMMIT"),
-    ], modes
+        event.remove(engine, "after_cursor_execute", record)
+    # Committed by the statement itself (no transaction left open behind it), but for
+    # going live, whose update and webhook event commit together.
+    assert after == [
+        ("INSERT INTO interviews", False), ("INSERT INTO turns", False),
+        ("UPDATE interviews SET", False),
+        ("UPDATE interviews SET", True), ("INSERT INTO webhook_events", True),
+        ("UPDATE interviews SET", False),
+    ], after
+
+
+async def test_a_connection_back_from_autocommit_is_transactional_again(
+    migrated_database_url: str,
+) -> None:
+    # One pooled connection, so the next session gets the one a one-statement write
+    # switched to autocommit: its two writes must still commit or roll back together.
+    small = Database(migrated_database_url, pool_size=1, max_overflow=0)
+    try:
+        async with small.session() as s:
+            kept = await store.create_interview(s, candidate=CANDIDATE, settings=SETTINGS)
+        async with small.session() as s:
+            await s.execute(update(Interview).where(Interview.id == kept.id)
+                            .values(note="not kept"))
+            await s.rollback()
+        async with small.session() as s:
+            got = await store.get_interview(s, kept.id)
+        assert got is not None and got.note is None
+    finally:
+        await small.dispose()

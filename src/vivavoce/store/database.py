@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolResetState, StaticPool
 
 from vivavoce.store.urls import asyncpg_url_and_options
 
@@ -117,6 +117,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(parsed, **options)
         if backend == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine.pool, "reset", _sqlite_reset)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -217,6 +218,34 @@ async def one_statement_transaction(s: AsyncSession) -> None:
     """The next statement is the whole change: run it in autocommit, so that on SQLite
     the write lock is released as the statement ends, not after a separate ``COMMIT``
     that waits for the event loop's next turn (a busy loop would hold every other
-    writer back that long). Nothing to do when ``s`` is already in a transaction."""
-    if not s.in_transaction():
+    writer back that long). Nothing to do when ``s`` is already in a transaction.
+
+    On SQLite the driver connection is switched to autocommit directly and switched
+    back when the pool takes it back (:func:`_sqlite_reset`): one trip to aiosqlite's
+    thread each way. SQLAlchemy's own ``isolation_level`` option took five and a
+    ``PRAGMA`` per write, a third of a start's insert (docs/performance.md)."""
+    if s.in_transaction():
+        return
+    if s.get_bind().dialect.name == "sqlite":
+        connection = await s.connection()
+        await connection.run_sync(_sqlite_autocommit)
+    else:
         await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+_AUTOCOMMIT = "vivavoce_autocommit"
+
+
+def _sqlite_autocommit(connection: Connection) -> None:
+    # pysqlite's autocommit; inside run_sync, so the adapter's setter may await its thread.
+    pooled = connection.connection
+    pooled.dbapi_connection.isolation_level = None  # type: ignore[union-attr]
+    pooled.info[_AUTOCOMMIT] = True  # this driver connection's: cleared if it is replaced
+
+
+def _sqlite_reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+    """Back in the pool: a connection switched to autocommit gets pysqlite's default
+    (``BEGIN`` before a write) again, so the next session's transaction is one. Not on
+    the terminate-only path: that connection is not used again."""
+    if record.info.pop(_AUTOCOMMIT, False) and state.asyncio_safe:
+        dbapi_connection.isolation_level = ""

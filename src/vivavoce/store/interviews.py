@@ -11,9 +11,20 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Boolean,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +42,7 @@ from vivavoce.store.models import (
     UTCDateTime,
     utcnow,
 )
-from vivavoce.store.outbox import add_event
+from vivavoce.store.outbox import add_event, insert_event
 
 __all__ = [
     "InterviewNotFound",
@@ -73,6 +84,29 @@ def _storable(value: str | None) -> str | None:
     return None if value is None else _UNSTORABLE.sub("", value)
 
 
+# The start's statements are built once (issue 12): building an INSERT or UPDATE and
+# its cache key at every call cost about as much CPU as running it. Parameters only.
+_INTERVIEWS = cast(Table, Interview.__table__)
+# The owner named only while its instances row exists (a pruned one: unowned, generation 0).
+_OWNER = select(Instance.id).where(Instance.id == bindparam("owner_ref")).scalar_subquery()
+_INSERT_INTERVIEW = (
+    insert(_INTERVIEWS)
+    .values(owner_id=_OWNER, lease_generation=case((_OWNER.is_not(None), 1), else_=0))
+    .returning(*_INTERVIEWS.c)
+)
+_CAN_GO_LIVE = (_INTERVIEWS.c.id == bindparam("interview_ref"),
+                _INTERVIEWS.c.status.in_(("created", "live")))
+_LIVE = {"status": "live", "end_reason": None, "error_code": None,
+         "simulated": _INTERVIEWS.c.simulated | bindparam("simulated_now", type_=Boolean)}
+_FIRST_LIVE = (update(_INTERVIEWS)
+               .where(*_CAN_GO_LIVE, _INTERVIEWS.c.started_at.is_(None))
+               .values(started_at=bindparam("live_at", type_=UTCDateTime()), **_LIVE))
+# Typed, so the value is converted to UTC like any other timestamp on SQLite.
+_LIVE_AGAIN = (update(_INTERVIEWS).where(*_CAN_GO_LIVE).values(
+    started_at=func.coalesce(_INTERVIEWS.c.started_at,
+                             bindparam("live_at", type_=UTCDateTime())), **_LIVE))
+
+
 async def create_interview(
     s: AsyncSession,
     *,
@@ -86,39 +120,31 @@ async def create_interview(
     owner_id: str | None = None,
 ) -> Interview:
     """Store a new interview in status ``created`` and return it (the operator's note and
-    reference, and the link's nonce and expiry, when given).
+    reference, and the link's nonce and expiry, when given): the stored row, not attached
+    to ``s``.
 
     ``owner_id``: the instance that will drive it takes its lease in the same insert
     (``lease_generation`` 1, as a first :func:`~vivavoce.store.leases.take_lease` would
     leave it): one statement and one commit instead of three and two. An instance
     without an ``instances`` row (pruned) is not named: the interview is stored without
     an owner, the caller sees ``owner_id`` None and takes the lease the usual way."""
-    owner: Any = None
-    generation: Any = 0
-    if owner_id is not None:
-        owner = select(Instance.id).where(Instance.id == owner_id).scalar_subquery()
-        generation = case((owner.is_not(None), 1), else_=0)
-    # ORM-enabled INSERT … RETURNING: the row comes back whole (defaults included).
+    # INSERT … RETURNING: the row comes back whole (defaults included).
     await one_statement_transaction(s)
-    interview: Interview | None = await s.scalar(
-        insert(Interview).values(
-            id=interview_id or str(uuid.uuid4()),
-            note=_storable(note),
-            reference=_storable(reference),
-            token_nonce=token_nonce,
-            token_expires_at=token_expires_at,
-            status="created",
-            created_at=utcnow(),
-            candidate=candidate.model_dump(mode="json"),
-            settings=settings.model_dump(mode="json"),
-            model=settings.model,
-            owner_id=owner,
-            lease_generation=generation,
-        ).returning(Interview)
-    )
+    row = (await s.execute(_INSERT_INTERVIEW, {
+        "id": interview_id or str(uuid.uuid4()),
+        "note": _storable(note),
+        "reference": _storable(reference),
+        "token_nonce": token_nonce,
+        "token_expires_at": token_expires_at,
+        "status": "created",
+        "created_at": utcnow(),
+        "candidate": candidate.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "model": settings.model,
+        "owner_ref": owner_id,
+    })).one()
     await s.commit()
-    assert interview is not None
-    return interview
+    return Interview(**row._mapping)
 
 
 async def get_interview(s: AsyncSession, interview_id: str) -> Interview | None:
@@ -182,32 +208,17 @@ async def mark_live(
     this attempt works. ``simulated``: this session runs against the built-in simulator
     (once set it stays: the stored turns are the simulator's). Raises InterviewNotFound,
     or InterviewStateError once it has ended."""
-    can_go_live = (Interview.id == interview_id, Interview.status.in_(("created", "live")))
+    values = {"interview_ref": interview_id, "live_at": at, "simulated_now": simulated}
     # The first start (compare-and-set on started_at IS NULL) is the one reported to
     # webhooks, in this same transaction; a resumed interview goes live without an event.
-    first = await s.execute(
-        update(Interview)
-        .where(*can_go_live, Interview.started_at.is_(None))
-        .values(status="live", started_at=at, end_reason=None, error_code=None,
-                simulated=Interview.simulated | literal(simulated))
-    )
+    first = await s.execute(_FIRST_LIVE, values)
     if getattr(first, "rowcount", 0) == 1:
         result = first
-        add_event(s, "interview.started", {"id": interview_id, "state": "live", "scores": None},
-                  interview_id=interview_id, at=at)
+        await insert_event(s, "interview.started",
+                           {"id": interview_id, "state": "live", "scores": None},
+                           interview_id=interview_id, at=at)
     else:
-        result = await s.execute(
-            update(Interview)
-            .where(*can_go_live)
-            # Typed, so the value is converted to UTC like any other timestamp on SQLite.
-            .values(
-                status="live",
-                started_at=func.coalesce(Interview.started_at, literal(at, UTCDateTime())),
-                end_reason=None,
-                error_code=None,
-                simulated=Interview.simulated | literal(simulated),
-            )
-        )
+        result = await s.execute(_LIVE_AGAIN, values)
     await s.commit()
     if getattr(result, "rowcount", 0) == 0:
         interview = await _require(s, interview_id)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.store.models import WebhookEvent, utcnow
 
-__all__ = ["EVENT_TYPES", "add_event", "new_event_id"]
+__all__ = ["EVENT_TYPES", "add_event", "insert_event", "new_event_id"]
 
 EVENT_TYPES = ("interview.started", "interview.ended", "evaluation.completed", "budget.warning")
 
@@ -49,3 +50,26 @@ def add_event(
     )
     s.add(event)
     return event
+
+
+_INSERT_EVENT = insert(cast(Table, WebhookEvent.__table__))
+
+
+async def insert_event(
+    s: AsyncSession,
+    type: str,
+    data: dict[str, Any],
+    *,
+    interview_id: str | None = None,
+    at: datetime | None = None,
+) -> str:
+    """:func:`add_event` as one INSERT run now, in ``s``'s transaction (still the
+    caller's commit): no ORM object to flush. For going live, on every start. Returns
+    the event's id; raises ValueError for an unknown type."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    event_id = new_event_id()
+    await s.execute(_INSERT_EVENT, {"id": event_id, "type": type, "interview_id": interview_id,
+                                    "data": data, "created_at": at or utcnow(),
+                                    "fanned_out": False})
+    return event_id
