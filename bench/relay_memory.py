@@ -218,6 +218,15 @@ def report(before: dict[str, Any], after: dict[str, Any], clients: int, top: int
               + " < ".join(frames[-6:][::-1]))
 
 
+def _start_serve(args: argparse.Namespace, port: int,
+                 env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, __file__, "--serve-child", str(args.traceback_depth),
+         "0" if args.trace_warmup else "1", "--",
+         "serve", "--port", str(port), *args.serve_arg],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
 async def main_async(args: argparse.Namespace) -> None:
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         fake_port, _ = start_fake(stack)
@@ -228,11 +237,7 @@ async def main_async(args: argparse.Namespace) -> None:
                "VIVAVOCE_SIMULATOR": "0", "VIVAVOCE_DATA_DIR": tmp,
                "VIVAVOCE_LOG_LEVEL": "WARNING", "DATABASE_URL": "",
                READING_ENV: str(reading_base), **dict(e.split("=", 1) for e in args.env)}
-        serve = subprocess.Popen(
-            [sys.executable, __file__, "--serve-child", str(args.traceback_depth),
-             "0" if args.trace_warmup else "1", "--",
-             "serve", "--port", str(port), *args.serve_arg],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        serve = _start_serve(args, port, env)
         stack.callback(serve.kill)
         listening(serve, port, "vivavoce serve")
         url = f"ws://127.0.0.1:{port}/voice"

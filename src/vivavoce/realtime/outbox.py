@@ -12,10 +12,11 @@ Asyncio's own queues have neither priorities by lane nor byte limits, hence this
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+from vivavoce.realtime.lightsync import Flag
 
 __all__ = ["Outbox"]
 
@@ -42,10 +43,11 @@ class Outbox(Generic[A]):
         self.audio_high_bytes = audio_high_bytes
         self.audio_low_bytes = audio_high_bytes // 2 if audio_low_bytes is None else audio_low_bytes
         self.control_limit = control_limit
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
+        # Flags, not asyncio.Events: each event costs a 760-byte deque (realtime/lightsync.py).
+        self._wake = Flag()
+        self._room = Flag()
         self._room.set()
-        self._idle = asyncio.Event()
+        self._idle = Flag()
         self._idle.set()
         self.closed = False
 

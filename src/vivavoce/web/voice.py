@@ -57,12 +57,8 @@ from vivavoce.openai_client import make_async_client
 from vivavoce.pricing import PriceTable, TokenUsage, default_price_table, load_price_table
 from vivavoce.realtime.call import hang_up, place_call
 from vivavoce.realtime.errors import make_error_describer
-from vivavoce.realtime.relay import (
-    InterviewGone,
-    RelayLimits,
-    VoiceRelay,
-    wall_clock,
-)
+from vivavoce.realtime.lightsync import Flag
+from vivavoce.realtime.relay import InterviewGone, RelayLimits, VoiceRelay, wall_clock
 from vivavoce.realtime.session_config import session_update
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError, open_upstream
 from vivavoce.redact import redact
@@ -128,7 +124,7 @@ class ServiceHooks:
         self.model = self.settings.realtime_model
         # Set once the interview's lease is taken (web/voice_leases.py).
         self.release_lease: voice_leases.Release = voice_leases.no_lease
-        self.released = asyncio.Event()  # set once the relay ended and released it
+        self.released = Flag()  # set once the relay ended and released it
         self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
