@@ -127,14 +127,16 @@ class Outbox(Generic[A]):
                 self._wake.clear()
                 while not self.closed and (self._control or self._audio):
                     if self._control:
-                        text = self._control.popleft()
-                        await self._send_control(text)
+                        await self._send_control(self._control.popleft())
                         continue
                     chunk = self._audio.popleft()
                     self.audio_bytes -= len(chunk)
                     if self.audio_bytes <= self.audio_low_bytes:
                         self._room.set()
                     await self._send_audio(chunk)
+                    # Not kept while the writer waits for the next one (a frame per
+                    # interview and direction).
+                    del chunk
                 if not self._control and not self._audio:
                     self._idle.set()
         finally:

@@ -402,6 +402,7 @@ class VoiceRelay:
                         await self._answer_heard()
                         now = self.clock()
                     self.feed(self.session.browser_text(message, now))
+                del message  # not held while the next one is awaited
                 if self.to_upstream is not None:
                     # Backpressure: stop reading while OpenAI is behind.
                     await self.to_upstream.wait_for_room()
@@ -499,6 +500,7 @@ class VoiceRelay:
             self.feed(self.session.upstream_event(
                 event, self.clock(), backlog_bytes=self.to_browser.audio_bytes))
             self._upstream_fed.set()
+            del event  # not held while the next one is awaited
         if upstream is not self.upstream:
             return
         if self.to_upstream is not None:
