@@ -176,12 +176,20 @@ async def test_sigterm_drains_link_and_open_interviews(
     _assert_usage_stored(opened, on_open)
 
     # The same link continues the interview on the restarted server.
+    before_restart = interview.output_audio_tokens
     with serve_process(env, tmp_path, name="restarted") as server:
         async with voice_client(_ws(server, f"?token={link['token']}")) as on_link:
             started = await on_link.start({})
             assert (started["interview_id"], started["resumed"]) == (link["id"], True)
+            await _final_ai_text(on_link)  # the welcome back, and its usage
+            resumed_usage = await on_link.until("usage")
             await on_link.send_json({"type": "end_interview"})
             assert (await on_link.until("interview_ended"))["reason"] == "candidate_ended"
     interview, resumed_turns = await _rows(database_url, link["id"])
     assert interview.status == "ended"
+    # Both sessions' usage, each reply's once (the resumed session counts from zero).
+    assert interview.output_audio_tokens == (
+        before_restart + [m for m in on_link.messages if m.get("type") == "usage"][-1][
+            "output_audio_tokens"]) > before_restart
+    assert resumed_usage["output_audio_tokens"] > 0
     assert [t.text for t in resumed_turns[: len(turns)]] == [t.text for t in turns]
