@@ -241,10 +241,17 @@ async def test_a_turn_write_with_usage_for_a_deleted_interview_writes_nothing(
                 s, interview_id=interview_id, sequence=0, speaker="interviewer", text="Hi",
                 started_at=None, ended_at=None, audio_ms=None, item_id="a0",
                 state="complete", usage=TokenUsage(output_audio=5), cost_usd=-1.0)
+        # A turn refused for its own fields still has its response's usage billed.
+        with pytest.raises(ValueError, match="sequence"):
+            await store.add_turn(
+                s, interview_id=interview_id, sequence=-1, speaker="interviewer", text="Hi",
+                started_at=None, ended_at=None, audio_ms=None, item_id="a0",
+                state="complete", usage=TokenUsage(output_audio=5), cost_usd=0.5)
     async with db.session() as s:
         assert await store.list_turns(s, interview_id) == []
         got = await store.get_interview(s, interview_id)
-    assert got is not None and got.output_audio_tokens == 0
+    assert got is not None and got.output_audio_tokens == 5
+    assert got.cost_usd == pytest.approx(0.5)
 
 
 async def test_delete_removes_turns_and_evaluation(db: Database) -> None:

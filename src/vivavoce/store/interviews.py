@@ -390,10 +390,12 @@ async def add_turn(
     ``full_text``: an interrupted interviewer turn's whole text (``text`` is what was
     heard); kept when a later write does not repeat it. ``usage`` (and its ``cost_usd``):
     the response's usage, added as :func:`add_usage` does, first and exactly once (also
-    when the turn was stored before), through the same session and connection (a
-    separate write would cost as much as the turn's): InterviewNotFound then comes
-    before any turn is written.
+    when the turn was stored before, or is refused), through the same session and
+    connection (a separate write would cost as much as the turn's): InterviewNotFound
+    then comes before any turn is written.
     """
+    if usage is not None:  # billed whatever becomes of the turn
+        await _add_usage(s, interview_id, usage, cost_usd)
     if speaker not in SPEAKERS:
         raise ValueError(f"speaker must be one of {SPEAKERS}, not {speaker!r}")
     if state not in TURN_STATES:
@@ -403,8 +405,6 @@ async def add_turn(
     text = _storable(text) or ""
     item_id = _storable(item_id) or None
     full_text = _storable(full_text) or None
-    if usage is not None:
-        await _add_usage(s, interview_id, usage, cost_usd)
     values: dict[str, Any] = {
         "interview_id": interview_id, "sequence": sequence, "speaker": speaker, "text": text,
         "started_at": started_at, "ended_at": ended_at, "audio_ms": audio_ms,
