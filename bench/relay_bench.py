@@ -339,8 +339,10 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
     cpu, mine = cpu_seconds(pids) - cpu0, cpu_seconds(me) - mine0
     fake_cpu = cpu_seconds(fake) - fake0
     rss = rss_bytes(pids)
+    load = os.getloadavg()[0]
     await tasks
     rtts = [r for result in results for r in result.rtts]
+    echoed = max(len(rtts), 1)
     starts = [r.start_ms for r in results if r.start_ms is not None]
     return {
         "clients": clients,
@@ -355,12 +357,17 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
         "cpu": cpu / wall,
         # CPU per relayed frame (one each way per echo): unlike "cpu", it stays
         # comparable when the machine is shared and the relay gets less than it asks.
-        "cpu_ms_per_frame": cpu * 1000 / max(len(rtts), 1),
+        "cpu_ms_per_frame": cpu * 1000 / echoed,
         "window_s": wall,
         "processes": len(pids),
         "rss_per_interview_kb": (rss - rss0) / max(clients, 1) / 1024,
+        # The driver and the fake share the machine with the relay: what they burn per
+        # frame is taken from it (docs/performance.md, "How it is measured").
         "driver_cpu": mine / wall,
-        **({"fake_cpu": fake_cpu / wall} if fake_pid else {}),
+        "driver_ms_per_frame": mine * 1000 / echoed,
+        **({"fake_cpu": fake_cpu / wall, "fake_ms_per_frame": fake_cpu * 1000 / echoed}
+           if fake_pid else {}),
+        "load_average": load,
     }
 
 
@@ -408,7 +415,7 @@ async def compare(args: argparse.Namespace, clients: int, url: str, relay_pid: i
     (vivavoce does; a relay that does not is measured from ``interview_started``)."""
     relay = await run_level(
         lambda w, r: via_relay(url, args.seconds, args.frame_ms, w, r, wait_usage=wait_usage),
-        clients, relay_pid, stagger_s=args.stagger)
+        clients, relay_pid, stagger_s=args.stagger, fake_pid=fake_pid)
     row = {"path": "relay", **relay}
     if not args.no_direct:
         direct_row = await run_level(
@@ -417,6 +424,9 @@ async def compare(args: argparse.Namespace, clients: int, url: str, relay_pid: i
             clients, fake_pid or os.getpid(), stagger_s=args.stagger)
         row["direct_p50_ms"], row["direct_p99_ms"] = direct_row["p50_ms"], direct_row["p99_ms"]
         row["direct_start_p50_ms"] = direct_row["start_p50_ms"]
+        # On the direct path the fake is the server: its CPU is the row's "cpu".
+        row["direct_driver_ms_per_frame"] = direct_row["driver_ms_per_frame"]
+        row["direct_fake_ms_per_frame"] = direct_row["cpu_ms_per_frame"]
         row["added_p50_ms"] = relay["p50_ms"] - direct_row["p50_ms"]
         row["added_p99_ms"] = relay["p99_ms"] - direct_row["p99_ms"]
         row["start_overhead_p50_ms"] = relay["start_p50_ms"] - direct_row["start_p50_ms"]
@@ -430,10 +440,12 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(("| relay " if named else "")
           + "| interviews | start failures | start p50 / p99 ms | start overhead p50 ms "
           "| frames lost | added p50 / p99 ms | relay p99 ms | relay CPU (processes) "
-          "| CPU ms / frame | RSS / interview | driver CPU |")
-    print(("| --- " if named else "")
-          + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| CPU ms / frame | RSS / interview | driver CPU | fake CPU "
+          "| driver / fake ms / frame | load average |")
+    print(("| --- " if named else "") + "|" + " ---: |" * 14)
     for r in rows:
+        fake_cpu = f"{r['fake_cpu'] * 100:.0f} %" if "fake_cpu" in r else "—"
+        fake_ms = f"{r['fake_ms_per_frame']:.3f}" if "fake_ms_per_frame" in r else "—"
         print((f"| {r.get('relay', '')} " if named else "")
               + f"| {r['clients']} | {r['start_failures']} | {r['start_p50_ms']:.1f} / "
               f"{r['start_p99_ms']:.1f} | {r.get('start_overhead_p50_ms', float('nan')):.1f} | "
@@ -441,7 +453,9 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
               f"{r.get('added_p50_ms', float('nan')):.1f} / "
               f"{r.get('added_p99_ms', float('nan')):.1f} | {r['p99_ms']:.1f} | "
               f"{r['cpu'] * 100:.0f} % ({r['processes']}) | {r['cpu_ms_per_frame']:.3f} | "
-              f"{r['rss_per_interview_kb']:.0f} KB | {r['driver_cpu'] * 100:.0f} % |")
+              f"{r['rss_per_interview_kb']:.0f} KB | {r['driver_cpu'] * 100:.0f} % | "
+              f"{fake_cpu} | {r['driver_ms_per_frame']:.3f} / {fake_ms} | "
+              f"{r['load_average']:.1f} |")
 
 
 async def main_async(args: argparse.Namespace) -> None:
