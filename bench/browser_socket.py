@@ -241,24 +241,26 @@ class Pacer:
     def add(self, stream: Stream) -> None:
         self.streams.append(stream)
 
-    async def run(self, period_s: float) -> None:
-        """Send every stream's frames at real time, their phases spread over the period."""
+    async def run(self, period_s: float, *, spread: bool = True) -> None:
+        """Send every stream's frames at real time, their phases spread over the period
+        (``spread=False``: every stream's frame n at the same instant, in one burst)."""
         streams = self.streams
         count = len(streams)
         if not count:
             return
         total = max(len(s.frames) for s in streams)
-        step = period_s / count
+        step = period_s / count if spread else 0.0
         begin = time.perf_counter()
         late = 0
         for slot in range(total * count):
-            delay = begin + slot * step - time.perf_counter()
+            n, k = divmod(slot, count)
+            delay = begin + n * period_s + k * step - time.perf_counter()
             if delay > 0.0005:  # frames due within half a millisecond go together
                 await asyncio.sleep(delay)
                 late = 0
             elif (late := late + 1) == 64:  # behind time: still let the echoes in
                 await asyncio.sleep(0)
                 late = 0
-            stream = streams[slot % count]
-            if slot // count < len(stream.frames):
+            stream = streams[k]
+            if n < len(stream.frames):
                 stream.send_next()

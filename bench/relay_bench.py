@@ -351,7 +351,7 @@ def percentile(values: list[float], p: float) -> float:
 
 async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], clients: int,
                     server_pid: int, *, stagger_s: float, fake_pid: int = 0,
-                    frame_ms: int = 40) -> dict[str, Any]:
+                    frame_ms: int = 40, burst: bool = False) -> dict[str, Any]:
     """One level of ``clients`` browsers; CPU over the steady window of the server's
     processes, of this driver and (given ``fake_pid``) of the fake, so a saturated fake
     is seen too."""
@@ -366,7 +366,7 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
 
     tasks = asyncio.gather(*(one(i) for i in range(clients)))
     await window.start.wait()
-    pacer = asyncio.ensure_future(window.pacer.run(frame_ms / 1000))
+    pacer = asyncio.ensure_future(window.pacer.run(frame_ms / 1000, spread=not burst))
     pids = process_tree(server_pid)
     me = [os.getpid()]
     fake = process_tree(fake_pid) if fake_pid else []
@@ -455,13 +455,15 @@ async def compare(args: argparse.Namespace, clients: int, url: str, relay_pid: i
     (vivavoce does; a relay that does not is measured from ``interview_started``)."""
     relay = await run_level(
         lambda w, r: via_relay(url, args.seconds, args.frame_ms, w, r, wait_usage=wait_usage),
-        clients, relay_pid, stagger_s=args.stagger, fake_pid=fake_pid, frame_ms=args.frame_ms)
+        clients, relay_pid, stagger_s=args.stagger, fake_pid=fake_pid, frame_ms=args.frame_ms,
+        burst=args.burst)
     row = {"path": "relay", **relay}
     if not args.no_direct:
         direct_row = await run_level(
             lambda w, r: direct(f"ws://127.0.0.1:{fake_port}", args.seconds,
                                 args.frame_ms, w, r),
-            clients, fake_pid or os.getpid(), stagger_s=args.stagger, frame_ms=args.frame_ms)
+            clients, fake_pid or os.getpid(), stagger_s=args.stagger, frame_ms=args.frame_ms,
+            burst=args.burst)
         row["direct_p50_ms"], row["direct_p99_ms"] = direct_row["p50_ms"], direct_row["p99_ms"]
         row["direct_start_p50_ms"] = direct_row["start_p50_ms"]
         # On the direct path the fake is the server: its CPU is the row's "cpu".
@@ -520,6 +522,9 @@ def driver_options(parser: argparse.ArgumentParser, clients: str = "1,10,50") ->
     parser.add_argument("--stagger", type=float, default=None,
                         help="spread the starts over this many seconds [default: N/20]")
     parser.add_argument("--no-direct", action="store_true", help="skip the direct rows")
+    parser.add_argument("--burst", action="store_true",
+                        help="every browser's frame at the same instant each period, as the "
+                        "driver did before 2026-12-04 [default: phases spread]")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="extra argument for `vivavoce serve` (repeatable)")
     parser.add_argument("--json", action="store_true", help="one JSON line per level")

@@ -3,6 +3,7 @@ steps aside for anything that is not an append in the relay's shape."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -16,6 +17,7 @@ from tests.fixtures.fake_openai import RunningFake
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.realtime_conversation import Conversation
 from vivavoce.testing.scenarios import scenario_key
+from vivavoce.testing.servers import TransportExposingProtocol
 
 HEAD = '{"type":"input_audio_buffer.append","audio":"'  # as realtime/upstream.py writes it
 
@@ -88,14 +90,26 @@ def test_without_echo_mode_an_append_is_audio_for_the_vad() -> None:
     assert conversation.events_received == []
 
 
-async def _exchange(fake: RunningFake, messages: list[str], replies: int) -> list[str]:
+async def _exchange(fake: RunningFake, messages: list[str], replies: int,
+                    answered_at_once: list[int] | None = None) -> list[str]:
+    """Send ``messages``, return the first ``replies``; ``answered_at_once`` gets how many
+    the server's protocol answered itself (``servers.FastText``)."""
     headers = {"Authorization": f"Bearer {scenario_key('ok')}"}
     async with connect(f"{fake.ws_url}?model=gpt-realtime", additional_headers=headers,
                        compression=None) as ws:
         assert json.loads(await ws.recv())["type"] == "session.created"
         for message in messages:
             await ws.send(message)
-        return [str(await ws.recv()) for _ in range(replies)]
+        got = [str(await ws.recv()) for _ in range(replies)]
+        if answered_at_once is not None:
+            answered_at_once.append(sum(_fast_texts(fake)))
+        return got
+
+
+def _fast_texts(fake: RunningFake) -> list[int]:
+    """How many messages each open connection's protocol answered itself."""
+    return [protocol.fast_text.answered for protocol in fake.server.server.server_state.connections
+            if isinstance(protocol, TransportExposingProtocol) and protocol.fast_text is not None]
 
 
 async def test_over_a_socket_both_paths_send_the_same_delta(fake_openai: RunningFake) -> None:
@@ -104,7 +118,9 @@ async def test_over_a_socket_both_paths_send_the_same_delta(fake_openai: Running
     relays = relays_append(pcm)
     spaced = json.dumps({"type": "input_audio_buffer.append",
                          "audio": base64.b64encode(pcm).decode()})
-    fast, general = await _exchange(fake_openai, [relays, spaced], 2)
+    answered: list[int] = []
+    fast, general = await _exchange(fake_openai, [relays, spaced], 2, answered)
+    assert answered == [1]  # the relay's append, from the protocol's read callback
     assert fast == compact({**json.loads(general), "event_id": json.loads(fast)["event_id"]})
     (record,) = fake_openai.fake.sessions
     assert record.events_received == ["input_audio_buffer.append"] * 2
@@ -117,8 +133,30 @@ async def test_the_fast_path_counts_its_deltas_for_the_event_count_faults(
 ) -> None:
     fake_openai.fake.config.echo = True
     fake_openai.fake.config.close_after_events = 3  # session.created + two deltas
-    replies = await _exchange(fake_openai, [relays_append(bytes(960))] * 5, 2)
+    answered: list[int] = []
+    replies = await _exchange(fake_openai, [relays_append(bytes(960))] * 5, 2, answered)
+    assert answered == [0]  # a fault to apply after each event: the receive loop's path
     assert [json.loads(r)["type"] for r in replies] == ["response.output_audio.delta"] * 2
     (record,) = fake_openai.fake.sessions
     assert record.close_code == 1011 and record.closed_by == "server"
     assert record.events_sent == ["session.created"] + ["response.output_audio.delta"] * 2
+
+
+async def test_an_echo_never_overtakes_what_an_earlier_message_is_still_causing(
+    fake_openai: RunningFake,
+) -> None:
+    fake_openai.fake.config.echo = True
+    fake_openai.fake.config.session_updated_delay_s = 0.5  # the session is busy meanwhile
+    headers = {"Authorization": f"Bearer {scenario_key('ok')}"}
+    async with connect(f"{fake_openai.ws_url}?model=gpt-realtime", additional_headers=headers,
+                       compression=None) as ws:
+        assert json.loads(await ws.recv())["type"] == "session.created"
+        await ws.send(compact({"type": "session.update", "session": {"type": "realtime"}}))
+        (record,) = fake_openai.fake.sessions
+        while "session.update" not in record.events_received:  # taken by the receive loop
+            await asyncio.sleep(0.01)
+        await ws.send(relays_append(bytes(960)))  # arrives while session.updated waits
+        replies = [json.loads(await ws.recv())["type"] for _ in range(2)]
+        answered = sum(_fast_texts(fake_openai))
+    assert replies == ["session.updated", "response.output_audio.delta"]
+    assert answered == 0

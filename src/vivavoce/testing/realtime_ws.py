@@ -33,6 +33,7 @@ from vivavoce.testing.realtime_echo import DELTA
 from vivavoce.testing.realtime_faults import drop_connection, live_delay, stall_connection
 from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.scenarios import Scenario
+from vivavoce.testing.servers import fast_text_of
 from vivavoce.testing.webrtc_sideband import call_not_found, find_call, serve_sideband
 
 __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
@@ -181,6 +182,9 @@ class _SessionDriver:
 
     async def run(self) -> None:
         clock = asyncio.create_task(self._clock())
+        fast = fast_text_of(self.websocket.scope)
+        if fast is not None:
+            fast.handler = self._echo_at_once
         try:
             await self._delay(self.fake.config.session_created_delay_s)
             async with self.lock:
@@ -190,6 +194,8 @@ class _SessionDriver:
                 self.record.close_code, self.record.close_reason = 1006, ""
                 self.record.closed_by = "client"
         finally:
+            if fast is not None:
+                fast.handler = None
             for task in (clock, self.streamer):
                 if task is not None and not task.done():
                     task.cancel()
@@ -234,6 +240,26 @@ class _SessionDriver:
                     await self._delay(self.fake.config.session_updated_delay_s)
                 await self._send(events)
             self._ensure_streaming()
+
+    def _echo_at_once(self, text: str) -> str | None:
+        """ECHO mode's fastest path: the delta for an append in the relay's shape, answered
+        by the server's protocol straight from its read callback (``servers.FastText``),
+        recorded as :meth:`_send_text` records it. Declines (``None``, the message then
+        takes the receive loop) whenever anything else could be going on: the lock held
+        (a send, a stall, a delay under way), a reply streaming, or a fault or another
+        wire writer that the receive loop's path applies after each event."""
+        config = self.fake.config
+        if (self.closed or self.lock.locked() or self.conversation.active_response
+                or self.faults is not None or config.wire_json is not None
+                or config.error_after_events is not None or config.close_after_events is not None
+                or config.drop_after_events is not None or config.stall_after_events is not None):
+            return None
+        echoed = self.conversation.echo_fast(text)
+        if echoed is not None:
+            self.record.audio_bytes_received = self.conversation.audio_bytes_received
+            self.record.events_sent.append(DELTA)
+            self.sent += 1
+        return echoed
 
     def _plan_faults(self) -> None:
         plan = self.fake.config.session_faults
