@@ -9,17 +9,22 @@ Three kinds of process, as in production: the fake (``vivavoce fake-openai --ech
 sends every appended audio chunk straight back as ``response.output_audio.delta``), the
 relay (``vivavoce serve``; every process of it is counted, workers included) and this one,
 the simulated browsers. Each browser starts an interview, waits for the greeting to pass,
-then sends PCM frames at real time (as a microphone does) and times each frame's round
-trip: browser → relay → fake → relay → browser. The same browsers then run against the
-fake directly, so the difference is what the relay adds ("added" columns). Every level
-gets a fresh relay and a fresh fake, so memory is measured from a clean start.
+then sends PCM frames at real time (as a microphone does; the browsers' phases spread
+evenly over the frame period, ``--burst`` sends them all at once as this driver did
+before 2026-12-04) and times each frame's round trip: browser → relay → fake → relay →
+browser. The same browsers then run against the fake directly (no compression, appends
+written as the relay writes them), so the difference is what the relay adds ("added"
+columns). Every level gets a fresh relay and a fresh fake, so memory is measured from a
+clean start. The browsers' sockets and their clock (``browser_socket.py``) and the
+fake's ECHO mode are built to cost little per frame: they run on the relay's machine.
 
 Columns: starts that failed (no ``interview_started`` within 15 s), frames lost (sent but
 never echoed back), added latency per frame at p50/p99 (relay minus direct at the same
 percentile), the relay's CPU over the steady window summed over all of its processes
 (100 % = one core) and that CPU per echoed frame (which stays comparable on a shared
-machine), its RSS growth per interview, and this driver's own CPU (so a saturated driver
-is seen, not mistaken for a slow relay).
+machine), its RSS growth per interview, this driver's own CPU and the fake's (so a
+saturated driver or fake is seen, not mistaken for a slow relay), each also per echoed
+frame, and the load average at the window's end.
 
 ``--json`` prints one JSON object per level instead of a table (the test suite's smoke
 run reads it).
