@@ -5,7 +5,9 @@ or serve), then runs three loops for a served session: receive client messages, 
 the active response at ``config.audio_pace`` × real time, and a clock for idle nudges,
 timed faults and the maximum session duration. Network faults (a TCP drop, a stall) are
 in ``realtime_faults.py``; a slow handshake is a delay before the upgrade is answered. All sends go through one lock, and a
-response is stepped while holding it, so a cancel can never be overtaken by stale audio.
+response is stepped while holding it, so a cancel can never be overtaken by stale audio
+(ECHO mode's fastest path answers from the server protocol's read callback, in one step,
+and only while the lock is free: ``_SessionDriver._echo_at_once``).
 """
 
 from __future__ import annotations
