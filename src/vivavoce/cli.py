@@ -71,6 +71,7 @@ def serve(
     # not a traceback from inside the server's start-up.
     migrate_or_exit(settings.effective_database_url)
     runtime = build_runtime(settings)
+    runtime.options.settle_heap = True
     typer.echo(render_banner(runtime))
     options: dict[str, Any] = {
         "log_config": None,

@@ -66,6 +66,7 @@ __all__ = [
     "port_unusable",
     "rate_limited",
     "render",
+    "set_gc_frozen_objects",
     "time_to_start",
     "tokens_used",
     "upstream_error",
@@ -188,6 +189,13 @@ _connections_refused = Counter(
     "/voice connections refused or closed by the connection limits, by reason.",
     ["reason"],
     registry=REGISTRY,
+)
+_gc_frozen = Gauge(
+    "vivavoce_gc_frozen_objects",
+    "Start-up objects this process froze out of the garbage collector's scans "
+    "(vivavoce.heap; 0: not a serving process).",
+    registry=REGISTRY,
+    multiprocess_mode="max",
 )
 
 _lock = threading.Lock()
@@ -318,6 +326,11 @@ def usage_recorded(
     for kind, n in amounts.items():
         tokens_used(model, kind, n)
     cost_added(model, cost_usd)
+
+
+def set_gc_frozen_objects(n: int) -> None:
+    """How many start-up objects :func:`vivavoce.heap.settle` froze."""
+    _gc_frozen.set(n)
 
 
 def key_reload(applied: bool) -> None:

@@ -102,6 +102,10 @@ class RuntimeOptions:
     interview_limits: Limits | None = None
     relay_limits: RelayLimits | None = None
     evaluation: EvaluationOptions | None = None
+    # A serving process (``vivavoce serve`` and its workers): once started, the start-up
+    # objects are frozen out of the garbage collector's scans (vivavoce.heap). Off in
+    # tests and embedders, whose process holds more than this app.
+    settle_heap: bool = False
 
 
 def resolve_admin_token(settings: Settings) -> tuple[str, bool]:

@@ -171,6 +171,8 @@ async def test_two_workers_serve_one_service(tmp_path: Path, fake_openai: Runnin
         assert across, "every takeover landed on the same worker"
         assert ended["reason"] == "candidate_ended"
         assert _metric(metrics_port, "vivavoce_interviews_started_total") >= 2
+        # Workers freeze their start-up objects out of the collector's scans (vivavoce.heap).
+        assert _metric(metrics_port, "vivavoce_gc_frozen_objects") > 10_000
         await _wait_for("no live interview", lambda: _metric(
             metrics_port, "vivavoce_live_interviews") == 0, server)
         # The same totals on /metrics of either worker (with the token).

@@ -229,6 +229,9 @@ class CallGuard:
 
     def _unless_rogue(self, inner: Handler | None) -> Handler:
         def handle(event: dict[str, Any], now: float) -> list[Action]:
+            if not self._rogue and not self._rogue_items:
+                # Every audio delta passes here, on the relay too: nothing to look up.
+                return inner(event, now) if inner is not None else []
             item = event.get("item")
             item_id = item.get("id") if isinstance(item, Mapping) else None
             if event.get("response_id") in self._rogue:

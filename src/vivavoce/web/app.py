@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from vivavoce import __version__
+from vivavoce import __version__, heap
 from vivavoce.config import Settings, load_settings
 from vivavoce.runtime import Runtime, dev_secret_key, resolve_admin_token
 from vivavoce.store.database import Database
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         await runtime.db.migrate()
         for module in _FEATURES:
             await module.on_startup(app, runtime)
+        if runtime.options.settle_heap:
+            heap.settle()
         try:
             yield
         finally:

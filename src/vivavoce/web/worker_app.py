@@ -41,6 +41,7 @@ def create_worker_app() -> FastAPI:
         if secret is not None:
             register_secret(secret)
     runtime = build_runtime(settings, group=group)
+    runtime.options.settle_heap = True  # vivavoce.heap
     server = server_of_this_process()  # the worker's uvicorn server, created by uvicorn
     if server is not None:
         drain_before_shutdown(server, runtime)  # SIGTERM drains /voice (web/graceful.py)
