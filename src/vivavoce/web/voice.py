@@ -33,16 +33,11 @@ from openai import AsyncOpenAI
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
 from vivavoce.interview import browser_messages, resume_policy
 from vivavoce.interview.actions import (
     Action,
-    AddUsage,
-    AttemptFailed,
     CloseBrowser,
     EndInterview,
-    MarkLive,
-    PersistTurn,
     SendJson,
     TurnRecord,
 )
@@ -82,6 +77,7 @@ from vivavoce.web.voice_adapters import (
     origin_allowed,
     turn_record,
 )
+from vivavoce.web.voice_store import start_evaluation, store_action
 from vivavoce.web.voice_sweeper import end_abandoned_interviews, sweep_forever
 
 __all__ = [
@@ -308,59 +304,11 @@ class ServiceHooks:
         if interview_id is None:
             return
         try:
-            await self._persist(interview_id, action)
+            await store_action(self.runtime, interview_id, action, simulated=self.simulator)
         except store.InterviewNotFound:
             raise InterviewGone(interview_id) from None
         if isinstance(action, EndInterview):
-            await _start_evaluation(self.runtime, interview_id)
-
-    async def _persist(self, interview_id: str, action: Action) -> None:
-        """One store action. Raises store.InterviewNotFound when the record is gone (a
-        turn's insert then fails its foreign key, an update finds no row)."""
-        async with self.runtime.db.session() as s:
-            if isinstance(action, PersistTurn):
-                t = action.turn
-                await store.add_turn(
-                    s, interview_id=interview_id, sequence=t.sequence, speaker=t.speaker,
-                    text=t.text,
-                    started_at=wall_clock(t.started_at) if t.started_at else None,
-                    ended_at=wall_clock(t.ended_at) if t.ended_at else None,
-                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state,
-                    full_text=t.full_text)
-            elif isinstance(action, AddUsage):
-                u = action.usage
-                await store.add_usage(
-                    s, interview_id, input_text=u.input_text, input_audio=u.input_audio,
-                    input_cached=u.input_cached, output_text=u.output_text,
-                    output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
-                budget_watch.usage_recorded(self.runtime)
-            elif isinstance(action, MarkLive):
-                await store.mark_live(s, interview_id, at=wall_clock(action.at),
-                                      simulated=self.simulator)
-            elif isinstance(action, EndInterview):
-                await store.mark_ended(s, interview_id, status=action.status,
-                                       reason=action.reason, error_code=action.error_code,
-                                       at=wall_clock(action.at))
-            elif isinstance(action, AttemptFailed):
-                await store.record_failed_attempt(s, interview_id, reason=action.reason,
-                                                  error_code=action.error_code)
-                if action.pauses:
-                    await store.set_clock(s, interview_id, paused_at=action.at)
-
-
-async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
-    """Queue the evaluation as soon as the interview ends (the worker wakes at once).
-
-    Never fatal to the relay: the evaluation worker's catch-up also enqueues ended
-    interviews without a job, so a failure here only delays the evaluation."""
-    try:
-        await enqueue_evaluation(runtime.db, interview_id)
-    except InterviewNotEvaluable as exc:
-        log.info("interview %s not queued for evaluation: %s", interview_id, exc,
-                 extra={"interview_id": interview_id})
-    except Exception as exc:
-        log.warning("could not queue interview %s for evaluation: %s", interview_id,
-                    redact(repr(exc)), extra={"interview_id": interview_id})
+            await start_evaluation(self.runtime, interview_id)
 
 
 def _open_interviews(runtime: Runtime) -> dict[str, VoiceRelay]:
