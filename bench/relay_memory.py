@@ -153,10 +153,12 @@ async def _interviews(url: str, clients: int, seconds: float,
 
     tasks = asyncio.gather(*(one(i) for i in range(clients)))
     await window.start.wait()
+    pacer = asyncio.ensure_future(window.pacer.run(0.040, spread=True))  # as run_level
     if during is not None:
         await during()
     await window.end.wait()
     await tasks
+    await pacer
     return results
 
 
