@@ -9,17 +9,22 @@ Three kinds of process, as in production: the fake (``vivavoce fake-openai --ech
 sends every appended audio chunk straight back as ``response.output_audio.delta``), the
 relay (``vivavoce serve``; every process of it is counted, workers included) and this one,
 the simulated browsers. Each browser starts an interview, waits for the greeting to pass,
-then sends PCM frames at real time (as a microphone does) and times each frame's round
-trip: browser → relay → fake → relay → browser. The same browsers then run against the
-fake directly, so the difference is what the relay adds ("added" columns). Every level
-gets a fresh relay and a fresh fake, so memory is measured from a clean start.
+then sends PCM frames at real time (as a microphone does; the browsers' phases spread
+evenly over the frame period, ``--burst`` sends them all at once as this driver did
+before 2026-12-04) and times each frame's round trip: browser → relay → fake → relay →
+browser. The same browsers then run against the fake directly (no compression, appends
+written as the relay writes them), so the difference is what the relay adds ("added"
+columns). Every level gets a fresh relay and a fresh fake, so memory is measured from a
+clean start. The browsers' sockets and their clock (``browser_socket.py``) and the
+fake's ECHO mode are built to cost little per frame: they run on the relay's machine.
 
 Columns: starts that failed (no ``interview_started`` within 15 s), frames lost (sent but
 never echoed back), added latency per frame at p50/p99 (relay minus direct at the same
 percentile), the relay's CPU over the steady window summed over all of its processes
 (100 % = one core) and that CPU per echoed frame (which stays comparable on a shared
-machine), its RSS growth per interview, and this driver's own CPU (so a saturated driver
-is seen, not mistaken for a slow relay).
+machine), its RSS growth per interview, this driver's own CPU and the fake's (so a
+saturated driver or fake is seen, not mistaken for a slow relay), each also per echoed
+frame, and the load average at the window's end.
 
 ``--json`` prints one JSON object per level instead of a table (the test suite's smoke
 run reads it).
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import json
 import os
 import socket
@@ -44,8 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from browser_socket import BrowserSocket, Pacer, Stream
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from vivavoce.testing.scenarios import scenario_key
 
@@ -56,10 +62,8 @@ START_TIMEOUT_S = 15.0
 PROBE = 2**31
 # What ends one browser's run without ending the benchmark (counted as a failed start or
 # lost frames): a refused or dropped socket (a keepalive ping timeout under load, too).
-FAILED = (OSError, TimeoutError, ConnectionError, ValueError, ConnectionClosed)
-
-Send = Callable[[bytes], Awaitable[None]]
-Receive = Callable[[], Awaitable[bytes | None]]
+FAILED = (OSError, TimeoutError, ConnectionError, ValueError, ConnectionClosed,
+          InvalidHandshake)
 
 
 def frame(n: int, ms: int) -> bytes:
@@ -155,11 +159,13 @@ def rss_bytes(pids: list[int]) -> int:
 class Window:
     """Every client measures in the same window, so CPU is read around the steady state
     only (not connecting, greetings or teardown). Clients whose start failed still pass
-    the barriers, so one failure does not hang the rest."""
+    the barriers, so one failure does not hang the rest. The clients' frames are sent by
+    one :class:`Pacer` for the level, started when the window opens."""
 
     clients: int
     start: asyncio.Barrier = field(init=False)
     end: asyncio.Barrier = field(init=False)
+    pacer: Pacer = field(init=False, default_factory=Pacer)
 
     def __post_init__(self) -> None:
         self.start = asyncio.Barrier(self.clients + 1)
@@ -176,42 +182,75 @@ class ClientResult:
     rtts: list[float] = field(default_factory=list)
 
 
-async def settle(send: Send, receive: Receive, frame_ms: int) -> None:
+# The frames of a level, built once and shared by its browsers: the driver allocates
+# nothing per frame but the masked copy the WebSocket framing makes.
+@functools.cache
+def pcm_frames(count: int, ms: int) -> list[bytes]:
+    return [frame(n, ms) for n in range(count)]
+
+
+@functools.cache
+def append_events(count: int, ms: int) -> list[str]:
+    """The same frames as ``input_audio_buffer.append`` events, as the relay writes them."""
+    return [append_event(pcm) for pcm in pcm_frames(count, ms)]
+
+
+def append_event(pcm: bytes) -> str:
+    return '{"type":"input_audio_buffer.append","audio":"' + base64.b64encode(pcm).decode() + '"}'
+
+
+def relayed_number(message: str | bytes) -> int | None:
+    """The frame number of a binary frame from the relay (``None``: not one of ours)."""
+    return frame_number(message) if isinstance(message, bytes) else None
+
+
+_DELTA_HEAD = '{"type":"response.output_audio.delta",'
+_DELTA_MEMBER = '"delta":"'
+_NUMBER_B64 = 16  # base64 characters holding a frame's first 12 bytes (magic + counter)
+
+
+def echoed_number(message: str | bytes) -> int | None:
+    """The frame number of an audio delta from the fake (``None``: another event). A
+    delta as the fake writes it is read from its first base64 characters; anything else
+    is parsed in full."""
+    if not isinstance(message, str):
+        return None
+    if message.startswith(_DELTA_HEAD) and (at := message.find(_DELTA_MEMBER)) >= 0:
+        at += len(_DELTA_MEMBER)
+        head = message[at:at + _NUMBER_B64]
+    else:
+        event = json.loads(message)
+        if event.get("type") != "response.output_audio.delta":
+            return None
+        head = str(event.get("delta", ""))[:_NUMBER_B64]
+    try:
+        return frame_number(base64.b64decode(head))
+    except ValueError:
+        return None
+
+
+async def settle(socket: BrowserSocket, probe: str | bytes,
+                 number: Callable[[str | bytes], int | None]) -> None:
     """Send one probe frame and wait for its echo: audio is relayed in order, so once it
     is back, nothing sent before it (the greeting) is still on its way."""
-    await send(frame(PROBE, frame_ms))
-    while True:
-        data = await receive()
-        if data is not None and frame_number(data) == PROBE:
-            return
+    socket.send(probe)
+    while number(await socket.recv()) != PROBE:
+        pass
 
 
-async def paced_echo(send: Send, receive: Receive, seconds: float, frame_ms: int,
-                     window: Window, result: ClientResult) -> None:
-    """Send real-time paced frames; record each frame's round trip in ms."""
+async def paced_echo(socket: BrowserSocket, frames: list[str | bytes],
+                     number: Callable[[str | bytes], int | None], window: Window,
+                     result: ClientResult) -> None:
+    """Hand this browser's frames to the level's pacer (real time, phases spread) and
+    record each one's round trip in ms, timed in the loop's read callback."""
+    stream = Stream(socket, frames, number, result.rtts)
+    window.pacer.add(stream)
     await window.start.wait()
     result.passed_start = True
-    sent_at: dict[int, float] = {}
-    total = int(seconds * 1000 / frame_ms)
-
-    async def reader() -> None:
-        while len(result.rtts) < total:
-            data = await receive()
-            n = frame_number(data) if data is not None else None
-            if n is not None and n in sent_at:
-                result.rtts.append((time.perf_counter() - sent_at.pop(n)) * 1000)
-
-    task = asyncio.create_task(reader())
-    begin = time.perf_counter()
-    for n in range(total):
-        sent_at[n] = time.perf_counter()
-        await send(frame(n, frame_ms))
-        result.sent += 1
-        delay = begin + (n + 1) * frame_ms / 1000 - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    with suppress(TimeoutError):  # what never came back is counted as lost
-        await asyncio.wait_for(task, 10)
+    try:
+        await stream.finish(patience_s=10)  # what never came back is counted as lost
+    finally:
+        result.sent = stream.sent
     await window.end.wait()
     result.passed_end = True
 
@@ -225,82 +264,85 @@ async def pass_barriers(window: Window, result: ClientResult) -> None:
         await window.end.wait()
 
 
+def frames_for(seconds: float, frame_ms: int) -> int:
+    return int(seconds * 1000 / frame_ms)
+
+
 async def via_relay(url: str, seconds: float, frame_ms: int, window: Window,
                     result: ClientResult, *, wait_usage: bool) -> None:
-    """One browser on ``/voice``: the original protocol (binary PCM both ways)."""
+    """One browser on ``/voice``: the original protocol (binary PCM both ways). It
+    offers permessage-deflate, as browsers do (vivavoce's ``/voice`` declines it)."""
+    socket: BrowserSocket | None = None
     try:
-        async with connect(url, max_size=None, open_timeout=START_TIMEOUT_S) as ws:
-            await ws.recv()  # connected
-            asked = time.perf_counter()
-            await ws.send(json.dumps({"type": "start_interview",
-                                      "candidateContext": {"name": "Bench", "major": "CS"}}))
+        socket = await asyncio.wait_for(BrowserSocket.connect(url, deflate=True),
+                                        START_TIMEOUT_S)
+        await socket.recv()  # connected
+        asked = time.perf_counter()
+        socket.send(json.dumps({"type": "start_interview",
+                                "candidateContext": {"name": "Bench", "major": "CS"}}))
 
-            async def started() -> None:
-                while True:
-                    message = await ws.recv()
-                    if isinstance(message, str):
-                        kind = json.loads(message).get("type")
-                        if kind == "interview_started":
-                            result.start_ms = (time.perf_counter() - asked) * 1000
-                            if not wait_usage:
-                                return
-                        if kind == "usage" and result.start_ms is not None:
-                            return  # the greeting is over
-                        if kind == "interview_ended":
-                            raise ConnectionError("ended before it started")
+        async def started(socket: BrowserSocket) -> None:
+            while True:
+                message = await socket.recv()
+                if isinstance(message, str):
+                    kind = json.loads(message).get("type")
+                    if kind == "interview_started":
+                        result.start_ms = (time.perf_counter() - asked) * 1000
+                        if not wait_usage:
+                            return
+                    if kind == "usage" and result.start_ms is not None:
+                        return  # the greeting is over
+                    if kind == "interview_ended":
+                        raise ConnectionError("ended before it started")
 
-            async def receive() -> bytes | None:
-                message = await ws.recv()
-                return message if isinstance(message, bytes) else None
-
-            await asyncio.wait_for(started(), START_TIMEOUT_S)
-            await asyncio.wait_for(settle(ws.send, receive, frame_ms), START_TIMEOUT_S)
-            result.started = True
-            await paced_echo(ws.send, receive, seconds, frame_ms, window, result)
-            await ws.send(json.dumps({"type": "end_interview"}))
+        await asyncio.wait_for(started(socket), START_TIMEOUT_S)
+        await asyncio.wait_for(settle(socket, frame(PROBE, frame_ms), relayed_number),
+                               START_TIMEOUT_S)
+        result.started = True
+        frames: list[str | bytes] = list(pcm_frames(frames_for(seconds, frame_ms), frame_ms))
+        await paced_echo(socket, frames, relayed_number, window, result)
+        socket.send(json.dumps({"type": "end_interview"}))
     except FAILED:
         pass  # counted: a start failure, or frames lost
     finally:
         await pass_barriers(window, result)
+        if socket is not None:
+            await socket.close()
 
 
 async def direct(base_ws: str, seconds: float, frame_ms: int, window: Window,
                  result: ClientResult) -> None:
     """The same browser talking to the fake itself: what the relay's numbers are
     compared with. Start time here is connect + session.update → session.updated, which
-    is what OpenAI's side of a start costs."""
-    headers = {"Authorization": f"Bearer {KEY}"}
+    is what OpenAI's side of a start costs. Like the relay's own upstream connection, it
+    asks for no compression, and its appends are written as the relay writes them."""
+    socket: BrowserSocket | None = None
     try:
         asked = time.perf_counter()
-        async with connect(f"{base_ws}/v1/realtime?model=gpt-realtime", max_size=None,
-                           additional_headers=headers, open_timeout=START_TIMEOUT_S) as ws:
-            await ws.send(json.dumps({"type": "session.update", "session": {
-                "type": "realtime", "output_modalities": ["audio"]}}))
+        socket = await asyncio.wait_for(BrowserSocket.connect(
+            f"{base_ws}/v1/realtime?model=gpt-realtime",
+            [("Authorization", f"Bearer {KEY}")]), START_TIMEOUT_S)
+        socket.send(json.dumps({"type": "session.update", "session": {
+            "type": "realtime", "output_modalities": ["audio"]}}))
 
-            async def updated() -> None:
-                while json.loads(await ws.recv()).get("type") != "session.updated":
-                    pass
+        async def updated(socket: BrowserSocket) -> None:
+            while json.loads(await socket.recv()).get("type") != "session.updated":
+                pass
 
-            await asyncio.wait_for(updated(), START_TIMEOUT_S)
-            result.start_ms = (time.perf_counter() - asked) * 1000
-
-            async def send(pcm: bytes) -> None:
-                await ws.send('{"type":"input_audio_buffer.append","audio":"'
-                              + base64.b64encode(pcm).decode() + '"}')
-
-            async def receive() -> bytes | None:
-                event = json.loads(await ws.recv())
-                if event.get("type") != "response.output_audio.delta":
-                    return None
-                return base64.b64decode(event["delta"])
-
-            await asyncio.wait_for(settle(send, receive, frame_ms), START_TIMEOUT_S)
-            result.started = True
-            await paced_echo(send, receive, seconds, frame_ms, window, result)
+        await asyncio.wait_for(updated(socket), START_TIMEOUT_S)
+        result.start_ms = (time.perf_counter() - asked) * 1000
+        await asyncio.wait_for(
+            settle(socket, append_event(frame(PROBE, frame_ms)), echoed_number),
+            START_TIMEOUT_S)
+        result.started = True
+        frames: list[str | bytes] = list(append_events(frames_for(seconds, frame_ms), frame_ms))
+        await paced_echo(socket, frames, echoed_number, window, result)
     except FAILED:
         pass  # counted: a start failure, or frames lost
     finally:
         await pass_barriers(window, result)
+        if socket is not None:
+            await socket.close()
 
 
 # --- levels -----------------------------------------------------------------------------
@@ -313,7 +355,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], clients: int,
-                    server_pid: int, *, stagger_s: float, fake_pid: int = 0) -> dict[str, Any]:
+                    server_pid: int, *, stagger_s: float, fake_pid: int = 0,
+                    frame_ms: int = 40, burst: bool = False) -> dict[str, Any]:
     """One level of ``clients`` browsers; CPU over the steady window of the server's
     processes, of this driver and (given ``fake_pid``) of the fake, so a saturated fake
     is seen too."""
@@ -328,6 +371,7 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
 
     tasks = asyncio.gather(*(one(i) for i in range(clients)))
     await window.start.wait()
+    pacer = asyncio.ensure_future(window.pacer.run(frame_ms / 1000, spread=not burst))
     pids = process_tree(server_pid)
     me = [os.getpid()]
     fake = process_tree(fake_pid) if fake_pid else []
@@ -339,8 +383,11 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
     cpu, mine = cpu_seconds(pids) - cpu0, cpu_seconds(me) - mine0
     fake_cpu = cpu_seconds(fake) - fake0
     rss = rss_bytes(pids)
+    load = os.getloadavg()[0]
     await tasks
+    await pacer
     rtts = [r for result in results for r in result.rtts]
+    echoed = max(len(rtts), 1)
     starts = [r.start_ms for r in results if r.start_ms is not None]
     return {
         "clients": clients,
@@ -355,12 +402,17 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
         "cpu": cpu / wall,
         # CPU per relayed frame (one each way per echo): unlike "cpu", it stays
         # comparable when the machine is shared and the relay gets less than it asks.
-        "cpu_ms_per_frame": cpu * 1000 / max(len(rtts), 1),
+        "cpu_ms_per_frame": cpu * 1000 / echoed,
         "window_s": wall,
         "processes": len(pids),
         "rss_per_interview_kb": (rss - rss0) / max(clients, 1) / 1024,
+        # The driver and the fake share the machine with the relay: what they burn per
+        # frame is taken from it (docs/performance.md, "How it is measured").
         "driver_cpu": mine / wall,
-        **({"fake_cpu": fake_cpu / wall} if fake_pid else {}),
+        "driver_ms_per_frame": mine * 1000 / echoed,
+        **({"fake_cpu": fake_cpu / wall, "fake_ms_per_frame": fake_cpu * 1000 / echoed}
+           if fake_pid else {}),
+        "load_average": load,
     }
 
 
@@ -408,15 +460,20 @@ async def compare(args: argparse.Namespace, clients: int, url: str, relay_pid: i
     (vivavoce does; a relay that does not is measured from ``interview_started``)."""
     relay = await run_level(
         lambda w, r: via_relay(url, args.seconds, args.frame_ms, w, r, wait_usage=wait_usage),
-        clients, relay_pid, stagger_s=args.stagger)
+        clients, relay_pid, stagger_s=args.stagger, fake_pid=fake_pid, frame_ms=args.frame_ms,
+        burst=args.burst)
     row = {"path": "relay", **relay}
     if not args.no_direct:
         direct_row = await run_level(
             lambda w, r: direct(f"ws://127.0.0.1:{fake_port}", args.seconds,
                                 args.frame_ms, w, r),
-            clients, fake_pid or os.getpid(), stagger_s=args.stagger)
+            clients, fake_pid or os.getpid(), stagger_s=args.stagger, frame_ms=args.frame_ms,
+            burst=args.burst)
         row["direct_p50_ms"], row["direct_p99_ms"] = direct_row["p50_ms"], direct_row["p99_ms"]
         row["direct_start_p50_ms"] = direct_row["start_p50_ms"]
+        # On the direct path the fake is the server: its CPU is the row's "cpu".
+        row["direct_driver_ms_per_frame"] = direct_row["driver_ms_per_frame"]
+        row["direct_fake_ms_per_frame"] = direct_row["cpu_ms_per_frame"]
         row["added_p50_ms"] = relay["p50_ms"] - direct_row["p50_ms"]
         row["added_p99_ms"] = relay["p99_ms"] - direct_row["p99_ms"]
         row["start_overhead_p50_ms"] = relay["start_p50_ms"] - direct_row["start_p50_ms"]
@@ -430,10 +487,12 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(("| relay " if named else "")
           + "| interviews | start failures | start p50 / p99 ms | start overhead p50 ms "
           "| frames lost | added p50 / p99 ms | relay p99 ms | relay CPU (processes) "
-          "| CPU ms / frame | RSS / interview | driver CPU |")
-    print(("| --- " if named else "")
-          + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| CPU ms / frame | RSS / interview | driver CPU | fake CPU "
+          "| driver / fake ms / frame | load average |")
+    print(("| --- " if named else "") + "|" + " ---: |" * 14)
     for r in rows:
+        fake_cpu = f"{r['fake_cpu'] * 100:.0f} %" if "fake_cpu" in r else "—"
+        fake_ms = f"{r['fake_ms_per_frame']:.3f}" if "fake_ms_per_frame" in r else "—"
         print((f"| {r.get('relay', '')} " if named else "")
               + f"| {r['clients']} | {r['start_failures']} | {r['start_p50_ms']:.1f} / "
               f"{r['start_p99_ms']:.1f} | {r.get('start_overhead_p50_ms', float('nan')):.1f} | "
@@ -441,7 +500,9 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
               f"{r.get('added_p50_ms', float('nan')):.1f} / "
               f"{r.get('added_p99_ms', float('nan')):.1f} | {r['p99_ms']:.1f} | "
               f"{r['cpu'] * 100:.0f} % ({r['processes']}) | {r['cpu_ms_per_frame']:.3f} | "
-              f"{r['rss_per_interview_kb']:.0f} KB | {r['driver_cpu'] * 100:.0f} % |")
+              f"{r['rss_per_interview_kb']:.0f} KB | {r['driver_cpu'] * 100:.0f} % | "
+              f"{fake_cpu} | {r['driver_ms_per_frame']:.3f} / {fake_ms} | "
+              f"{r['load_average']:.1f} |")
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -466,6 +527,9 @@ def driver_options(parser: argparse.ArgumentParser, clients: str = "1,10,50") ->
     parser.add_argument("--stagger", type=float, default=None,
                         help="spread the starts over this many seconds [default: N/20]")
     parser.add_argument("--no-direct", action="store_true", help="skip the direct rows")
+    parser.add_argument("--burst", action="store_true",
+                        help="every browser's frame at the same instant each period, as the "
+                        "driver did before 2026-12-04 [default: phases spread]")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="extra argument for `vivavoce serve` (repeatable)")
     parser.add_argument("--json", action="store_true", help="one JSON line per level")

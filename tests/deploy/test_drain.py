@@ -60,6 +60,15 @@ def _texts(turns: list[Turn]) -> list[str]:
     return [t.full_text or t.text for t in turns]
 
 
+def _assert_usage_stored(interview: Interview, client: VoiceClient) -> None:
+    """The tokens stored are exactly the totals the browser was last shown: no reply's
+    usage was left unwritten by the drain (a reply's usage goes with its turn's write)."""
+    shown = [m for m in client.messages if m.get("type") == "usage"][-1]
+    for column in ("input_text_tokens", "input_audio_tokens", "input_cached_tokens",
+                   "output_text_tokens", "output_audio_tokens"):
+        assert getattr(interview, column) == shown[column], column
+
+
 async def _rows(url: str, interview_id: str) -> tuple[Interview, list[Turn]]:
     db = Database(url)
     try:
@@ -157,20 +166,30 @@ async def test_sigterm_drains_link_and_open_interviews(
     for text in _shown(on_link):
         assert text in _texts(turns), (text, turns)
     assert [t.sequence for t in turns] == list(range(len(turns)))
+    _assert_usage_stored(interview, on_link)
     open_id = await _open_interview_id(database_url, link["id"])
     opened, open_turns = await _rows(database_url, open_id)
     assert (opened.status, opened.end_reason) == ("ended", "server_shutdown")
     for text in _shown(on_open):
         assert text in _texts(open_turns), (text, open_turns)
     assert [t.sequence for t in open_turns] == list(range(len(open_turns)))
+    _assert_usage_stored(opened, on_open)
 
     # The same link continues the interview on the restarted server.
+    before_restart = interview.output_audio_tokens
     with serve_process(env, tmp_path, name="restarted") as server:
         async with voice_client(_ws(server, f"?token={link['token']}")) as on_link:
             started = await on_link.start({})
             assert (started["interview_id"], started["resumed"]) == (link["id"], True)
+            await _final_ai_text(on_link)  # the welcome back, and its usage
+            resumed_usage = await on_link.until("usage")
             await on_link.send_json({"type": "end_interview"})
             assert (await on_link.until("interview_ended"))["reason"] == "candidate_ended"
     interview, resumed_turns = await _rows(database_url, link["id"])
     assert interview.status == "ended"
+    # Both sessions' usage, each reply's once (the resumed session counts from zero).
+    assert interview.output_audio_tokens == (
+        before_restart + [m for m in on_link.messages if m.get("type") == "usage"][-1][
+            "output_audio_tokens"]) > before_restart
+    assert resumed_usage["output_audio_tokens"] > 0
     assert [t.text for t in resumed_turns[: len(turns)]] == [t.text for t in turns]

@@ -114,11 +114,11 @@ async def test_evaluation_queueing_lines_carry_the_interview_id(
 ) -> None:
     # The relay's database writer queues the evaluation; its task started before the
     # interview was known, so the id must be passed with the line, not inherited.
-    from vivavoce.web.voice import _start_evaluation
+    from vivavoce.web.voice_store import start_evaluation
 
     stream = io.StringIO()
     settings = make_settings(VIVAVOCE_LOG_FORMAT="json")
     setup_logging(settings, stream=stream)
-    await _start_evaluation(make_runtime(settings, db), "no-such-interview")
+    await start_evaluation(make_runtime(settings, db), "no-such-interview")
     (line,) = [r for r in _json_lines(stream) if "not queued for evaluation" in r["message"]]
     assert line["interview_id"] == "no-such-interview"

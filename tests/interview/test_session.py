@@ -468,7 +468,11 @@ def test_usage_from_response_done_with_cost_and_no_double_counting() -> None:
     }
     h.reply("a1", "r1", "Hi", 100, T0, done=False)
     out = h.finish_reply("a1", "r1", "Hi", T0, usage=usage)
-    [add] = of(out, AddUsage)
+    # Stored with the reply's turn, in its write (not as a write of its own).
+    assert of(out, AddUsage) == []
+    [persist] = of(out, PersistTurn)
+    add = persist.usage
+    assert add is not None and persist.turn.item_id == "a1"
     u = add.usage
     assert (u.input_text, u.input_audio, u.input_cached, u.output_text, u.output_audio) == (
         200, 400, 100, 100, 300)
@@ -477,6 +481,29 @@ def test_usage_from_response_done_with_cost_and_no_double_counting() -> None:
     assert add.cost_usd == pytest.approx(expected)
     [message] = [m for m in sent_json(out) if m["type"] == "usage"]
     assert message["total_tokens"] == 1000 and message["cost_usd"] == pytest.approx(expected)
+
+
+def test_usage_of_a_response_without_a_turn_is_stored_on_its_own() -> None:
+    # A response that releases no turn (cancelled before any output) still has its usage
+    # stored at once: nothing is held back for a later write that might never come.
+    h = Harness()
+    h.go_live()
+    out = h.ev("response.created", T0, response={"id": "r0"})
+    out = h.ev("response.done", T0, response={
+        "id": "r0", "status": "cancelled", "output": [],
+        "usage": {"input_token_details": {"text_tokens": 30, "audio_tokens": 0},
+                  "output_token_details": {"text_tokens": 0, "audio_tokens": 0}}})
+    assert of(out, PersistTurn) == []
+    [add] = of(out, AddUsage)
+    assert add.usage.input_text == 30
+    # Later turns carry only their own response's usage.
+    h.reply("a1", "r1", "Hi", 100, T0, done=False)
+    out = h.finish_reply("a1", "r1", "Hi", T0, usage={
+        "input_token_details": {"text_tokens": 5}, "output_token_details": {"audio_tokens": 7}})
+    [persist] = of(out, PersistTurn)
+    assert persist.usage is not None
+    assert (persist.usage.usage.input_text, persist.usage.usage.output_audio) == (5, 7)
+    assert h.s.spend.usage.input_text == 35
 
 
 # --------------------------------------------------------------------------- errors

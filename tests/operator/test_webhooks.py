@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.evaluation.helpers import GOOD_TRANSCRIPT
 from tests.fixtures.database import ApiClient
@@ -216,6 +216,43 @@ async def test_two_instances_never_double_a_delivery(db: Database) -> None:
                                            backoff=Backoff()) is None
     assert await deliveries.record_attempt(db, new, status_code=204, error=None,
                                            backoff=Backoff(), now=later) == "delivered"
+
+
+async def test_events_with_no_endpoint_go_nowhere_in_one_statement(db: Database) -> None:
+    # A service without webhooks still records every start and end (an endpoint added
+    # before the next fan-out gets them); with none there, the fan-out marks them all in
+    # one UPDATE, each exactly once across instances, and an endpoint added afterwards
+    # gets only later events.
+    async with db.session() as s:
+        for n in range(5):
+            add_event(s, "interview.started", {"id": str(n)})
+        await s.commit()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement.lstrip().upper())
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        fanned = await asyncio.gather(*(deliveries.fan_out(db, settings_url=None)
+                                        for _ in range(3)))
+        assert sum(fanned) == 5
+        # One UPDATE per fan-out that found events, not one per event.
+        assert len([q for q in statements if q.startswith("UPDATE")]) <= 3
+        statements.clear()
+        assert await deliveries.fan_out(db, settings_url=None) == 0
+        # The usual poll, nothing new: one read, endpoints not even looked up.
+        assert len(statements) == 1 and "WEBHOOK_ENDPOINTS" not in statements[0]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(WebhookEvent)
+                              .where(WebhookEvent.fanned_out.is_(False))) == 0
+        add_event(s, "interview.ended", {"id": "later"})
+        await s.commit()
+    assert await deliveries.fan_out(db, settings_url="http://127.0.0.1:9/hook") == 1
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
 
 
 async def test_backoff_grows_and_gives_up_after_a_day(db: Database) -> None:

@@ -89,3 +89,26 @@ async def test_shedding_drops_the_oldest_audio_and_never_control() -> None:
     assert sent == ["c1", b"3333333"]
     box.close()
     await writer
+
+
+async def test_the_writer_sleeps_on_empty_lanes_and_each_put_wakes_it() -> None:
+    sent: list[object] = []
+
+    async def send(item: object) -> None:
+        sent.append(item)
+
+    box: Outbox[bytes] = Outbox(send, send, audio_high_bytes=100)
+    writer = asyncio.create_task(box.run())
+    for round_ in range(3):  # empty, woken, emptied again: each time by one message
+        await box.wait_idle()
+        await asyncio.sleep(0)  # the writer is waiting on the empty lanes now
+        if round_ % 2:
+            assert box.put_control(f"c{round_}")
+        else:
+            assert box.put_audio(b"a%d" % round_)
+    await box.wait_idle()
+    assert sent == [b"a0", "c1", b"a2"]
+    # Closing wakes a writer that waits on empty lanes, and it ends.
+    await asyncio.sleep(0)
+    box.close()
+    await asyncio.wait_for(writer, 5)

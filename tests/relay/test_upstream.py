@@ -138,3 +138,44 @@ async def test_a_slow_handshake_past_the_connect_timeout(fake_openai: RunningFak
         await asyncio.sleep(0.01)
     assert not fake_openai.fake.last_session.accepted
     config.handshake_delay_s = 0  # let the fake's side finish
+
+
+async def test_appends_written_directly_or_through_send_reach_openai_alike(
+    fake_openai: RunningFake,
+) -> None:
+    """The append's direct frame write (an open connection with room) and its fallback,
+    websockets' ``Connection.send`` (here: the write buffer is full), send the same
+    event; the fallback waits for room, and order is kept."""
+    fake_openai.fake.config.echo = True
+    sdk = client(fake_openai)
+    upstream = await open_upstream(sdk, "gpt-realtime")
+    ws = upstream._ws
+    through_send: list[object] = []
+    real_send = ws.send
+
+    async def spy(message: object, text: bool | None = None) -> None:
+        through_send.append(message)
+        await real_send(message, text=text)  # type: ignore[arg-type]
+
+    ws.send = spy  # type: ignore[method-assign]
+    try:
+        events = upstream.events()
+        assert (await anext(events))["type"] == "session.created"
+        direct = base64.b64encode(bytes(range(96)) * 10).decode()
+        await upstream.append_audio(direct)
+        assert through_send == []
+        ws.pause_writing()  # what the transport says when its buffer is full
+        fallback = base64.b64encode(bytes(range(48)) * 20).decode()
+        waiting = asyncio.ensure_future(upstream.append_audio(fallback))
+        await asyncio.sleep(0.05)
+        assert not waiting.done() and len(through_send) == 1
+        ws.resume_writing()
+        await waiting
+        deltas = [(await anext(events))["delta"] for _ in range(2)]
+        assert deltas == [direct, fallback]
+        assert through_send == [
+            b'{"type":"input_audio_buffer.append","audio":"' + fallback.encode() + b'"}']
+    finally:
+        await upstream.close()
+        await sdk.close()
+    assert fake_openai.fake.last_session.audio_bytes_received == 960 + 960

@@ -37,8 +37,9 @@ def reply_audio_ms(app: RunningApp) -> int:
 
 async def conversation(
     client: VoiceClient, app: RunningApp, *, base64_json: bool = False
-) -> None:
-    """Greeting, one answer, the reply, then the candidate ends the interview."""
+) -> dict[str, Any]:
+    """Greeting, one answer, the reply, then the candidate ends the interview; the last
+    ``usage`` message (the interview's totals)."""
     await final_ai_text(client)
     await client.until("usage")
     await client.until_audio(reply_audio_ms(app))
@@ -47,13 +48,14 @@ async def conversation(
     answer = await client.until("student_transcription")
     assert answer["is_final"] is True and answer["text"]
     await final_ai_text(client)
-    await client.until("usage")
+    usage = await client.until("usage")
     await client.until_audio(reply_audio_ms(app))
     await client.played_everything()
     await client.send_json({"type": "end_interview"})
     ended = await client.until("interview_ended")
     assert ended["reason"] == "candidate_ended"
     await client.until_closed()
+    return usage
 
 
 def frames_metric(direction: str) -> float:
@@ -389,12 +391,17 @@ async def test_turns_persisted_on_sqlite_and_postgres(
     app = make_app_server(database_url=database_url)
     async with voice_client(app.voice_url()) as client:
         started = await client.start()
-        await conversation(client, app)
+        usage = await conversation(client, app)
     interview, turns = await stored(database_url, started["interview_id"])
     assert interview.status == "ended" and interview.started_at is not None
     assert [t.speaker for t in turns] == ["interviewer", "candidate", "interviewer"]
     assert all(t.text and t.item_id for t in turns)
     assert interview.input_audio_tokens + interview.output_audio_tokens > 0
+    # Each reply's usage went into its turn's write: stored exactly what was shown.
+    for column in ("input_text_tokens", "input_audio_tokens", "input_cached_tokens",
+                   "output_text_tokens", "output_audio_tokens"):
+        assert getattr(interview, column) == usage[column], column
+    assert interview.cost_usd == pytest.approx(usage["cost_usd"], abs=1e-6)
 
 
 async def test_token_client_runs_its_own_interview(make_app_server: MakeApp) -> None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, update
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.pricing import TokenUsage
 from vivavoce.store import interviews as store
 from vivavoce.store.database import Database
 from vivavoce.store.models import Evaluation, Interview
@@ -185,6 +186,72 @@ async def test_usage_accumulates_atomically(db: Database) -> None:
     assert (got.input_text_tokens, got.input_audio_tokens, got.input_cached_tokens) == (80, 800, 40)
     assert (got.output_text_tokens, got.output_audio_tokens) == (56, 1600)
     assert got.cost_usd == pytest.approx(0.1)
+
+
+async def test_a_turn_write_adds_its_response_usage_once(db: Database) -> None:
+    # The relay stores a reply's usage in the reply's turn write: the totals must be
+    # exactly those of separate add_usage calls, also when a retried turn write finds
+    # the turn already stored, and with statements counted: one session, no extra reads.
+    interview_id = await _new(db)
+    usage = TokenUsage(input_text=10, input_audio=100, input_cached_text=3,
+                       input_cached_audio=2, output_text=7, output_audio=200)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    async def turn(sequence: int, item: str, state: Any = "complete") -> None:
+        async with db.session() as s:
+            await store.add_turn(
+                s, interview_id=interview_id, sequence=sequence, speaker="interviewer",
+                text="Hello", started_at=None, ended_at=None, audio_ms=None, item_id=item,
+                state=state, usage=usage, cost_usd=0.0125)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await turn(0, "a0")
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert [s for s in statements if s in ("UPDATE", "INSERT", "SELECT")] == ["UPDATE", "INSERT"]
+    await turn(0, "a0", "interrupted")  # the same turn again: updated, usage added again
+    await turn(1, "a1")
+    async with db.session() as s:
+        got = await store.get_interview(s, interview_id)
+        stored = await store.list_turns(s, interview_id)
+    assert got is not None
+    assert (got.input_text_tokens, got.input_audio_tokens, got.input_cached_tokens) == (30, 300, 15)
+    assert (got.output_text_tokens, got.output_audio_tokens) == (21, 600)
+    assert got.cost_usd == pytest.approx(0.0375)
+    assert [(t.sequence, t.state) for t in stored] == [(0, "interrupted"), (1, "complete")]
+
+
+async def test_a_turn_write_with_usage_for_a_deleted_interview_writes_nothing(
+    db: Database,
+) -> None:
+    async with db.session() as s:
+        with pytest.raises(store.InterviewNotFound):
+            await store.add_turn(
+                s, interview_id="gone", sequence=0, speaker="interviewer", text="Hi",
+                started_at=None, ended_at=None, audio_ms=None, item_id="a0",
+                state="complete", usage=TokenUsage(output_audio=5))
+    interview_id = await _new(db)
+    async with db.session() as s:
+        with pytest.raises(ValueError, match="negative"):
+            await store.add_turn(
+                s, interview_id=interview_id, sequence=0, speaker="interviewer", text="Hi",
+                started_at=None, ended_at=None, audio_ms=None, item_id="a0",
+                state="complete", usage=TokenUsage(output_audio=5), cost_usd=-1.0)
+        # A turn refused for its own fields still has its response's usage billed.
+        with pytest.raises(ValueError, match="sequence"):
+            await store.add_turn(
+                s, interview_id=interview_id, sequence=-1, speaker="interviewer", text="Hi",
+                started_at=None, ended_at=None, audio_ms=None, item_id="a0",
+                state="complete", usage=TokenUsage(output_audio=5), cost_usd=0.5)
+    async with db.session() as s:
+        assert await store.list_turns(s, interview_id) == []
+        got = await store.get_interview(s, interview_id)
+    assert got is not None and got.output_audio_tokens == 5
+    assert got.cost_usd == pytest.approx(0.5)
 
 
 async def test_delete_removes_turns_and_evaluation(db: Database) -> None:

@@ -135,16 +135,19 @@ class TurnRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class PersistTurn:
-    turn: TurnRecord
-
-
-@dataclass(frozen=True, slots=True)
 class AddUsage:
     """Tokens of one response and their cost (None when the model has no price)."""
 
     usage: TokenUsage
     cost_usd: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersistTurn:
+    turn: TurnRecord
+    usage: AddUsage | None = None
+    """The response's usage released in the same step: stored in the turn's write (one
+    session instead of two), before the turn itself (interview/spend.py)."""
 
 
 @dataclass(frozen=True, slots=True)

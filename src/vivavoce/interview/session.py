@@ -447,8 +447,8 @@ class InterviewSession:
         response_id = as_str(response.get("id"))
         if response_id is not None and response_id == self._play.responding:
             self._play.responding = None
-        actions = self.spend.response_done(response.get("usage"))
-        actions += self._conv.response_done(response, response_id, now)
+        actions = self.spend.response_done(response.get("usage"),
+                                           self._conv.response_done(response, response_id, now))
         if response.get("status") == "failed":
             actions += self._reported(fp.failed_response(response), now)
         if self._time.is_goodbye(response_id):

@@ -8,6 +8,10 @@ with :meth:`Outbox.shed_audio`: a client that cannot keep up) and :meth:`Outbox.
 drains below the low-water mark (the upstream side pauses reading the browser).
 
 Asyncio's own queues have neither priorities by lane nor byte limits, hence this class.
+The writer's wake-up is one bare future, made only when both lanes are empty and resolved
+by the next put: an ``asyncio.Event`` per message (its ``wait`` coroutine, its waiter list,
+``set`` and ``clear``) cost about twice as much on the relay's hot path
+(docs/performance.md, "The hot path (session 6)").
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+from vivavoce.realtime.lightsync import Flag
 
 __all__ = ["Outbox"]
 
@@ -42,10 +48,12 @@ class Outbox(Generic[A]):
         self.audio_high_bytes = audio_high_bytes
         self.audio_low_bytes = audio_high_bytes // 2 if audio_low_bytes is None else audio_low_bytes
         self.control_limit = control_limit
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
+        # The writer's wake-up: set only while it waits on two empty lanes.
+        self._waiter: asyncio.Future[None] | None = None
+        # Flags, not asyncio.Events: each event costs a 760-byte deque (realtime/lightsync.py).
+        self._room = Flag()
         self._room.set()
-        self._idle = asyncio.Event()
+        self._idle = Flag()
         self._idle.set()
         self.closed = False
 
@@ -56,7 +64,8 @@ class Outbox(Generic[A]):
             return False
         self._control.append(text)
         self._idle.clear()
-        self._wake.set()
+        if self._waiter is not None:
+            self._wake()
         return True
 
     def put_audio(self, chunk: A) -> bool:
@@ -67,7 +76,8 @@ class Outbox(Generic[A]):
         self._audio.append(chunk)
         self.audio_bytes += len(chunk)
         self._idle.clear()
-        self._wake.set()
+        if self._waiter is not None:
+            self._wake()
         if self.audio_bytes >= self.audio_high_bytes:
             self._room.clear()
             return False
@@ -114,26 +124,34 @@ class Outbox(Generic[A]):
         self.audio_bytes = 0
         self._room.set()
         self._idle.set()
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def run(self) -> None:
         """The writer: send until closed. Exceptions of the send callables propagate
         (the peer went away); the outbox is closed then."""
+        loop = asyncio.get_running_loop()
+        control, audio = self._control, self._audio
         try:
             while not self.closed:
-                await self._wake.wait()
-                self._wake.clear()
-                while not self.closed and (self._control or self._audio):
-                    if self._control:
-                        text = self._control.popleft()
-                        await self._send_control(text)
-                        continue
-                    chunk = self._audio.popleft()
+                if control:
+                    await self._send_control(control.popleft())
+                elif audio:
+                    chunk = audio.popleft()
                     self.audio_bytes -= len(chunk)
                     if self.audio_bytes <= self.audio_low_bytes:
                         self._room.set()
                     await self._send_audio(chunk)
-                if not self._control and not self._audio:
+                    # Not kept while the writer waits for the next one (a frame per
+                    # interview and direction).
+                    del chunk
+                else:
                     self._idle.set()
+                    self._waiter = waiter = loop.create_future()
+                    await waiter
         finally:
             self.close()

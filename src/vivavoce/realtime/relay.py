@@ -57,6 +57,7 @@ from vivavoce.interview.actions import (
 from vivavoce.interview.session import BYTES_PER_MS, InterviewSession
 from vivavoce.metrics_relay import RelayMeter
 from vivavoce.realtime.call import CallHooks
+from vivavoce.realtime.lightsync import Flag, Mailbox
 from vivavoce.realtime.outbox import Outbox
 from vivavoce.realtime.relay_limits import RelayLimits
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError
@@ -157,11 +158,12 @@ class VoiceRelay:
             control_limit=self.limits.browser_control_limit)
         self._shed_logged = False
         self.to_upstream: Outbox[str] | None = None
-        self._db_queue: asyncio.Queue[Action | None] = asyncio.Queue()
+        # Flags and a Mailbox: asyncio's Events and Queues cost a deque each (lightsync.py).
+        self._db_queue: Mailbox[Action | None] = Mailbox()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._finished = asyncio.Event()
+        self._finished = Flag()
         # Set once run() has returned: sockets closed, every database write done.
-        self.done = asyncio.Event()
+        self.done = Flag()
         self._close_code = 1000
         self._close_reason = ""
         self._counters = _Counters()
@@ -173,7 +175,7 @@ class VoiceRelay:
         self.record_gone = False
         self._browser_left = False
         # Set each time an upstream event was fed (what _browser_gone waits on).
-        self._upstream_fed = asyncio.Event()
+        self._upstream_fed = Flag()
 
     # ------------------------------------------------------------------ public
     async def run(self) -> None:
@@ -400,6 +402,7 @@ class VoiceRelay:
                         await self._answer_heard()
                         now = self.clock()
                     self.feed(self.session.browser_text(message, now))
+                del message  # not held while the next one is awaited
                 if self.to_upstream is not None:
                     # Backpressure: stop reading while OpenAI is behind.
                     await self.to_upstream.wait_for_room()
@@ -497,6 +500,7 @@ class VoiceRelay:
             self.feed(self.session.upstream_event(
                 event, self.clock(), backlog_bytes=self.to_browser.audio_bytes))
             self._upstream_fed.set()
+            del event  # not held while the next one is awaited
         if upstream is not self.upstream:
             return
         if self.to_upstream is not None:

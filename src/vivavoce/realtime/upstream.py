@@ -27,9 +27,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+# Imported by the SDK on the first connection; here, so that start-up loads it.
+import websockets.asyncio.client  # noqa: F401
 from openai import AsyncOpenAI
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.protocol import State
 
 from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.realtime.audio_delta import parse_audio_delta
@@ -58,6 +61,11 @@ _WS_OPTIONS: dict[str, Any] = {
     # closed within a second).
     "close_timeout": 1.0,
 }
+
+
+# ``input_audio_buffer.append`` around its base64 (which has nothing JSON escapes).
+_APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"'
+_APPEND_TAIL = '"}'
 
 
 class UpstreamConnectError(Exception):
@@ -167,8 +175,28 @@ class Upstream:
         reconnection send queue (about 7 % of the relay's CPU at 200 interviews,
         docs/performance.md). That queue only holds messages while the SDK reconnects,
         which is off here (module docstring), so it is always empty and order with
-        ``send_text`` is kept."""
-        await self._ws.send('{"type":"input_audio_buffer.append","audio":"' + audio_b64 + '"}')
+        ``send_text`` is kept.
+
+        When the connection is open and can take the frame at once, the frame is handed
+        to websockets' sans-I/O protocol and written, as ``Connection.send`` does inside
+        its ``send_context`` (an async generator context manager per call: ~2.5 µs of the
+        8 µs a frame cost, docs/performance.md, "The hot path (session 6)"). Anything
+        else — closing, a full write buffer to wait on, a fragmented message in progress
+        — goes through ``Connection.send``, which waits, or raises as it always did."""
+        data = (_APPEND_HEAD + audio_b64 + _APPEND_TAIL).encode()
+        ws = self._ws
+        if (ws.protocol.state is State.OPEN and ws.fragmented_send_waiter is None
+                and not ws.paused and not ws.transport.is_closing()):
+            ws.protocol.send_text(data)
+            try:
+                ws.send_data()
+            except Exception:
+                # What send_context does with a failed write: the connection is done
+                # (the reader then reports the close).
+                ws.transport.abort()
+                raise
+            return
+        await ws.send(data, text=True)
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Server events until the socket closes (then ``close_code``/``close_reason``
@@ -195,6 +223,9 @@ class Upstream:
                     continue
             if isinstance(event, dict):
                 yield event
+            # Not held while the next frame is awaited: the raw frame and its parsed
+            # delta are ~5 KB per live interview (docs/performance.md, memory, session 6).
+            del raw, event
 
     def _record_close(self, exc: ConnectionClosed) -> None:
         if exc.rcvd is not None:

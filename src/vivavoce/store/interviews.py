@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vivavoce.interview.candidate import CandidateContext, InterviewSettings
+from vivavoce.pricing import TokenUsage
 from vivavoce.store.database import one_statement_transaction
 from vivavoce.store.models import (
     SPEAKERS,
@@ -316,12 +317,22 @@ async def add_usage(
     concurrent writers never lose an increment. A simulated interview (see
     :func:`mark_live`) keeps its tokens but its cost stays 0: nothing was billed. Raises
     ValueError for negative amounts, InterviewNotFound for an unknown interview."""
+    await _add_usage(s, interview_id, TokenUsage(
+        input_text=input_text, input_audio=input_audio, input_cached_text=input_cached,
+        output_text=output_text, output_audio=output_audio), cost_usd)
+    await s.commit()
+
+
+async def _add_usage(s: AsyncSession, interview_id: str, usage: TokenUsage,
+                     cost_usd: float) -> None:
+    """The usage's UPDATE, in autocommit (its own transaction, whatever follows on
+    ``s``), not committed by the session: :func:`add_usage`, or a turn's write."""
     amounts = {
-        Interview.input_text_tokens: input_text,
-        Interview.input_audio_tokens: input_audio,
-        Interview.input_cached_tokens: input_cached,
-        Interview.output_text_tokens: output_text,
-        Interview.output_audio_tokens: output_audio,
+        Interview.input_text_tokens: usage.input_text,
+        Interview.input_audio_tokens: usage.input_audio,
+        Interview.input_cached_tokens: usage.input_cached,
+        Interview.output_text_tokens: usage.output_text,
+        Interview.output_audio_tokens: usage.output_audio,
     }
     if any(n < 0 for n in amounts.values()) or cost_usd < 0:
         raise ValueError("usage amounts cannot be negative")
@@ -335,7 +346,6 @@ async def add_usage(
     # through a session of their own and read the row afresh.
     result = await s.execute(update(Interview).where(Interview.id == interview_id).values(values)
                              .execution_options(synchronize_session=False))
-    await s.commit()
     if getattr(result, "rowcount", 0) == 0:
         raise InterviewNotFound(interview_id)
 
@@ -378,6 +388,8 @@ async def add_turn(
     item_id: str | None,
     state: Literal["complete", "interrupted", "partial"],
     full_text: str | None = None,
+    usage: TokenUsage | None = None,
+    cost_usd: float = 0.0,
 ) -> Turn:
     """Store one turn in its own transaction and return it.
 
@@ -387,8 +399,14 @@ async def add_turn(
     an unknown speaker or state or a negative sequence, InterviewNotFound for an unknown
     interview, TurnConflict when the sequence already belongs to another item.
     ``full_text``: an interrupted interviewer turn's whole text (``text`` is what was
-    heard); kept when a later write does not repeat it.
+    heard); kept when a later write does not repeat it. ``usage`` (and its ``cost_usd``):
+    the response's usage, added as :func:`add_usage` does, first and exactly once (also
+    when the turn was stored before, or is refused), through the same session and
+    connection (a separate write would cost as much as the turn's): InterviewNotFound
+    then comes before any turn is written.
     """
+    if usage is not None:  # billed whatever becomes of the turn
+        await _add_usage(s, interview_id, usage, cost_usd)
     if speaker not in SPEAKERS:
         raise ValueError(f"speaker must be one of {SPEAKERS}, not {speaker!r}")
     if state not in TURN_STATES:

@@ -30,6 +30,7 @@ from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.fake_errors import FakeError
 from vivavoce.testing.fake_records import ResponseRecord
 from vivavoce.testing.fake_voice_lines import default_transcript
+from vivavoce.testing.realtime_echo import APPEND, echo_delta, echo_wire
 from vivavoce.testing.realtime_items import (
     ConversationItem,
     ConversationView,
@@ -157,6 +158,18 @@ class Conversation:
         )
         return handler(event, client_id)
 
+    def echo_fast(self, message: str) -> str | None:
+        """ECHO mode's fast path (``realtime_echo``): for an append in the relay's shape,
+        the wire text of the delta :meth:`receive` would give, recorded as it records
+        it; ``None`` for anything else (then hand ``message`` to :meth:`receive`)."""
+        echoed = echo_wire(message) if self.config.echo else None
+        if echoed is None:
+            return None
+        text, size = echoed
+        self.events_received.append(APPEND)
+        self.audio_bytes_received += size
+        return text
+
     def step_response(self) -> tuple[list[Event], float] | None:
         """The next piece of the active response and its audio length in seconds.
 
@@ -220,10 +233,7 @@ class Conversation:
             ).event(client_id)]
         self.audio_bytes_received += len(pcm)
         if self.config.echo:
-            return [new_event(
-                "response.output_audio.delta", response_id="resp_echo", item_id="item_echo",
-                output_index=0, content_index=0, delta=audio,
-            )]
+            return [echo_delta(audio)]  # echo_fast is the fast path
         self._buffer += pcm
         if self._turn_detection() is None:
             self._vad.position_ms += len(pcm) // BYTES_PER_MS

@@ -5,7 +5,9 @@ or serve), then runs three loops for a served session: receive client messages, 
 the active response at ``config.audio_pace`` × real time, and a clock for idle nudges,
 timed faults and the maximum session duration. Network faults (a TCP drop, a stall) are
 in ``realtime_faults.py``; a slow handshake is a delay before the upgrade is answered. All sends go through one lock, and a
-response is stepped while holding it, so a cancel can never be overtaken by stale audio.
+response is stepped while holding it, so a cancel can never be overtaken by stale audio
+(ECHO mode's fastest path answers from the server protocol's read callback, in one step,
+and only while the lock is free: ``_SessionDriver._echo_at_once``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from vivavoce.testing.fake_models import is_realtime_model
 from vivavoce.testing.fake_records import RealtimeSessionRecord, key_fingerprint, masked_or_none
 from vivavoce.testing.fake_state import FakeState
 from vivavoce.testing.realtime_conversation import Conversation
+from vivavoce.testing.realtime_echo import DELTA
 from vivavoce.testing.realtime_faults import drop_connection, live_delay, stall_connection
 from vivavoce.testing.realtime_items import Event
 from vivavoce.testing.scenarios import Scenario
+from vivavoce.testing.servers import fast_text_of
 from vivavoce.testing.webrtc_sideband import call_not_found, find_call, serve_sideband
 
 __all__ = ["MAX_DURATION_REASON", "handle_realtime"]
@@ -137,11 +141,13 @@ async def _reject(websocket: WebSocket, record: RealtimeSessionRecord, request_i
     await websocket.send_denial_response(response)
 
 
-async def _send_json(websocket: WebSocket, event: Event,
-                     wire_json: Callable[[Event], str] | None = None) -> None:
+def _wire(event: Event) -> str:
     # OpenAI writes compact JSON, members in the order the API documents them.
-    text = json.dumps(event, separators=(",", ":")) if wire_json is None else wire_json(event)
-    await websocket.send_text(text)
+    return json.dumps(event, separators=(",", ":"))
+
+
+async def _send_json(websocket: WebSocket, event: Event) -> None:
+    await websocket.send_text(_wire(event))
 
 
 async def _close(websocket: WebSocket, record: RealtimeSessionRecord, code: int, reason: str) -> None:
@@ -178,6 +184,9 @@ class _SessionDriver:
 
     async def run(self) -> None:
         clock = asyncio.create_task(self._clock())
+        fast = fast_text_of(self.websocket.scope)
+        if fast is not None:
+            fast.handler = self._echo_at_once
         try:
             await self._delay(self.fake.config.session_created_delay_s)
             async with self.lock:
@@ -187,6 +196,8 @@ class _SessionDriver:
                 self.record.close_code, self.record.close_reason = 1006, ""
                 self.record.closed_by = "client"
         finally:
+            if fast is not None:
+                fast.handler = None
             for task in (clock, self.streamer):
                 if task is not None and not task.done():
                     task.cancel()
@@ -215,6 +226,14 @@ class _SessionDriver:
             text = message.get("text")
             payload: str | bytes = text if isinstance(text, str) else bytes(message.get("bytes") or b"")
             async with self.lock:
+                # ECHO mode's fast path (a benchmark's every audio chunk); its wire text is
+                # the general path's, so not when a test asks for another writer.
+                echoed = self.conversation.echo_fast(payload) \
+                    if isinstance(payload, str) and self.fake.config.wire_json is None else None
+                if echoed is not None:
+                    self.record.audio_bytes_received = self.conversation.audio_bytes_received
+                    await self._send_text(DELTA, echoed)
+                    continue
                 events = self.conversation.receive(payload)
                 self.record.audio_bytes_received = self.conversation.audio_bytes_received
                 self.record.session_config = self.conversation.session
@@ -223,6 +242,26 @@ class _SessionDriver:
                     await self._delay(self.fake.config.session_updated_delay_s)
                 await self._send(events)
             self._ensure_streaming()
+
+    def _echo_at_once(self, text: str) -> str | None:
+        """ECHO mode's fastest path: the delta for an append in the relay's shape, answered
+        by the server's protocol straight from its read callback (``servers.FastText``),
+        recorded as :meth:`_send_text` records it. Declines (``None``, the message then
+        takes the receive loop) whenever anything else could be going on: the lock held
+        (a send, a stall, a delay under way), a reply streaming, or a fault or another
+        wire writer that the receive loop's path applies after each event."""
+        config = self.fake.config
+        if (self.closed or self.lock.locked() or self.conversation.active_response
+                or self.faults is not None or config.wire_json is not None
+                or config.error_after_events is not None or config.close_after_events is not None
+                or config.drop_after_events is not None or config.stall_after_events is not None):
+            return None
+        echoed = self.conversation.echo_fast(text)
+        if echoed is not None:
+            self.record.audio_bytes_received = self.conversation.audio_bytes_received
+            self.record.events_sent.append(DELTA)
+            self.sent += 1
+        return echoed
 
     def _plan_faults(self) -> None:
         plan = self.fake.config.session_faults
@@ -287,43 +326,50 @@ class _SessionDriver:
 
     async def _send(self, events: list[Event]) -> None:
         """Send events in order, counting them for the event-count faults. Hold the lock."""
-        config = self.fake.config
+        wire_json = self.fake.config.wire_json
         for event in events:
-            if self.closed:
+            text = _wire(event) if wire_json is None else wire_json(event)
+            if not await self._send_text(str(event.get("type")), text, event):
                 return
+
+    async def _send_text(self, kind: str, text: str, event: Event | None = None) -> bool:
+        """Send one server event's wire text (``event``: the event itself, when there is
+        one), count it and apply the event-count faults; False once nothing more may be
+        sent. Hold the lock."""
+        if self.closed:
+            return False
+        config = self.fake.config
+        try:
+            await self.websocket.send_text(text)
+        except _GONE:
+            # The client went away mid-send (it aborted the connection, or closed it
+            # while we were blocked sending): the receive loop stops at ``closed``.
+            self._gone()
+            return False
+        self.record.events_sent.append(kind)
+        if kind == _TRANSCRIBED and event is not None and event.get("transcript"):
+            self.record.transcripts_sent.append(str(event["transcript"]))
+        self.sent += 1
+        if config.error_after_events is not None and not self.error_injected and self.sent >= config.error_after_events:
+            self.error_injected = True
+            injected = FakeError(500, config.injected_error_type, config.injected_error_code, config.injected_error_message)
             try:
-                await _send_json(self.websocket, event, config.wire_json)
+                await _send_json(self.websocket, injected.event())
             except _GONE:
-                # The client went away mid-send (it aborted the connection, or closed it
-                # while we were blocked sending): the receive loop stops at ``closed``.
                 self._gone()
-                return
-            kind = str(event.get("type"))
-            self.record.events_sent.append(kind)
-            if kind == _TRANSCRIBED and event.get("transcript"):
-                self.record.transcripts_sent.append(str(event["transcript"]))
-            self.sent += 1
-            if config.error_after_events is not None and not self.error_injected and self.sent >= config.error_after_events:
-                self.error_injected = True
-                injected = FakeError(500, config.injected_error_type, config.injected_error_code, config.injected_error_message)
-                try:
-                    await _send_json(self.websocket, injected.event())
-                except _GONE:
-                    self._gone()
-                    return
-                self.record.events_sent.append("error")
-            if config.close_after_events is not None and self.sent >= config.close_after_events:
-                await self._close(config.close_code, config.close_reason)
-                return
-            if (config.drop_after_events is not None and self.sent >= config.drop_after_events
-                    and config.drops_left != 0):
-                await self._drop()
-                return
-            if (config.stall_after_events is not None and not self.stalled
-                    and self.sent >= config.stall_after_events):
-                await self._stall(lambda: config.stall_s)  # the lock is held: all waits
-            if self.faults is not None and not await self._planned_faults(self.faults):
-                return
+                return False
+            self.record.events_sent.append("error")
+        if config.close_after_events is not None and self.sent >= config.close_after_events:
+            await self._close(config.close_code, config.close_reason)
+            return False
+        if (config.drop_after_events is not None and self.sent >= config.drop_after_events
+                and config.drops_left != 0):
+            await self._drop()
+            return False
+        if (config.stall_after_events is not None and not self.stalled
+                and self.sent >= config.stall_after_events):
+            await self._stall(lambda: config.stall_s)  # the lock is held: all waits
+        return self.faults is None or await self._planned_faults(self.faults)
 
     async def _planned_faults(self, plan: SessionFaults) -> bool:
         """This session's own faults (``FakeConfig.session_faults``) after an event was

@@ -63,6 +63,7 @@ from typing import Any, Literal
 from vivavoce import metrics
 from vivavoce.config import Settings
 from vivavoce.interview import browser_messages
+from vivavoce.realtime.lightsync import Flag
 
 __all__ = [
     "CLOSE_TRY_AGAIN_LATER",
@@ -145,7 +146,7 @@ class Ticket:
     released: bool = False
     # The link this connection takes over (admitted past the caps), or None.
     link: str | None = None
-    _superseded: asyncio.Event = field(default_factory=asyncio.Event)
+    _superseded: Flag = field(default_factory=Flag)
 
     @property
     def superseded(self) -> bool:

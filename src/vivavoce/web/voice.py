@@ -33,16 +33,11 @@ from openai import AsyncOpenAI
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from vivavoce.evaluation.jobs import InterviewNotEvaluable, enqueue_evaluation
 from vivavoce.interview import browser_messages, resume_policy
 from vivavoce.interview.actions import (
     Action,
-    AddUsage,
-    AttemptFailed,
     CloseBrowser,
     EndInterview,
-    MarkLive,
-    PersistTurn,
     SendJson,
     TurnRecord,
 )
@@ -57,12 +52,8 @@ from vivavoce.openai_client import make_async_client
 from vivavoce.pricing import PriceTable, TokenUsage, default_price_table, load_price_table
 from vivavoce.realtime.call import hang_up, place_call
 from vivavoce.realtime.errors import make_error_describer
-from vivavoce.realtime.relay import (
-    InterviewGone,
-    RelayLimits,
-    VoiceRelay,
-    wall_clock,
-)
+from vivavoce.realtime.lightsync import Flag
+from vivavoce.realtime.relay import InterviewGone, RelayLimits, VoiceRelay, wall_clock
 from vivavoce.realtime.session_config import session_update
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError, open_upstream
 from vivavoce.redact import redact
@@ -86,6 +77,7 @@ from vivavoce.web.voice_adapters import (
     origin_allowed,
     turn_record,
 )
+from vivavoce.web.voice_store import start_evaluation, store_action
 from vivavoce.web.voice_sweeper import end_abandoned_interviews, sweep_forever
 
 __all__ = [
@@ -128,7 +120,7 @@ class ServiceHooks:
         self.model = self.settings.realtime_model
         # Set once the interview's lease is taken (web/voice_leases.py).
         self.release_lease: voice_leases.Release = voice_leases.no_lease
-        self.released = asyncio.Event()  # set once the relay ended and released it
+        self.released = Flag()  # set once the relay ended and released it
         self.prices: PriceTable = runtime.prices or default_price_table()
 
     def price(self, usage: TokenUsage) -> float | None:
@@ -285,14 +277,7 @@ class ServiceHooks:
     def _client(self) -> AsyncOpenAI:
         if not self.api_key:
             raise UpstreamConnectError(_key_missing())
-        clients = self.runtime.openai_clients
-        cache_key = (self.api_key, self.base_url)
-        client = clients.get(cache_key)
-        if client is None:
-            client = make_async_client(self.settings, api_key=self.api_key,
-                                       base_url=self.base_url)
-            clients[cache_key] = client
-        return client
+        return openai_client(self.runtime, self.api_key, self.base_url)
 
     async def connect(self, relay: VoiceRelay) -> Upstream:
         return await open_upstream(self._client(), self.model, call_id=relay.call_id,
@@ -312,59 +297,11 @@ class ServiceHooks:
         if interview_id is None:
             return
         try:
-            await self._persist(interview_id, action)
+            await store_action(self.runtime, interview_id, action, simulated=self.simulator)
         except store.InterviewNotFound:
             raise InterviewGone(interview_id) from None
         if isinstance(action, EndInterview):
-            await _start_evaluation(self.runtime, interview_id)
-
-    async def _persist(self, interview_id: str, action: Action) -> None:
-        """One store action. Raises store.InterviewNotFound when the record is gone (a
-        turn's insert then fails its foreign key, an update finds no row)."""
-        async with self.runtime.db.session() as s:
-            if isinstance(action, PersistTurn):
-                t = action.turn
-                await store.add_turn(
-                    s, interview_id=interview_id, sequence=t.sequence, speaker=t.speaker,
-                    text=t.text,
-                    started_at=wall_clock(t.started_at) if t.started_at else None,
-                    ended_at=wall_clock(t.ended_at) if t.ended_at else None,
-                    audio_ms=t.audio_ms, item_id=t.item_id, state=t.state,
-                    full_text=t.full_text)
-            elif isinstance(action, AddUsage):
-                u = action.usage
-                await store.add_usage(
-                    s, interview_id, input_text=u.input_text, input_audio=u.input_audio,
-                    input_cached=u.input_cached, output_text=u.output_text,
-                    output_audio=u.output_audio, cost_usd=action.cost_usd or 0.0)
-                budget_watch.usage_recorded(self.runtime)
-            elif isinstance(action, MarkLive):
-                await store.mark_live(s, interview_id, at=wall_clock(action.at),
-                                      simulated=self.simulator)
-            elif isinstance(action, EndInterview):
-                await store.mark_ended(s, interview_id, status=action.status,
-                                       reason=action.reason, error_code=action.error_code,
-                                       at=wall_clock(action.at))
-            elif isinstance(action, AttemptFailed):
-                await store.record_failed_attempt(s, interview_id, reason=action.reason,
-                                                  error_code=action.error_code)
-                if action.pauses:
-                    await store.set_clock(s, interview_id, paused_at=action.at)
-
-
-async def _start_evaluation(runtime: Runtime, interview_id: str) -> None:
-    """Queue the evaluation as soon as the interview ends (the worker wakes at once).
-
-    Never fatal to the relay: the evaluation worker's catch-up also enqueues ended
-    interviews without a job, so a failure here only delays the evaluation."""
-    try:
-        await enqueue_evaluation(runtime.db, interview_id)
-    except InterviewNotEvaluable as exc:
-        log.info("interview %s not queued for evaluation: %s", interview_id, exc,
-                 extra={"interview_id": interview_id})
-    except Exception as exc:
-        log.warning("could not queue interview %s for evaluation: %s", interview_id,
-                    redact(repr(exc)), extra={"interview_id": interview_id})
+            await start_evaluation(self.runtime, interview_id)
 
 
 def _open_interviews(runtime: Runtime) -> dict[str, VoiceRelay]:
@@ -556,11 +493,26 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.voice_gate = ConnectionGate(ConnectionLimits.from_settings(runtime.settings))
 
 
+def openai_client(runtime: Runtime, api_key: str, base_url: str | None) -> AsyncOpenAI:
+    """The SDK client of ``api_key`` (and ``base_url``: the simulator's), one per process,
+    shared by every interview."""
+    client = runtime.openai_clients.get((api_key, base_url))
+    if client is None:
+        client = make_async_client(runtime.settings, api_key=api_key, base_url=base_url)
+        runtime.openai_clients[(api_key, base_url)] = client
+    return client
+
+
 async def on_startup(app: FastAPI, runtime: Runtime) -> None:
-    """Load the price table (a broken price file stops the start with its reason) and
-    start the sweeper of abandoned interviews."""
+    """Load the price table (a broken price file stops the start with its reason), build
+    the key's SDK client and start the sweeper of abandoned interviews."""
     settings = runtime.settings
     runtime.prices = load_price_table(settings.prices_file)
+    if runtime.api_key is not None and not settings.use_simulator:
+        # Built now, not by the first interview: its TLS context and the HTTP stack it
+        # imports cost ~35 ms and ~2.5 MB once, and made before start-up ends they are
+        # frozen out of the collector's scans with the rest (vivavoce.heap).
+        openai_client(runtime, runtime.api_key, None)
     if settings.use_simulator:
         from vivavoce.simulator import SIMULATOR_NOTICE
 

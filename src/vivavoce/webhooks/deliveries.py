@@ -70,6 +70,8 @@ async def fan_out(
                 .limit(batch)
             )
         )
+        if not events:  # the usual poll: nothing new, no endpoints to read
+            return 0
         endpoints = list(
             await s.execute(
                 select(WebhookEndpoint.id, WebhookEndpoint.url).where(
@@ -81,6 +83,17 @@ async def fan_out(
         targets: list[tuple[int | None, str]] = [(e.id, e.url) for e in endpoints]
         if settings_url:
             targets.insert(0, (None, settings_url))
+        if not targets:
+            # No endpoint now: the events go nowhere, as they would one by one, in one
+            # statement (a service without webhooks marks every start and end here).
+            marked: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
+                update(WebhookEvent)
+                .where(WebhookEvent.id.in_([event_id for (event_id,) in events]),
+                       WebhookEvent.fanned_out.is_(False))
+                .values(fanned_out=True)
+            )
+            await s.commit()
+            return int(marked.rowcount or 0)
         for (event_id,) in events:
             taken: CursorResult[Any] = await s.execute(  # type: ignore[assignment]
                 update(WebhookEvent)
