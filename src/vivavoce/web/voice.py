@@ -508,7 +508,7 @@ async def on_startup(app: FastAPI, runtime: Runtime) -> None:
     the key's SDK client and start the sweeper of abandoned interviews."""
     settings = runtime.settings
     runtime.prices = load_price_table(settings.prices_file)
-    if runtime.api_key is not None and not settings.use_simulator:
+    if runtime.api_key and not settings.use_simulator:
         # Built now, not by the first interview: its TLS context and the HTTP stack it
         # imports cost ~35 ms and ~2.5 MB once, and made before start-up ends they are
         # frozen out of the collector's scans with the rest (vivavoce.heap).
