@@ -27,6 +27,15 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+def _event_row(type: str, data: dict[str, Any], interview_id: str | None,
+               event_id: str | None, at: datetime | None) -> dict[str, Any]:
+    """One event's columns, as both writers store it; ValueError for an unknown type."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    return {"id": event_id or new_event_id(), "type": type, "interview_id": interview_id,
+            "data": data, "created_at": at or utcnow(), "fanned_out": False}
+
+
 def add_event(
     s: AsyncSession,
     type: str,
@@ -38,16 +47,7 @@ def add_event(
 ) -> WebhookEvent:
     """Add the event to ``s`` (not committed: the caller's commit writes it with the change
     it reports). Raises ValueError for an unknown type."""
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {type!r}")
-    event = WebhookEvent(
-        id=event_id or new_event_id(),
-        type=type,
-        interview_id=interview_id,
-        data=data,
-        created_at=at or utcnow(),
-        fanned_out=False,
-    )
+    event = WebhookEvent(**_event_row(type, data, interview_id, event_id, at))
     s.add(event)
     return event
 
@@ -66,10 +66,6 @@ async def insert_event(
     """:func:`add_event` as one INSERT run now, in ``s``'s transaction (still the
     caller's commit): no ORM object to flush. For going live, on every start. Returns
     the event's id; raises ValueError for an unknown type."""
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {type!r}")
-    event_id = new_event_id()
-    await s.execute(_INSERT_EVENT, {"id": event_id, "type": type, "interview_id": interview_id,
-                                    "data": data, "created_at": at or utcnow(),
-                                    "fanned_out": False})
-    return event_id
+    row = _event_row(type, data, interview_id, None, at)
+    await s.execute(_INSERT_EVENT, row)
+    return str(row["id"])
