@@ -15,7 +15,11 @@ about half; without it (``--no-tracemalloc``) the RSS and heap readings are as i
 production.
 
 Unlike relay_bench's "RSS / interview" (growth from a fresh start, warm-up included),
-these figures leave out what the first interviews pay once.
+these figures leave out what the first interviews pay once; ``--warmup 0`` takes the
+baseline on the fresh process instead, as relay_bench does (``--stagger 2``: its storm).
+Each reading also splits the RSS by kind of mapping (glibc's main heap, its other arenas,
+thread stacks, pymalloc and mmap'd blocks, files) and counts the threads, so that what a
+level leaves behind in arenas and threads is seen.
 """
 
 from __future__ import annotations
@@ -99,7 +103,43 @@ def _pymalloc() -> dict[str, int]:
     return found
 
 
+def _mappings() -> dict[str, int]:
+    """RSS (bytes) by kind of mapping, from /proc/self/smaps: files by name, the main
+    arena's ``[heap]``, thread stacks (8 MiB after a guard page), other glibc arenas'
+    heaps (64 MiB reservations, partly ``---p``) and the rest of the anonymous memory
+    (pymalloc's arenas and glibc's mmap'd blocks, which the kernel merges)."""
+    rows: list[list[Any]] = []  # [start, end, perms, name, rss]
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+        if head:
+            rows.append([int(head[1], 16), int(head[2], 16), head[3], head[4], 0])
+        elif line.startswith("Rss:") and rows:
+            rows[-1][4] = int(line.split()[1]) * 1024
+    found: Counter[str] = Counter()
+    for i, (start, end, perms, name, rss) in enumerate(rows):
+        if name:
+            kind = name if name.startswith("[") else "file " + name.rsplit("/", 1)[-1]
+        elif perms.startswith("---"):
+            continue
+        elif (end - start == 8 << 20 and i and rows[i - 1][2].startswith("---")
+              and rows[i - 1][1] == start):
+            kind = "thread stacks"
+        elif start % (64 << 20) == 0 and (end - start == 64 << 20 or (
+                i + 1 < len(rows) and rows[i + 1][2].startswith("---")
+                and rows[i + 1][0] == end and rows[i + 1][1] - start == 64 << 20)):
+            # glibc's other arenas: 64 MiB-aligned reservations, the unused rest ---p.
+            kind = "malloc arena heaps"
+        else:
+            kind = "anon (pymalloc, mmap'd blocks)"
+        found[kind] += rss
+    return dict(found)
+
+
 def _reading(path: Path) -> None:
+    import threading
+
+    maps = _mappings()
+    names = Counter(re.sub(r"[-\d]+", "#", t.name) for t in threading.enumerate())
     gc.collect()
     counts: Counter[str] = Counter()
     sizes: Counter[str] = Counter()
@@ -113,8 +153,9 @@ def _reading(path: Path) -> None:
             rss = int(line.split()[1]) * 1024
         if line.startswith("Threads:"):
             threads = int(line.split()[1])
-    reading = {"rss": rss, "threads": threads, "heap": _heap(), "pymalloc": _pymalloc(), "gc": dict(counts), "gc_size": dict(sizes),
-               "traced": tracemalloc.is_tracing()}
+    reading = {"rss": rss, "threads": threads, "maps": maps, "thread_names": dict(names),
+               "heap": _heap(), "pymalloc": _pymalloc(), "gc": dict(counts),
+               "gc_size": dict(sizes), "traced": tracemalloc.is_tracing()}
     if tracemalloc.is_tracing():
         tracemalloc.take_snapshot().dump(str(path.with_suffix(".snapshot")))
     path.write_text(json.dumps(reading))
@@ -142,13 +183,14 @@ def serve_child(argv: list[str], depth: int, trace_from: int) -> None:
 
 # --- the driver ------------------------------------------------------------------------
 
-async def _interviews(url: str, clients: int, seconds: float,
-                      during: Any = None) -> list[ClientResult]:
+async def _interviews(url: str, clients: int, seconds: float, during: Any = None,
+                      stagger_s: float | None = None) -> list[ClientResult]:
     window = Window(clients)
     results = [ClientResult() for _ in range(clients)]
 
     async def one(i: int) -> None:
-        await asyncio.sleep(clients / 20 * i / max(clients, 1))  # relay_bench's stagger
+        spread = clients / 20 if stagger_s is None else stagger_s  # relay_bench's stagger
+        await asyncio.sleep(spread * i / max(clients, 1))
         await via_relay(url, seconds, 40, window, results[i], wait_usage=True)
 
     tasks = asyncio.gather(*(one(i) for i in range(clients)))
@@ -191,6 +233,14 @@ def report(before: dict[str, Any], after: dict[str, Any], clients: int, top: int
     print(f"RSS: {(after['rss'] - before['rss']) / kb:.1f} KB")
     print(f"threads {before['threads']} -> {after['threads']}, malloc arenas "
           f"{before['heap']['arenas']} -> {after['heap']['arenas']}")
+    print("Python threads: " + ", ".join(
+        f"{name} {before['thread_names'].get(name, 0)} -> {n}"
+        for name, n in sorted(after["thread_names"].items())))
+    maps = Counter(after["maps"])
+    maps.subtract(before["maps"])
+    print("RSS by mapping: " + ", ".join(
+        f"{kind} {size / kb:+.1f} KB" for kind, size in maps.most_common()
+        if abs(size) >= 64 * 1024))
     heap_keys = sorted((set(before["heap"]) & set(after["heap"])) - {"arenas"})
     print("glibc heap (all arenas): " + ", ".join(
         f"{k} {(after['heap'][k] - before['heap'][k]) / kb:+.1f} KB" for k in heap_keys))
@@ -244,8 +294,9 @@ async def main_async(args: argparse.Namespace) -> None:
         listening(serve, port, "vivavoce serve")
         url = f"ws://127.0.0.1:{port}/voice"
         cold = await _take(serve.pid, reading_base, 0)
-        await _interviews(url, args.warmup, 3)
-        await asyncio.sleep(2)
+        if args.warmup:
+            await _interviews(url, args.warmup, 3)
+            await asyncio.sleep(2)
         warm = await _take(serve.pid, reading_base, 1)
         readings: dict[str, Any] = {}
 
@@ -254,10 +305,13 @@ async def main_async(args: argparse.Namespace) -> None:
             readings["live"] = await _take(serve.pid, reading_base, 2)
 
         started = time.perf_counter()
-        results = await _interviews(url, args.clients, args.seconds, steady)
+        results = await _interviews(url, args.clients, args.seconds, steady, args.stagger)
         rtts = [r for result in results for r in result.rtts]
+        starts = [r.start_ms for r in results if r.start_ms is not None]
         print(f"{args.clients} interviews, {time.perf_counter() - started:.0f} s; start "
-              f"failures {sum(not r.started for r in results)}, frames lost "
+              f"failures {sum(not r.started for r in results)}, start p50 "
+              f"{statistics.median(starts) if starts else float('nan'):.1f} / p99 "
+              f"{percentile(starts, 99):.1f} ms, frames lost "
               f"{sum(r.sent - len(r.rtts) for r in results)} of "
               f"{sum(r.sent for r in results)}, round trip p50 "
               f"{statistics.median(rtts) if rtts else float('nan'):.1f} ms, p99 "
@@ -283,7 +337,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=5,
+                        help="interviews run and ended before the baseline (0: the baseline "
+                        "is the fresh process, as relay_bench's column)")
+    parser.add_argument("--stagger", type=float, default=None,
+                        help="spread the starts over this many seconds [default: N/20; "
+                        "relay_bench's --storm: 2]")
     parser.add_argument("--traceback-depth", type=int, default=12)
     parser.add_argument("--no-tracemalloc", dest="traceback_depth", action="store_const",
                         const=0)

@@ -24,6 +24,8 @@ def test_the_memory_probe_reports_what_a_live_interview_holds() -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     report = run.stdout.split("== Per live interview:", 1)[-1]
     assert re.search(r"^RSS: -?[\d.]+ KB$", report, re.M), run.stdout
+    assert re.search(r"^RSS by mapping: .*KB", report, re.M), run.stdout
+    assert re.search(r"^Python threads: MainThread 1 -> 1", report, re.M), run.stdout
     objects = re.search(r"^gc-tracked objects: (\d+), ", report, re.M)
     assert objects is not None and int(objects.group(1)) > 0, run.stdout
     assert re.search(r"^tracemalloc: [\d.]+ KB in \d+ allocation sites", report, re.M)
