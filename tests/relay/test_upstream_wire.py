@@ -22,7 +22,7 @@ from openai import AsyncOpenAI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.frames import OP_TEXT, Frame
+from websockets.frames import OP_CLOSE, OP_TEXT, Close, Frame
 from websockets.protocol import State
 
 from tests.fixtures.fake_openai import RunningFake
@@ -242,6 +242,7 @@ Script = Callable[[ServerConnection], Awaitable[None]]
 async def _own_server(script: Script, max_size: int | None = None
                       ) -> AsyncIterator[Upstream]:
     async def handler(conn: ServerConnection) -> None:
+        await conn.recv()  # the client's reader is in place: go
         await script(conn)
         await conn.wait_closed()
 
@@ -278,42 +279,47 @@ async def _oversized(conn: ServerConnection) -> None:
 
 async def _closing_between_frames(conn: ServerConnection) -> None:
     await conn.send('{"n":1}')
-    await conn.close(4001, "between")
+    # A close frame, and in the same read a data frame after it, which websockets
+    # discards (RFC 6455 §1.4: nothing is read after a close).
+    close = Frame(OP_CLOSE, Close(4001, "between").serialize()).serialize(mask=False)
+    conn.transport.write(close + Frame(OP_TEXT, b'{"n":2}').serialize(mask=False))
 
 
 async def _run_own(script: Script, max_size: int | None = None, use_run: bool = True,
                    ) -> tuple[list[dict[str, Any]], int | None, str | None, bool]:
     async for upstream in _own_server(script, max_size):
-        got = await collect(upstream, use_run)
+        got = await collect(upstream, use_run, send=["go"])
         reader_gone = "data_received" not in vars(upstream._ws)
         return got, upstream.close_code, upstream.close_reason, reader_gone
     raise AssertionError("unreachable")
 
 
-async def _both_ways(script: Script, max_size: int | None = None
+async def _both_ways(script: Script, taken: list[bytes], max_size: int | None = None
                      ) -> tuple[list[Any], int | None, str | None]:
     """What the relay's reader gets, checked against websockets' own ``recv``. (On the
     default loop here; uvloop, which keeps the transport's read callback bound, is what
     bench/hot_path_ops.py's ``receive`` and bench/relay_bench.py run: every message
     counted there. Under pytest a uvloop loop's run does not return here.)"""
     got, code, reason, reader_gone = await _run_own(script, max_size)
-    assert reader_gone
+    assert reader_gone and taken  # the relay's reader took the first message at least
     alone, alone_code, alone_reason, _ = await _run_own(script, max_size, use_run=False)
     assert (got, code, reason) == (alone, alone_code, alone_reason)
     return [e["n"] for e in got], code, reason
 
 
-async def test_websockets_takes_over_from_a_fragment_in_order() -> None:
-    assert await _both_ways(_mixed) == ([1, 2, 3, 4], 4000, "bye")
+async def test_websockets_takes_over_from_a_fragment_in_order(counting: list[bytes]) -> None:
+    assert await _both_ways(_mixed, counting) == ([1, 2, 3, 4], 4000, "bye")
 
 
-async def test_a_close_frame_is_websockets_to_handle() -> None:
-    assert await _both_ways(_closing_between_frames) == ([1], 4001, "between")
+async def test_a_close_frame_is_websockets_to_handle(counting: list[bytes]) -> None:
+    assert await _both_ways(_closing_between_frames, counting) == ([1], 4001, "between")
 
 
-async def test_an_oversized_frame_is_refused_by_websockets_as_before() -> None:
+async def test_an_oversized_frame_is_refused_by_websockets_as_before(
+    counting: list[bytes],
+) -> None:
     # websockets fails the connection (1009) and reads nothing after: no close received.
-    assert await _both_ways(_oversized, max_size=1000) == ([1], 1006, "")
+    assert await _both_ways(_oversized, counting, max_size=1000) == ([1], 1006, "")
 
 
 # ---------------------------------------------------------------- the frames we write
