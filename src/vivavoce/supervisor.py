@@ -129,6 +129,8 @@ def bind_worker_sockets(config: Config, count: int) -> list[socket.socket]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sockets: list[socket.socket] = []
     try:
+        if port:
+            _port_is_free(family, host, port)
         for _ in range(count):
             sock = socket.socket(family=family)
             sockets.append(sock)
@@ -145,6 +147,18 @@ def bind_worker_sockets(config: Config, count: int) -> list[socket.socket]:
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     log.info("listening on http://%s:%d, one socket per worker (%d)", shown, port, count)
     return sockets
+
+
+def _port_is_free(family: socket.AddressFamily, host: str, port: int) -> None:
+    """Raise ``OSError`` (address in use) when something already listens on the port.
+    Sockets bound with ``SO_REUSEPORT`` by the same user share a port silently, so a
+    second ``serve --workers N`` on a port this one's group holds would join it and take
+    half of its connections; a socket bound without it is refused while anything listens
+    there, as uvicorn's one socket would be. (``SO_REUSEADDR`` only lets it past the
+    closed connections a restart leaves in TIME_WAIT.)"""
+    with socket.socket(family=family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 class GroupSupervisor(Multiprocess):

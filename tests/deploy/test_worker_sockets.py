@@ -169,3 +169,28 @@ def test_each_worker_of_serve_listens_on_a_socket_of_its_own(tmp_path: Path) -> 
         assert len(inodes) == 2, server.output()
         assert len(held) == 2 and all(len(h) == 1 for h in held), held  # one each
         assert held[0] != held[1]
+
+
+@pytest.mark.parametrize("reuseport", [False, True], ids=["plain", "another-group"])
+def test_a_port_already_listened_on_is_refused_not_joined(reuseport: bool) -> None:
+    """Another ``serve --workers N`` (its sockets bound with ``SO_REUSEPORT`` too) or any
+    other listener on the port: this one stops with a start-up failure instead of
+    sharing the port's connections with it."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuseport:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(8)
+    config = Config("vivavoce.web.worker_app:create_worker_app", host="127.0.0.1",
+                    port=holder.getsockname()[1], workers=2)
+    try:
+        with pytest.raises(SystemExit):
+            supervisor.bind_worker_sockets(config, 2)
+    finally:
+        holder.close()
+    # Once the port is free again, the group binds it.
+    sockets = supervisor.bind_worker_sockets(config, 2)
+    for sock in sockets:
+        sock.close()
+    assert len(sockets) == 2
