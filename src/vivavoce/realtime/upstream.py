@@ -182,7 +182,7 @@ class Upstream:
 
         When the connection is open and can take the frame at once, the frame is built
         here (``realtime/upstream_wire.py``: websockets' ``Frame.serialize`` and its
-        ``os.urandom`` call per mask cost ~1.4 µs more) and written to the transport, as
+        ``os.urandom`` call per mask cost ~1.5 µs more) and written to the transport, as
         ``Connection.send`` does inside its ``send_context`` (an async generator context
         manager per call: ~2.5 µs of the 8 µs a frame cost, docs/performance.md, "The hot
         path (session 6)"). Websockets' protocol keeps no state about a whole data frame
@@ -216,10 +216,12 @@ class Upstream:
         :class:`~vivavoce.realtime.upstream_wire.FrameReader` in front of the websockets
         connection the SDK opened and holds hands each whole message over as it is read,
         skipping websockets' frame parser, its message queue and a task switch per frame
-        (~4 µs a frame, docs/performance.md, "The upstream socket (session 7)"). What it
+        (~6 µs a frame, docs/performance.md, "The upstream socket (session 7)"). What it
         does not take (a fragmented message, an odd frame, anything once the connection
         is closing) websockets reads as before, and it comes here through ``recv``, which
-        also reports the close, exactly as :meth:`events` does."""
+        also reports the close, exactly as :meth:`events` does. Messages websockets had
+        queued before the reader was put in place come first: ``recv`` returns them
+        without suspending, so no read callback runs in between."""
         def deliver(raw: bytes) -> None:
             event = self._parse(raw)
             if event is not None:
