@@ -4,6 +4,7 @@ compare them (docs/performance.md, "The hot path (session 6)").
 
     uv run python bench/hot_path_ops.py            # every section
     uv run python bench/hot_path_ops.py outbox core
+    uv run python bench/hot_path_ops.py receive append   # the upstream socket (session 7)
 """
 
 from __future__ import annotations
@@ -111,8 +112,14 @@ async def append(port: int, n: int = 30_000) -> None:
     async def via_upstream() -> None:
         await upstream.append_audio(B64)
 
+    async def via_protocol() -> None:  # session 6's append: websockets' sans-I/O send_text
+        ws.protocol.send_text(('{"type":"input_audio_buffer.append","audio":"' + B64
+                               + '"}').encode())
+        ws.send_data()
+
     ways: dict[str, Callable[[], Awaitable[None]]] = {
-        "Connection.send": via_send, "Upstream.append_audio": via_upstream}
+        "Connection.send": via_send, "protocol.send_text": via_protocol,
+        "Upstream.append_audio": via_upstream}
     spent: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(5):
         for name, send in ways.items():
@@ -126,6 +133,66 @@ async def append(port: int, n: int = 30_000) -> None:
     for name, runs in spent.items():
         print(f"append (2.6 KB, loopback, write included): {name:22s} {min(runs):6.2f} µs")
     await ws.close()
+
+
+async def receive(port: int, n: int = 30_000) -> None:
+    """An audio delta read off the upstream socket and handed to the relay, per message:
+    the bytes of one server frame given to the connection's ``data_received`` (as the
+    transport does), then one loop turn (net of the turn alone)."""
+    n = max(1, int(n * SCALE))
+    from websockets.asyncio.client import connect
+    from websockets.frames import OP_TEXT, Frame
+
+    raw = json.dumps({"type": "response.output_audio.delta", "event_id": "event_1",
+                      "response_id": "resp_1", "item_id": "item_1", "output_index": 0,
+                      "content_index": 0, "delta": B64}, separators=(",", ":")).encode()
+    wire = Frame(OP_TEXT, raw).serialize(mask=False)
+    got = [0]
+
+    def take(_: dict[str, Any]) -> None:
+        got[0] += 1
+
+    async def through(read: Callable[[Upstream], Awaitable[None]]) -> float:
+        ws = await connect(f"ws://127.0.0.1:{port}", compression=None, max_queue=64)
+        upstream = Upstream.__new__(Upstream)
+        upstream._ws = ws
+        reader = asyncio.ensure_future(read(upstream))
+        await asyncio.sleep(0)
+        before = got[0]
+        start = time.process_time()
+        for _ in range(n):
+            ws.data_received(wire)
+            await asyncio.sleep(0)
+        spent = time.process_time() - start
+        assert got[0] - before == n
+        reader.cancel()
+        await ws.close()
+        return spent / n * 1e6
+
+    async def recv_loop(upstream: Upstream) -> None:  # session 6's reader
+        async for event in upstream.events():
+            take(event)
+
+    async def callback(upstream: Upstream) -> None:
+        await upstream.run(take)
+
+    async def turns_alone() -> float:
+        start = time.process_time()
+        for _ in range(n):
+            await asyncio.sleep(0)
+        return (time.process_time() - start) / n * 1e6
+
+    ways: dict[str, Callable[[Upstream], Awaitable[None]]] = {
+        "recv + Upstream.events": recv_loop, "Upstream.run": callback}
+    spent: dict[str, list[float]] = {name: [] for name in ways}
+    turns: list[float] = []
+    for _ in range(5):
+        for name, read in ways.items():
+            spent[name].append(await through(read))
+        turns.append(await turns_alone())
+    for name, runs in spent.items():
+        print(f"receive a delta (3.4 KB), parsed, net of the turn: {name:22s} "
+              f"{min(runs) - min(turns):6.2f} µs")
 
 
 def browser() -> None:
@@ -185,14 +252,18 @@ def core() -> None:
 
 
 def main() -> None:
-    sections = sys.argv[1:] or ["outbox", "append", "browser", "core"]
+    sections = sys.argv[1:] or ["outbox", "append", "receive", "browser", "core"]
     if "outbox" in sections:
         uvloop.run(outbox())
-    if "append" in sections:
+    if "append" in sections or "receive" in sections:
         sink = subprocess.Popen([sys.executable, "-c", _SINK], stdout=subprocess.PIPE, text=True)
         try:
             assert sink.stdout is not None
-            uvloop.run(append(int(sink.stdout.readline())))
+            port = int(sink.stdout.readline())
+            if "append" in sections:
+                uvloop.run(append(port))
+            if "receive" in sections:
+                uvloop.run(receive(port))
         finally:
             sink.kill()
             sink.wait()

@@ -18,7 +18,7 @@ def test_every_section_of_the_hot_path_timings_runs() -> None:
         env={**os.environ, "HOT_PATH_OPS_SCALE": "0.001"},
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    figures = re.findall(r"^(outbox|append|browser|core|\s+of which).*?([\d.]+) µs",
+    figures = re.findall(r"^(outbox|append|receive|browser|core|\s+of which).*?([\d.]+) µs",
                          run.stdout, re.M)
-    assert {section for section, _ in figures} >= {"outbox", "append", "browser", "core"}
+    assert {section for section, _ in figures} >= {"outbox", "append", "receive", "browser", "core"}
     assert all(float(value) > 0 for _, value in figures), run.stdout

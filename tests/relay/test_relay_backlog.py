@@ -3,7 +3,7 @@ value with every Realtime event (at a barge-in that audio is dropped, never hear
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 from vivavoce.interview.actions import Action
@@ -41,8 +41,8 @@ class Upstream:
     close_code = 1000
     close_reason = ""
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        yield {"type": "input_audio_buffer.speech_started", "item_id": "u1"}
+    async def run(self, on_event: Callable[[dict[str, Any]], None]) -> None:
+        on_event({"type": "input_audio_buffer.speech_started", "item_id": "u1"})
 
 
 async def test_every_event_carries_the_audio_queued_for_the_browser() -> None:

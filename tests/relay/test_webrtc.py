@@ -85,6 +85,9 @@ async def test_an_interview_over_webrtc_with_the_server_on_the_sideband(
     assert client.audio_frames == 0  # no audio on /voice while on WebRTC
     call = fake.calls[-1]
     assert call.media and call.sidebands_joined == 1
+    # The sideband was the only Realtime socket: no relay socket opened early for a call
+    # (web/voice_early.py).
+    assert len(fake.sessions) == 1
     # The call got the interview's session config; the key stays the server's.
     assert "Ada Example" in call.session_config["instructions"]
     assert call.key_masked is not None and call.key_masked != scenario_key("ok")

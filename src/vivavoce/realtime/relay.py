@@ -492,7 +492,7 @@ class VoiceRelay:
             await outbox.run()
 
     async def _read_upstream(self, upstream: Upstream) -> None:
-        async for event in upstream.events():
+        def take(event: dict[str, Any]) -> None:  # called from the socket's read callback
             if upstream is not self.upstream:
                 return  # replaced while recovering: its late events are no input
             # The AI audio still queued for the browser goes in as a value: at a barge-in
@@ -500,7 +500,8 @@ class VoiceRelay:
             self.feed(self.session.upstream_event(
                 event, self.clock(), backlog_bytes=self.to_browser.audio_bytes))
             self._upstream_fed.set()
-            del event  # not held while the next one is awaited
+
+        await upstream.run(take)
         if upstream is not self.upstream:
             return
         if self.to_upstream is not None:

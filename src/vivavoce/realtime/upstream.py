@@ -9,6 +9,8 @@ are one code path). This module adds what the relay needs around it:
   no Realtime access; the body's error is read when there is one);
 * events as plain dicts (see ``interview/session.py`` for why not SDK models), the audio
   deltas through a fast path that skips the full JSON parse (``realtime/audio_delta.py``);
+  the relay's are read off the socket beside websockets, handed over from the
+  connection's read callback (the hot path; see ``run`` and ``realtime/upstream_wire.py``);
 * audio sent as ``input_audio_buffer.append`` text built around base64 that was encoded
   once (the SDK's ``send`` would re-validate a dict per frame), written straight to the
   websockets connection the SDK opened and holds (the hot path; see ``append_audio``);
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 # Imported by the SDK on the first connection; here, so that start-up loads it.
@@ -36,6 +38,7 @@ from websockets.protocol import State
 
 from vivavoce.interview.errors import UpstreamProblem
 from vivavoce.realtime.audio_delta import parse_audio_delta
+from vivavoce.realtime.upstream_wire import FrameReader, client_text_frame
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -177,19 +180,24 @@ class Upstream:
         which is off here (module docstring), so it is always empty and order with
         ``send_text`` is kept.
 
-        When the connection is open and can take the frame at once, the frame is handed
-        to websockets' sans-I/O protocol and written, as ``Connection.send`` does inside
-        its ``send_context`` (an async generator context manager per call: ~2.5 µs of the
-        8 µs a frame cost, docs/performance.md, "The hot path (session 6)"). Anything
-        else — closing, a full write buffer to wait on, a fragmented message in progress
-        — goes through ``Connection.send``, which waits, or raises as it always did."""
+        When the connection is open and can take the frame at once, the frame is built
+        here (``realtime/upstream_wire.py``: websockets' ``Frame.serialize`` and its
+        ``os.urandom`` call per mask cost ~1.5 µs more) and written to the transport, as
+        ``Connection.send`` does inside its ``send_context`` (an async generator context
+        manager per call: ~2.5 µs of the 8 µs a frame cost, docs/performance.md, "The hot
+        path (session 6)"). Websockets' protocol keeps no state about a whole data frame
+        sent, so it is none the wiser. Anything else — closing, a full write buffer to
+        wait on, a fragmented message in progress — goes through ``Connection.send``,
+        which waits, or raises as it always did."""
         data = (_APPEND_HEAD + audio_b64 + _APPEND_TAIL).encode()
         ws = self._ws
-        if (ws.protocol.state is State.OPEN and ws.fragmented_send_waiter is None
-                and not ws.paused and not ws.transport.is_closing()):
-            ws.protocol.send_text(data)
+        protocol = ws.protocol
+        if (protocol.state is State.OPEN and ws.fragmented_send_waiter is None
+                and not ws.paused and not protocol.extensions
+                and not protocol.expect_continuation_frame
+                and not ws.transport.is_closing()):
             try:
-                ws.send_data()
+                ws.transport.write(client_text_frame(data))
             except Exception:
                 # What send_context does with a failed write: the connection is done
                 # (the reader then reports the close).
@@ -197,6 +205,64 @@ class Upstream:
                 raise
             return
         await ws.send(data, text=True)
+
+    async def run(self, on_event: Callable[[dict[str, Any]], None]) -> None:
+        """Hand every server event to ``on_event``, in order, until the socket closes
+        (then ``close_code``/``close_reason`` are set); raise what ``on_event`` raised. A
+        message that is not a JSON object is skipped. ``on_event`` must not block: it is
+        called from the connection's read callback.
+
+        The relay's hot path (``VoiceRelay._read_upstream``): a
+        :class:`~vivavoce.realtime.upstream_wire.FrameReader` in front of the websockets
+        connection the SDK opened and holds hands each whole message over as it is read,
+        skipping websockets' frame parser, its message queue and a task switch per frame
+        (~6 µs a frame, docs/performance.md, "The upstream socket (session 7)"). What it
+        does not take (a fragmented message, an odd frame, anything once the connection
+        is closing) websockets reads as before, and it comes here through ``recv``, which
+        also reports the close, exactly as :meth:`events` does. Messages websockets had
+        queued before the reader was put in place come first: ``recv`` returns them
+        without suspending, so no read callback runs in between."""
+        def deliver(raw: bytes) -> None:
+            event = self._parse(raw)
+            if event is not None:
+                on_event(event)
+
+        reader = FrameReader.install(self._ws, deliver)
+        recv = self._ws.recv
+        try:
+            while True:
+                try:
+                    raw = await recv(decode=False)  # as in events(), which says why
+                except ConnectionClosed as exc:
+                    self._record_close(exc)
+                    return
+                if reader is not None and reader.failure is not None:
+                    # on_event raised from the read callback; the frame came here after
+                    # it (upstream_wire.FrameReader): raised where it used to be.
+                    raise reader.failure
+                event = self._parse(raw)
+                if event is not None:
+                    on_event(event)
+                del raw, event  # not held while the next frame is awaited (events())
+        finally:
+            if reader is not None:
+                # Nothing more reaches on_event after this (and the relay is let go).
+                reader.deliver = _ignore
+                reader.stop()
+                vars(self._ws).pop("data_received", None)
+
+    @staticmethod
+    def _parse(raw: bytes) -> dict[str, Any] | None:
+        # The audio deltas (most of the traffic) skip the full parse when they come in
+        # the API's shape (realtime/audio_delta.py); everything else, and any odd delta,
+        # is parsed in full.
+        event = parse_audio_delta(raw)
+        if event is None:
+            try:
+                event = json.loads(raw)
+            except (ValueError, RecursionError):
+                return None
+        return event if isinstance(event, dict) else None
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Server events until the socket closes (then ``close_code``/``close_reason``
@@ -212,16 +278,8 @@ class Upstream:
             except ConnectionClosed as exc:
                 self._record_close(exc)
                 return
-            # The audio deltas (most of the traffic) skip the full parse when they come
-            # in the API's shape (realtime/audio_delta.py); everything else, and any odd
-            # delta, is parsed in full.
-            event = parse_audio_delta(raw) if type(raw) is bytes else None
-            if event is None:
-                try:
-                    event = json.loads(raw)
-                except (ValueError, RecursionError):
-                    continue
-            if isinstance(event, dict):
+            event = self._parse(raw)
+            if event is not None:
                 yield event
             # Not held while the next frame is awaited: the raw frame and its parsed
             # delta are ~5 KB per live interview (docs/performance.md, memory, session 6).
@@ -243,3 +301,7 @@ class Upstream:
         # Already closed or broken: nothing is left to do, so nothing to report.
         with contextlib.suppress(Exception):
             await self._connection.close()
+
+
+def _ignore(_: bytes) -> None:
+    return None

@@ -53,6 +53,8 @@ __all__ = [
     "add_usage",
     "create_interview",
     "delete_interview",
+    "interview_values",
+    "INSERT_INTERVIEWS",
     "get_interview",
     "list_interviews",
     "list_turns",
@@ -95,6 +97,13 @@ _INSERT_INTERVIEW = (
     .values(owner_id=_OWNER, lease_generation=case((_OWNER.is_not(None), 1), else_=0))
     .returning(*_INTERVIEWS.c)
 )
+# The same for several rows at once (store/start_batch.py, SQLite only): its rows in the
+# order of their parameters.
+INSERT_INTERVIEWS = (
+    insert(_INTERVIEWS)
+    .values(owner_id=_OWNER, lease_generation=case((_OWNER.is_not(None), 1), else_=0))
+    .returning(*_INTERVIEWS.c, sort_by_parameter_order=True)
+)
 _CAN_GO_LIVE = (_INTERVIEWS.c.id == bindparam("interview_ref"),
                 _INTERVIEWS.c.status.in_(("created", "live")))
 _LIVE = {"status": "live", "end_reason": None, "error_code": None,
@@ -131,7 +140,28 @@ async def create_interview(
     an owner, the caller sees ``owner_id`` None and takes the lease the usual way."""
     # INSERT … RETURNING: the row comes back whole (defaults included).
     await one_statement_transaction(s)
-    row = (await s.execute(_INSERT_INTERVIEW, {
+    row = (await s.execute(_INSERT_INTERVIEW, interview_values(
+        candidate=candidate, settings=settings, interview_id=interview_id, note=note,
+        reference=reference, token_nonce=token_nonce, token_expires_at=token_expires_at,
+        owner_id=owner_id))).one()
+    await s.commit()
+    return Interview(**row._mapping)
+
+
+def interview_values(
+    *,
+    candidate: CandidateContext,
+    settings: InterviewSettings,
+    interview_id: str | None = None,
+    note: str | None = None,
+    reference: str | None = None,
+    token_nonce: str | None = None,
+    token_expires_at: datetime | None = None,
+    owner_id: str | None = None,
+) -> dict[str, Any]:
+    """The parameters of one new interview's row in :func:`create_interview`'s insert
+    and in :data:`INSERT_INTERVIEWS` (its arguments)."""
+    return {
         "id": interview_id or str(uuid.uuid4()),
         "note": _storable(note),
         "reference": _storable(reference),
@@ -143,9 +173,7 @@ async def create_interview(
         "settings": settings.model_dump(mode="json"),
         "model": settings.model,
         "owner_ref": owner_id,
-    })).one()
-    await s.commit()
-    return Interview(**row._mapping)
+    }
 
 
 async def get_interview(s: AsyncSession, interview_id: str) -> Interview | None:

@@ -61,6 +61,8 @@ from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
 from vivavoce.store.models import Interview
 from vivavoce.store.questions import pick_cached_questions
+from vivavoce.store.start_batch import insert_new_interview
+from vivavoce.store.write_gate import serialized_write
 from vivavoce.tokens import InvalidInterviewToken, verify_interview_token
 from vivavoce.web import auth_guard, budget_watch, link_guard, voice_leases
 from vivavoce.web.api_budget import budget_refusal
@@ -77,6 +79,7 @@ from vivavoce.web.voice_adapters import (
     origin_allowed,
     turn_record,
 )
+from vivavoce.web.voice_early import EarlyUpstream
 from vivavoce.web.voice_store import start_evaluation, store_action
 from vivavoce.web.voice_sweeper import end_abandoned_interviews, sweep_forever
 
@@ -102,8 +105,10 @@ class ServiceHooks:
     """The service around one relay: database, OpenAI client, price table, logs."""
 
     def __init__(self, runtime: Runtime, *, interview_id: str | None,
-                 ticket: Ticket | None = None) -> None:
+                 ticket: Ticket | None = None, media: Media | None = None) -> None:
         self.runtime = runtime
+        self.media = media  # the interview's transport: no early socket for a WebRTC call
+        self._early: EarlyUpstream | None = None
         # The connection's admission (web/connection_limits.py): started here, or refused.
         self.ticket = ticket
         self.settings = runtime.settings
@@ -136,6 +141,25 @@ class ServiceHooks:
         }
 
     async def prepare(self, relay: VoiceRelay, context: dict[str, Any] | None) -> None:
+        try:
+            await self._prepare(relay, context)
+        finally:
+            if relay.session.interview_id is None:  # refused, failed, or the browser left
+                await self.discard_early()
+
+    def _connect_early(self, relay: VoiceRelay, model: str) -> None:
+        """Open the upstream socket while the interview is prepared (web/voice_early.py);
+        not for a WebRTC call (its sideband needs the call's id)."""
+        if self.media is not None and self.media.on_webrtc:
+            return
+        self._early = EarlyUpstream(model, lambda: self._open(relay, model))
+
+    async def discard_early(self) -> None:
+        early, self._early = self._early, None
+        if early is not None:
+            await early.discard()
+
+    async def _prepare(self, relay: VoiceRelay, context: dict[str, Any] | None) -> None:
         now = relay.clock
         session = relay.session
         # Spend limits (VIVAVOCE_DAILY/MONTHLY_BUDGET_USD): no new session once a period's
@@ -162,6 +186,7 @@ class ServiceHooks:
         history: list[TurnRecord] = []
         started_at: float | None = None
         link: Interview | None = None
+        created: Interview | None = None  # the new interview's row, stored here
         if self.token_interview_id is not None:
             if not await self._previous_connection_gone(relay, self.token_interview_id):
                 relay.feed(session.prepare_failed(
@@ -180,9 +205,31 @@ class ServiceHooks:
             # Taken before the turns are read: from here on nobody else writes them.
             if not await self._take_lease(relay, link.id):
                 return
+            interview_settings = InterviewSettings.model_validate(link.settings)
+            self._connect_early(relay, interview_settings.model)
+        else:
+            try:
+                candidate = CandidateContext.model_validate(context or {})
+            except ValidationError as exc:
+                fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors()
+                                           if e.get("loc")})) or "candidateContext"
+                relay.feed(session.prepare_failed(
+                    "invalid_candidate_context",
+                    f"Please check these details and start again: {fields}.", now(),
+                    fatal=False))
+                return
+            interview_settings = InterviewSettings.with_defaults(
+                model=self.settings.realtime_model, voice=self.settings.voice,
+                max_duration_s=self.settings.max_interview_seconds)
+            self._connect_early(relay, interview_settings.model)
+            # On SQLite, with the other starts' rows waiting (store/start_batch.py).
+            link = await insert_new_interview(
+                self.runtime.db, candidate=candidate, settings=interview_settings,
+                owner_id=voice_leases.instance_id(self.runtime))
+            created = link
         async with self.runtime.db.session() as s:
-            if link is not None:
-                interview = link
+            interview = link
+            if created is None:
                 if isinstance(decision, resume_policy.Resume):
                     # Resuming after a drop: the clock keeps running from the first start
                     # (after a spend-limit pause, from where it stopped).
@@ -195,23 +242,6 @@ class ServiceHooks:
                     history = [turn_record(t)
                                for t in await store.list_turns(s, interview.id)]
                 candidate = CandidateContext.model_validate(interview.candidate)
-                interview_settings = InterviewSettings.model_validate(interview.settings)
-            else:
-                try:
-                    candidate = CandidateContext.model_validate(context or {})
-                except ValidationError as exc:
-                    fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors()
-                                               if e.get("loc")})) or "candidateContext"
-                    relay.feed(session.prepare_failed(
-                        "invalid_candidate_context",
-                        f"Please check these details and start again: {fields}.", now(),
-                        fatal=False))
-                    return
-                interview_settings = InterviewSettings.with_defaults(
-                    model=self.settings.realtime_model, voice=self.settings.voice,
-                    max_duration_s=self.settings.max_interview_seconds)
-                interview = await store.create_interview(s, candidate=candidate,
-                    settings=interview_settings, owner_id=voice_leases.instance_id(self.runtime))
             # Seeded by the interview: a resumed session is given the same questions.
             questions = await pick_cached_questions(
                 s, field=candidate.bank_field, level=candidate.bank_level,
@@ -229,7 +259,8 @@ class ServiceHooks:
             turn_detection=self.settings.turn_detection,
             language=interview_settings.language)
         _open_interviews(self.runtime)[interview.id] = relay
-        if link is None and not await self._take_lease(relay, interview.id, created=interview):
+        if created is not None and not await self._take_lease(relay, interview.id,
+                                                              created=created):
             return
         relay.feed(session.prepared(
             interview.id, event, now(), model=interview_settings.model,
@@ -240,7 +271,7 @@ class ServiceHooks:
             if self.token_interview_id is not None:
                 return  # the link can try again later
             # The browser left while we were preparing: this open interview never starts.
-            async with self.runtime.db.session() as s:
+            async with serialized_write(self.runtime.db), self.runtime.db.session() as s:
                 await store.mark_ended(s, interview.id, status="ended",
                                        reason="browser_disconnected_before_start",
                                        at=wall_clock(now()))
@@ -280,7 +311,15 @@ class ServiceHooks:
         return openai_client(self.runtime, self.api_key, self.base_url)
 
     async def connect(self, relay: VoiceRelay) -> Upstream:
-        return await open_upstream(self._client(), self.model, call_id=relay.call_id,
+        early, self._early = self._early, None
+        if early is not None and relay.call_id is None and early.model == self.model:
+            return await early.take()  # opened while the interview was prepared
+        if early is not None:
+            await early.discard()
+        return await self._open(relay, self.model)
+
+    async def _open(self, relay: VoiceRelay, model: str) -> Upstream:
+        return await open_upstream(self._client(), model, call_id=relay.call_id,
                                    connect_timeout_s=relay.limits.connect_timeout_s)
 
     async def create_call(self, relay: VoiceRelay, offer_sdp: str,
@@ -452,7 +491,8 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
                           "The interview service is not available right now. Please try "
                           "again in a few minutes.", close=1011)
             return
-    hooks = ServiceHooks(runtime, interview_id=interview_id, ticket=admission)
+    media = Media(settings.transport, settings.webrtc_connect_timeout_s)
+    hooks = ServiceHooks(runtime, interview_id=interview_id, ticket=admission, media=media)
     relay_limits = runtime.options.relay_limits or RelayLimits()
     limits = runtime.options.interview_limits or Limits(
         max_duration_s=float(settings.max_interview_seconds),
@@ -465,7 +505,7 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
         simulator=hooks.simulator,
         # Only a link can come back: an open interview has nothing to reconnect with.
         resumable=interview_id is not None,
-        media=Media(settings.transport, settings.webrtc_connect_timeout_s),
+        media=media,
     )
     relay = VoiceRelay(StarletteBrowser(websocket), session, hooks, relay_limits)
     if runtime.draining:  # SIGTERM: this process is stopping (web/graceful.py)
@@ -482,6 +522,7 @@ async def _serve(websocket: WebSocket, runtime: Runtime, interview_id: str | Non
         if session.interview_id is not None:
             _forget(runtime, session.interview_id, relay)
         try:
+            await hooks.discard_early()  # opened for a start that never connected
             await hooks.release_lease()
         finally:
             hooks.released.set()

@@ -23,6 +23,7 @@ from vivavoce.realtime.relay import wall_clock
 from vivavoce.redact import redact
 from vivavoce.runtime import Runtime
 from vivavoce.store import interviews as store
+from vivavoce.store.write_gate import serialized_write
 from vivavoce.web import budget_watch
 
 __all__ = ["start_evaluation", "store_action"]
@@ -34,7 +35,8 @@ async def store_action(runtime: Runtime, interview_id: str, action: Action, *,
                        simulated: bool) -> None:
     """One store action. Raises store.InterviewNotFound when the record is gone (a
     turn's insert then fails its foreign key, an update finds no row)."""
-    async with runtime.db.session() as s:
+    # On SQLite one writer at a time, a start's insert first (store/write_gate.py).
+    async with serialized_write(runtime.db), runtime.db.session() as s:
         if isinstance(action, PersistTurn):
             t, add = action.turn, action.usage
             await store.add_turn(
