@@ -9,9 +9,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import TimeoutError as SATimeoutError
 
-from vivavoce.store.database import SQLITE_POOL_SIZE, Database, UnsupportedDatabase
+from vivavoce.store.database import Database, UnsupportedDatabase
 from vivavoce.store.models import Base
 
 # The migrations create exactly the tables the models declare (columns: the test below).
@@ -165,45 +164,3 @@ async def test_dispose_waits_for_a_connection_still_being_given_back(tmp_path: P
     await db.dispose()
     assert closing.done()  # dispose waited for it (bounded: wait_s)
     await closing
-
-
-async def _hold_connections(db: Database, count: int) -> None:
-    """Check out ``count`` connections at once (each runs a statement), then give them back."""
-    held = []
-    try:
-        for _ in range(count):
-            held.append(conn := await db.engine.connect())
-            await conn.execute(text("SELECT 1"))
-    finally:
-        for conn in held:
-            await conn.close()
-
-
-async def test_a_file_sqlite_pool_stops_at_five_connections_postgresql_does_not(
-    database_url: str,
-) -> None:
-    # SQLite: five aiosqlite threads at most, a sixth checkout waits (store/database.py,
-    # SQLITE_POOL_SIZE); PostgreSQL keeps SQLAlchemy's 5 + 10. The short pool timeout
-    # only turns a wait into an error, so that the bound is seen without a clock.
-    db = Database(database_url, pool_timeout=0.5)
-    try:
-        await db.migrate()  # (creates the SQLite file's directory)
-        await _hold_connections(db, SQLITE_POOL_SIZE)
-        if db.dialect == "sqlite":
-            with pytest.raises(SATimeoutError):
-                await _hold_connections(db, SQLITE_POOL_SIZE + 1)
-        else:
-            await _hold_connections(db, 15)
-    finally:
-        await db.dispose()
-
-
-async def test_the_pool_is_configurable(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'v.db'}", pool_size=2, max_overflow=1,
-                  pool_timeout=0.5)
-    try:
-        await _hold_connections(db, 3)
-        with pytest.raises(SATimeoutError):
-            await _hold_connections(db, 4)
-    finally:
-        await db.dispose()

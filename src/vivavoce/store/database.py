@@ -35,8 +35,6 @@ from vivavoce.store.urls import asyncpg_url_and_options
 
 __all__ = [
     "MIGRATIONS_DIR",
-    "SQLITE_MAX_OVERFLOW",
-    "SQLITE_POOL_SIZE",
     "Database",
     "UnsupportedDatabase",
     "alembic_config",
@@ -46,18 +44,6 @@ __all__ = [
 log = logging.getLogger("vivavoce.store")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-# The pool of a file SQLite database: five connections, never more (SQLAlchemy's default
-# is 5 kept + 10 more under load). Each aiosqlite connection is a thread of its own, and
-# each thread that allocates gets a glibc malloc arena that stays for the life of the
-# process, with SQLite's schema, statements and page cache (~230 KB a connection at first
-# use; the page cache alone may reach 2 MiB each). In a storm of 200 starts the ten extra
-# connections were opened, closed again as they came back, and left their arenas behind:
-# glibc went from 6 to 16 arenas and ~5 MB more RSS stayed (docs/performance.md, "Memory
-# at 200 (session 7)"). More connections do not write faster: SQLite has one writer at a
-# time. Not for PostgreSQL, whose connections are sockets on the event loop.
-SQLITE_POOL_SIZE = 5
-SQLITE_MAX_OVERFLOW = 0
 
 # pg_advisory_lock takes a bigint; any fixed number unique to vivavoce's migrations.
 _MIGRATION_LOCK_KEY = 0x76_69_76_61_76_6F_63_65 & 0x7FFF_FFFF_FFFF_FFFF  # "vivavoce"
@@ -101,10 +87,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One database. Raises :class:`UnsupportedDatabase` for a URL that is neither SQLite
     nor PostgreSQL (``sqlalchemy.exc.ArgumentError`` for one that is not a URL at all,
-    ValueError for unusable connection parameters). ``engine_options`` go to
-    ``create_async_engine`` over vivavoce's defaults (e.g. ``pool_size``,
-    ``max_overflow``: :data:`SQLITE_POOL_SIZE` and :data:`SQLITE_MAX_OVERFLOW` for a file
-    SQLite database, SQLAlchemy's 5 and 10 for PostgreSQL)."""
+    ValueError for unusable connection parameters)."""
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         parsed = make_url(url)
@@ -125,7 +108,6 @@ class Database:
                 options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
                 self._sqlite_path = Path(database)
-                options.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW)
         else:
             options["pool_pre_ping"] = True
             if parsed.get_driver_name() == "asyncpg":
