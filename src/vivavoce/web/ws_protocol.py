@@ -184,9 +184,11 @@ class VoiceWebSocketProtocol(WebSocketsSansIOProtocol):
             masked = second & 0x80
             if masked:
                 start += 4
-            if size > max_size or (first & 0x08 and size > 125):
-                # The parser refuses it from its header (1009, or 1002 for a control
-                # frame over 125 bytes): never wait for such a frame's end.
+            if size > max_size:
+                # The parser refuses it from its header (1009): never wait for its end.
+                # From here on the parser has the stream (were it to wait for more, it
+                # would hold part of a frame).
+                self.split_frames = False
                 self._to_parser(bytes(view[pos:]))
                 return
             stop = start + size
