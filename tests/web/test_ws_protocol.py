@@ -333,21 +333,20 @@ def test_messages_of_every_size_echo_both_ways() -> None:
 
 
 def test_frames_written_a_byte_at_a_time_arrive_intact() -> None:
-    with serving() as (port, _):
-        with RawClient(port) as raw:
-            blob = os.urandom(300)
-            raw.proto.send_binary(blob)
-            raw.proto.send_ping(b"are you there")
-            raw.proto.send_text("über".encode())
-            data = b"".join(raw.proto.data_to_send())
-            for i in range(len(data)):
-                raw.sock.sendall(data[i:i + 1])
-                threading.Event().wait(0.0005)
-            got: list[Frame] = []
-            while len(got) < 3:
-                got += raw.read_events()
-            assert [(f.opcode, f.data) for f in got] == [
-                (Opcode.BINARY, blob), (Opcode.PONG, b"are you there"), (Opcode.TEXT, "über".encode())]
+    with serving() as (port, _), RawClient(port) as raw:
+        blob = os.urandom(300)
+        raw.proto.send_binary(blob)
+        raw.proto.send_ping(b"are you there")
+        raw.proto.send_text("über".encode())
+        data = b"".join(raw.proto.data_to_send())
+        for i in range(len(data)):
+            raw.sock.sendall(data[i:i + 1])
+            threading.Event().wait(0.0005)
+        got: list[Frame] = []
+        while len(got) < 3:
+            got += raw.read_events()
+        assert [(f.opcode, f.data) for f in got] == [
+            (Opcode.BINARY, blob), (Opcode.PONG, b"are you there"), (Opcode.TEXT, "über".encode())]
 
 
 # Closing.
@@ -387,40 +386,38 @@ def test_an_oversize_message_closes_1009() -> None:
 ])
 def test_a_bad_header_is_refused_without_waiting_for_its_payload(header: bytes,
                                                                  code: int) -> None:
-    with serving() as (port, _):
-        with RawClient(port) as raw:
-            raw.sock.sendall(header)
-            assert raw.close_code() == code
+    with serving() as (port, _), RawClient(port) as raw:
+        raw.sock.sendall(header)
+        assert raw.close_code() == code
 
 
 @pytest.mark.parametrize("fragmented", [False, True])
 def test_invalid_utf8_closes_1007(fragmented: bool) -> None:
-    with serving() as (port, served):
-        with RawClient(port) as raw:
-            raw.proto.send_text(b"fine")
-            raw.flush()
-            assert raw.read_events()[0].data == b"fine"
-            if fragmented:  # assembled by uvicorn from websockets' parser
-                raw.proto.send_text(b"ok \xc3", fin=False)
-                raw.proto.send_continuation(b"\x28", fin=True)
-            else:
-                raw.proto.send_text(b"\xff\xfe")
-            raw.flush()
-            assert raw.close_code() == 1007
-            wait_for(lambda: served.codes)
-            assert served.codes == [1007]
+    with serving() as (port, served), RawClient(port) as raw:
+        raw.proto.send_text(b"fine")
+        raw.flush()
+        assert raw.read_events()[0].data == b"fine"
+        if fragmented:  # assembled by uvicorn from websockets' parser
+            raw.proto.send_text(b"ok \xc3", fin=False)
+            raw.proto.send_continuation(b"\x28", fin=True)
+        else:
+            raw.proto.send_text(b"\xff\xfe")
+        raw.flush()
+        assert raw.close_code() == 1007
+        wait_for(lambda: served.codes)
+        assert served.codes == [1007]
 
 
 def test_keepalive_closes_a_peer_that_never_answers_and_keeps_one_that_does() -> None:
     with serving(ws_ping_interval=0.1, ws_ping_timeout=0.3) as (port, served):
-        with connect(f"ws://127.0.0.1:{port}/echo") as alive:
-            with RawClient(port) as raw:  # reads, but its ClientProtocol's pongs are never sent
-                pings = []
-                while raw.proto.close_rcvd is None:
-                    pings += [e for e in raw.read_events() if e.opcode is Opcode.PING]
-                assert pings and raw.proto.close_rcvd.code == 1011
-                alive.send("still here")  # answered every ping meanwhile
-                assert alive.recv() == "still here"
+        # ``raw`` reads, but the pongs its ClientProtocol queues are never sent.
+        with connect(f"ws://127.0.0.1:{port}/echo") as alive, RawClient(port) as raw:
+            pings = []
+            while raw.proto.close_rcvd is None:
+                pings += [e for e in raw.read_events() if e.opcode is Opcode.PING]
+            assert pings and raw.proto.close_rcvd.code == 1011
+            alive.send("still here")  # answered every ping meanwhile
+            assert alive.recv() == "still here"
         wait_for(lambda: len(served.codes) == 2)
 
 
@@ -430,29 +427,28 @@ def test_keepalive_closes_a_peer_that_never_answers_and_keeps_one_that_does() ->
 def test_a_browser_faster_than_the_app_is_paused_then_resumed_and_nothing_is_lost() -> None:
     chunk = 64 * 1024
     count = 400  # 25 MiB: far more than the socket buffers hold
-    with serving() as (port, served):
-        with RawClient(port, "/hold") as raw:
-            for i in range(count):
-                raw.proto.send_binary(i.to_bytes(4, "big") + bytes(chunk - 4))
-            data = b"".join(raw.proto.data_to_send())
-            sender = threading.Thread(target=raw.sock.sendall, args=(data,))
-            sender.start()
-            wait_for(lambda: served.protocols() and served.protocols()[0].read_paused)
-            protocol = served.protocols()[0]
-            # Paused: the app's backlog stays bounded, the rest waits in the kernel.
-            threading.Event().wait(0.2)
-            backlog = protocol.backlog
-            assert backlog.bytes < HIGH_BYTES + 512 * 1024
-            assert len(backlog.items) < count and sender.is_alive()
-            served.open_gate()
-            seen = []
-            while len(seen) < count:
-                for frame in raw.read_events():
-                    seen.append(int.from_bytes(frame.data[:4], "big"))
-                    assert len(frame.data) == chunk
-            sender.join()
-            assert seen == list(range(count))
-            assert not protocol.read_paused
+    with serving() as (port, served), RawClient(port, "/hold") as raw:
+        for i in range(count):
+            raw.proto.send_binary(i.to_bytes(4, "big") + bytes(chunk - 4))
+        data = b"".join(raw.proto.data_to_send())
+        sender = threading.Thread(target=raw.sock.sendall, args=(data,))
+        sender.start()
+        wait_for(lambda: served.protocols() and served.protocols()[0].read_paused)
+        protocol = served.protocols()[0]
+        # Paused: the app's backlog stays bounded, the rest waits in the kernel.
+        threading.Event().wait(0.2)
+        backlog = protocol.backlog
+        assert backlog.bytes < HIGH_BYTES + 512 * 1024
+        assert len(backlog.items) < count and sender.is_alive()
+        served.open_gate()
+        seen = []
+        while len(seen) < count:
+            for frame in raw.read_events():
+                seen.append(int.from_bytes(frame.data[:4], "big"))
+                assert len(frame.data) == chunk
+        sender.join()
+        assert seen == list(range(count))
+        assert not protocol.read_paused
 
 
 async def test_the_backlog_pauses_at_its_bound_and_resumes_at_half() -> None:
