@@ -383,6 +383,8 @@ def test_an_oversize_message_closes_1009() -> None:
     (bytes((0x89, 0xFE, 0x01, 0x00)) + b"mask" + bytes(256), 1002),  # a 256-byte ping
     (bytes((0x82, 0x05)) + b"abcde", 1002),  # unmasked
     (bytes((0xC2, 0x80)) + b"mask", 1002),  # RSV1 without an extension
+    # A whole binary frame while a fragmented message is unfinished.
+    (bytes((0x02, 0x81)) + b"mask" + b"a" + bytes((0x82, 0x81)) + b"mask" + b"b", 1002),
 ])
 def test_a_bad_header_is_refused_without_waiting_for_its_payload(header: bytes,
                                                                  code: int) -> None:
