@@ -25,10 +25,30 @@ from typing import Any
 
 import uvloop
 
-PROTOCOLS = {
-    "uvicorn": "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol",
-    "vivavoce": "vivavoce.web.ws_protocol:VoiceWebSocketProtocol",
-}
+
+def protocols() -> dict[str, type]:
+    """The two, and (``--ablation``) ours with one of its changes taken back each."""
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    from vivavoce.web.ws_protocol import VoiceWebSocketProtocol
+
+    class ParserReceive(VoiceWebSocketProtocol):
+        data_received = WebSocketsSansIOProtocol.data_received
+
+    class PausePerMessage(VoiceWebSocketProtocol):
+        high_messages = 1
+
+    class UvicornSend(VoiceWebSocketProtocol):
+        send = WebSocketsSansIOProtocol.send
+
+    return {"uvicorn": WebSocketsSansIOProtocol, "vivavoce": VoiceWebSocketProtocol,
+            "vivavoce, uvicorn's parser": ParserReceive,
+            "vivavoce, a read pause per message": PausePerMessage,
+            "vivavoce, uvicorn's send": UvicornSend}
+
+
+PROTOCOLS = ["uvicorn", "vivavoce", "vivavoce, uvicorn's parser",
+             "vivavoce, a read pause per message", "vivavoce, uvicorn's send"]
 
 
 async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -46,7 +66,7 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def serve(protocol: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(echo, host="127.0.0.1", port=port, ws=PROTOCOLS[protocol], loop="uvloop",
+    uvicorn.run(echo, host="127.0.0.1", port=port, ws=protocols()[protocol], loop="uvloop",
                 http="httptools", ws_max_size=1024 * 1024, ws_per_message_deflate=False,
                 ws_ping_interval=None, lifespan="off", log_level="warning")
 
@@ -132,7 +152,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--frame-ms", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2, help="alternations of the two")
-    parser.add_argument("--serve", choices=sorted(PROTOCOLS), help=argparse.SUPPRESS)
+    parser.add_argument("--ablation", action="store_true",
+                        help="also ours with each change taken back")
+    parser.add_argument("--serve", choices=PROTOCOLS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -141,7 +163,7 @@ def main() -> None:
     print("| protocol | clients | frames echoed | server CPU | CPU µs / echoed frame | load |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for _ in range(args.rounds):
-        for name in PROTOCOLS:
+        for name in PROTOCOLS if args.ablation else PROTOCOLS[:2]:
             port = free_port()
             server = subprocess.Popen([sys.executable, __file__, "--serve", name,
                                        "--port", str(port)])
