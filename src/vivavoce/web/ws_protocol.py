@@ -204,6 +204,9 @@ class VoiceWebSocketProtocol(WebSocketsSansIOProtocol):
                 # Both apply_masks (C and Python) take any buffer: no copy of the payload.
                 payload = apply_mask(view[start:stop], view[start - 4:start])  # type: ignore[arg-type]
                 self._deliver(first == _TEXT_FIN, payload)
+                if not self.split_frames:  # invalid UTF-8: closing, the parser has the rest
+                    self._to_parser(bytes(view[stop:]))
+                    return
             elif not self._to_parser(bytes(view[pos:stop])):
                 return
             pos = stop
