@@ -38,6 +38,7 @@ import base64
 import functools
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -129,6 +130,18 @@ def process_tree(pid: int) -> list[int]:
     return seen
 
 
+def stop_tree(process: subprocess.Popen[bytes]) -> None:
+    """Kill ``process`` and every process under it. Killing only ``serve --workers N``'s
+    parent left its workers running on their own (orphans still relaying, reconnecting,
+    writing their heartbeat: CPU taken from every later run on the machine)."""
+    pids = process_tree(process.pid)
+    process.kill()  # first, so that it cannot start a worker in place of one killed below
+    for pid in pids[1:]:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of the processes (Linux /proc)."""
     total = 0.0
@@ -139,6 +152,21 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def per_process_cpu(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu_seconds([pid]) for pid in pids}
+
+
+def sockets_open(pid: int) -> int:
+    """How many sockets ``pid`` holds: a relay worker holds two per interview (the
+    browser's and the upstream one), so this shows how a worker group shared them."""
+    count = 0
+    with suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with suppress(OSError):
+                count += os.readlink(fd).startswith("socket:")
+    return count
 
 
 def rss_bytes(pids: list[int]) -> int:
@@ -376,10 +404,12 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
     me = [os.getpid()]
     fake = process_tree(fake_pid) if fake_pid else []
     cpu0, mine0, wall0 = cpu_seconds(pids), cpu_seconds(me), time.perf_counter()
-    fake0 = cpu_seconds(fake)
+    fake0, each0 = cpu_seconds(fake), per_process_cpu(pids)
     await window.end.wait()
     pids = process_tree(server_pid)
     wall = time.perf_counter() - wall0
+    each = {pid: (cpu - each0.get(pid, 0.0)) / wall for pid, cpu in per_process_cpu(pids).items()}
+    sockets = {pid: sockets_open(pid) for pid in pids}
     cpu, mine = cpu_seconds(pids) - cpu0, cpu_seconds(me) - mine0
     fake_cpu = cpu_seconds(fake) - fake0
     rss = rss_bytes(pids)
@@ -405,6 +435,10 @@ async def run_level(make: Callable[[Window, ClientResult], Awaitable[None]], cli
         "cpu_ms_per_frame": cpu * 1000 / echoed,
         "window_s": wall,
         "processes": len(pids),
+        # Each process of the relay (the parent first): its share of a core and the
+        # sockets it held at the window's end (is a worker group's load even?).
+        "process_cpu": [round(each[pid], 3) for pid in pids],
+        "process_sockets": [sockets[pid] for pid in pids],
         "rss_per_interview_kb": (rss - rss0) / max(clients, 1) / 1024,
         # The driver and the fake share the machine with the relay: what they burn per
         # frame is taken from it (docs/performance.md, "How it is measured").
@@ -423,7 +457,7 @@ def start_fake(stack: ExitStack, mode: tuple[str, ...] = ECHO_FAKE) -> tuple[int
     """A fresh fake OpenAI (ECHO mode unless ``mode`` says otherwise)."""
     port = free_port()
     fake = start(["fake-openai", *mode, "--port", str(port)], port)
-    stack.callback(fake.kill)
+    stack.callback(stop_tree, fake)
     return port, fake.pid
 
 
@@ -436,7 +470,7 @@ def start_relay(stack: ExitStack, fake_port: int, data_dir: str, extra: list[str
         "VIVAVOCE_SIMULATOR": "0", "VIVAVOCE_DATA_DIR": data_dir,
         "VIVAVOCE_LOG_LEVEL": "WARNING", "DATABASE_URL": "", **(env or {}),
     })
-    stack.callback(relay.kill)
+    stack.callback(stop_tree, relay)
     return f"ws://127.0.0.1:{port}/voice", relay.pid
 
 
@@ -480,6 +514,14 @@ async def compare(args: argparse.Namespace, clients: int, url: str, relay_pid: i
     return row
 
 
+def processes(row: dict[str, Any]) -> str:
+    """``4: 1/57/57/0 %``: each process's share of a core, the parent first (one: ``1``)."""
+    shares = row.get("process_cpu", [])
+    if len(shares) < 2:
+        return str(row["processes"])
+    return f"{row['processes']}: " + "/".join(f"{share * 100:.0f}" for share in shares) + " %"
+
+
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"{args.frame_ms} ms frames at real time, {args.seconds:g} s per interview, starts "
           f"spread over {args.stagger:g} s; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
@@ -499,7 +541,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
               f"{r['frames_lost']} of {r['frames_sent']} | "
               f"{r.get('added_p50_ms', float('nan')):.1f} / "
               f"{r.get('added_p99_ms', float('nan')):.1f} | {r['p99_ms']:.1f} | "
-              f"{r['cpu'] * 100:.0f} % ({r['processes']}) | {r['cpu_ms_per_frame']:.3f} | "
+              f"{r['cpu'] * 100:.0f} % ({processes(r)}) | {r['cpu_ms_per_frame']:.3f} | "
               f"{r['rss_per_interview_kb']:.0f} KB | {r['driver_cpu'] * 100:.0f} % | "
               f"{fake_cpu} | {r['driver_ms_per_frame']:.3f} / {fake_ms} | "
               f"{r['load_average']:.1f} |")

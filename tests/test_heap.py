@@ -11,14 +11,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from vivavoce.config import load_settings
+from vivavoce.heap import FULL_COLLECTION_AFTER
 from vivavoce.web.app import build_runtime, create_app
 
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of this test process is collected as ever
+    gc.set_threshold(*thresholds)
 
 
 def _scanned(obj: object) -> bool:
@@ -43,5 +46,8 @@ def test_a_serving_app_freezes_what_exists_after_start_up(
             # What is made afterwards (an interview's objects) is scanned as ever.
             later: list[object] = []
             assert _scanned(later)
+            # Full collections ten times further apart than CPython's default.
+            assert gc.get_threshold()[2] == FULL_COLLECTION_AFTER == 100
         else:
             assert gc.get_freeze_count() == 0 and _scanned(app)
+            assert gc.get_threshold()[2] == 10

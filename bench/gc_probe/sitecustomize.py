@@ -2,9 +2,9 @@
 "The garbage collector").
 
 Put this directory on ``PYTHONPATH`` for a bench run (the bench's ``serve`` inherits the
-environment); Python imports ``sitecustomize`` at start. In a ``serve`` process it times
-every collection and writes, every 5 s, ``gc_probe.<pid>`` into ``GC_PROBE_DIR`` (default:
-the temporary directory): per generation the count, total, p50 and longest pause, and
+environment); Python imports ``sitecustomize`` at start. In a ``serve`` process (and in
+each worker of ``serve --workers N``) it times every collection and writes, every 5 s,
+``gc_probe.<pid>`` into ``GC_PROBE_DIR`` (default: the temporary directory): per generation the count, total, p50 and longest pause, and
 when each full collection happened (seconds since start) and how long it took::
 
     PYTHONPATH=bench/gc_probe uv run python bench/relay_bench.py --clients 200 --seconds 15
@@ -53,7 +53,9 @@ def _report(path: Path) -> None:
         path.write_text("\n".join(lines) + "\n")
 
 
-if "serve" in sys.argv:
+# A ``serve`` process, or a worker of ``serve --workers N`` (started by multiprocessing's
+# spawn, so not "serve" in its arguments; it has its group's variable until it reads it).
+if "serve" in sys.argv or "_VIVAVOCE_WORKER_GROUP" in os.environ:
     gc.callbacks.append(_timed)
     _out = Path(os.environ.get("GC_PROBE_DIR", tempfile.gettempdir())) / f"gc_probe.{os.getpid()}"
     threading.Thread(target=_report, args=(_out,), daemon=True).start()

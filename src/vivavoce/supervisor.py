@@ -2,12 +2,22 @@
 several cores.
 
 Why uvicorn's own supervisor (``uvicorn.supervisors.Multiprocess``, what ``uvicorn
---workers`` runs) rather than one of our own with ``SO_REUSEPORT``: it is maintained with
-uvicorn, binds the port once in the parent and hands the socket to every worker (nothing
-else can bind the port beside them, unlike ``SO_REUSEPORT``), checks every worker's
-health over a pipe, replaces a worker that dies or hangs, and stops the service when a
-worker cannot start at all (the same failure would repeat). This module changes two
-things about it:
+--workers`` runs) rather than one of our own: it is maintained with uvicorn, binds the
+port in the parent and hands it to the workers, checks every worker's health over a
+pipe, replaces a worker that dies or hangs, and stops the service when a worker cannot
+start at all (the same failure would repeat). This module changes three things about it:
+
+* Each worker listens on a socket of its own (:func:`bind_worker_sockets`, Linux's
+  ``SO_REUSEPORT``: the kernel spreads new connections over them by a hash of their
+  addresses), not on one socket shared by all. On a shared socket every worker is woken
+  for each new connection and the first to accept it takes it, and the busier worker is
+  the one most often awake: at 500 interviews on two workers one took 311 and the other
+  177, and the busier one's latency is the service's (docs/performance.md, "500
+  interviews (session 7)"). What that costs: connections already queued on a worker that
+  dies wait for its replacement (the parent keeps the socket, so none is refused), and
+  another process of the same user could join the port's group (Linux lets only the
+  same user). Elsewhere (no ``SO_REUSEPORT``, or one that does not balance, as on macOS)
+  the workers share one socket as before.
 
 * ``SIGHUP`` to the parent is a key reload sent on to every worker (uvicorn would restart
   them all, dropping every live interview); ``SIGUSR1`` is a worker's request to reload
@@ -29,6 +39,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,7 +47,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 from uvicorn import Config
-from uvicorn.supervisors.multiprocess import Multiprocess
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from vivavoce import metrics
 from vivavoce.config import Settings
@@ -47,6 +59,7 @@ from vivavoce.worker_group import WorkerGroup, take_reload_origins
 __all__ = [
     "APP_FACTORY",
     "GroupSupervisor",
+    "bind_worker_sockets",
     "serve_workers",
     "worker_group_for",
     "default_workers",
@@ -106,14 +119,89 @@ def worker_group_for(runtime: Runtime, directory: str, overrides: dict[str, Any]
     )
 
 
+def bind_worker_sockets(config: Config, count: int) -> list[socket.socket]:
+    """The port's listening sockets: one per worker, bound with ``SO_REUSEPORT`` (see the
+    module); where that does not balance, uvicorn's one socket. Exits (uvicorn's way)
+    when the port cannot be bound."""
+    if count < 2 or sys.platform != "linux" or not hasattr(socket, "SO_REUSEPORT"):
+        return [config.bind_socket()]
+    host, port = config.host, config.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        if port:
+            _port_is_free(family, host, port)
+        for _ in range(count):
+            sock = socket.socket(family=family)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]  # port 0: the others join the one it got
+            sock.set_inheritable(True)  # as uvicorn's: the workers are spawned
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        log.error("%s", exc)
+        sys.exit(STARTUP_FAILURE)
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    log.info("listening on http://%s:%d, one socket per worker (%d)", shown, port, count)
+    return sockets
+
+
+def _port_is_free(family: socket.AddressFamily, host: str, port: int) -> None:
+    """Raise ``OSError`` (address in use) when something already listens on the port.
+    Sockets bound with ``SO_REUSEPORT`` by the same user share a port silently, so a
+    second ``serve --workers N`` on a port this one's group holds would join it and take
+    half of its connections; a socket bound without it is refused while anything listens
+    there, as uvicorn's one socket would be. (``SO_REUSEADDR`` only lets it past the
+    closed connections a restart leaves in TIME_WAIT.)"""
+    with socket.socket(family=family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 class GroupSupervisor(Multiprocess):
-    """uvicorn's supervisor with key reloads sent on, not restarts (see the module)."""
+    """uvicorn's supervisor with a socket of its own for each worker and key reloads
+    sent on, not restarts (see the module)."""
 
     def __init__(self, config: Config, sockets: list[socket.socket], group: WorkerGroup) -> None:
+        # ``sockets``: one shared by every worker, or one per worker (bind_worker_sockets).
+        self.worker_sockets = sockets if len(sockets) == config.workers > 1 else None
+        self._listens_on: dict[Process, socket.socket] = {}  # live workers' sockets
+        self._handed: socket.socket | None = None  # to the worker started last
         super().__init__(config, sockets)
         self.group = group
         # Workers owed a SIGHUP (sent once each is up).
         self._owed: set[int] = set()
+
+    # --- which socket a worker listens on ---
+    # uvicorn's supervisor starts every worker, first or replacement, with
+    # ``Process(self.config, self.sockets)``, then puts it in ``self.processes`` (appended
+    # by ``init_processes``; by ``keep_subprocess_alive`` in the place of the dead worker,
+    # once that one is killed and joined). So each reading of ``sockets`` here is for one
+    # new worker, and by the next reading that worker is in ``processes``: it is given
+    # the socket no live worker listens on. tests/deploy/test_workers_options.py pins
+    # that order in uvicorn's code.
+    @property
+    def sockets(self) -> list[socket.socket]:
+        worker_sockets = self.worker_sockets
+        if worker_sockets is None:
+            return self._shared
+        processes = self.__dict__.get("processes", [])
+        listens_on = {process: self._listens_on.get(process, self._handed)
+                      for process in processes}  # the one new since the last reading
+        self._listens_on = {p: sock for p, sock in listens_on.items() if sock is not None}
+        taken = {id(sock) for process, sock in self._listens_on.items()
+                 if process.exitcode is None}
+        free = [sock for sock in worker_sockets if id(sock) not in taken]
+        self._handed = free[0] if free else None
+        # A worker beyond the count (SIGTTIN): every socket.
+        return [self._handed] if self._handed is not None else worker_sockets
+
+    @sockets.setter
+    def sockets(self, sockets: list[socket.socket]) -> None:
+        self._shared = sockets
 
     # --- reloads ---
     def handle_hup(self) -> None:
@@ -224,8 +312,9 @@ def serve_workers(runtime: Runtime, overrides: dict[str, Any], **uvicorn_options
             **uvicorn_options,
         )
         with _metrics_port(runtime, group):
-            sock = config.bind_socket()
+            sockets = bind_worker_sockets(config, settings.workers)
             try:
-                GroupSupervisor(config, [sock], group).run()
+                GroupSupervisor(config, sockets, group).run()
             finally:
-                sock.close()
+                for sock in sockets:
+                    sock.close()

@@ -87,3 +87,32 @@ def test_anything_but_an_echo_of_ours_has_no_number() -> None:
     assert relay_bench.relayed_number(bytes(1920)) is None
     assert relay_bench.relayed_number(relay_bench.frame(9, 40)) == 9
     assert relay_bench.relayed_number("text") is None
+
+
+def test_stopping_a_server_stops_the_processes_it_started_too() -> None:
+    # As `serve --workers N` does: a parent whose children would outlive a plain kill.
+    import os
+    import subprocess
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.stdout.close()
+    relay_bench.stop_tree(parent)
+    assert parent.poll() is not None
+    for _ in range(200):  # SIGKILL is delivered at once; the zombie is reaped by init
+        try:
+            status = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            break
+        if status == "Z":
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(child, 9)
+        raise AssertionError("the child outlived its parent's stop")

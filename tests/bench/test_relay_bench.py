@@ -31,6 +31,8 @@ def test_the_relay_bench_runs_a_small_level_end_to_end() -> None:
     # Every reading the table prints is there and was measured, not a placeholder.
     assert row["cpu"] > 0 and row["driver_cpu"] > 0
     assert row["processes"] >= 1
+    assert len(row["process_cpu"]) == len(row["process_sockets"]) == row["processes"]
+    assert row["process_sockets"][0] > 0
     assert row["p99_ms"] >= row["p50_ms"] > 0
     assert row["direct_p99_ms"] >= row["direct_p50_ms"] > 0
     assert row["start_p50_ms"] > 0 and row["direct_start_p50_ms"] > 0

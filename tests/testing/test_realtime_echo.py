@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from websockets.asyncio.client import connect
 from tests.fixtures.fake_openai import RunningFake
 from vivavoce.testing.fake_config import FakeConfig
 from vivavoce.testing.realtime_conversation import Conversation
+from vivavoce.testing.realtime_echo import base64_size
 from vivavoce.testing.scenarios import scenario_key
 from vivavoce.testing.servers import TransportExposingProtocol
 
@@ -46,7 +48,7 @@ def test_the_fast_path_writes_the_general_paths_bytes_for_the_relays_appends(pcm
     assert event["type"] == "response.output_audio.delta"
     # Only the event id is fresh each time: with the same id, the same bytes.
     assert text == compact({**event, "event_id": json.loads(text)["event_id"]})
-    assert json.loads(text)["event_id"].startswith("event_")
+    assert re.fullmatch(r"event_[0-9a-f]{22}", json.loads(text)["event_id"])  # OpenAI's shape
     assert fast.events_received == general.events_received == ["input_audio_buffer.append"]
     assert fast.audio_bytes_received == general.audio_bytes_received == len(pcm)
 
@@ -62,6 +64,29 @@ def test_any_text_in_the_audio_either_takes_the_general_path_or_gives_its_event(
         assert fast.audio_bytes_received == general.audio_bytes_received
 
 
+def decoded_size(text: str) -> int | None:
+    """What the general path's check says: the decoded size, or None (refused)."""
+    try:
+        return len(base64.b64decode(text, validate=True))
+    except ValueError:  # binascii.Error is one
+        return None
+
+
+B64_LETTERS = st.text(alphabet="ABCab019+/=-_ \n\u00e9", max_size=24)
+
+
+@given(st.one_of(B64_LETTERS, st.text(max_size=40)))
+def test_the_fast_base64_check_takes_nothing_the_general_path_refuses(text: str) -> None:
+    size = base64_size(text)
+    if size is not None:
+        assert size == decoded_size(text)
+
+
+@given(st.binary(max_size=600))
+def test_the_fast_base64_check_takes_every_encoding_of_audio(pcm: bytes) -> None:
+    assert base64_size(base64.b64encode(pcm).decode()) == len(pcm)
+
+
 AUDIO = base64.b64encode(bytes(range(256))).decode()  # "+" and "/" among its letters
 
 
@@ -73,6 +98,10 @@ AUDIO = base64.b64encode(bytes(range(256))).decode()  # "+" and "/" among its le
     HEAD + AUDIO.replace("/", "\\/") + '"}',  # an escape json.loads reads
     HEAD + "***" + '"}',  # invalid base64: the general path's error event
     HEAD + AUDIO[:-1] + '"}',  # truncated base64
+    HEAD + "A===" + '"}',  # three "=": the decode's check refuses it
+    HEAD + "AB=" + '"}',  # not whole 4-letter groups
+    HEAD + "AB=C" + '"}',  # "=" inside
+    HEAD + "AB\u00e9C" + '"}',  # a letter outside ASCII
     HEAD + AUDIO + '"} ',
     compact({"type": "input_audio_buffer.commit"}),
     compact({"type": "response.create"}),

@@ -7,6 +7,7 @@ WebSocket close reason (``<type>.<code>``).
 
 from __future__ import annotations
 
+import random
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,9 +42,16 @@ def new_request_id() -> str:
     return "req_" + secrets.token_hex(16)
 
 
+# Event ids need to be unique, not unguessable: from a generator of their own (seeded
+# from the OS once), not one ``os.urandom`` call per event — the ECHO mode makes one per
+# audio chunk, on the benchmarked relay's machine. Not the ``random`` module's shared
+# generator, which Hypothesis re-seeds in tests.
+_event_ids = random.Random()
+
+
 def new_event_id() -> str:
     """A fresh server event id shaped like OpenAI's (``event_`` + 22 chars)."""
-    return "event_" + secrets.token_hex(11)
+    return f"event_{_event_ids.getrandbits(88):022x}"
 
 
 @dataclass(frozen=True)
