@@ -48,6 +48,7 @@ def serve(
     from vivavoce.store.cli import migrate_or_exit
     from vivavoce.web.app import build_runtime, create_app
     from vivavoce.web.graceful import DrainingServer
+    from vivavoce.web.ws_protocol import VoiceWebSocketProtocol
 
     if hasattr(signal, "SIGHUP"):
         # SIGHUP means "reload the key" once the app is up (web/ops.py installs that);
@@ -80,6 +81,10 @@ def serve(
         # them claim another address or https.
         "proxy_headers": True,
         "forwarded_allow_ips": settings.effective_forwarded_allow_ips,
+        # uvicorn's sans-I/O WebSocket protocol with a per-frame fast path and a bounded
+        # backlog (web/ws_protocol.py). A class, not a name: the config reaches the
+        # workers of --workers pickled, and a class pickles as its import path.
+        "ws": VoiceWebSocketProtocol,
         "ws_max_size": 1024 * 1024,
         # No permessage-deflate on /voice (browsers offer it): PCM audio barely compresses
         # and deflating each frame both ways was a fifth of the relay's CPU at 200
