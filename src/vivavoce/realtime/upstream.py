@@ -29,7 +29,12 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-# Imported by the SDK on the first connection; here, so that start-up loads it.
+# Imported by the SDK on the first connection (with its websocket helper come websockets'
+# sync client and, on anyio's first call, anyio's asyncio backend); here, so that
+# start-up loads them and the first interviews neither wait for the imports nor grow the
+# process by them (docs/performance.md, "Memory at 200 (session 7)").
+import anyio._backends._asyncio  # noqa: F401
+import openai.lib._websocket  # noqa: F401
 import websockets.asyncio.client  # noqa: F401
 from openai import AsyncOpenAI
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
