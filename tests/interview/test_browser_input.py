@@ -54,3 +54,22 @@ def test_the_start_buffer_keeps_the_newest_audio() -> None:
     assert buffer.dropped_bytes == 200
     assert buffer.take() == ["chunk2", "chunk3"]
     assert buffer.take() == []
+
+
+def test_a_start_buffer_emptied_holds_next_to_nothing() -> None:
+    """Every interview holds its buffer to the end: once taken it keeps no block (a
+    deque would keep ~0.7 KB)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        buffers = [StartBuffer(4) for _ in range(100)]
+        for buffer in buffers:
+            for n in range(3):
+                buffer.add((f"chunk{n}", 2))
+            assert buffer.take() == ["chunk1", "chunk2"]
+        per_buffer = (tracemalloc.get_traced_memory()[0] - before) / len(buffers)
+    finally:
+        tracemalloc.stop()
+    assert per_buffer < 300, per_buffer

@@ -179,3 +179,35 @@ async def test_appends_written_directly_or_through_send_reach_openai_alike(
         await upstream.close()
         await sdk.close()
     assert fake_openai.fake.last_session.audio_bytes_received == 960 + 960
+
+
+async def test_the_handshake_is_let_go_once_its_request_id_is_read(
+    fake_openai: RunningFake,
+) -> None:
+    """websockets' connection no longer holds the upgrade's request and response headers
+    (docs/performance.md, "Memory at 200 (session 7)"), and frames still flow: its
+    ``process_event`` takes the first event for the handshake's response while
+    ``response`` is None, so the kept one must not be None."""
+    import inspect
+
+    from websockets.asyncio.client import ClientConnection
+    from websockets.http11 import Response
+
+    assert "if self.response is None:" in inspect.getsource(ClientConnection.process_event)
+    fake_openai.fake.config.echo = True
+    sdk = client(fake_openai)
+    upstream = await open_upstream(sdk, "gpt-realtime")
+    try:
+        assert upstream.request_id and upstream.request_id.startswith("req_")
+        ws = upstream._ws
+        assert ws.request is None
+        assert isinstance(ws.response, Response) and ws.response.status_code == 101
+        assert not ws.response.headers and not ws.response.body
+        events = upstream.events()
+        assert (await anext(events))["type"] == "session.created"
+        audio = base64.b64encode(bytes(960)).decode()
+        await upstream.append_audio(audio)
+        assert (await anext(events))["delta"] == audio
+    finally:
+        await upstream.close()
+        await sdk.close()

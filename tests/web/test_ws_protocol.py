@@ -468,6 +468,34 @@ async def test_the_backlog_pauses_at_its_bound_and_resumes_at_half() -> None:
     protocol.connection_lost(None)
 
 
+def test_the_handshake_is_let_go_after_the_accept_and_frames_still_echo() -> None:
+    """uvicorn's ``request`` and ``response`` (the upgrade's headers) are dropped on the
+    first frame after the accept; the connection works on."""
+    with serving() as (port, served), RawClient(port) as client:
+        client.proto.send_text(b"one")
+        client.flush()
+        assert [e.data for e in client.read_events()] == [b"one"]
+        (protocol,) = served.protocols()
+        assert "request" not in vars(protocol) and "response" not in vars(protocol)
+        client.proto.send_binary(b"two")
+        client.flush()
+        assert [e.data for e in client.read_events()] == [b"two"]
+
+
+def test_uvicorn_reads_the_handshake_only_until_the_accept() -> None:
+    """Every use of ``self.request``/``self.response`` in uvicorn's protocol is in
+    ``handle_connect`` or in ``send``'s branch for a handshake not yet complete."""
+    cls = websockets_sansio_impl.WebSocketsSansIOProtocol
+    uses = re.compile(r"self\.(?:request|response)\b")
+    connect = inspect.getsource(cls.handle_connect)
+    send = inspect.getsource(cls.send)
+    assert len(uses.findall(inspect.getsource(cls))) == (
+        len(uses.findall(connect)) + len(uses.findall(send)))
+    branch = send.index("if not self.handshake_complete and self.initial_response is None:")
+    after = send.index("\n        elif ", branch)  # the branch's end, at send's level
+    assert all(branch < m.start() < after for m in uses.finditer(send))
+
+
 # What this relies on.
 
 

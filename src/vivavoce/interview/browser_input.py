@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,21 +83,30 @@ def check_audio_chunk(audio: Any, max_frame_bytes: int) -> Audio | Rejected:
 
 class StartBuffer:
     """Candidate audio sent while the interview starts: kept (the newest, up to
-    ``max_bytes``; the oldest goes first) and sent once the session is configured."""
+    ``max_bytes``; the oldest goes first) and sent once the session is configured.
+
+    A list, not a deque: every interview holds its buffer to the end, empty once started,
+    and an empty deque keeps its 64-slot block (~0.7 KB), an empty list 56 bytes
+    (realtime/outbox.py says the same of its lanes). The oldest are cut in one slice."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._chunks: deque[Audio] = deque()
+        self._chunks: list[Audio] = []
         self._bytes = 0
         self.dropped_bytes = 0
 
     def add(self, audio: Audio) -> None:
-        self._chunks.append(audio)
+        chunks = self._chunks
+        chunks.append(audio)
         self._bytes += audio[1]
-        while self._bytes > self.max_bytes and self._chunks:
-            _, dropped = self._chunks.popleft()
-            self._bytes -= dropped
-            self.dropped_bytes += dropped
+        if self._bytes > self.max_bytes:
+            cut = 0
+            while self._bytes > self.max_bytes and cut < len(chunks):
+                dropped = chunks[cut][1]
+                self._bytes -= dropped
+                self.dropped_bytes += dropped
+                cut += 1
+            del chunks[:cut]
 
     def take(self) -> list[str]:
         """Everything kept, oldest first (base64), and empty the buffer."""

@@ -38,7 +38,9 @@ import openai.lib._websocket  # noqa: F401
 import websockets.asyncio.client  # noqa: F401
 from openai import AsyncOpenAI
 from openai.resources.realtime.realtime import AsyncRealtimeConnection
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.http11 import Response
 from websockets.protocol import State
 
 from vivavoce.interview.errors import UpstreamProblem
@@ -142,7 +144,9 @@ async def open_upstream(
             UpstreamProblem(phase="connect", code="network_unreachable",
                             message=f"{type(exc).__name__}: {exc}")
         ) from None
-    return Upstream(connection, request_id=_request_id(connection))
+    request_id = _request_id(connection)
+    _drop_handshake(connection)
+    return Upstream(connection, request_id=request_id)
 
 
 def _request_id(connection: AsyncRealtimeConnection) -> str | None:
@@ -153,6 +157,21 @@ def _request_id(connection: AsyncRealtimeConnection) -> str | None:
     headers = getattr(response, "headers", None)
     value = headers.get("x-request-id") if headers is not None else None
     return value if isinstance(value, str) else None
+
+
+def _drop_handshake(connection: AsyncRealtimeConnection) -> None:
+    # websockets' ClientConnection keeps the upgrade's request and response, headers and
+    # all (~3 KB an interview), for the connection's life; nothing reads them once the
+    # request id is read (docs/performance.md, "Memory at 200 (session 7)"). ``request``
+    # may be None (websockets types it so); ``response`` may not: while it is None,
+    # ``ClientConnection.process_event`` takes the next event for the handshake's
+    # response. It becomes one with the same status and no headers (pinned by
+    # tests/relay/test_upstream.py).
+    ws = getattr(connection, "_connection", None)
+    response = getattr(ws, "response", None)
+    if isinstance(response, Response):
+        ws.request = None  # type: ignore[union-attr]
+        ws.response = Response(response.status_code, response.reason_phrase, Headers())  # type: ignore[union-attr]
 
 
 class Upstream:

@@ -63,7 +63,8 @@ PINNED_INTERNALS = {
         "queue (put_nowait only, besides receive's get/empty)", "read_paused",
         "handshake_complete", "close_sent", "disconnected", "writable", "transport", "conn",
         "logger", "send_receive_event_to_app", "handle_events", "handle_parser_exception",
-        "frames", "curr_msg_data_type",
+        "frames", "curr_msg_data_type", "request (until the accept)",
+        "response (until the accept)",
     ),
     "ServerProtocol": (
         "state", "cur_size", "reader.buffer", "writes", "expect_continuation_frame",
@@ -163,6 +164,7 @@ class VoiceWebSocketProtocol(WebSocketsSansIOProtocol):
                 super().data_received(data)
                 return
             self.split_frames = True
+            self._release_handshake()
         if self.partial:
             data = self.partial + data
             self.partial = b""
@@ -212,6 +214,17 @@ class VoiceWebSocketProtocol(WebSocketsSansIOProtocol):
             pos = stop
         if pos < end:
             self.partial = bytes(view[pos:])
+
+    def _release_handshake(self) -> None:
+        """Let go of the upgrade's ``Request`` and ``Response`` (their headers: ~2 KB a
+        connection from the bench's client, more from a browser with cookies). uvicorn
+        keeps them for the connection's life but reads them only until the accept
+        (``handle_connect``, and ``send``'s branch taken before ``handshake_complete``;
+        pinned by tests/web/test_ws_protocol.py); this runs on the first frame after it.
+        The scope's headers stay: the app may read them."""
+        attrs = vars(self)
+        attrs.pop("request", None)
+        attrs.pop("response", None)
 
     def _to_parser(self, data: bytes) -> bool:
         """Feed whole frames to ``websockets``' parser and act on what it found (as
