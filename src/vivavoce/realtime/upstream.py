@@ -161,7 +161,7 @@ def _request_id(connection: AsyncRealtimeConnection) -> str | None:
 
 def _drop_handshake(connection: AsyncRealtimeConnection) -> None:
     # websockets' ClientConnection keeps the upgrade's request and response, headers and
-    # all (~3 KB an interview), for the connection's life; nothing reads them once the
+    # all (~4 KB an interview), for the connection's life; nothing reads them once the
     # request id is read (docs/performance.md, "Memory at 200 (session 7)"). ``request``
     # may be None (websockets types it so); ``response`` may not: while it is None,
     # ``ClientConnection.process_event`` takes the next event for the handshake's
