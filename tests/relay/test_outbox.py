@@ -170,3 +170,60 @@ async def test_an_idle_outbox_and_its_writer_stay_small() -> None:
         box.close()
     await asyncio.gather(*writers)
     assert per_outbox < 2000, per_outbox
+
+
+async def test_audio_is_written_at_once_only_when_nothing_is_ahead_of_it() -> None:
+    """``write_audio_now``: taken while the writer waits on two empty lanes; never while
+    anything is queued or being sent (the order stays), nor when it declines or fails
+    (then queued, and the writer's send has it)."""
+    sent: list[object] = []
+    now: list[bytes] = []
+    gate = asyncio.Event()
+    gate.set()
+    declining = False
+
+    async def control(text: str) -> None:
+        await gate.wait()
+        sent.append(text)
+
+    async def audio(chunk: bytes) -> None:
+        sent.append(chunk)
+
+    def write_now(chunk: bytes) -> bool:
+        if declining:
+            return False
+        if chunk == b"boom":
+            raise ConnectionResetError("gone")
+        now.append(chunk)
+        return True
+
+    box: Outbox[bytes] = Outbox(control, audio, audio_high_bytes=1000,
+                                write_audio_now=write_now)
+    box.put_audio(b"early")  # no writer yet: queued
+    writer = asyncio.create_task(box.run())
+    await box.wait_idle()
+    await asyncio.sleep(0)  # the writer waits on empty lanes
+    assert box.put_audio(b"a1") and box.put_audio(b"a2")
+    assert now == [b"a1", b"a2"] and sent == [b"early"] and box.audio_bytes == 0
+    gate.clear()
+    box.put_control("ctl")  # the writer wakes for it and waits in its send
+    await asyncio.sleep(0)
+    box.put_audio(b"a3")  # behind the control being sent: queued, not written now
+    assert now == [b"a1", b"a2"]
+    gate.set()
+    await box.wait_idle()
+    assert sent == [b"early", "ctl", b"a3"]
+    await asyncio.sleep(0)
+    declining = True
+    box.put_audio(b"a4")
+    box.put_audio(b"boom")  # declined too; then a failing write is queued, not raised
+    declining = False
+    await box.wait_idle()
+    await asyncio.sleep(0)
+    box.put_audio(b"boom")
+    await box.wait_idle()
+    assert sent == [b"early", "ctl", b"a3", b"a4", b"boom", b"boom"]
+    assert now == [b"a1", b"a2"]
+    box.close()
+    await writer
+    assert not box.put_audio(b"late") and now == [b"a1", b"a2"]  # closed: dropped

@@ -31,7 +31,12 @@ from websockets.sync.client import connect
 from websockets.uri import parse_uri
 
 from vivavoce.web import ws_protocol
-from vivavoce.web.ws_protocol import HIGH_BYTES, HIGH_MESSAGES, VoiceWebSocketProtocol
+from vivavoce.web.ws_protocol import (
+    HIGH_BYTES,
+    HIGH_MESSAGES,
+    SEND_BYTES_NOW,
+    VoiceWebSocketProtocol,
+)
 
 MAX_SIZE = 1024 * 1024
 SIZES = [0, 1, 2, 125, 126, 127, 1920, 65535, 65536, 70000, MAX_SIZE]
@@ -529,3 +534,26 @@ def test_serve_and_its_workers_use_this_protocol(monkeypatch: pytest.MonkeyPatch
     assert seen["one"].ws is VoiceWebSocketProtocol
     # The workers' config reaches them pickled (uvicorn's spawn): the class survives it.
     assert pickle.loads(pickle.dumps(seen["workers"]["ws"])) is VoiceWebSocketProtocol
+
+
+async def test_the_scope_offers_a_synchronous_binary_write_that_declines_when_it_must_wait(
+) -> None:
+    """``send_bytes_now`` (offered in the scope's extensions): the same bytes as
+    ``send``, written at once; False — nothing written — while the transport is paused
+    for writing, once closing, and once disconnected."""
+    protocol, transport, client = await opened_protocol()
+    offer = protocol.scope["extensions"][SEND_BYTES_NOW]["send_bytes_now"]
+    payload = os.urandom(1920)
+    assert offer(payload) is True
+    assert transport.written == [reference_frame(Opcode.BINARY, payload)]
+    transport.written.clear()
+    protocol.pause_writing()
+    assert offer(payload) is False and transport.written == []
+    protocol.resume_writing()
+    assert offer(b"x") is True
+    transport.written.clear()
+    await protocol.send({"type": "websocket.close", "code": 1000})
+    transport.written.clear()
+    assert offer(payload) is False and transport.written == []
+    protocol.connection_lost(None)
+    assert offer(payload) is False

@@ -16,7 +16,9 @@ actions it returns. It owns:
   awaited, and pending database writes are finished.
 
 The browser side is an abstract :class:`BrowserSocket` so the same driver serves
-Starlette's WebSocket and tests' fakes alike.
+Starlette's WebSocket and tests' fakes alike; one that also has a synchronous
+``send_bytes_now`` (``web/voice_adapters.py``) gets AI audio written without its writer
+task when nothing is queued (as the upstream's ``append_audio_now``; realtime/outbox.py).
 """
 
 from __future__ import annotations
@@ -63,14 +65,8 @@ from vivavoce.realtime.relay_limits import RelayLimits
 from vivavoce.realtime.upstream import Upstream, UpstreamConnectError
 from vivavoce.redact import redact
 
-__all__ = [
-    "BrowserGone",
-    "BrowserSocket",
-    "InterviewGone",
-    "RelayHooks",
-    "RelayLimits",
-    "VoiceRelay",
-]
+__all__ = ["BrowserGone", "BrowserSocket", "InterviewGone", "RelayHooks", "RelayLimits",
+           "VoiceRelay"]
 
 log = logging.getLogger("vivavoce.relay")
 
@@ -155,7 +151,8 @@ class VoiceRelay:
         self.to_browser: Outbox[bytes] = Outbox(
             self.browser.send_text, self.browser.send_bytes,
             audio_high_bytes=self.limits.browser_audio_shed_bytes,
-            control_limit=self.limits.browser_control_limit)
+            control_limit=self.limits.browser_control_limit,
+            write_audio_now=getattr(self.browser, "send_bytes_now", None))
         self._shed_logged = False
         self.to_upstream: Outbox[str] | None = None
         # Flags and a Mailbox: asyncio's Events and Queues cost a deque each (lightsync.py).
@@ -468,7 +465,8 @@ class VoiceRelay:
             return
         self.upstream = upstream
         self.to_upstream = Outbox(upstream.send_text, upstream.append_audio,
-                                  audio_high_bytes=self.limits.upstream_audio_high_chars)
+                                  audio_high_bytes=self.limits.upstream_audio_high_chars,
+                                  write_audio_now=upstream.append_audio_now)
         self._spawn(self._write_upstream(self.to_upstream), "upstream-writer")
         self._spawn(self._read_upstream(upstream), "upstream-reader")
         self.feed(self.session.upstream_opened(self.clock()))

@@ -194,22 +194,29 @@ class Upstream:
         sent, so it is none the wiser. Anything else — closing, a full write buffer to
         wait on, a fragmented message in progress — goes through ``Connection.send``,
         which waits, or raises as it always did."""
-        data = (_APPEND_HEAD + audio_b64 + _APPEND_TAIL).encode()
+        if not self.append_audio_now(audio_b64):
+            await self._ws.send((_APPEND_HEAD + audio_b64 + _APPEND_TAIL).encode(), text=True)
+
+    def append_audio_now(self, audio_b64: str) -> bool:
+        """:meth:`append_audio`'s hot path, synchronous: True when the frame was written,
+        False when it must go through ``Connection.send`` (see there). A failed write
+        aborts the connection and raises (the reader then reports the close). The
+        relay's outbox calls it directly when nothing is queued before the frame
+        (realtime/outbox.py)."""
         ws = self._ws
         protocol = ws.protocol
-        if (protocol.state is State.OPEN and ws.fragmented_send_waiter is None
-                and not ws.paused and not protocol.extensions
-                and not protocol.expect_continuation_frame
-                and not ws.transport.is_closing()):
-            try:
-                ws.transport.write(client_text_frame(data))
-            except Exception:
-                # What send_context does with a failed write: the connection is done
-                # (the reader then reports the close).
-                ws.transport.abort()
-                raise
-            return
-        await ws.send(data, text=True)
+        if (protocol.state is not State.OPEN or ws.fragmented_send_waiter is not None
+                or ws.paused or protocol.extensions or protocol.expect_continuation_frame
+                or ws.transport.is_closing()):
+            return False
+        try:
+            ws.transport.write(client_text_frame(
+                (_APPEND_HEAD + audio_b64 + _APPEND_TAIL).encode()))
+        except Exception:
+            # What send_context does with a failed write: the connection is done.
+            ws.transport.abort()
+            raise
+        return True
 
     async def run(self, on_event: Callable[[dict[str, Any]], None]) -> None:
         """Hand every server event to ``on_event``, in order, until the socket closes

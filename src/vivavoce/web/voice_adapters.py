@@ -5,6 +5,7 @@ docstring says who may open ``/voice``)."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from fastapi import WebSocket
@@ -16,6 +17,7 @@ from vivavoce.interview.actions import TurnRecord
 from vivavoce.interview.candidate import InterviewSettings
 from vivavoce.realtime.relay import BrowserGone
 from vivavoce.store.models import Interview, Turn
+from vivavoce.web.ws_protocol import SEND_BYTES_NOW
 
 __all__ = ["StarletteBrowser", "origin_allowed", "stored_interview", "turn_record"]
 
@@ -78,6 +80,12 @@ class StarletteBrowser:
         # 0.29 µs a frame (docs/performance.md, "The hot path (session 6)"). Starlette is
         # told of the disconnect as its own ``receive`` would, so its close stays right.
         self._receive = websocket._receive
+        # The server's synchronous write of a binary message (web/ws_protocol.py, offered
+        # in the scope's extensions): the relay's outbox writes AI audio with it when
+        # nothing is queued (no ASGI message, no coroutine, no writer task woken).
+        offer = websocket.scope.get("extensions", {}).get(SEND_BYTES_NOW)
+        now = offer.get("send_bytes_now") if isinstance(offer, dict) else None
+        self.send_bytes_now: Callable[[bytes], bool] | None = now if callable(now) else None
 
     async def receive(self) -> str | bytes:
         message = await self._receive()

@@ -43,6 +43,7 @@ from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
+from websockets.http11 import Request
 from websockets.protocol import State
 
 try:  # as websockets.frames does: the C version when it was built
@@ -50,7 +51,11 @@ try:  # as websockets.frames does: the C version when it was built
 except ImportError:  # pragma: no cover
     from websockets.utils import apply_mask
 
-__all__ = ["HIGH_BYTES", "HIGH_MESSAGES", "PINNED_INTERNALS", "VoiceWebSocketProtocol"]
+__all__ = ["HIGH_BYTES", "HIGH_MESSAGES", "PINNED_INTERNALS", "SEND_BYTES_NOW",
+           "VoiceWebSocketProtocol"]
+
+#: The ASGI scope's extension under which the socket offers ``send_bytes_now``.
+SEND_BYTES_NOW = "vivavoce.websocket.send_bytes_now"
 
 #: The app's unread backlog above which the socket is no longer read (either bound).
 HIGH_MESSAGES = 16
@@ -277,13 +282,36 @@ class VoiceWebSocketProtocol(WebSocketsSansIOProtocol):
 
     # Sending
 
-    async def send(self, message: ASGISendEvent) -> None:
+    def _can_write_now(self) -> bool:
+        """Whether an unfragmented data frame may be framed and written here at once:
+        open, nothing of websockets' waiting to go out, the transport not paused."""
         conn = self.conn
-        if message["type"] == "websocket.send" and conn.state is _OPEN \
-                and not self.close_sent and not self.disconnected \
-                and self.writable.is_set() and not conn.writes \
-                and not conn.expect_continuation_frame and not conn.extensions \
-                and not conn.debug:
+        return (conn.state is _OPEN and not self.close_sent and not self.disconnected
+                and self.writable.is_set() and not conn.writes
+                and not conn.expect_continuation_frame and not conn.extensions
+                and not conn.debug)
+
+    def send_bytes_now(self, data: bytes) -> bool:
+        """A binary message written at once, synchronously (no ASGI message, no
+        coroutine): True when written, False when it must go through ``send`` (which
+        waits for the transport or raises). Offered to the app in the scope's
+        extensions (:data:`SEND_BYTES_NOW`); the relay's outbox writes AI audio with it
+        when nothing is queued before it (realtime/outbox.py)."""
+        if not self._can_write_now():
+            return False
+        size = len(data)
+        header = _SHORT_BINARY[size] if size < 126 else frame_header(_BINARY_FIN, size)
+        self.transport.write(header + data)
+        return True
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = self.__dict__.get("scope")  # none when the handshake was refused
+        if scope is not None:
+            scope["extensions"][SEND_BYTES_NOW] = {"send_bytes_now": self.send_bytes_now}
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if message["type"] == "websocket.send" and self._can_write_now():
             data = message.get("bytes")
             if data is not None:
                 size = len(data)
