@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import (
     Boolean,
+    Integer,
     Table,
     bindparam,
     case,
@@ -115,6 +116,14 @@ _FIRST_LIVE = (update(_INTERVIEWS)
 _LIVE_AGAIN = (update(_INTERVIEWS).where(*_CAN_GO_LIVE).values(
     started_at=func.coalesce(_INTERVIEWS.c.started_at,
                              bindparam("live_at", type_=UTCDateTime())), **_LIVE))
+# A response's usage added (``col = col + n``: no increment lost to a concurrent writer);
+# a Core UPDATE of the table, no ORM evaluation of the WHERE against loaded objects.
+_USAGE_COLUMNS = ("input_text", "input_audio", "input_cached", "output_text", "output_audio")
+_ADD_USAGE = (update(_INTERVIEWS).where(_INTERVIEWS.c.id == bindparam("interview_ref")).values(
+    {_INTERVIEWS.c[f"{name}_tokens"]: _INTERVIEWS.c[f"{name}_tokens"]
+     + bindparam(f"add_{name}", type_=Integer()) for name in _USAGE_COLUMNS}
+    | {_INTERVIEWS.c.cost_usd: _INTERVIEWS.c.cost_usd + case(
+        (_INTERVIEWS.c.simulated, literal(0.0, Money)), else_=bindparam("add_cost", type_=Money))}))
 
 
 async def create_interview(
@@ -355,25 +364,14 @@ async def _add_usage(s: AsyncSession, interview_id: str, usage: TokenUsage,
                      cost_usd: float) -> None:
     """The usage's UPDATE, in autocommit (its own transaction, whatever follows on
     ``s``), not committed by the session: :func:`add_usage`, or a turn's write."""
-    amounts = {
-        Interview.input_text_tokens: usage.input_text,
-        Interview.input_audio_tokens: usage.input_audio,
-        Interview.input_cached_tokens: usage.input_cached,
-        Interview.output_text_tokens: usage.output_text,
-        Interview.output_audio_tokens: usage.output_audio,
-    }
+    amounts = {"add_input_text": usage.input_text, "add_input_audio": usage.input_audio,
+               "add_input_cached": usage.input_cached, "add_output_text": usage.output_text,
+               "add_output_audio": usage.output_audio}
     if any(n < 0 for n in amounts.values()) or cost_usd < 0:
         raise ValueError("usage amounts cannot be negative")
-    values: dict[str, Any] = {col.key: col + n for col, n in amounts.items()}
-    values["cost_usd"] = Interview.cost_usd + case(
-        (Interview.simulated, literal(0.0, Money)), else_=literal(cost_usd, Money)
-    )
     await one_statement_transaction(s)
-    # synchronize_session=False: no ORM evaluation of the WHERE against loaded objects (a
-    # few per cent of a WebRTC server's CPU, one of these per response); callers write
-    # through a session of their own and read the row afresh.
-    result = await s.execute(update(Interview).where(Interview.id == interview_id).values(values)
-                             .execution_options(synchronize_session=False))
+    result = await s.execute(_ADD_USAGE, {**amounts, "add_cost": cost_usd,
+                                          "interview_ref": interview_id})
     if getattr(result, "rowcount", 0) == 0:
         raise InterviewNotFound(interview_id)
 
@@ -474,25 +472,39 @@ async def add_turn(
     raise TurnConflict(f"turn {sequence} of interview {interview_id} kept changing under us")
 
 
+_TURNS = cast(Table, Turn.__table__)
+_TURN_COLUMNS = ("interview_id", "sequence", "speaker", "text", "started_at", "ended_at",
+                 "audio_ms", "item_id", "state", "full_text")
+
+
+def _insert_turn(dialect_insert: Any, by_item: bool) -> Any:
+    """A new turn's ``INSERT … SELECT`` (built once per dialect and kind, see _INSERT_TURN)."""
+    binds = {key: bindparam(f"turn_{key}", type_=_TURNS.c[key].type) for key in _TURN_COLUMNS}
+    row = select(*binds.values())
+    if by_item:
+        row = row.where(~select(_TURNS.c.id).where(
+            _TURNS.c.interview_id == binds["interview_id"],
+            _TURNS.c.item_id == binds["item_id"]).exists())
+    else:
+        row = row.where(literal(True))  # SQLite: INSERT … SELECT before ON CONFLICT needs a WHERE
+    return (dialect_insert(_TURNS).from_select(list(_TURN_COLUMNS), row)
+            .on_conflict_do_nothing().returning(_TURNS.c.id))
+
+
+# Keyed by (SQLite?, has an item id?); built once: the greeting's turn is part of every start.
+_INSERT_TURN = {(sqlite, by_item): _insert_turn(sqlite_insert if sqlite else postgresql_insert,
+                                                by_item)
+                for sqlite in (True, False) for by_item in (True, False)}
+
+
 async def _insert_new_turn(s: AsyncSession, values: dict[str, Any]) -> int | None:
     """Insert the turn unless its sequence or its item is already stored (``ON CONFLICT
     DO NOTHING`` and ``NOT EXISTS``, in one statement) and commit: its id, or None when
     it was there. Raises InterviewNotFound (the foreign key fails)."""
-    columns = [Turn.__table__.c[key] for key in values]
-    row = select(*(literal(values[c.key], c.type) for c in columns))
-    if values["item_id"] is not None:
-        row = row.where(~select(Turn.id).where(
-            Turn.interview_id == values["interview_id"],
-            Turn.item_id == values["item_id"]).exists())
-    else:
-        row = row.where(literal(True))  # SQLite: INSERT … SELECT before ON CONFLICT needs a WHERE
-    dialect = s.get_bind().dialect.name
-    dialect_insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    statement = (dialect_insert(Turn).from_select([c.key for c in columns], row)
-                 .on_conflict_do_nothing().returning(Turn.id))
+    statement = _INSERT_TURN[s.get_bind().dialect.name == "sqlite", values["item_id"] is not None]
     await one_statement_transaction(s)
     try:
-        turn_id = await s.scalar(statement)
+        turn_id = await s.scalar(statement, {f"turn_{key}": value for key, value in values.items()})
         await s.commit()
     except IntegrityError:
         await s.rollback()
