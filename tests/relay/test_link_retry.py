@@ -295,8 +295,12 @@ async def test_openai_dropping_a_live_interview_leaves_it_resumable(
         await _hold_a_conversation(client)
     resumed = fake.last_session
     assert resumed is not dropped
-    said = [t for t in before if t.text.strip()]  # a reply cut before its first word: none
-    assert resumed.events_received.count("conversation.item.create") == len(said) >= 2
+    # A reply cut before its first word is heard has no text and is not replayed: on a
+    # loaded machine the greeting can be (the candidate speaks while it starts playing),
+    # so only the candidate's answer is sure to have text here.
+    said = [t for t in before if t.text.strip()]
+    assert any(t.speaker == "candidate" for t in said)
+    assert resumed.events_received.count("conversation.item.create") == len(said) >= 1
     interview, turns = await stored(app.database_url, interview_id)
     assert (interview.status, interview.end_reason, interview.error_code) == (
         "ended", "candidate_ended", None)
