@@ -326,10 +326,7 @@ class VoiceWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: ASGISendEvent) -> None:
         if message["type"] == "websocket.send" and self._can_write_now():
             data = message.get("bytes")
-            if data is not None:
-                size = len(data)
-                header = _SHORT_BINARY[size] if size < 126 else frame_header(_BINARY_FIN, size)
-                self.transport.write(header + data)
+            if data is not None and self.send_bytes_now(data):
                 return
             text = message.get("text")
             if text is not None:
